@@ -1,0 +1,48 @@
+# Thin front over scripts/setup.sh and the CMake presets (CMakePresets.json).
+#   make          build build/dcmon (release preset)
+#   make run      build if needed, then `dcmon run` on embedded defaults (ARGS="..." adds flags)
+#   make test     unit + integration tests under ASan+UBSan, then under the release build
+#   make bench    run the benchmarks in bench/
+#   make tsan     the concurrent tests under ThreadSanitizer
+SHELL := /bin/bash
+.DEFAULT_GOAL := build
+.PHONY: build run test test-asan test-release tsan bench setup format clean
+
+setup:
+	@scripts/setup.sh
+
+# configure PRESET: once; afterwards cmake --build re-runs it by itself when a CMakeLists.txt changes.
+define configure
+	@[ -f $(1)/build.ninja ] || cmake --preset $(2)
+endef
+
+build: setup
+	$(call configure,build,release)
+	@cmake --build --preset release
+
+run: build
+	./build/dcmon run $(ARGS)
+
+test-asan: setup
+	$(call configure,build-asan,asan)
+	@cmake --build --preset asan
+	@ctest --preset asan
+
+test-release: build
+	@ctest --preset release
+
+test: test-asan test-release
+
+tsan: setup
+	$(call configure,build-tsan,tsan)
+	@cmake --build --preset tsan
+	@ctest --preset tsan
+
+bench: build
+	@bench/run.sh
+
+format:
+	@git ls-files '*.h' '*.cc' | xargs clang-format -i
+
+clean:
+	rm -rf build build-asan build-tsan

@@ -1,0 +1,104 @@
+// Codec throughput on realistic telemetry: rack sensors with placement and sequence numbers, and cooling
+// units with supply/return temperatures and fan speed, as the simulator emits them (9 sensor : 1 cooling).
+#include <benchmark/benchmark.h>
+
+#include <random>
+
+#include "core/record_json.h"
+
+namespace dcmon {
+namespace {
+
+std::vector<Record> RealisticRecords(size_t n) {
+  std::mt19937_64 rng(1);
+  std::normal_distribution<double> noise(0, 0.3);
+  static const char* kPositions[] = {"inlet_bottom", "inlet_middle", "inlet_top", "exhaust"};
+  std::vector<Record> out;
+  int64_t t = 1755794880LL * 1000000;
+  for (size_t i = 0; i < n; ++i) {
+    const int rack = static_cast<int>(i / 10 % 40);
+    const std::string rack_id = "R" + std::to_string(rack / 10 + 1) + "-" + std::to_string(rack % 10 + 1);
+    if (i % 10 == 9) {
+      out.push_back(CoolingMetric{.system_id = "crah-" + std::to_string(rack % 4 + 1),
+                                  .efficiency_percent = 88.4 + noise(rng),
+                                  .power_consumption_watts = 7421.5 + 100 * noise(rng),
+                                  .timestamp_micros = t,
+                                  .seq = static_cast<int64_t>(i),
+                                  .placement = {"dc1", "room-1", "", ""},
+                                  .supply_air_temp_celsius = 18.0 + noise(rng),
+                                  .return_air_temp_celsius = 31.2 + noise(rng),
+                                  .fan_speed_percent = 64.0 + noise(rng)});
+    } else {
+      const char* pos = kPositions[i % 4];
+      out.push_back(SensorReading{.device_id = rack_id + "-" + pos,
+                                  .location = "Room 1",
+                                  .measurement_type = "temperature",
+                                  .value = 22.0 + noise(rng),
+                                  .timestamp_micros = t,
+                                  .unit = "celsius",
+                                  .seq = static_cast<int64_t>(i),
+                                  .placement = {"dc1", "room-1", rack_id.substr(0, 2), rack_id},
+                                  .position = pos});
+    }
+    t += 1000;
+  }
+  return out;
+}
+
+void BM_DecodeNdjson(benchmark::State& state) {
+  const auto records = RealisticRecords(10000);
+  std::string body;
+  for (const auto& r : records) {
+    AppendRecordJson(r, body);
+    body += '\n';
+  }
+  RecordDecoder decoder;
+  NdjsonBatch batch;
+  batch.records.reserve(records.size());
+  for (auto _ : state) {
+    batch.records.clear();
+    decoder.DecodeNdjson(body, batch);
+    benchmark::DoNotOptimize(batch.records.data());
+  }
+  if (!batch.rejects.empty()) state.SkipWithError(batch.rejects[0].reason.c_str());
+  state.SetItemsProcessed(static_cast<int64_t>(state.iterations() * records.size()));
+  state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * body.size()));
+  state.counters["bytes_per_record"] = static_cast<double>(body.size()) / records.size();
+}
+BENCHMARK(BM_DecodeNdjson);
+
+void BM_DecodeOne(benchmark::State& state) {
+  const auto records = RealisticRecords(1000);
+  std::vector<std::string> lines;
+  for (const auto& r : records) lines.push_back(RecordToJson(r));
+  RecordDecoder decoder;
+  size_t i = 0;
+  for (auto _ : state) {
+    Result<Record> r = decoder.Decode(lines[i++ % lines.size()]);
+    benchmark::DoNotOptimize(r);
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(BM_DecodeOne);
+
+void BM_Encode(benchmark::State& state) {
+  const auto records = RealisticRecords(10000);
+  std::string out;
+  out.reserve(4 << 20);
+  for (auto _ : state) {
+    out.clear();
+    for (const auto& r : records) {
+      AppendRecordJson(r, out);
+      out += '\n';
+    }
+    benchmark::DoNotOptimize(out.data());
+  }
+  state.SetItemsProcessed(static_cast<int64_t>(state.iterations() * records.size()));
+  state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * out.size()));
+}
+BENCHMARK(BM_Encode);
+
+}  // namespace
+}  // namespace dcmon
+
+BENCHMARK_MAIN();

@@ -1,0 +1,30 @@
+// dcmon: one binary, roles as subcommands. main() parses the command line and hands off; wiring only.
+#include <cstdio>
+
+#include <CLI/CLI.hpp>
+
+#include "cli/version.h"
+
+int main(int argc, char** argv) {
+  CLI::App app{"dcmon: data-center monitoring pipeline (telemetry -> Kafka -> DuckDB, API, alerts)", "dcmon"};
+  app.set_version_flag("--version", [] { return dcmon::cli::VersionText(); }, "Print versions and exit");
+  app.require_subcommand(0, 1);
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    std::fputs(e.what(), stdout);
+    return 0;
+  } catch (const CLI::ParseError& e) {
+    // One line, so scripts and people see the reason at once.
+    std::fprintf(stderr, "dcmon: %s (see dcmon --help)\n", e.what());
+    return 2;
+  }
+  if (app.get_subcommands().empty()) {
+    std::fputs(app.help().c_str(), stdout);
+    return 0;
+  }
+  return 0;
+}

@@ -1,0 +1,551 @@
+// Strict JSON decoding of records with simdjson On-Demand, and encoding with JsonWriter.
+#include "core/record_json.h"
+
+#include <simdjson.h>
+
+#include <array>
+#include <cmath>
+#include <cstring>
+
+#include <fmt/format.h>
+
+#include "core/json_writer.h"
+#include "core/time.h"
+
+namespace dcmon {
+namespace {
+
+namespace od = simdjson::ondemand;
+
+enum class Kind : uint8_t { kString, kNumber, kInteger, kTimestamp };
+
+enum Field : uint8_t {
+  kSourceType,
+  kDeviceId,
+  kLocation,
+  kMeasurementType,
+  kValue,
+  kTimestamp,
+  kUnit,
+  kSeq,
+  kSite,
+  kRoom,
+  kRow,
+  kRack,
+  kPosition,
+  kSystemId,
+  kEfficiency,
+  kPower,
+  kSupplyTemp,
+  kReturnTemp,
+  kFanSpeed,
+  kFieldCount,
+  kUnknown = kFieldCount,
+};
+
+struct FieldInfo {
+  std::string_view name;
+  Kind kind;
+};
+
+constexpr std::array<FieldInfo, kFieldCount> kFields = {{
+    {"source_type", Kind::kString},
+    {"device_id", Kind::kString},
+    {"location", Kind::kString},
+    {"measurement_type", Kind::kString},
+    {"value", Kind::kNumber},
+    {"timestamp", Kind::kTimestamp},
+    {"unit", Kind::kString},
+    {"seq", Kind::kInteger},
+    {"site", Kind::kString},
+    {"room", Kind::kString},
+    {"row", Kind::kString},
+    {"rack", Kind::kString},
+    {"position", Kind::kString},
+    {"system_id", Kind::kString},
+    {"efficiency_percent", Kind::kNumber},
+    {"power_consumption_watts", Kind::kNumber},
+    {"supply_air_temp_celsius", Kind::kNumber},
+    {"return_air_temp_celsius", Kind::kNumber},
+    {"fan_speed_percent", Kind::kNumber},
+}};
+
+using Mask = uint32_t;
+constexpr Mask Bit(Field f) { return Mask{1} << f; }
+
+constexpr Mask kCommon =
+    Bit(kSourceType) | Bit(kTimestamp) | Bit(kSeq) | Bit(kSite) | Bit(kRoom) | Bit(kRow) | Bit(kRack);
+constexpr Mask kSensorAllowed = kCommon | Bit(kDeviceId) | Bit(kLocation) | Bit(kMeasurementType) |
+                                Bit(kValue) | Bit(kUnit) | Bit(kPosition);
+constexpr Mask kSensorRequired = Bit(kSourceType) | Bit(kDeviceId) | Bit(kLocation) |
+                                 Bit(kMeasurementType) | Bit(kValue) | Bit(kTimestamp);
+constexpr Mask kCoolingAllowed = kCommon | Bit(kSystemId) | Bit(kEfficiency) | Bit(kPower) |
+                                 Bit(kSupplyTemp) | Bit(kReturnTemp) | Bit(kFanSpeed);
+constexpr Mask kCoolingRequired =
+    Bit(kSourceType) | Bit(kSystemId) | Bit(kEfficiency) | Bit(kPower) | Bit(kTimestamp);
+
+// Field names bucketed by length: a key is compared with at most three names.
+constexpr size_t kMaxNameLength = 23;
+constexpr auto kBySize = [] {
+  std::array<std::array<Field, 4>, kMaxNameLength + 1> t{};
+  for (auto& bucket : t) bucket.fill(kUnknown);
+  for (size_t i = 0; i < kFields.size(); ++i) {
+    auto& bucket = t[kFields[i].name.size()];
+    size_t j = 0;
+    while (bucket[j] != kUnknown) ++j;
+    bucket[j] = static_cast<Field>(i);
+  }
+  return t;
+}();
+
+Field Lookup(std::string_view key) {
+  if (key.size() > kMaxNameLength) return kUnknown;
+  for (Field f : kBySize[key.size()]) {
+    if (f == kUnknown) break;
+    if (std::memcmp(kFields[f].name.data(), key.data(), key.size()) == 0) return f;
+  }
+  return kUnknown;
+}
+
+std::string_view TypeName(od::json_type t) {
+  switch (t) {
+    case od::json_type::array: return "array";
+    case od::json_type::object: return "object";
+    case od::json_type::number: return "number";
+    case od::json_type::string: return "string";
+    case od::json_type::boolean: return "boolean";
+    case od::json_type::null: return "null";
+  }
+  return "unknown";
+}
+
+Status FieldError(std::string_view field, std::string_view reason) {
+  return InvalidArgument(fmt::format("{}: {}", field, reason));
+}
+
+// A value quoted into a message, cut short so a hostile input cannot blow up the reason.
+std::string Quote(std::string_view s) {
+  std::string out;
+  AppendJsonString(s.substr(0, 64), out);
+  if (s.size() > 64) out.insert(out.size() - 1, "...");
+  return out;
+}
+
+// Byte offset of the first invalid UTF-8 sequence, or s.size() if there is none.
+size_t FirstInvalidUtf8(std::string_view s) {
+  const auto* p = reinterpret_cast<const unsigned char*>(s.data());
+  size_t i = 0;
+  const size_t n = s.size();
+  while (i < n) {
+    const unsigned char c = p[i];
+    size_t len;
+    uint32_t cp;
+    if (c < 0x80) {
+      ++i;
+      continue;
+    } else if ((c & 0xE0) == 0xC0) {
+      len = 2, cp = c & 0x1F;
+    } else if ((c & 0xF0) == 0xE0) {
+      len = 3, cp = c & 0x0F;
+    } else if ((c & 0xF8) == 0xF0) {
+      len = 4, cp = c & 0x07;
+    } else {
+      return i;
+    }
+    if (i + len > n) return i;
+    for (size_t k = 1; k < len; ++k) {
+      if ((p[i + k] & 0xC0) != 0x80) return i;
+      cp = (cp << 6) | (p[i + k] & 0x3F);
+    }
+    const bool overlong = (len == 2 && cp < 0x80) || (len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000);
+    if (overlong || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return i;
+    i += len;
+  }
+  return n;
+}
+
+// The name of the field whose key or value holds byte `offset`, found by scanning back for `"name":`.
+// Best effort, for error messages only.
+std::string_view FieldAround(std::string_view json, size_t offset) {
+  for (size_t i = std::min(offset, json.size()); i-- > 0;) {
+    if (json[i] != ':') continue;
+    size_t end = i;
+    while (end > 0 && (json[end - 1] == ' ' || json[end - 1] == '\t')) --end;
+    if (end == 0 || json[end - 1] != '"') continue;
+    const size_t close = end - 1;
+    const size_t open = json.rfind('"', close == 0 ? 0 : close - 1);
+    if (open == std::string_view::npos || open == close) continue;
+    const std::string_view name = json.substr(open + 1, close - open - 1);
+    if (name.find('\\') == std::string_view::npos && FirstInvalidUtf8(name) == name.size()) return name;
+    return {};
+  }
+  return {};
+}
+
+Status ParseError(simdjson::error_code err, std::string_view json) {
+  if (err == simdjson::UTF8_ERROR) {
+    const size_t at = FirstInvalidUtf8(json);
+    const std::string_view field = FieldAround(json, at);
+    return FieldError(field.empty() ? "record" : field, fmt::format("invalid UTF-8 at byte {}", at));
+  }
+  if (err == simdjson::EMPTY) return FieldError("record", "empty input");
+  return FieldError("record", fmt::format("malformed JSON ({})", simdjson::error_message(err)));
+}
+
+Status CheckString(Field f, std::string_view s, const DecodeLimits& limits) {
+  if (s.size() > limits.max_string_bytes) {
+    return FieldError(kFields[f].name, fmt::format("longer than {} bytes", limits.max_string_bytes));
+  }
+  for (char c : s) {
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) {
+      return FieldError(kFields[f].name, "contains a control character");
+    }
+  }
+  return Status::Ok();
+}
+
+Status CheckRange(Field f, double v, double lo, double hi) {
+  if (v < lo || v > hi) {
+    return FieldError(kFields[f].name, fmt::format("{} is out of range {}..{}", v, lo, hi));
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+struct RecordDecoder::Impl {
+  explicit Impl(DecodeLimits l) : limits(l) {}
+
+  // Values of the known fields of one record; string views point into the parser's buffers.
+  struct Fields {
+    Mask present = 0;  // seen at all, including as null (for duplicate detection)
+    Mask set = 0;      // seen with a non-null value
+    std::array<std::string_view, kFieldCount> str;
+    std::array<double, kFieldCount> num{};
+    int64_t seq = 0;
+    int64_t timestamp = 0;
+  };
+
+  Result<Record> DecodePadded(const char* data, size_t len, size_t capacity);
+  Status ReadField(Field id, od::value v, Fields& f);
+  Status AddExtra(std::string_view key, od::value v);
+  Result<Record> Assemble(Fields& f);
+
+  DecodeLimits limits;
+  od::parser parser;
+  simdjson::dom::parser validator;  // full validation of unknown fields' values (rare path)
+  std::string padded;               // input copied here with SIMDJSON_PADDING readable bytes after it
+  std::string extra;                // unknown fields of the record being decoded, as a JSON object
+  std::vector<std::string> extra_keys;
+};
+
+Status RecordDecoder::Impl::ReadField(Field id, od::value v, Fields& f) {
+  const std::string_view name = kFields[id].name;
+  od::json_type type;
+  if (v.type().get(type)) return FieldError(name, "not a JSON value (NaN, Infinity and bare words are not JSON)");
+  if (type == od::json_type::null) {
+    bool is_null = false;
+    if (v.is_null().get(is_null) || !is_null) return FieldError(name, "malformed literal");
+    return Status::Ok();  // null is the same as absent
+  }
+  const Kind kind = kFields[id].kind;
+  const bool want_string = kind == Kind::kString || kind == Kind::kTimestamp;
+  const od::json_type want = want_string ? od::json_type::string : od::json_type::number;
+  if (type != want) {
+    return FieldError(name, fmt::format("expected {}, got {}",
+                                        kind == Kind::kTimestamp ? "an RFC 3339 string"
+                                        : kind == Kind::kInteger ? "an integer"
+                                        : want_string            ? "a string"
+                                                                 : "a number",
+                                        TypeName(type)));
+  }
+  switch (kind) {
+    case Kind::kString: {
+      std::string_view s;
+      if (v.get_string().get(s)) return FieldError(name, "malformed string");
+      if (auto st = CheckString(id, s, limits); !st.ok()) return st;
+      f.str[id] = s;
+      break;
+    }
+    case Kind::kTimestamp: {
+      std::string_view s;
+      if (v.get_string().get(s)) return FieldError(name, "malformed string");
+      Result<int64_t> t = ParseRfc3339(s);
+      if (!t.ok()) return t.status().WithPrefix(fmt::format("{}: {}: ", name, Quote(s)));
+      f.timestamp = *t;
+      break;
+    }
+    case Kind::kNumber: {
+      double d;
+      if (v.get_double().get(d)) return FieldError(name, "not a representable number (malformed or out of range)");
+      if (!std::isfinite(d)) return FieldError(name, "must be finite");
+      f.num[id] = d;
+      break;
+    }
+    case Kind::kInteger: {
+      int64_t i;
+      if (auto err = v.get_int64().get(i)) {
+        return FieldError(name, err == simdjson::NUMBER_OUT_OF_RANGE ? "integer out of range"
+                                                                      : "expected an integer");
+      }
+      f.seq = i;
+      break;
+    }
+  }
+  f.set |= Bit(id);
+  return Status::Ok();
+}
+
+Status RecordDecoder::Impl::AddExtra(std::string_view key, od::value v) {
+  if (extra_keys.size() >= limits.max_extra_fields) {
+    return FieldError("record", fmt::format("more than {} unknown fields", limits.max_extra_fields));
+  }
+  for (const auto& k : extra_keys) {
+    if (k == key) return FieldError(key, "duplicate field");
+  }
+  od::json_type type;
+  if (v.type().get(type)) return FieldError(key, "malformed value");
+  std::string_view raw;
+  simdjson::error_code err = simdjson::SUCCESS;
+  if (type == od::json_type::object) {
+    od::object o;
+    err = v.get_object().get(o);
+    if (!err) err = o.raw_json().get(raw);
+  } else if (type == od::json_type::array) {
+    od::array a;
+    err = v.get_array().get(a);
+    if (!err) err = a.raw_json().get(raw);
+  } else {
+    raw = v.raw_json_token();
+    while (!raw.empty() && (raw.back() == ' ' || raw.back() == '\t' || raw.back() == '\r' || raw.back() == '\n')) {
+      raw.remove_suffix(1);
+    }
+  }
+  // On-Demand only checks what it reads; an unknown field is kept verbatim, so check it in full.
+  if (err || validator.parse(raw.data(), raw.size(), true).error()) {
+    return FieldError(key, "malformed value");
+  }
+  extra.push_back(extra.empty() ? '{' : ',');
+  AppendJsonString(key, extra);
+  extra.push_back(':');
+  extra.append(raw);
+  extra_keys.emplace_back(key);
+  return Status::Ok();
+}
+
+Result<Record> RecordDecoder::Impl::DecodePadded(const char* data, size_t len, size_t capacity) {
+  const std::string_view json(data, len);
+  if (len > limits.max_record_bytes) {
+    return FieldError("record", fmt::format("{} bytes exceeds the {}-byte limit", len, limits.max_record_bytes));
+  }
+  od::document doc;
+  if (auto err = parser.iterate(data, len, capacity).get(doc)) return ParseError(err, json);
+  od::json_type type;
+  if (auto err = doc.type().get(type)) return ParseError(err, json);
+  if (type != od::json_type::object) {
+    return FieldError("record", fmt::format("expected a JSON object, got {}", TypeName(type)));
+  }
+  od::object obj;
+  if (auto err = doc.get_object().get(obj)) return ParseError(err, json);
+
+  Fields f;
+  extra.clear();
+  extra_keys.clear();
+  for (auto field_result : obj) {
+    od::field field;
+    if (auto err = std::move(field_result).get(field)) return ParseError(err, json);
+    std::string_view key;
+    if (field.unescaped_key().get(key)) return FieldError("record", "malformed field name");
+    const Field id = Lookup(key);
+    Status st = id == kUnknown                    ? AddExtra(key, field.value())
+                : (f.present & Bit(id)) != 0      ? FieldError(key, "duplicate field")
+                                                  : (f.present |= Bit(id), ReadField(id, field.value(), f));
+    if (!st.ok()) return st;
+  }
+  // current_location() is out of bounds exactly when nothing follows the object.
+  if (doc.current_location().error() != simdjson::OUT_OF_BOUNDS) {
+    return FieldError("record", "unexpected content after the JSON object");
+  }
+  if (!extra.empty()) extra.push_back('}');
+  return Assemble(f);
+}
+
+Result<Record> RecordDecoder::Impl::Assemble(Fields& f) {
+  if (!(f.set & Bit(kSourceType))) return FieldError("source_type", "missing (required)");
+  const std::string_view st = f.str[kSourceType];
+  const bool sensor = st == "sensor";
+  if (!sensor && st != "cooling") {
+    return FieldError("source_type", fmt::format("unknown value {} (expected \"sensor\" or \"cooling\")", Quote(st)));
+  }
+  const std::string_view kind = sensor ? "sensor" : "cooling";
+  const Mask allowed = sensor ? kSensorAllowed : kCoolingAllowed;
+  const Mask required = sensor ? kSensorRequired : kCoolingRequired;
+  if (const Mask stray = f.present & ~allowed) {
+    return FieldError(kFields[std::countr_zero(stray)].name, fmt::format("not a field of {} records", kind));
+  }
+  if (const Mask missing = required & ~f.set) {
+    return FieldError(kFields[std::countr_zero(missing)].name,
+                      fmt::format("missing (required for {} records)", kind));
+  }
+  for (Field id : {kDeviceId, kLocation, kMeasurementType, kSystemId}) {
+    if ((required & Bit(id)) && f.str[id].empty()) return FieldError(kFields[id].name, "must not be empty");
+  }
+  if ((f.set & Bit(kSeq)) && f.seq < 0) return FieldError("seq", "must not be negative");
+  auto optional = [&](Field id) -> std::optional<double> {
+    return f.set & Bit(id) ? std::optional<double>(f.num[id]) : std::nullopt;
+  };
+  std::optional<int64_t> seq = f.set & Bit(kSeq) ? std::optional<int64_t>(f.seq) : std::nullopt;
+  Placement placement{std::string(f.str[kSite]), std::string(f.str[kRoom]), std::string(f.str[kRow]),
+                      std::string(f.str[kRack])};
+  if (sensor) {
+    return Record(SensorReading{
+        .device_id = std::string(f.str[kDeviceId]),
+        .location = std::string(f.str[kLocation]),
+        .measurement_type = std::string(f.str[kMeasurementType]),
+        .value = f.num[kValue],
+        .timestamp_micros = f.timestamp,
+        .unit = std::string(f.str[kUnit]),
+        .seq = seq,
+        .placement = std::move(placement),
+        .position = std::string(f.str[kPosition]),
+        .extra = extra,
+    });
+  }
+  for (auto [id, lo, hi] : {std::tuple{kEfficiency, 0.0, 100.0}, std::tuple{kFanSpeed, 0.0, 100.0},
+                            std::tuple{kPower, 0.0, HUGE_VAL}}) {
+    if (f.set & Bit(id)) {
+      if (auto s = CheckRange(id, f.num[id], lo, hi); !s.ok()) return s;
+    }
+  }
+  return Record(CoolingMetric{
+      .system_id = std::string(f.str[kSystemId]),
+      .efficiency_percent = f.num[kEfficiency],
+      .power_consumption_watts = f.num[kPower],
+      .timestamp_micros = f.timestamp,
+      .seq = seq,
+      .placement = std::move(placement),
+      .supply_air_temp_celsius = optional(kSupplyTemp),
+      .return_air_temp_celsius = optional(kReturnTemp),
+      .fan_speed_percent = optional(kFanSpeed),
+      .extra = extra,
+  });
+}
+
+RecordDecoder::RecordDecoder(DecodeLimits limits) : impl_(std::make_unique<Impl>(limits)) {}
+RecordDecoder::~RecordDecoder() = default;
+RecordDecoder::RecordDecoder(RecordDecoder&&) noexcept = default;
+RecordDecoder& RecordDecoder::operator=(RecordDecoder&&) noexcept = default;
+
+const DecodeLimits& RecordDecoder::limits() const { return impl_->limits; }
+
+Result<Record> RecordDecoder::Decode(std::string_view json) {
+  std::string& buf = impl_->padded;
+  buf.assign(json);
+  buf.resize(json.size() + simdjson::SIMDJSON_PADDING);
+  return impl_->DecodePadded(buf.data(), json.size(), buf.size());
+}
+
+void RecordDecoder::DecodeNdjson(std::string_view input, NdjsonBatch& out, int64_t first_line) {
+  std::string& buf = impl_->padded;
+  buf.assign(input);
+  buf.resize(input.size() + simdjson::SIMDJSON_PADDING);
+  const size_t max_bytes = impl_->limits.max_record_bytes;
+  int64_t line_no = first_line - 1;
+  size_t pos = 0;
+  while (pos < input.size()) {
+    ++line_no;
+    const char* nl = static_cast<const char*>(std::memchr(buf.data() + pos, '\n', input.size() - pos));
+    const size_t end = nl ? static_cast<size_t>(nl - buf.data()) : input.size();
+    size_t len = end - pos;
+    if (len > 0 && buf[pos + len - 1] == '\r') --len;
+    const std::string_view line(buf.data() + pos, len);
+    const size_t start = pos;
+    pos = end + 1;
+    if (line.find_first_not_of(" \t") == std::string_view::npos) continue;
+    ++out.lines;
+    Result<Record> r = impl_->DecodePadded(line.data(), len, buf.size() - start);
+    if (r.ok()) {
+      out.records.push_back(std::move(*r));
+    } else {
+      out.rejects.push_back({line_no, r.status().WithPrefix(fmt::format("line {}: ", line_no)).message(),
+                             std::string(line.substr(0, max_bytes))});
+    }
+  }
+}
+
+void AppendRecordJson(const Record& record, std::string& out) {
+  JsonWriter w(out);
+  w.BeginObject();
+  auto placement = [&w](const Placement& p) {
+    for (auto [key, value] : {std::pair<std::string_view, const std::string&>{"site", p.site},
+                              {"room", p.room}, {"row", p.row}, {"rack", p.rack}}) {
+      if (!value.empty()) {
+        w.Key(key);
+        w.String(value);
+      }
+    }
+  };
+  if (const auto* s = std::get_if<SensorReading>(&record)) {
+    w.Key("source_type");
+    w.String("sensor");
+    w.Key("device_id");
+    w.String(s->device_id);
+    w.Key("location");
+    w.String(s->location);
+    w.Key("measurement_type");
+    w.String(s->measurement_type);
+    w.Key("value");
+    w.Double(s->value);
+    w.Key("timestamp");
+    w.Timestamp(s->timestamp_micros);
+    if (!s->unit.empty()) {
+      w.Key("unit");
+      w.String(s->unit);
+    }
+    if (s->seq) {
+      w.Key("seq");
+      w.Int(*s->seq);
+    }
+    placement(s->placement);
+    if (!s->position.empty()) {
+      w.Key("position");
+      w.String(s->position);
+    }
+    w.Members(s->extra);
+  } else {
+    const auto& c = std::get<CoolingMetric>(record);
+    w.Key("source_type");
+    w.String("cooling");
+    w.Key("system_id");
+    w.String(c.system_id);
+    w.Key("efficiency_percent");
+    w.Double(c.efficiency_percent);
+    w.Key("power_consumption_watts");
+    w.Double(c.power_consumption_watts);
+    w.Key("timestamp");
+    w.Timestamp(c.timestamp_micros);
+    if (c.seq) {
+      w.Key("seq");
+      w.Int(*c.seq);
+    }
+    placement(c.placement);
+    for (auto [key, value] : {std::pair{"supply_air_temp_celsius", c.supply_air_temp_celsius},
+                              {"return_air_temp_celsius", c.return_air_temp_celsius},
+                              {"fan_speed_percent", c.fan_speed_percent}}) {
+      if (value) {
+        w.Key(key);
+        w.Double(*value);
+      }
+    }
+    w.Members(c.extra);
+  }
+  w.EndObject();
+}
+
+std::string RecordToJson(const Record& record) {
+  std::string out;
+  AppendRecordJson(record, out);
+  return out;
+}
+
+}  // namespace dcmon

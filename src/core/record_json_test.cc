@@ -1,0 +1,369 @@
+#include "core/record_json.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstring>
+#include <fstream>
+#include <random>
+#include <sstream>
+
+#include "core/time.h"
+
+namespace dcmon {
+namespace {
+
+using ::testing::HasSubstr;
+using ::testing::StartsWith;
+
+std::vector<std::string> SeedLines() {
+  std::ifstream in(DCMON_TEST_DATA_DIR "/seed_records.ndjson");
+  std::vector<std::string> lines;
+  for (std::string line; std::getline(in, line);) lines.push_back(line);
+  return lines;
+}
+
+constexpr int64_t kSeedTime = 1755794880LL * 1000000;  // 2025-08-21T16:48:00Z
+
+TEST(RecordJson, SeedSensorLineDecodesUnchanged) {
+  const auto lines = SeedLines();
+  ASSERT_EQ(lines.size(), 2u);
+  RecordDecoder decoder;
+  Result<Record> r = decoder.Decode(lines[0]);
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  const auto& s = std::get<SensorReading>(*r);
+  EXPECT_EQ(s.device_id, "temp_rack-a1");
+  EXPECT_EQ(s.location, "Server Room A");
+  EXPECT_EQ(s.measurement_type, "temperature");
+  EXPECT_EQ(s.value, 23.5);
+  EXPECT_EQ(s.timestamp_micros, kSeedTime);
+  EXPECT_TRUE(s.unit.empty());
+  EXPECT_FALSE(s.seq.has_value());
+  EXPECT_TRUE(s.extra.empty());
+}
+
+TEST(RecordJson, SeedCoolingLineDecodesUnchanged) {
+  RecordDecoder decoder;
+  Result<Record> r = decoder.Decode(SeedLines()[1]);
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  const auto& c = std::get<CoolingMetric>(*r);
+  EXPECT_EQ(c.system_id, "hvac_primary_a");
+  EXPECT_EQ(c.efficiency_percent, 89.2);
+  EXPECT_EQ(c.power_consumption_watts, 16800);
+  EXPECT_EQ(c.timestamp_micros, kSeedTime);
+  EXPECT_FALSE(c.fan_speed_percent.has_value());
+}
+
+// Encoding a seed record gives back the same fields and values (key order and spacing aside).
+TEST(RecordJson, SeedLinesEncodeToTheSameValues) {
+  RecordDecoder decoder;
+  EXPECT_EQ(RecordToJson(*decoder.Decode(SeedLines()[0])),
+            R"({"source_type":"sensor","device_id":"temp_rack-a1","location":"Server Room A",)"
+            R"("measurement_type":"temperature","value":23.5,"timestamp":"2025-08-21T16:48:00Z"})");
+  EXPECT_EQ(RecordToJson(*decoder.Decode(SeedLines()[1])),
+            R"({"source_type":"cooling","system_id":"hvac_primary_a","efficiency_percent":89.2,)"
+            R"("power_consumption_watts":16800,"timestamp":"2025-08-21T16:48:00Z"})");
+}
+
+TEST(RecordJson, OptionalFields) {
+  RecordDecoder decoder;
+  Result<Record> r = decoder.Decode(
+      R"({"source_type":"sensor","device_id":"r01-inlet-top","location":"Room 1","measurement_type":"temperature",)"
+      R"("value":24.25,"timestamp":"2025-08-21T18:48:00.250+02:00","unit":"celsius","seq":42,"site":"ams1",)"
+      R"("room":"room-1","row":"A","rack":"A01","position":"inlet_top"})");
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  const auto& s = std::get<SensorReading>(*r);
+  EXPECT_EQ(s.timestamp_micros, kSeedTime + 250000);
+  EXPECT_EQ(s.unit, "celsius");
+  EXPECT_EQ(s.seq, 42);
+  EXPECT_EQ(s.placement, (Placement{"ams1", "room-1", "A", "A01"}));
+  EXPECT_EQ(s.position, "inlet_top");
+
+  r = decoder.Decode(
+      R"({"timestamp":"2025-08-21T16:48:00Z","source_type":"cooling","system_id":"crah-1","efficiency_percent":0,)"
+      R"("power_consumption_watts":4200.5,"supply_air_temp_celsius":18.5,"return_air_temp_celsius":null,)"
+      R"("fan_speed_percent":72.5,"room":"room-1"})");
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  const auto& c = std::get<CoolingMetric>(*r);
+  EXPECT_EQ(c.supply_air_temp_celsius, 18.5);
+  EXPECT_FALSE(c.return_air_temp_celsius.has_value()) << "null is the same as absent";
+  EXPECT_EQ(c.fan_speed_percent, 72.5);
+  EXPECT_EQ(c.placement.room, "room-1");
+}
+
+// The documented rule: unknown top-level fields are kept verbatim in `extra` and written back on encode.
+TEST(RecordJson, UnknownFieldsAreKeptVerbatim) {
+  RecordDecoder decoder;
+  Result<Record> r = decoder.Decode(
+      R"({"source_type":"sensor","device_id":"d","location":"l","measurement_type":"m","value":1,)"
+      R"("timestamp":"2025-08-21T16:48:00Z","firmware":"v2.1","calibrated":true,"tags":{"a":[1,2.5,null]},"n":1e3})");
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  const auto& s = std::get<SensorReading>(*r);
+  EXPECT_EQ(s.extra, R"({"firmware":"v2.1","calibrated":true,"tags":{"a":[1,2.5,null]},"n":1e3})");
+  EXPECT_THAT(RecordToJson(*r), HasSubstr(R"("firmware":"v2.1","calibrated":true,"tags":{"a":[1,2.5,null]},"n":1e3})"));
+  Result<Record> again = decoder.Decode(RecordToJson(*r));
+  ASSERT_TRUE(again.ok()) << again.status().message();
+  EXPECT_EQ(*again, *r);
+}
+
+const char kSensorHead[] = R"({"source_type":"sensor","device_id":"d","location":"l","measurement_type":"m",)";
+const char kCoolingHead[] = R"({"source_type":"cooling","system_id":"c","efficiency_percent":90,)";
+
+std::string Sensor(std::string_view rest) { return std::string(kSensorHead) + std::string(rest); }
+std::string Cooling(std::string_view rest) { return std::string(kCoolingHead) + std::string(rest); }
+
+struct Malformed {
+  std::string name;
+  std::string json;
+  std::string error;  // the message must start with this (field, then reason)
+};
+
+std::vector<Malformed> MalformedCases() {
+  const std::string ts = R"("timestamp":"2025-08-21T16:48:00Z")";
+  return {
+      {"empty", "", "record: empty input"},
+      {"whitespace", "   ", "record: empty input"},
+      {"not_json", "hello", "record: malformed JSON"},
+      {"truncated", Sensor(R"("value":1,)" + ts).substr(0, 60), "record: malformed JSON"},
+      {"array", "[1,2]", "record: expected a JSON object, got array"},
+      {"string", R"("sensor")", "record: expected a JSON object, got string"},
+      {"trailing_object", Sensor(R"("value":1,)" + ts + "}") + R"({"a":1})", "record: unexpected content"},
+      {"missing_source_type", R"({"device_id":"d","value":1})", "source_type: missing"},
+      {"null_source_type", R"({"source_type":null})", "source_type: missing"},
+      {"unknown_source_type", R"({"source_type":"pdu","device_id":"d"})", "source_type: unknown value \"pdu\""},
+      {"source_type_number", R"({"source_type":1})", "source_type: expected a string, got number"},
+      {"missing_value", Sensor(ts + "}"), "value: missing (required for sensor records)"},
+      {"missing_timestamp", Sensor(R"("value":1})"), "timestamp: missing"},
+      {"missing_device_id", R"({"source_type":"sensor","location":"l","measurement_type":"m","value":1,)" + ts + "}",
+       "device_id: missing"},
+      {"missing_efficiency", R"({"source_type":"cooling","system_id":"c","power_consumption_watts":1,)" + ts + "}",
+       "efficiency_percent: missing (required for cooling records)"},
+      {"value_string", Sensor(R"("value":"23.5",)" + ts + "}"), "value: expected a number, got string"},
+      {"value_bool", Sensor(R"("value":true,)" + ts + "}"), "value: expected a number, got boolean"},
+      {"value_array", Sensor(R"("value":[1],)" + ts + "}"), "value: expected a number, got array"},
+      {"value_nan_literal", Sensor(R"("value":NaN,)" + ts + "}"), "value: not a JSON value"},
+      {"value_infinity_literal", Sensor(R"("value":-Infinity,)" + ts + "}"), "value: not a representable number"},
+      {"unknown_field_nan", Sensor(R"("value":1,"x":NaN,)" + ts + "}"), "x: malformed value"},
+      {"value_overflow", Sensor(R"("value":1e400,)" + ts + "}"), "value: not a representable number"},
+      {"value_leading_zero", Sensor(R"("value":01,)" + ts + "}"), "value: not a representable number"},
+      {"value_bare_minus", Sensor(R"("value":-,)" + ts + "}"), "value:"},
+      {"timestamp_number", Sensor(R"("value":1,"timestamp":1755794880})"), "timestamp: expected an RFC 3339 string"},
+      {"timestamp_no_zone", Sensor(R"("value":1,"timestamp":"2025-08-21T16:48:00"})"),
+       "timestamp: \"2025-08-21T16:48:00\": not an RFC 3339 timestamp: missing time zone"},
+      {"timestamp_bad_date", Sensor(R"("value":1,"timestamp":"2025-02-30T00:00:00Z"})"), "timestamp: "},
+      {"timestamp_too_old", Sensor(R"("value":1,"timestamp":"1969-07-20T20:17:00Z"})"), "timestamp: "},
+      {"timestamp_too_new", Sensor(R"("value":1,"timestamp":"2400-01-01T00:00:00Z"})"), "timestamp: "},
+      {"timestamp_garbage", Sensor(R"("value":1,"timestamp":"yesterday"})"), "timestamp: \"yesterday\""},
+      {"duplicate_field", Sensor(R"("value":1,"value":2,)" + ts + "}"), "value: duplicate field"},
+      {"duplicate_unknown_field", Sensor(R"("value":1,"x":1,"x":2,)" + ts + "}"), "x: duplicate field"},
+      {"empty_device_id", R"({"source_type":"sensor","device_id":"","location":"l","measurement_type":"m","value":1,)" +
+                              ts + "}",
+       "device_id: must not be empty"},
+      {"control_char_in_id", R"({"source_type":"sensor","device_id":"a\u0001b","location":"l","measurement_type":"m",)"
+                             R"("value":1,)" + ts + "}",
+       "device_id: contains a control character"},
+      {"long_id", R"({"source_type":"sensor","device_id":")" + std::string(300, 'x') +
+                      R"(","location":"l","measurement_type":"m","value":1,)" + ts + "}",
+       "device_id: longer than 256 bytes"},
+      {"invalid_utf8_in_value", Sensor(R"("value":1,)" + ts + ",\"unit\":\"\xff\xfe\"}"),
+       "unit: invalid UTF-8 at byte"},
+      {"invalid_utf8_overlong", Sensor(R"("value":1,)" + ts + ",\"unit\":\"\xc0\xaf\"}"), "unit: invalid UTF-8"},
+      {"invalid_utf8_surrogate", Sensor(R"("value":1,)" + ts + ",\"unit\":\"\xed\xa0\x80\"}"), "unit: invalid UTF-8"},
+      {"bad_escape", Sensor(R"("value":1,)" + ts + R"(,"unit":"\q"})"), "unit: malformed string"},
+      {"sensor_field_on_cooling", Cooling(R"("power_consumption_watts":1,"value":3,)" + ts + "}"),
+       "value: not a field of cooling records"},
+      {"cooling_field_on_sensor", Sensor(R"("value":1,"fan_speed_percent":50,)" + ts + "}"),
+       "fan_speed_percent: not a field of sensor records"},
+      {"efficiency_over_100", R"({"source_type":"cooling","system_id":"c","efficiency_percent":120,)"
+                              R"("power_consumption_watts":1,)" + ts + "}",
+       "efficiency_percent: 120 is out of range 0..100"},
+      {"negative_power", Cooling(R"("power_consumption_watts":-5,)" + ts + "}"),
+       "power_consumption_watts: -5 is out of range"},
+      {"fan_over_100", Cooling(R"("power_consumption_watts":1,"fan_speed_percent":101,)" + ts + "}"),
+       "fan_speed_percent: 101 is out of range"},
+      {"seq_negative", Sensor(R"("value":1,"seq":-1,)" + ts + "}"), "seq: must not be negative"},
+      {"seq_fraction", Sensor(R"("value":1,"seq":1.5,)" + ts + "}"), "seq: expected an integer"},
+      {"seq_too_big", Sensor(R"("value":1,"seq":99999999999999999999,)" + ts + "}"), "seq: "},
+      {"unknown_field_bad_number", Sensor(R"("value":1,"x":[1,01],)" + ts + "}"), "x: malformed value"},
+      {"unknown_field_bad_literal", Sensor(R"("value":1,"x":tru,)" + ts + "}"), "x: malformed value"},
+      {"unquoted_key", R"({source_type:"sensor"})", "record: malformed JSON"},
+      {"unclosed_string", R"({"source_type":"sensor)", "record: malformed JSON"},
+  };
+}
+
+class MalformedTest : public ::testing::TestWithParam<Malformed> {};
+
+TEST_P(MalformedTest, RejectedWithFieldAndReason) {
+  RecordDecoder decoder;
+  Result<Record> r = decoder.Decode(GetParam().json);
+  ASSERT_FALSE(r.ok()) << GetParam().json << " decoded";
+  EXPECT_THAT(r.status().message(), StartsWith(GetParam().error)) << GetParam().json;
+  // The decoder is usable after any error.
+  EXPECT_TRUE(decoder.Decode(SeedLines()[0]).ok());
+}
+
+INSTANTIATE_TEST_SUITE_P(Cases, MalformedTest, ::testing::ValuesIn(MalformedCases()),
+                         [](const auto& info) { return info.param.name; });
+
+TEST(RecordJson, AtLeastThirtyMalformedCases) { EXPECT_GE(MalformedCases().size(), 30u); }
+
+TEST(RecordJson, OversizeRecordRejected) {
+  RecordDecoder decoder(DecodeLimits{.max_record_bytes = 1024});
+  std::string big = Sensor(R"("value":1,"timestamp":"2025-08-21T16:48:00Z","pad":")" + std::string(2000, 'x') + "\"}");
+  Result<Record> r = decoder.Decode(big);
+  ASSERT_FALSE(r.ok());
+  EXPECT_THAT(r.status().message(), StartsWith("record: "));
+  EXPECT_THAT(r.status().message(), HasSubstr("exceeds the 1024-byte limit"));
+}
+
+TEST(RecordJson, TooManyUnknownFields) {
+  std::string json = Sensor(R"("value":1,"timestamp":"2025-08-21T16:48:00Z")");
+  for (int i = 0; i < 40; ++i) json += ",\"x" + std::to_string(i) + "\":" + std::to_string(i);
+  json += "}";
+  RecordDecoder decoder;
+  Result<Record> r = decoder.Decode(json);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().message(), "record: more than 32 unknown fields");
+}
+
+TEST(RecordJson, EscapedKeysAndValues) {
+  RecordDecoder decoder;
+  Result<Record> r = decoder.Decode(
+      R"({"source_type":"sensor","dev\u0069ce_id":"rack \"A\" \u00e9","location":"l","measurement_type":"m",)"
+      R"("value":-0.0,"timestamp":"2025-08-21T16:48:00Z"})");
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  EXPECT_EQ(std::get<SensorReading>(*r).device_id, "rack \"A\" \xc3\xa9");
+}
+
+TEST(Ndjson, PerLineResultsWithLineNumbers) {
+  const auto seed = SeedLines();
+  std::string body = seed[0] + "\n" + "{not json}\n" + "\n" + seed[1] + "\r\n" +
+                     Sensor(R"("value":"x","timestamp":"2025-08-21T16:48:00Z"})") + "\n" + seed[0];
+  RecordDecoder decoder;
+  NdjsonBatch batch;
+  decoder.DecodeNdjson(body, batch);
+  EXPECT_EQ(batch.lines, 5);
+  ASSERT_EQ(batch.records.size(), 3u);
+  EXPECT_TRUE(std::holds_alternative<SensorReading>(batch.records[0]));
+  EXPECT_TRUE(std::holds_alternative<CoolingMetric>(batch.records[1]));
+  ASSERT_EQ(batch.rejects.size(), 2u);
+  EXPECT_EQ(batch.rejects[0].line, 2);
+  EXPECT_THAT(batch.rejects[0].reason, StartsWith("line 2: record: malformed JSON"));
+  EXPECT_EQ(batch.rejects[0].raw, "{not json}");
+  EXPECT_EQ(batch.rejects[1].line, 5);
+  EXPECT_EQ(batch.rejects[1].reason, "line 5: value: expected a number, got string");
+}
+
+TEST(Ndjson, ThousandBadLinesAmongGoodOnes) {
+  const auto seed = SeedLines();
+  std::string body;
+  for (int i = 0; i < 1000; ++i) body += seed[i % 2] + "\n" + "{\"source_type\":\"sensor\",\"value\":" + std::to_string(i) + "}\n";
+  RecordDecoder decoder;
+  NdjsonBatch batch;
+  decoder.DecodeNdjson(body, batch, 101);
+  EXPECT_EQ(batch.records.size(), 1000u);
+  ASSERT_EQ(batch.rejects.size(), 1000u);
+  EXPECT_EQ(batch.rejects.front().line, 102);
+  EXPECT_EQ(batch.rejects.back().line, 2100);
+}
+
+TEST(Ndjson, OversizeLineIsCutInTheReject) {
+  RecordDecoder decoder(DecodeLimits{.max_record_bytes = 200});
+  NdjsonBatch batch;
+  decoder.DecodeNdjson(std::string(500, 'x') + "\n" + SeedLines()[1], batch);
+  ASSERT_EQ(batch.rejects.size(), 1u);
+  EXPECT_EQ(batch.rejects[0].raw.size(), 200u);
+  EXPECT_EQ(batch.records.size(), 1u);
+}
+
+// Random records, including awkward strings and doubles, survive encode -> decode exactly.
+class RecordGenerator {
+ public:
+  explicit RecordGenerator(uint64_t seed) : rng_(seed) {}
+
+  Record Next() {
+    if (Coin()) {
+      SensorReading s{.device_id = Str(1), .location = Str(1), .measurement_type = Str(1), .value = Dbl(),
+                      .timestamp_micros = Time()};
+      if (Coin()) s.unit = Str(1);
+      if (Coin()) s.seq = std::uniform_int_distribution<int64_t>(0, INT64_MAX)(rng_);
+      s.placement = Place();
+      if (Coin()) s.position = Str(1);
+      if (Coin()) s.extra = R"({"fw":"1.2","x":[1,{"y":null}]})";
+      return s;
+    }
+    CoolingMetric c{.system_id = Str(1), .efficiency_percent = Unit() * 100, .power_consumption_watts = Unit() * 1e6,
+                    .timestamp_micros = Time()};
+    if (Coin()) c.seq = std::uniform_int_distribution<int64_t>(0, 1 << 20)(rng_);
+    c.placement = Place();
+    if (Coin()) c.supply_air_temp_celsius = Dbl();
+    if (Coin()) c.return_air_temp_celsius = Dbl();
+    if (Coin()) c.fan_speed_percent = Unit() * 100;
+    return c;
+  }
+
+ private:
+  bool Coin() { return rng_() & 1; }
+  double Unit() { return std::uniform_real_distribution<double>(0, 1)(rng_); }
+  int64_t Time() { return std::uniform_int_distribution<int64_t>(kMinTimestampMicros, kMaxTimestampMicros - 1)(rng_); }
+  // Any finite double, from its bits: subnormals, huge and tiny magnitudes, negative zero.
+  double Dbl() {
+    for (;;) {
+      const uint64_t bits = rng_();
+      double d;
+      std::memcpy(&d, &bits, sizeof d);
+      if (std::isfinite(d)) return d;
+    }
+  }
+  // Printable ASCII, escapes and multi-byte UTF-8.
+  std::string Str(size_t min_len) {
+    static const std::vector<std::string> kPieces = {"a", "Z", "9", "-", "_", " ", "\"", "\\", "/", "é", "€", "😀", "{", "}"};
+    const size_t n = std::uniform_int_distribution<size_t>(min_len, 24)(rng_);
+    std::string s;
+    while (s.size() < n) s += kPieces[rng_() % kPieces.size()];
+    return s;
+  }
+  Placement Place() {
+    Placement p;
+    if (Coin()) p.site = Str(1);
+    if (Coin()) p.room = Str(1);
+    if (Coin()) p.row = Str(1);
+    if (Coin()) p.rack = Str(1);
+    return p;
+  }
+
+  std::mt19937_64 rng_;
+};
+
+TEST(RecordJson, RoundTripProperty) {
+  RecordGenerator gen(20251128);
+  RecordDecoder decoder;
+  for (int i = 0; i < 20000; ++i) {
+    const Record r = gen.Next();
+    const std::string json = RecordToJson(r);
+    Result<Record> back = decoder.Decode(json);
+    ASSERT_TRUE(back.ok()) << json << ": " << back.status().message();
+    ASSERT_EQ(*back, r) << json;
+    ASSERT_EQ(RecordToJson(*back), json);
+  }
+}
+
+TEST(RecordJson, RoundTripThroughNdjson) {
+  RecordGenerator gen(7);
+  std::vector<Record> records;
+  std::string body;
+  for (int i = 0; i < 2000; ++i) {
+    records.push_back(gen.Next());
+    AppendRecordJson(records.back(), body);
+    body += '\n';
+  }
+  RecordDecoder decoder;
+  NdjsonBatch batch;
+  decoder.DecodeNdjson(body, batch);
+  EXPECT_TRUE(batch.rejects.empty()) << batch.rejects[0].reason;
+  EXPECT_EQ(batch.records, records);
+}
+
+}  // namespace
+}  // namespace dcmon

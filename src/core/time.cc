@@ -1,0 +1,182 @@
+// RFC 3339 <-> int64 UTC microseconds, with civil-date arithmetic after H. Hinnant's algorithms.
+#include "core/time.h"
+
+#include <fmt/format.h>
+
+namespace dcmon {
+namespace {
+
+constexpr int64_t kMicrosPerSecond = 1000000;
+
+// Days since 1970-01-01 of a proleptic Gregorian date.
+constexpr int64_t DaysFromCivil(int64_t y, unsigned m, unsigned d) {
+  y -= m <= 2;
+  const int64_t era = (y >= 0 ? y : y - 399) / 400;
+  const unsigned yoe = static_cast<unsigned>(y - era * 400);
+  const unsigned doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
+  const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+  return era * 146097 + static_cast<int64_t>(doe) - 719468;
+}
+
+struct Civil {
+  int64_t year;
+  unsigned month;
+  unsigned day;
+};
+
+constexpr Civil CivilFromDays(int64_t z) {
+  z += 719468;
+  const int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+  const unsigned doe = static_cast<unsigned>(z - era * 146097);
+  const unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+  const unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+  const unsigned mp = (5 * doy + 2) / 153;
+  const unsigned d = doy - (153 * mp + 2) / 5 + 1;
+  const unsigned m = mp < 10 ? mp + 3 : mp - 9;
+  return {static_cast<int64_t>(yoe) + era * 400 + (m <= 2), m, d};
+}
+
+constexpr bool IsLeap(int64_t y) { return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0; }
+
+constexpr unsigned DaysInMonth(int64_t y, unsigned m) {
+  constexpr unsigned kDays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+  return m == 2 && IsLeap(y) ? 29 : kDays[m - 1];
+}
+
+static_assert(DaysFromCivil(1970, 1, 1) == 0);
+static_assert(DaysFromCivil(2200, 1, 1) * 86400 * kMicrosPerSecond == kMaxTimestampMicros);
+
+// Reads exactly n digits at text[pos]; false if any is not a digit.
+bool Digits(std::string_view text, size_t pos, size_t n, unsigned& out) {
+  if (pos + n > text.size()) return false;
+  unsigned v = 0;
+  for (size_t i = 0; i < n; ++i) {
+    const unsigned c = static_cast<unsigned char>(text[pos + i]) - '0';
+    if (c > 9) return false;
+    v = v * 10 + c;
+  }
+  out = v;
+  return true;
+}
+
+Status Bad(std::string_view why) { return InvalidArgument(fmt::format("not an RFC 3339 timestamp: {}", why)); }
+
+void Append2(unsigned v, std::string& out) {
+  out.push_back(static_cast<char>('0' + v / 10));
+  out.push_back(static_cast<char>('0' + v % 10));
+}
+
+}  // namespace
+
+Result<int64_t> ParseRfc3339(std::string_view s) {
+  unsigned year, month, day, hour, minute, second;
+  if (!Digits(s, 0, 4, year) || s.size() < 5 || s[4] != '-' || !Digits(s, 5, 2, month) ||
+      s.size() < 8 || s[7] != '-' || !Digits(s, 8, 2, day)) {
+    return Bad("expected a date YYYY-MM-DD");
+  }
+  if (s.size() < 11 || (s[10] != 'T' && s[10] != 't')) return Bad("expected 'T' after the date");
+  if (!Digits(s, 11, 2, hour) || s.size() < 14 || s[13] != ':' || !Digits(s, 14, 2, minute) ||
+      s.size() < 17 || s[16] != ':' || !Digits(s, 17, 2, second)) {
+    return Bad("expected a time HH:MM:SS");
+  }
+  if (month < 1 || month > 12) return Bad("month out of range");
+  if (day < 1 || day > DaysInMonth(year, month)) return Bad("day out of range for the month");
+  if (hour > 23) return Bad("hour out of range");
+  if (minute > 59) return Bad("minute out of range");
+  if (second == 60) return Bad("leap seconds are not supported");
+  if (second > 59) return Bad("second out of range");
+
+  size_t pos = 19;
+  int64_t fraction_micros = 0;
+  if (pos < s.size() && s[pos] == '.') {
+    ++pos;
+    size_t digits = 0;
+    int64_t scale = 100000;
+    while (pos < s.size() && s[pos] >= '0' && s[pos] <= '9') {
+      if (++digits > 9) return Bad("fraction longer than 9 digits");
+      fraction_micros += (s[pos] - '0') * scale;  // digits past the 6th have scale 0: truncated
+      scale /= 10;
+      ++pos;
+    }
+    if (digits == 0) return Bad("expected digits after '.'");
+  }
+  if (pos >= s.size()) return Bad("missing time zone (Z or ±HH:MM)");
+  int64_t offset_seconds = 0;
+  if (s[pos] == 'Z' || s[pos] == 'z') {
+    ++pos;
+  } else if (s[pos] == '+' || s[pos] == '-') {
+    unsigned oh, om;
+    if (!Digits(s, pos + 1, 2, oh) || pos + 3 >= s.size() || s[pos + 3] != ':' ||
+        !Digits(s, pos + 4, 2, om)) {
+      return Bad("time zone offset must be ±HH:MM");
+    }
+    if (oh > 23 || om > 59) return Bad("time zone offset out of range");
+    offset_seconds = (s[pos] == '+' ? 1 : -1) * static_cast<int64_t>(oh * 3600 + om * 60);
+    pos += 6;
+  } else {
+    return Bad("missing time zone (Z or ±HH:MM)");
+  }
+  if (pos != s.size()) return Bad("unexpected characters after the time zone");
+
+  const int64_t days = DaysFromCivil(year, month, day);
+  const int64_t seconds = days * 86400 + hour * 3600 + minute * 60 + second - offset_seconds;
+  const int64_t micros = seconds * kMicrosPerSecond + fraction_micros;
+  if (micros < kMinTimestampMicros || micros >= kMaxTimestampMicros) {
+    return InvalidArgument("out of range: must be from 1970-01-01 to before 2200-01-01");
+  }
+  return micros;
+}
+
+void AppendRfc3339(int64_t micros, std::string& out) {
+  int64_t seconds = micros / kMicrosPerSecond;
+  int64_t frac = micros % kMicrosPerSecond;
+  if (frac < 0) {
+    frac += kMicrosPerSecond;
+    --seconds;
+  }
+  int64_t days = seconds / 86400;
+  int64_t sod = seconds % 86400;
+  if (sod < 0) {
+    sod += 86400;
+    --days;
+  }
+  const Civil c = CivilFromDays(days);
+  // Years are 4 digits within the accepted range; wider years still print all their digits.
+  if (c.year >= 0 && c.year <= 9999) {
+    Append2(static_cast<unsigned>(c.year / 100), out);
+    Append2(static_cast<unsigned>(c.year % 100), out);
+  } else {
+    out += std::to_string(c.year);
+  }
+  out.push_back('-');
+  Append2(c.month, out);
+  out.push_back('-');
+  Append2(c.day, out);
+  out.push_back('T');
+  Append2(static_cast<unsigned>(sod / 3600), out);
+  out.push_back(':');
+  Append2(static_cast<unsigned>(sod / 60 % 60), out);
+  out.push_back(':');
+  Append2(static_cast<unsigned>(sod % 60), out);
+  if (frac != 0) {
+    out.push_back('.');
+    const bool millis = frac % 1000 == 0;
+    int64_t v = millis ? frac / 1000 : frac;
+    char digits[6];
+    const int n = millis ? 3 : 6;
+    for (int i = n - 1; i >= 0; --i) {
+      digits[i] = static_cast<char>('0' + v % 10);
+      v /= 10;
+    }
+    out.append(digits, n);
+  }
+  out.push_back('Z');
+}
+
+std::string FormatRfc3339(int64_t micros) {
+  std::string out;
+  AppendRfc3339(micros, out);
+  return out;
+}
+
+}  // namespace dcmon
