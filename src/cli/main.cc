@@ -1,13 +1,15 @@
-// dcmon: one binary, roles as subcommands. main() parses the command line and hands off; wiring only.
-#include <cstdio>
-
+// dcmon: one binary, roles as subcommands. main() parses the command line and hands off; wiring
+// only.
 #include <CLI/CLI.hpp>
+#include <cstdio>
 
 #include "cli/version.h"
 
 int main(int argc, char** argv) {
-  CLI::App app{"dcmon: data-center monitoring pipeline (telemetry -> Kafka -> DuckDB, API, alerts)", "dcmon"};
-  app.set_version_flag("--version", [] { return dcmon::cli::VersionText(); }, "Print versions and exit");
+  CLI::App app{"dcmon: data-center monitoring pipeline (telemetry -> Kafka -> DuckDB, API, alerts)",
+               "dcmon"};
+  app.set_version_flag(
+      "--version", [] { return dcmon::cli::VersionText(); }, "Print versions and exit");
   app.require_subcommand(0, 1);
 
   try {

@@ -1,9 +1,8 @@
 #include "cli/version.h"
 
 #include <duckdb.h>
-#include <librdkafka/rdkafka.h>
-
 #include <fmt/format.h>
+#include <librdkafka/rdkafka.h>
 
 namespace dcmon::cli {
 

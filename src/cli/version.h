@@ -1,4 +1,5 @@
-// What `dcmon --version` prints: our version and revision, and the library versions this binary runs with.
+// What `dcmon --version` prints: our version and revision, and the library versions this binary
+// runs with.
 #pragma once
 
 #include <string>

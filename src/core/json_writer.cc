@@ -1,6 +1,7 @@
 // String escaping and number formatting for JsonWriter.
 #include "core/json_writer.h"
 
+#include <charconv>
 #include <cmath>
 
 #include "core/time.h"
@@ -8,7 +9,7 @@
 namespace dcmon {
 namespace {
 
-// 1 for bytes that need escaping inside a JSON string.
+// True for bytes that need escaping inside a JSON string.
 constexpr auto kNeedsEscape = [] {
   struct Table {
     bool v[256] = {};
@@ -19,50 +20,127 @@ constexpr auto kNeedsEscape = [] {
   return t;
 }();
 
-}  // namespace
+// Index of the first byte at or after `i` that needs escaping, or s.size(). Skips 8 clean bytes at
+// a time: a word is clean when no byte is below 0x20 and none equals '"' or '\\' (the classic
+// has-zero-byte test).
+constexpr uint64_t kOnes = 0x0101010101010101ULL;
 
-void AppendJsonString(std::string_view s, std::string& out) {
-  out.push_back('"');
+bool WordNeedsEscape(uint64_t x) {
+  constexpr uint64_t kHigh = 0x8080808080808080ULL;
+  const uint64_t quote = x ^ (kOnes * '"');
+  const uint64_t backslash = x ^ (kOnes * '\\');
+  return (((x - kOnes * 0x20) & ~x) | ((quote - kOnes) & ~quote) |
+          ((backslash - kOnes) & ~backslash)) &
+         kHigh;
+}
+
+size_t NextEscape(std::string_view s, size_t i) {
+  for (; i + 8 <= s.size(); i += 8) {
+    uint64_t x;
+    std::memcpy(&x, s.data() + i, 8);
+    if (WordNeedsEscape(x)) break;
+  }
+  if (i + 8 > s.size()) {  // the tail, padded with clean bytes
+    uint64_t x = kOnes * 'x';
+    std::memcpy(&x, s.data() + i, s.size() - i);
+    if (!WordNeedsEscape(x)) return s.size();
+  }
+  while (i < s.size() && !kNeedsEscape.v[static_cast<unsigned char>(s[i])]) ++i;
+  return i;
+}
+
+// Writes `s` quoted and escaped at dst, which has room for 6 * s.size() + 2 bytes; returns the new
+// end.
+char* EscapeTo(std::string_view s, char* dst) {
+  *dst++ = '"';
   size_t run = 0;  // start of the current run of bytes that need no escaping
-  for (size_t i = 0; i < s.size(); ++i) {
-    const auto c = static_cast<unsigned char>(s[i]);
-    if (!kNeedsEscape.v[c]) continue;
-    out.append(s.data() + run, i - run);
+  for (size_t i = NextEscape(s, 0); i < s.size(); i = NextEscape(s, i + 1)) {
+    std::memcpy(dst, s.data() + run, i - run);
+    dst += i - run;
     run = i + 1;
+    const auto c = static_cast<unsigned char>(s[i]);
+    *dst++ = '\\';
     switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
-      case '\b': out += "\\b"; break;
-      case '\f': out += "\\f"; break;
+      case '"':
+        *dst++ = '"';
+        break;
+      case '\\':
+        *dst++ = '\\';
+        break;
+      case '\n':
+        *dst++ = 'n';
+        break;
+      case '\r':
+        *dst++ = 'r';
+        break;
+      case '\t':
+        *dst++ = 't';
+        break;
+      case '\b':
+        *dst++ = 'b';
+        break;
+      case '\f':
+        *dst++ = 'f';
+        break;
       default: {
         constexpr char kHex[] = "0123456789abcdef";
-        const char esc[6] = {'\\', 'u', '0', '0', kHex[c >> 4], kHex[c & 15]};
-        out.append(esc, 6);
+        const char esc[5] = {'u', '0', '0', kHex[c >> 4], kHex[c & 15]};
+        std::memcpy(dst, esc, 5);
+        dst += 5;
       }
     }
   }
-  out.append(s.data() + run, s.size() - run);
-  out.push_back('"');
+  std::memcpy(dst, s.data() + run, s.size() - run);
+  dst += s.size() - run;
+  *dst++ = '"';
+  return dst;
+}
+
+}  // namespace
+
+void AppendJsonString(std::string_view s, std::string& out) {
+  const size_t old = out.size();
+  out.resize(old + 6 * s.size() + 2);
+  out.resize(EscapeTo(s, out.data() + old) - out.data());
+}
+
+void JsonWriter::String(std::string_view s) {
+  Separate();
+  char* p = Reserve(6 * s.size() + 2);  // may move out_'s buffer: take the cursor first
+  len_ = EscapeTo(s, p) - out_.data();
 }
 
 void JsonWriter::Double(double v) {
-  Separate();
   if (!std::isfinite(v)) {
-    out_ += "null";
+    Null();
     return;
   }
-  char buf[32];
-  out_.append(buf, std::to_chars(buf, buf + sizeof buf, v).ptr);
+  Separate();
+  char* p = Reserve(32);
+  len_ = std::to_chars(p, p + 32, v).ptr - out_.data();
+}
+
+void JsonWriter::Int(int64_t v) {
+  Separate();
+  char* p = Reserve(24);
+  len_ = std::to_chars(p, p + 24, v).ptr - out_.data();
 }
 
 void JsonWriter::Timestamp(int64_t micros) {
   Separate();
-  out_.push_back('"');
-  AppendRfc3339(micros, out_);
-  out_.push_back('"');
+  char* p = Reserve(kRfc3339MaxLength + 2);
+  *p++ = '"';
+  p = WriteRfc3339(micros, p);
+  *p++ = '"';
+  len_ = p - out_.data();
+}
+
+void JsonWriter::Members(std::string_view object_json) {
+  if (object_json.size() <= 2) return;
+  Separate();
+  const std::string_view inner = object_json.substr(1, object_json.size() - 2);
+  std::memcpy(Reserve(inner.size()), inner.data(), inner.size());
+  len_ += inner.size();
 }
 
 }  // namespace dcmon

@@ -1,89 +1,124 @@
-// JsonWriter: the one way dcmon writes JSON. Appends compact JSON to a caller-owned std::string, inserting
-// commas itself; doubles in shortest round-trip form, strings escaped per RFC 8259. Not thread-safe; cheap to
-// construct, so make one per document.
+// JsonWriter: the one way dcmon writes JSON. Appends compact JSON to a caller-owned std::string,
+// inserting commas itself; doubles in shortest round-trip form, strings escaped per RFC 8259. Not
+// thread-safe; cheap to construct, so make one per document. It writes through a raw cursor into
+// `out` and trims `out` to what was written when destroyed: read `out` after the writer's scope
+// ends.
 //
 //   std::string out;
-//   JsonWriter w(out);
-//   w.BeginObject();
-//   w.Key("value"); w.Double(23.5);
-//   w.Key("tags"); w.BeginArray(); w.String("a\"b"); w.EndArray();
-//   w.EndObject();                           // {"value":23.5,"tags":["a\"b"]}
+//   {
+//     JsonWriter w(out);
+//     w.BeginObject();
+//     w.Key("value"); w.Double(23.5);
+//     w.Key("tags"); w.BeginArray(); w.String("a\"b"); w.EndArray();
+//     w.EndObject();
+//   }                                        // out == {"value":23.5,"tags":["a\"b"]}
 #pragma once
 
-#include <charconv>
 #include <cstdint>
+#include <cstring>
 #include <string>
 #include <string_view>
 
 namespace dcmon {
 
-// Appends `s` as a quoted JSON string. Expects valid UTF-8 (decoders guarantee it); escapes '"', '\\' and
-// control characters.
+// Appends `s` as a quoted JSON string. Expects valid UTF-8 (decoders guarantee it); escapes '"',
+// '\\' and control characters.
 void AppendJsonString(std::string_view s, std::string& out);
+
+// A key known at compile time. The constructor runs at compile time and refuses a key that would
+// need escaping, so writing it needs no scan.
+class JsonKey {
+ public:
+  consteval JsonKey(const char* key) : key_(key) {  // NOLINT(google-explicit-constructor)
+    for (const char* p = key; *p; ++p) {
+      if (*p == '"' || *p == '\\' || static_cast<unsigned char>(*p) < 0x20) KeyNeedsEscaping();
+    }
+  }
+  std::string_view view() const { return key_; }
+
+ private:
+  static void KeyNeedsEscaping() {}  // not constexpr: calling it makes the constructor ill-formed
+  std::string_view key_;
+};
 
 class JsonWriter {
  public:
-  explicit JsonWriter(std::string& out) : out_(out) {}
+  explicit JsonWriter(std::string& out) : out_(out), len_(out.size()) {}
+  ~JsonWriter() { out_.resize(len_); }
+  JsonWriter(const JsonWriter&) = delete;
+  JsonWriter& operator=(const JsonWriter&) = delete;
 
   void BeginObject() { Open('{'); }
   void EndObject() { Close('}'); }
   void BeginArray() { Open('['); }
   void EndArray() { Close(']'); }
 
-  void Key(std::string_view k) {
+  void Key(JsonKey k) {
     Separate();
-    AppendJsonString(k, out_);
-    out_.push_back(':');
+    char* p = Reserve(k.view().size() + 3);
+    *p++ = '"';
+    std::memcpy(p, k.view().data(), k.view().size());
+    p += k.view().size();
+    *p++ = '"';
+    *p++ = ':';
+    len_ = p - out_.data();
     after_key_ = true;
   }
-  void String(std::string_view s) {
-    Separate();
-    AppendJsonString(s, out_);
+  // A key only known at run time (from data); escaped.
+  void DynamicKey(std::string_view k) {
+    String(k);
+    Byte(':');
+    after_key_ = true;
   }
-  // Finite doubles in the shortest form that parses back to the same bits; NaN and infinities as null.
+  void String(std::string_view s);
+  // Finite doubles in the shortest form that parses back to the same bits; NaN and infinities as
+  // null.
   void Double(double v);
-  void Int(int64_t v) {
-    Separate();
-    char buf[24];
-    out_.append(buf, std::to_chars(buf, buf + sizeof buf, v).ptr);
-  }
-  void Bool(bool v) {
-    Separate();
-    out_ += v ? "true" : "false";
-  }
-  void Null() {
-    Separate();
-    out_ += "null";
-  }
+  void Int(int64_t v);
+  void Bool(bool v) { Literal(v ? std::string_view("true") : std::string_view("false")); }
+  void Null() { Literal("null"); }
   // An RFC 3339 UTC timestamp string from UTC microseconds.
   void Timestamp(int64_t micros);
-  // Splices the members of an already-serialised JSON object ("{...}") into the object being written.
-  void Members(std::string_view object_json) {
-    if (object_json.size() <= 2) return;
-    Separate();
-    out_.append(object_json.substr(1, object_json.size() - 2));
-  }
+  // Splices the members of an already-serialised JSON object ("{...}") into the object being
+  // written.
+  void Members(std::string_view object_json);
 
  private:
+  // Room for n more bytes at the cursor; returns the cursor.
+  char* Reserve(size_t n) {
+    // Grows by at least 512 bytes; std::string reallocates geometrically underneath.
+    if (len_ + n > out_.size()) out_.resize(len_ + std::max(n, size_t{512}));
+    return out_.data() + len_;
+  }
+  void Byte(char c) {
+    *Reserve(1) = c;
+    ++len_;
+  }
+  void Literal(std::string_view s) {
+    Separate();
+    std::memcpy(Reserve(s.size()), s.data(), s.size());
+    len_ += s.size();
+  }
   void Separate() {
     if (after_key_) {
       after_key_ = false;
     } else if (need_comma_) {
-      out_.push_back(',');
+      Byte(',');
     }
     need_comma_ = true;
   }
   void Open(char c) {
     Separate();
-    out_.push_back(c);
+    Byte(c);
     need_comma_ = false;
   }
   void Close(char c) {
-    out_.push_back(c);
+    Byte(c);
     need_comma_ = true;
   }
 
   std::string& out_;
+  size_t len_;  // bytes of out_ written; out_ beyond it is scratch until the destructor trims it
   bool need_comma_ = false;
   bool after_key_ = false;
 };

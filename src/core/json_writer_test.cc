@@ -10,46 +10,66 @@ namespace {
 
 TEST(JsonWriter, NestedCommas) {
   std::string out;
-  JsonWriter w(out);
-  w.BeginObject();
-  w.Key("a");
-  w.Int(1);
-  w.Key("b");
-  w.BeginArray();
-  w.String("x");
-  w.BeginObject();
-  w.EndObject();
-  w.Null();
-  w.EndArray();
-  w.Key("c");
-  w.Bool(false);
-  w.Members(R"({"d":1,"e":[2]})");
-  w.Members("{}");
-  w.EndObject();
-  EXPECT_EQ(out, R"({"a":1,"b":["x",{},null],"c":false,"d":1,"e":[2]})");
+  {
+    JsonWriter w(out);
+    w.BeginObject();
+    w.Key("a");
+    w.Int(1);
+    w.Key("b");
+    w.BeginArray();
+    w.String("x");
+    w.BeginObject();
+    w.EndObject();
+    w.Null();
+    w.EndArray();
+    w.Key("c");
+    w.Bool(false);
+    w.Members(R"({"d":1,"e":[2]})");
+    w.Members("{}");
+    w.DynamicKey("k\"");
+    w.Int(-7);
+    w.EndObject();
+  }
+  EXPECT_EQ(out, R"({"a":1,"b":["x",{},null],"c":false,"d":1,"e":[2],"k\"":-7})");
 }
 
 TEST(JsonWriter, EscapesStrings) {
   std::string out;
   AppendJsonString("q\"b\\n\n\t\r\b\f\x01\x1f é €", out);
   EXPECT_EQ(out, R"("q\"b\\n\n\t\r\b\f\u0001\u001f é €")");
+  // Long clean runs take the 8-bytes-at-a-time path; an escape at every offset of a word must still
+  // be found.
+  for (size_t at = 0; at < 20; ++at) {
+    std::string s(20, 'x');
+    s[at] = '"';
+    out.clear();
+    AppendJsonString(s, out);
+    EXPECT_EQ(out, "\"" + std::string(at, 'x') + "\\\"" + std::string(19 - at, 'x') + "\"");
+  }
+  out.clear();
+  AppendJsonString("\xc3\xa9\xe2\x82\xac\x7f\x80\xff\x1f",
+                   out);  // high bytes are not control bytes
+  EXPECT_EQ(out, "\"\xc3\xa9\xe2\x82\xac\x7f\x80\xff\\u001f\"");
 }
 
 TEST(JsonWriter, ShortestDoubles) {
-  std::string out;
-  JsonWriter w(out);
-  w.BeginArray();
-  for (double d : {23.5, 16800.0, 0.1, -0.0, 1e21, 5e-324, std::numeric_limits<double>::max()}) w.Double(d);
-  w.Double(std::nan(""));
-  w.Double(HUGE_VAL);
-  w.EndArray();
-  EXPECT_EQ(out, "[23.5,16800,0.1,-0,1e+21,5e-324,1.7976931348623157e+308,null,null]");
+  std::string out = "prefix ";
+  {
+    JsonWriter w(out);
+    w.BeginArray();
+    for (double d : {23.5, 16800.0, 0.1, -0.0, 1e21, 5e-324, std::numeric_limits<double>::max()})
+      w.Double(d);
+    w.Double(std::nan(""));
+    w.Double(HUGE_VAL);
+    w.EndArray();
+  }
+  EXPECT_EQ(out, "prefix [23.5,16800,0.1,-0,1e+21,5e-324,1.7976931348623157e+308,null,null]");
 }
 
 TEST(JsonWriter, Timestamp) {
   std::string out;
-  JsonWriter(out).Timestamp(1755794880LL * 1000000);
-  EXPECT_EQ(out, R"("2025-08-21T16:48:00Z")");
+  JsonWriter(out).Timestamp(1755794880LL * 1000000 + 1000);
+  EXPECT_EQ(out, R"("2025-08-21T16:48:00.001Z")");
 }
 
 }  // namespace

@@ -1,13 +1,12 @@
 // Strict JSON decoding of records with simdjson On-Demand, and encoding with JsonWriter.
 #include "core/record_json.h"
 
+#include <fmt/format.h>
 #include <simdjson.h>
 
 #include <array>
 #include <cmath>
 #include <cstring>
-
-#include <fmt/format.h>
 
 #include "core/json_writer.h"
 #include "core/time.h"
@@ -73,8 +72,8 @@ constexpr std::array<FieldInfo, kFieldCount> kFields = {{
 using Mask = uint32_t;
 constexpr Mask Bit(Field f) { return Mask{1} << f; }
 
-constexpr Mask kCommon =
-    Bit(kSourceType) | Bit(kTimestamp) | Bit(kSeq) | Bit(kSite) | Bit(kRoom) | Bit(kRow) | Bit(kRack);
+constexpr Mask kCommon = Bit(kSourceType) | Bit(kTimestamp) | Bit(kSeq) | Bit(kSite) | Bit(kRoom) |
+                         Bit(kRow) | Bit(kRack);
 constexpr Mask kSensorAllowed = kCommon | Bit(kDeviceId) | Bit(kLocation) | Bit(kMeasurementType) |
                                 Bit(kValue) | Bit(kUnit) | Bit(kPosition);
 constexpr Mask kSensorRequired = Bit(kSourceType) | Bit(kDeviceId) | Bit(kLocation) |
@@ -109,12 +108,18 @@ Field Lookup(std::string_view key) {
 
 std::string_view TypeName(od::json_type t) {
   switch (t) {
-    case od::json_type::array: return "array";
-    case od::json_type::object: return "object";
-    case od::json_type::number: return "number";
-    case od::json_type::string: return "string";
-    case od::json_type::boolean: return "boolean";
-    case od::json_type::null: return "null";
+    case od::json_type::array:
+      return "array";
+    case od::json_type::object:
+      return "object";
+    case od::json_type::number:
+      return "number";
+    case od::json_type::string:
+      return "string";
+    case od::json_type::boolean:
+      return "boolean";
+    case od::json_type::null:
+      return "null";
   }
   return "unknown";
 }
@@ -157,15 +162,16 @@ size_t FirstInvalidUtf8(std::string_view s) {
       if ((p[i + k] & 0xC0) != 0x80) return i;
       cp = (cp << 6) | (p[i + k] & 0x3F);
     }
-    const bool overlong = (len == 2 && cp < 0x80) || (len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000);
+    const bool overlong =
+        (len == 2 && cp < 0x80) || (len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000);
     if (overlong || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return i;
     i += len;
   }
   return n;
 }
 
-// The name of the field whose key or value holds byte `offset`, found by scanning back for `"name":`.
-// Best effort, for error messages only.
+// The name of the field whose key or value holds byte `offset`, found by scanning back for
+// `"name":`. Best effort, for error messages only.
 std::string_view FieldAround(std::string_view json, size_t offset) {
   for (size_t i = std::min(offset, json.size()); i-- > 0;) {
     if (json[i] != ':') continue;
@@ -176,7 +182,8 @@ std::string_view FieldAround(std::string_view json, size_t offset) {
     const size_t open = json.rfind('"', close == 0 ? 0 : close - 1);
     if (open == std::string_view::npos || open == close) continue;
     const std::string_view name = json.substr(open + 1, close - open - 1);
-    if (name.find('\\') == std::string_view::npos && FirstInvalidUtf8(name) == name.size()) return name;
+    if (name.find('\\') == std::string_view::npos && FirstInvalidUtf8(name) == name.size())
+      return name;
     return {};
   }
   return {};
@@ -186,22 +193,28 @@ Status ParseError(simdjson::error_code err, std::string_view json) {
   if (err == simdjson::UTF8_ERROR) {
     const size_t at = FirstInvalidUtf8(json);
     const std::string_view field = FieldAround(json, at);
-    return FieldError(field.empty() ? "record" : field, fmt::format("invalid UTF-8 at byte {}", at));
+    return FieldError(field.empty() ? "record" : field,
+                      fmt::format("invalid UTF-8 at byte {}", at));
   }
   if (err == simdjson::EMPTY) return FieldError("record", "empty input");
   return FieldError("record", fmt::format("malformed JSON ({})", simdjson::error_message(err)));
 }
 
-Status CheckString(Field f, std::string_view s, const DecodeLimits& limits) {
-  if (s.size() > limits.max_string_bytes) {
-    return FieldError(kFields[f].name, fmt::format("longer than {} bytes", limits.max_string_bytes));
+// True if s has a byte below 0x20 or DEL; 8 bytes at a time.
+bool HasControlByte(std::string_view s) {
+  constexpr uint64_t kOnes = 0x0101010101010101ULL;
+  constexpr uint64_t kHigh = 0x8080808080808080ULL;
+  size_t i = 0;
+  for (; i + 8 <= s.size(); i += 8) {
+    uint64_t x;
+    std::memcpy(&x, s.data() + i, 8);
+    const uint64_t del = x ^ (kOnes * 0x7f);
+    if ((((x - kOnes * 0x20) & ~x) | ((del - kOnes) & ~del)) & kHigh) return true;
   }
-  for (char c : s) {
-    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) {
-      return FieldError(kFields[f].name, "contains a control character");
-    }
+  for (; i < s.size(); ++i) {
+    if (static_cast<unsigned char>(s[i]) < 0x20 || s[i] == 0x7f) return true;
   }
-  return Status::Ok();
+  return false;
 }
 
 Status CheckRange(Field f, double v, double lo, double hi) {
@@ -226,85 +239,98 @@ struct RecordDecoder::Impl {
     int64_t timestamp = 0;
   };
 
-  Result<Record> DecodePadded(const char* data, size_t len, size_t capacity);
-  Status ReadField(Field id, od::value v, Fields& f);
-  Status AddExtra(std::string_view key, od::value v);
-  Result<Record> Assemble(Fields& f);
+  // Decodes into `out`, reusing its strings' buffers; `out` is unspecified after an error.
+  Status DecodePadded(const char* data, size_t len, size_t capacity, Record& out);
+  // Per-field steps return false with the reason in `error`: no Status is built on the happy path.
+  bool ReadField(Field id, od::value v, Fields& f);
+  bool AddExtra(std::string_view key, od::value v);
+  bool Fail(Status s) {
+    error = std::move(s);
+    return false;
+  }
+  Status Assemble(const Fields& f, Record& out);
 
   DecodeLimits limits;
   od::parser parser;
   simdjson::dom::parser validator;  // full validation of unknown fields' values (rare path)
-  std::string padded;               // input copied here with SIMDJSON_PADDING readable bytes after it
-  std::string extra;                // unknown fields of the record being decoded, as a JSON object
+  std::string padded;  // input copied here with SIMDJSON_PADDING readable bytes after it
+  std::string extra;   // unknown fields of the record being decoded, as a JSON object
   std::vector<std::string> extra_keys;
+  Status error;
 };
 
-Status RecordDecoder::Impl::ReadField(Field id, od::value v, Fields& f) {
+bool RecordDecoder::Impl::ReadField(Field id, od::value v, Fields& f) {
   const std::string_view name = kFields[id].name;
   od::json_type type;
-  if (v.type().get(type)) return FieldError(name, "not a JSON value (NaN, Infinity and bare words are not JSON)");
+  if (v.type().get(type))
+    return Fail(FieldError(name, "not a JSON value (NaN, Infinity and bare words are not JSON)"));
   if (type == od::json_type::null) {
     bool is_null = false;
-    if (v.is_null().get(is_null) || !is_null) return FieldError(name, "malformed literal");
-    return Status::Ok();  // null is the same as absent
+    if (v.is_null().get(is_null) || !is_null) return Fail(FieldError(name, "malformed literal"));
+    return true;  // null is the same as absent
   }
   const Kind kind = kFields[id].kind;
   const bool want_string = kind == Kind::kString || kind == Kind::kTimestamp;
   const od::json_type want = want_string ? od::json_type::string : od::json_type::number;
   if (type != want) {
-    return FieldError(name, fmt::format("expected {}, got {}",
-                                        kind == Kind::kTimestamp ? "an RFC 3339 string"
-                                        : kind == Kind::kInteger ? "an integer"
-                                        : want_string            ? "a string"
-                                                                 : "a number",
-                                        TypeName(type)));
+    return Fail(FieldError(name, fmt::format("expected {}, got {}",
+                                             kind == Kind::kTimestamp ? "an RFC 3339 string"
+                                             : kind == Kind::kInteger ? "an integer"
+                                             : want_string            ? "a string"
+                                                                      : "a number",
+                                             TypeName(type))));
   }
   switch (kind) {
     case Kind::kString: {
       std::string_view s;
-      if (v.get_string().get(s)) return FieldError(name, "malformed string");
-      if (auto st = CheckString(id, s, limits); !st.ok()) return st;
+      if (v.get_string().get(s)) return Fail(FieldError(name, "malformed string"));
+      if (s.size() > limits.max_string_bytes) {
+        return Fail(FieldError(name, fmt::format("longer than {} bytes", limits.max_string_bytes)));
+      }
+      if (HasControlByte(s)) return Fail(FieldError(name, "contains a control character"));
       f.str[id] = s;
       break;
     }
     case Kind::kTimestamp: {
       std::string_view s;
-      if (v.get_string().get(s)) return FieldError(name, "malformed string");
+      if (v.get_string().get(s)) return Fail(FieldError(name, "malformed string"));
       Result<int64_t> t = ParseRfc3339(s);
-      if (!t.ok()) return t.status().WithPrefix(fmt::format("{}: {}: ", name, Quote(s)));
+      if (!t.ok()) return Fail(t.status().WithPrefix(fmt::format("{}: {}: ", name, Quote(s))));
       f.timestamp = *t;
       break;
     }
     case Kind::kNumber: {
       double d;
-      if (v.get_double().get(d)) return FieldError(name, "not a representable number (malformed or out of range)");
-      if (!std::isfinite(d)) return FieldError(name, "must be finite");
+      if (v.get_double().get(d))
+        return Fail(FieldError(name, "not a representable number (malformed or out of range)"));
+      if (!std::isfinite(d)) return Fail(FieldError(name, "must be finite"));
       f.num[id] = d;
       break;
     }
     case Kind::kInteger: {
       int64_t i;
       if (auto err = v.get_int64().get(i)) {
-        return FieldError(name, err == simdjson::NUMBER_OUT_OF_RANGE ? "integer out of range"
-                                                                      : "expected an integer");
+        return Fail(FieldError(name, err == simdjson::NUMBER_OUT_OF_RANGE ? "integer out of range"
+                                                                          : "expected an integer"));
       }
       f.seq = i;
       break;
     }
   }
   f.set |= Bit(id);
-  return Status::Ok();
+  return true;
 }
 
-Status RecordDecoder::Impl::AddExtra(std::string_view key, od::value v) {
+bool RecordDecoder::Impl::AddExtra(std::string_view key, od::value v) {
   if (extra_keys.size() >= limits.max_extra_fields) {
-    return FieldError("record", fmt::format("more than {} unknown fields", limits.max_extra_fields));
+    return Fail(
+        FieldError("record", fmt::format("more than {} unknown fields", limits.max_extra_fields)));
   }
   for (const auto& k : extra_keys) {
-    if (k == key) return FieldError(key, "duplicate field");
+    if (k == key) return Fail(FieldError(key, "duplicate field"));
   }
   od::json_type type;
-  if (v.type().get(type)) return FieldError(key, "malformed value");
+  if (v.type().get(type)) return Fail(FieldError(key, "malformed value"));
   std::string_view raw;
   simdjson::error_code err = simdjson::SUCCESS;
   if (type == od::json_type::object) {
@@ -317,26 +343,29 @@ Status RecordDecoder::Impl::AddExtra(std::string_view key, od::value v) {
     if (!err) err = a.raw_json().get(raw);
   } else {
     raw = v.raw_json_token();
-    while (!raw.empty() && (raw.back() == ' ' || raw.back() == '\t' || raw.back() == '\r' || raw.back() == '\n')) {
+    while (!raw.empty() &&
+           (raw.back() == ' ' || raw.back() == '\t' || raw.back() == '\r' || raw.back() == '\n')) {
       raw.remove_suffix(1);
     }
   }
   // On-Demand only checks what it reads; an unknown field is kept verbatim, so check it in full.
   if (err || validator.parse(raw.data(), raw.size(), true).error()) {
-    return FieldError(key, "malformed value");
+    return Fail(FieldError(key, "malformed value"));
   }
   extra.push_back(extra.empty() ? '{' : ',');
   AppendJsonString(key, extra);
   extra.push_back(':');
   extra.append(raw);
   extra_keys.emplace_back(key);
-  return Status::Ok();
+  return true;
 }
 
-Result<Record> RecordDecoder::Impl::DecodePadded(const char* data, size_t len, size_t capacity) {
+Status RecordDecoder::Impl::DecodePadded(const char* data, size_t len, size_t capacity,
+                                         Record& out) {
   const std::string_view json(data, len);
   if (len > limits.max_record_bytes) {
-    return FieldError("record", fmt::format("{} bytes exceeds the {}-byte limit", len, limits.max_record_bytes));
+    return FieldError(
+        "record", fmt::format("{} bytes exceeds the {}-byte limit", len, limits.max_record_bytes));
   }
   od::document doc;
   if (auto err = parser.iterate(data, len, capacity).get(doc)) return ParseError(err, json);
@@ -357,78 +386,88 @@ Result<Record> RecordDecoder::Impl::DecodePadded(const char* data, size_t len, s
     std::string_view key;
     if (field.unescaped_key().get(key)) return FieldError("record", "malformed field name");
     const Field id = Lookup(key);
-    Status st = id == kUnknown                    ? AddExtra(key, field.value())
-                : (f.present & Bit(id)) != 0      ? FieldError(key, "duplicate field")
-                                                  : (f.present |= Bit(id), ReadField(id, field.value(), f));
-    if (!st.ok()) return st;
+    if (id == kUnknown) {
+      if (!AddExtra(key, field.value())) return error;
+      continue;
+    }
+    if (f.present & Bit(id)) return FieldError(key, "duplicate field");
+    f.present |= Bit(id);
+    if (!ReadField(id, field.value(), f)) return error;
   }
   // current_location() is out of bounds exactly when nothing follows the object.
   if (doc.current_location().error() != simdjson::OUT_OF_BOUNDS) {
     return FieldError("record", "unexpected content after the JSON object");
   }
   if (!extra.empty()) extra.push_back('}');
-  return Assemble(f);
+  return Assemble(f, out);
 }
 
-Result<Record> RecordDecoder::Impl::Assemble(Fields& f) {
+Status RecordDecoder::Impl::Assemble(const Fields& f, Record& out) {
   if (!(f.set & Bit(kSourceType))) return FieldError("source_type", "missing (required)");
   const std::string_view st = f.str[kSourceType];
   const bool sensor = st == "sensor";
   if (!sensor && st != "cooling") {
-    return FieldError("source_type", fmt::format("unknown value {} (expected \"sensor\" or \"cooling\")", Quote(st)));
+    return FieldError(
+        "source_type",
+        fmt::format("unknown value {} (expected \"sensor\" or \"cooling\")", Quote(st)));
   }
   const std::string_view kind = sensor ? "sensor" : "cooling";
   const Mask allowed = sensor ? kSensorAllowed : kCoolingAllowed;
   const Mask required = sensor ? kSensorRequired : kCoolingRequired;
   if (const Mask stray = f.present & ~allowed) {
-    return FieldError(kFields[std::countr_zero(stray)].name, fmt::format("not a field of {} records", kind));
+    return FieldError(kFields[std::countr_zero(stray)].name,
+                      fmt::format("not a field of {} records", kind));
   }
   if (const Mask missing = required & ~f.set) {
     return FieldError(kFields[std::countr_zero(missing)].name,
                       fmt::format("missing (required for {} records)", kind));
   }
   for (Field id : {kDeviceId, kLocation, kMeasurementType, kSystemId}) {
-    if ((required & Bit(id)) && f.str[id].empty()) return FieldError(kFields[id].name, "must not be empty");
+    if ((required & Bit(id)) && f.str[id].empty())
+      return FieldError(kFields[id].name, "must not be empty");
   }
   if ((f.set & Bit(kSeq)) && f.seq < 0) return FieldError("seq", "must not be negative");
   auto optional = [&](Field id) -> std::optional<double> {
     return f.set & Bit(id) ? std::optional<double>(f.num[id]) : std::nullopt;
   };
-  std::optional<int64_t> seq = f.set & Bit(kSeq) ? std::optional<int64_t>(f.seq) : std::nullopt;
-  Placement placement{std::string(f.str[kSite]), std::string(f.str[kRoom]), std::string(f.str[kRow]),
-                      std::string(f.str[kRack])};
+  auto common = [&](auto& r) {
+    r.timestamp_micros = f.timestamp;
+    r.seq = f.set & Bit(kSeq) ? std::optional<int64_t>(f.seq) : std::nullopt;
+    r.placement.site.assign(f.str[kSite]);
+    r.placement.room.assign(f.str[kRoom]);
+    r.placement.row.assign(f.str[kRow]);
+    r.placement.rack.assign(f.str[kRack]);
+    r.extra.assign(extra);
+  };
   if (sensor) {
-    return Record(SensorReading{
-        .device_id = std::string(f.str[kDeviceId]),
-        .location = std::string(f.str[kLocation]),
-        .measurement_type = std::string(f.str[kMeasurementType]),
-        .value = f.num[kValue],
-        .timestamp_micros = f.timestamp,
-        .unit = std::string(f.str[kUnit]),
-        .seq = seq,
-        .placement = std::move(placement),
-        .position = std::string(f.str[kPosition]),
-        .extra = extra,
-    });
+    // Assigning into an existing record reuses its string buffers.
+    auto* s = std::get_if<SensorReading>(&out);
+    if (!s) s = &out.emplace<SensorReading>();
+    s->device_id.assign(f.str[kDeviceId]);
+    s->location.assign(f.str[kLocation]);
+    s->measurement_type.assign(f.str[kMeasurementType]);
+    s->value = f.num[kValue];
+    s->unit.assign(f.str[kUnit]);
+    s->position.assign(f.str[kPosition]);
+    common(*s);
+    return Status::Ok();
   }
   for (auto [id, lo, hi] : {std::tuple{kEfficiency, 0.0, 100.0}, std::tuple{kFanSpeed, 0.0, 100.0},
                             std::tuple{kPower, 0.0, HUGE_VAL}}) {
     if (f.set & Bit(id)) {
-      if (auto s = CheckRange(id, f.num[id], lo, hi); !s.ok()) return s;
+      if (auto st = CheckRange(id, f.num[id], lo, hi); !st.ok()) return st;
     }
   }
-  return Record(CoolingMetric{
-      .system_id = std::string(f.str[kSystemId]),
-      .efficiency_percent = f.num[kEfficiency],
-      .power_consumption_watts = f.num[kPower],
-      .timestamp_micros = f.timestamp,
-      .seq = seq,
-      .placement = std::move(placement),
-      .supply_air_temp_celsius = optional(kSupplyTemp),
-      .return_air_temp_celsius = optional(kReturnTemp),
-      .fan_speed_percent = optional(kFanSpeed),
-      .extra = extra,
-  });
+  auto* c = std::get_if<CoolingMetric>(&out);
+  if (!c) c = &out.emplace<CoolingMetric>();
+  c->system_id.assign(f.str[kSystemId]);
+  c->efficiency_percent = f.num[kEfficiency];
+  c->power_consumption_watts = f.num[kPower];
+  c->supply_air_temp_celsius = optional(kSupplyTemp);
+  c->return_air_temp_celsius = optional(kReturnTemp);
+  c->fan_speed_percent = optional(kFanSpeed);
+  common(*c);
+  return Status::Ok();
 }
 
 RecordDecoder::RecordDecoder(DecodeLimits limits) : impl_(std::make_unique<Impl>(limits)) {}
@@ -442,7 +481,10 @@ Result<Record> RecordDecoder::Decode(std::string_view json) {
   std::string& buf = impl_->padded;
   buf.assign(json);
   buf.resize(json.size() + simdjson::SIMDJSON_PADDING);
-  return impl_->DecodePadded(buf.data(), json.size(), buf.size());
+  Record record;
+  if (Status st = impl_->DecodePadded(buf.data(), json.size(), buf.size(), record); !st.ok())
+    return st;
+  return record;
 }
 
 void RecordDecoder::DecodeNdjson(std::string_view input, NdjsonBatch& out, int64_t first_line) {
@@ -454,7 +496,8 @@ void RecordDecoder::DecodeNdjson(std::string_view input, NdjsonBatch& out, int64
   size_t pos = 0;
   while (pos < input.size()) {
     ++line_no;
-    const char* nl = static_cast<const char*>(std::memchr(buf.data() + pos, '\n', input.size() - pos));
+    const char* nl =
+        static_cast<const char*>(std::memchr(buf.data() + pos, '\n', input.size() - pos));
     const size_t end = nl ? static_cast<size_t>(nl - buf.data()) : input.size();
     size_t len = end - pos;
     if (len > 0 && buf[pos + len - 1] == '\r') --len;
@@ -463,11 +506,11 @@ void RecordDecoder::DecodeNdjson(std::string_view input, NdjsonBatch& out, int64
     pos = end + 1;
     if (line.find_first_not_of(" \t") == std::string_view::npos) continue;
     ++out.lines;
-    Result<Record> r = impl_->DecodePadded(line.data(), len, buf.size() - start);
-    if (r.ok()) {
-      out.records.push_back(std::move(*r));
-    } else {
-      out.rejects.push_back({line_no, r.status().WithPrefix(fmt::format("line {}: ", line_no)).message(),
+    Status st =
+        impl_->DecodePadded(line.data(), len, buf.size() - start, out.records.emplace_back());
+    if (!st.ok()) {
+      out.records.pop_back();
+      out.rejects.push_back({line_no, st.WithPrefix(fmt::format("line {}: ", line_no)).message(),
                              std::string(line.substr(0, max_bytes))});
     }
   }
@@ -475,68 +518,56 @@ void RecordDecoder::DecodeNdjson(std::string_view input, NdjsonBatch& out, int64
 
 void AppendRecordJson(const Record& record, std::string& out) {
   JsonWriter w(out);
-  w.BeginObject();
-  auto placement = [&w](const Placement& p) {
-    for (auto [key, value] : {std::pair<std::string_view, const std::string&>{"site", p.site},
-                              {"room", p.room}, {"row", p.row}, {"rack", p.rack}}) {
-      if (!value.empty()) {
-        w.Key(key);
-        w.String(value);
-      }
-    }
+  auto string = [&w](JsonKey key, std::string_view value) {
+    w.Key(key);
+    w.String(value);
   };
+  auto number = [&w](JsonKey key, double value) {
+    w.Key(key);
+    w.Double(value);
+  };
+  // Absent optional fields are left out, not written as null.
+  auto optional_string = [&](JsonKey key, const std::string& value) {
+    if (!value.empty()) string(key, value);
+  };
+  auto optional_number = [&](JsonKey key, const std::optional<double>& value) {
+    if (value) number(key, *value);
+  };
+  auto common_tail = [&](const std::optional<int64_t>& seq, const Placement& p) {
+    if (seq) {
+      w.Key("seq");
+      w.Int(*seq);
+    }
+    optional_string("site", p.site);
+    optional_string("room", p.room);
+    optional_string("row", p.row);
+    optional_string("rack", p.rack);
+  };
+  w.BeginObject();
   if (const auto* s = std::get_if<SensorReading>(&record)) {
-    w.Key("source_type");
-    w.String("sensor");
-    w.Key("device_id");
-    w.String(s->device_id);
-    w.Key("location");
-    w.String(s->location);
-    w.Key("measurement_type");
-    w.String(s->measurement_type);
-    w.Key("value");
-    w.Double(s->value);
+    string("source_type", "sensor");
+    string("device_id", s->device_id);
+    string("location", s->location);
+    string("measurement_type", s->measurement_type);
+    number("value", s->value);
     w.Key("timestamp");
     w.Timestamp(s->timestamp_micros);
-    if (!s->unit.empty()) {
-      w.Key("unit");
-      w.String(s->unit);
-    }
-    if (s->seq) {
-      w.Key("seq");
-      w.Int(*s->seq);
-    }
-    placement(s->placement);
-    if (!s->position.empty()) {
-      w.Key("position");
-      w.String(s->position);
-    }
+    optional_string("unit", s->unit);
+    common_tail(s->seq, s->placement);
+    optional_string("position", s->position);
     w.Members(s->extra);
   } else {
     const auto& c = std::get<CoolingMetric>(record);
-    w.Key("source_type");
-    w.String("cooling");
-    w.Key("system_id");
-    w.String(c.system_id);
-    w.Key("efficiency_percent");
-    w.Double(c.efficiency_percent);
-    w.Key("power_consumption_watts");
-    w.Double(c.power_consumption_watts);
+    string("source_type", "cooling");
+    string("system_id", c.system_id);
+    number("efficiency_percent", c.efficiency_percent);
+    number("power_consumption_watts", c.power_consumption_watts);
     w.Key("timestamp");
     w.Timestamp(c.timestamp_micros);
-    if (c.seq) {
-      w.Key("seq");
-      w.Int(*c.seq);
-    }
-    placement(c.placement);
-    for (auto [key, value] : {std::pair{"supply_air_temp_celsius", c.supply_air_temp_celsius},
-                              {"return_air_temp_celsius", c.return_air_temp_celsius},
-                              {"fan_speed_percent", c.fan_speed_percent}}) {
-      if (value) {
-        w.Key(key);
-        w.Double(*value);
-      }
-    }
+    common_tail(c.seq, c.placement);
+    optional_number("supply_air_temp_celsius", c.supply_air_temp_celsius);
+    optional_number("return_air_temp_celsius", c.return_air_temp_celsius);
+    optional_number("fan_speed_percent", c.fan_speed_percent);
     w.Members(c.extra);
   }
   w.EndObject();

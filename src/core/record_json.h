@@ -1,12 +1,13 @@
-// JSON codec for records: strict decoding with simdjson (single objects and NDJSON batches with per-line
-// results) and encoding through JsonWriter. The rules, in full, are in docs/records.md.
+// JSON codec for records: strict decoding with simdjson (single objects and NDJSON batches with
+// per-line results) and encoding through JsonWriter. The rules, in full, are in docs/records.md.
 //
 //   RecordDecoder decoder;                  // reuse: it keeps its parser buffers
 //   Result<Record> r = decoder.Decode(R"({"source_type":"sensor", ...})");
 //   if (!r.ok()) log(r.status().message());   // "value: expected a number, got string"
 //
 //   NdjsonBatch batch;
-//   decoder.DecodeNdjson(body, batch);       // batch.records, batch.rejects[i].line / .reason / .raw
+//   decoder.DecodeNdjson(body, batch);       // batch.records, batch.rejects[i].line / .reason /
+//   .raw
 //
 //   std::string out; AppendRecordJson(*r, out);
 #pragma once
@@ -31,9 +32,9 @@ struct DecodeLimits {
 
 // A line that did not decode, kept with its reason so nothing is lost silently.
 struct RejectedLine {
-  int64_t line = 0;     // 1-based line number in the input
-  std::string reason;   // "line 7: value: expected a number, got string"
-  std::string raw;      // the line as received (cut to max_record_bytes for an oversize line)
+  int64_t line = 0;    // 1-based line number in the input
+  std::string reason;  // "line 7: value: expected a number, got string"
+  std::string raw;     // the line as received (cut to max_record_bytes for an oversize line)
 };
 
 struct NdjsonBatch {
@@ -50,12 +51,13 @@ class RecordDecoder {
   RecordDecoder(RecordDecoder&&) noexcept;
   RecordDecoder& operator=(RecordDecoder&&) noexcept;
 
-  // Decodes one JSON object. Errors name the field and the reason: "timestamp: missing time zone ...".
+  // Decodes one JSON object. Errors name the field and the reason: "timestamp: missing time zone
+  // ...".
   Result<Record> Decode(std::string_view json);
 
-  // Decodes every line of an NDJSON body and appends to `out`: good lines to records, bad ones to rejects with
-  // "line N: " before the reason. Never stops at a bad line. Blank lines are skipped; "\r\n" is accepted.
-  // `first_line` numbers the first line (for bodies that arrive in pieces).
+  // Decodes every line of an NDJSON body and appends to `out`: good lines to records, bad ones to
+  // rejects with "line N: " before the reason. Never stops at a bad line. Blank lines are skipped;
+  // "\r\n" is accepted. `first_line` numbers the first line (for bodies that arrive in pieces).
   void DecodeNdjson(std::string_view ndjson, NdjsonBatch& out, int64_t first_line = 1);
 
   const DecodeLimits& limits() const;
@@ -65,8 +67,8 @@ class RecordDecoder {
   std::unique_ptr<Impl> impl_;
 };
 
-// Appends the JSON object of a record: known fields in a fixed order, absent optional fields omitted, then the
-// unknown fields kept in `extra`. Decode(json of r) == r for every valid record.
+// Appends the JSON object of a record: known fields in a fixed order, absent optional fields
+// omitted, then the unknown fields kept in `extra`. Decode(json of r) == r for every valid record.
 void AppendRecordJson(const Record& record, std::string& out);
 std::string RecordToJson(const Record& record);
 

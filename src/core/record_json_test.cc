@@ -92,7 +92,8 @@ TEST(RecordJson, OptionalFields) {
   EXPECT_EQ(c.placement.room, "room-1");
 }
 
-// The documented rule: unknown top-level fields are kept verbatim in `extra` and written back on encode.
+// The documented rule: unknown top-level fields are kept verbatim in `extra` and written back on
+// encode.
 TEST(RecordJson, UnknownFieldsAreKeptVerbatim) {
   RecordDecoder decoder;
   Result<Record> r = decoder.Decode(
@@ -101,13 +102,16 @@ TEST(RecordJson, UnknownFieldsAreKeptVerbatim) {
   ASSERT_TRUE(r.ok()) << r.status().message();
   const auto& s = std::get<SensorReading>(*r);
   EXPECT_EQ(s.extra, R"({"firmware":"v2.1","calibrated":true,"tags":{"a":[1,2.5,null]},"n":1e3})");
-  EXPECT_THAT(RecordToJson(*r), HasSubstr(R"("firmware":"v2.1","calibrated":true,"tags":{"a":[1,2.5,null]},"n":1e3})"));
+  EXPECT_THAT(
+      RecordToJson(*r),
+      HasSubstr(R"("firmware":"v2.1","calibrated":true,"tags":{"a":[1,2.5,null]},"n":1e3})"));
   Result<Record> again = decoder.Decode(RecordToJson(*r));
   ASSERT_TRUE(again.ok()) << again.status().message();
   EXPECT_EQ(*again, *r);
 }
 
-const char kSensorHead[] = R"({"source_type":"sensor","device_id":"d","location":"l","measurement_type":"m",)";
+const char kSensorHead[] =
+    R"({"source_type":"sensor","device_id":"d","location":"l","measurement_type":"m",)";
 const char kCoolingHead[] = R"({"source_type":"cooling","system_id":"c","efficiency_percent":90,)";
 
 std::string Sensor(std::string_view rest) { return std::string(kSensorHead) + std::string(rest); }
@@ -128,69 +132,97 @@ std::vector<Malformed> MalformedCases() {
       {"truncated", Sensor(R"("value":1,)" + ts).substr(0, 60), "record: malformed JSON"},
       {"array", "[1,2]", "record: expected a JSON object, got array"},
       {"string", R"("sensor")", "record: expected a JSON object, got string"},
-      {"trailing_object", Sensor(R"("value":1,)" + ts + "}") + R"({"a":1})", "record: unexpected content"},
+      {"trailing_object", Sensor(R"("value":1,)" + ts + "}") + R"({"a":1})",
+       "record: unexpected content"},
       {"missing_source_type", R"({"device_id":"d","value":1})", "source_type: missing"},
       {"null_source_type", R"({"source_type":null})", "source_type: missing"},
-      {"unknown_source_type", R"({"source_type":"pdu","device_id":"d"})", "source_type: unknown value \"pdu\""},
+      {"unknown_source_type", R"({"source_type":"pdu","device_id":"d"})",
+       "source_type: unknown value \"pdu\""},
       {"source_type_number", R"({"source_type":1})", "source_type: expected a string, got number"},
       {"missing_value", Sensor(ts + "}"), "value: missing (required for sensor records)"},
       {"missing_timestamp", Sensor(R"("value":1})"), "timestamp: missing"},
-      {"missing_device_id", R"({"source_type":"sensor","location":"l","measurement_type":"m","value":1,)" + ts + "}",
+      {"missing_device_id",
+       R"({"source_type":"sensor","location":"l","measurement_type":"m","value":1,)" + ts + "}",
        "device_id: missing"},
-      {"missing_efficiency", R"({"source_type":"cooling","system_id":"c","power_consumption_watts":1,)" + ts + "}",
+      {"missing_efficiency",
+       R"({"source_type":"cooling","system_id":"c","power_consumption_watts":1,)" + ts + "}",
        "efficiency_percent: missing (required for cooling records)"},
-      {"value_string", Sensor(R"("value":"23.5",)" + ts + "}"), "value: expected a number, got string"},
-      {"value_bool", Sensor(R"("value":true,)" + ts + "}"), "value: expected a number, got boolean"},
+      {"value_string", Sensor(R"("value":"23.5",)" + ts + "}"),
+       "value: expected a number, got string"},
+      {"value_bool", Sensor(R"("value":true,)" + ts + "}"),
+       "value: expected a number, got boolean"},
       {"value_array", Sensor(R"("value":[1],)" + ts + "}"), "value: expected a number, got array"},
       {"value_nan_literal", Sensor(R"("value":NaN,)" + ts + "}"), "value: not a JSON value"},
-      {"value_infinity_literal", Sensor(R"("value":-Infinity,)" + ts + "}"), "value: not a representable number"},
+      {"value_infinity_literal", Sensor(R"("value":-Infinity,)" + ts + "}"),
+       "value: not a representable number"},
       {"unknown_field_nan", Sensor(R"("value":1,"x":NaN,)" + ts + "}"), "x: malformed value"},
-      {"value_overflow", Sensor(R"("value":1e400,)" + ts + "}"), "value: not a representable number"},
-      {"value_leading_zero", Sensor(R"("value":01,)" + ts + "}"), "value: not a representable number"},
+      {"value_overflow", Sensor(R"("value":1e400,)" + ts + "}"),
+       "value: not a representable number"},
+      {"value_leading_zero", Sensor(R"("value":01,)" + ts + "}"),
+       "value: not a representable number"},
       {"value_bare_minus", Sensor(R"("value":-,)" + ts + "}"), "value:"},
-      {"timestamp_number", Sensor(R"("value":1,"timestamp":1755794880})"), "timestamp: expected an RFC 3339 string"},
+      {"timestamp_number", Sensor(R"("value":1,"timestamp":1755794880})"),
+       "timestamp: expected an RFC 3339 string"},
       {"timestamp_no_zone", Sensor(R"("value":1,"timestamp":"2025-08-21T16:48:00"})"),
        "timestamp: \"2025-08-21T16:48:00\": not an RFC 3339 timestamp: missing time zone"},
-      {"timestamp_bad_date", Sensor(R"("value":1,"timestamp":"2025-02-30T00:00:00Z"})"), "timestamp: "},
-      {"timestamp_too_old", Sensor(R"("value":1,"timestamp":"1969-07-20T20:17:00Z"})"), "timestamp: "},
-      {"timestamp_too_new", Sensor(R"("value":1,"timestamp":"2400-01-01T00:00:00Z"})"), "timestamp: "},
-      {"timestamp_garbage", Sensor(R"("value":1,"timestamp":"yesterday"})"), "timestamp: \"yesterday\""},
+      {"timestamp_bad_date", Sensor(R"("value":1,"timestamp":"2025-02-30T00:00:00Z"})"),
+       "timestamp: "},
+      {"timestamp_too_old", Sensor(R"("value":1,"timestamp":"1969-07-20T20:17:00Z"})"),
+       "timestamp: "},
+      {"timestamp_too_new", Sensor(R"("value":1,"timestamp":"2400-01-01T00:00:00Z"})"),
+       "timestamp: "},
+      {"timestamp_garbage", Sensor(R"("value":1,"timestamp":"yesterday"})"),
+       "timestamp: \"yesterday\""},
       {"duplicate_field", Sensor(R"("value":1,"value":2,)" + ts + "}"), "value: duplicate field"},
-      {"duplicate_unknown_field", Sensor(R"("value":1,"x":1,"x":2,)" + ts + "}"), "x: duplicate field"},
-      {"empty_device_id", R"({"source_type":"sensor","device_id":"","location":"l","measurement_type":"m","value":1,)" +
-                              ts + "}",
+      {"duplicate_unknown_field", Sensor(R"("value":1,"x":1,"x":2,)" + ts + "}"),
+       "x: duplicate field"},
+      {"empty_device_id",
+       R"({"source_type":"sensor","device_id":"","location":"l","measurement_type":"m","value":1,)" +
+           ts + "}",
        "device_id: must not be empty"},
-      {"control_char_in_id", R"({"source_type":"sensor","device_id":"a\u0001b","location":"l","measurement_type":"m",)"
-                             R"("value":1,)" + ts + "}",
+      {"control_char_in_id",
+       R"({"source_type":"sensor","device_id":"a\u0001b","location":"l","measurement_type":"m",)"
+       R"("value":1,)" +
+           ts + "}",
        "device_id: contains a control character"},
-      {"long_id", R"({"source_type":"sensor","device_id":")" + std::string(300, 'x') +
-                      R"(","location":"l","measurement_type":"m","value":1,)" + ts + "}",
+      {"long_id",
+       R"({"source_type":"sensor","device_id":")" + std::string(300, 'x') +
+           R"(","location":"l","measurement_type":"m","value":1,)" + ts + "}",
        "device_id: longer than 256 bytes"},
       {"invalid_utf8_in_value", Sensor(R"("value":1,)" + ts + ",\"unit\":\"\xff\xfe\"}"),
        "unit: invalid UTF-8 at byte"},
-      {"invalid_utf8_overlong", Sensor(R"("value":1,)" + ts + ",\"unit\":\"\xc0\xaf\"}"), "unit: invalid UTF-8"},
-      {"invalid_utf8_surrogate", Sensor(R"("value":1,)" + ts + ",\"unit\":\"\xed\xa0\x80\"}"), "unit: invalid UTF-8"},
+      {"invalid_utf8_overlong", Sensor(R"("value":1,)" + ts + ",\"unit\":\"\xc0\xaf\"}"),
+       "unit: invalid UTF-8"},
+      {"invalid_utf8_surrogate", Sensor(R"("value":1,)" + ts + ",\"unit\":\"\xed\xa0\x80\"}"),
+       "unit: invalid UTF-8"},
       {"bad_escape", Sensor(R"("value":1,)" + ts + R"(,"unit":"\q"})"), "unit: malformed string"},
       {"sensor_field_on_cooling", Cooling(R"("power_consumption_watts":1,"value":3,)" + ts + "}"),
        "value: not a field of cooling records"},
       {"cooling_field_on_sensor", Sensor(R"("value":1,"fan_speed_percent":50,)" + ts + "}"),
        "fan_speed_percent: not a field of sensor records"},
-      {"efficiency_over_100", R"({"source_type":"cooling","system_id":"c","efficiency_percent":120,)"
-                              R"("power_consumption_watts":1,)" + ts + "}",
+      {"efficiency_over_100",
+       R"({"source_type":"cooling","system_id":"c","efficiency_percent":120,)"
+       R"("power_consumption_watts":1,)" +
+           ts + "}",
        "efficiency_percent: 120 is out of range 0..100"},
       {"negative_power", Cooling(R"("power_consumption_watts":-5,)" + ts + "}"),
        "power_consumption_watts: -5 is out of range"},
-      {"fan_over_100", Cooling(R"("power_consumption_watts":1,"fan_speed_percent":101,)" + ts + "}"),
+      {"fan_over_100",
+       Cooling(R"("power_consumption_watts":1,"fan_speed_percent":101,)" + ts + "}"),
        "fan_speed_percent: 101 is out of range"},
       {"seq_negative", Sensor(R"("value":1,"seq":-1,)" + ts + "}"), "seq: must not be negative"},
       {"seq_fraction", Sensor(R"("value":1,"seq":1.5,)" + ts + "}"), "seq: expected an integer"},
       {"seq_too_big", Sensor(R"("value":1,"seq":99999999999999999999,)" + ts + "}"), "seq: "},
-      {"unknown_field_bad_number", Sensor(R"("value":1,"x":[1,01],)" + ts + "}"), "x: malformed value"},
-      {"unknown_field_bad_literal", Sensor(R"("value":1,"x":tru,)" + ts + "}"), "x: malformed value"},
+      {"unknown_field_bad_number", Sensor(R"("value":1,"x":[1,01],)" + ts + "}"),
+       "x: malformed value"},
+      {"unknown_field_bad_literal", Sensor(R"("value":1,"x":tru,)" + ts + "}"),
+       "x: malformed value"},
       {"unquoted_key", R"({source_type:"sensor"})", "record: malformed JSON"},
       {"unclosed_string", R"({"source_type":"sensor)", "record: malformed JSON"},
   };
 }
+
+void PrintTo(const Malformed& m, std::ostream* os) { *os << m.name; }
 
 class MalformedTest : public ::testing::TestWithParam<Malformed> {};
 
@@ -210,7 +242,8 @@ TEST(RecordJson, AtLeastThirtyMalformedCases) { EXPECT_GE(MalformedCases().size(
 
 TEST(RecordJson, OversizeRecordRejected) {
   RecordDecoder decoder(DecodeLimits{.max_record_bytes = 1024});
-  std::string big = Sensor(R"("value":1,"timestamp":"2025-08-21T16:48:00Z","pad":")" + std::string(2000, 'x') + "\"}");
+  std::string big = Sensor(R"("value":1,"timestamp":"2025-08-21T16:48:00Z","pad":")" +
+                           std::string(2000, 'x') + "\"}");
   Result<Record> r = decoder.Decode(big);
   ASSERT_FALSE(r.ok());
   EXPECT_THAT(r.status().message(), StartsWith("record: "));
@@ -258,7 +291,9 @@ TEST(Ndjson, PerLineResultsWithLineNumbers) {
 TEST(Ndjson, ThousandBadLinesAmongGoodOnes) {
   const auto seed = SeedLines();
   std::string body;
-  for (int i = 0; i < 1000; ++i) body += seed[i % 2] + "\n" + "{\"source_type\":\"sensor\",\"value\":" + std::to_string(i) + "}\n";
+  for (int i = 0; i < 1000; ++i)
+    body +=
+        seed[i % 2] + "\n" + "{\"source_type\":\"sensor\",\"value\":" + std::to_string(i) + "}\n";
   RecordDecoder decoder;
   NdjsonBatch batch;
   decoder.DecodeNdjson(body, batch, 101);
@@ -284,7 +319,10 @@ class RecordGenerator {
 
   Record Next() {
     if (Coin()) {
-      SensorReading s{.device_id = Str(1), .location = Str(1), .measurement_type = Str(1), .value = Dbl(),
+      SensorReading s{.device_id = Str(1),
+                      .location = Str(1),
+                      .measurement_type = Str(1),
+                      .value = Dbl(),
                       .timestamp_micros = Time()};
       if (Coin()) s.unit = Str(1);
       if (Coin()) s.seq = std::uniform_int_distribution<int64_t>(0, INT64_MAX)(rng_);
@@ -293,7 +331,9 @@ class RecordGenerator {
       if (Coin()) s.extra = R"({"fw":"1.2","x":[1,{"y":null}]})";
       return s;
     }
-    CoolingMetric c{.system_id = Str(1), .efficiency_percent = Unit() * 100, .power_consumption_watts = Unit() * 1e6,
+    CoolingMetric c{.system_id = Str(1),
+                    .efficiency_percent = Unit() * 100,
+                    .power_consumption_watts = Unit() * 1e6,
                     .timestamp_micros = Time()};
     if (Coin()) c.seq = std::uniform_int_distribution<int64_t>(0, 1 << 20)(rng_);
     c.placement = Place();
@@ -306,7 +346,10 @@ class RecordGenerator {
  private:
   bool Coin() { return rng_() & 1; }
   double Unit() { return std::uniform_real_distribution<double>(0, 1)(rng_); }
-  int64_t Time() { return std::uniform_int_distribution<int64_t>(kMinTimestampMicros, kMaxTimestampMicros - 1)(rng_); }
+  int64_t Time() {
+    return std::uniform_int_distribution<int64_t>(kMinTimestampMicros,
+                                                  kMaxTimestampMicros - 1)(rng_);
+  }
   // Any finite double, from its bits: subnormals, huge and tiny magnitudes, negative zero.
   double Dbl() {
     for (;;) {
@@ -318,7 +361,8 @@ class RecordGenerator {
   }
   // Printable ASCII, escapes and multi-byte UTF-8.
   std::string Str(size_t min_len) {
-    static const std::vector<std::string> kPieces = {"a", "Z", "9", "-", "_", " ", "\"", "\\", "/", "é", "€", "😀", "{", "}"};
+    static const std::vector<std::string> kPieces = {"a",  "Z", "9", "-", "_", " ", "\"",
+                                                     "\\", "/", "é", "€", "😀", "{", "}"};
     const size_t n = std::uniform_int_distribution<size_t>(min_len, 24)(rng_);
     std::string s;
     while (s.size() < n) s += kPieces[rng_() % kPieces.size()];

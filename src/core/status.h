@@ -1,18 +1,19 @@
-// Status and Result<T>: the one way dcmon returns expected errors (bad input, a broker down, a full disk).
-// Exceptions are reserved for the truly fatal; library exceptions are caught at component boundaries.
+// Status and Result<T>: the one way dcmon returns expected errors (bad input, a broker down, a full
+// disk). Exceptions are reserved for the truly fatal; library exceptions are caught at component
+// boundaries.
 //
 //   Result<int64_t> r = ParseRfc3339(text);
 //   if (!r.ok()) return r.status();       // propagate
 //   int64_t micros = *r;
 #pragma once
 
+#include <fmt/core.h>
+
 #include <cstdio>
 #include <cstdlib>
 #include <optional>
 #include <string>
 #include <utility>
-
-#include <fmt/core.h>
 
 namespace dcmon {
 
@@ -56,7 +57,7 @@ inline Status InvalidArgument(std::string message) {
 template <typename T>
 class Result {
  public:
-  Result(T value) : value_(std::move(value)) {}  // NOLINT(google-explicit-constructor)
+  Result(T value) : value_(std::move(value)) {}         // NOLINT(google-explicit-constructor)
   Result(Status status) : status_(std::move(status)) {  // NOLINT(google-explicit-constructor)
     if (status_.ok()) {
       std::fprintf(stderr, "CHECK failed: Result constructed from an ok Status\n");

@@ -3,6 +3,8 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+
 namespace dcmon {
 namespace {
 
@@ -59,11 +61,8 @@ bool Digits(std::string_view text, size_t pos, size_t n, unsigned& out) {
   return true;
 }
 
-Status Bad(std::string_view why) { return InvalidArgument(fmt::format("not an RFC 3339 timestamp: {}", why)); }
-
-void Append2(unsigned v, std::string& out) {
-  out.push_back(static_cast<char>('0' + v / 10));
-  out.push_back(static_cast<char>('0' + v % 10));
+Status Bad(std::string_view why) {
+  return InvalidArgument(fmt::format("not an RFC 3339 timestamp: {}", why));
 }
 
 }  // namespace
@@ -127,7 +126,7 @@ Result<int64_t> ParseRfc3339(std::string_view s) {
   return micros;
 }
 
-void AppendRfc3339(int64_t micros, std::string& out) {
+char* WriteRfc3339(int64_t micros, char* p) {
   int64_t seconds = micros / kMicrosPerSecond;
   int64_t frac = micros % kMicrosPerSecond;
   if (frac < 0) {
@@ -140,37 +139,43 @@ void AppendRfc3339(int64_t micros, std::string& out) {
     sod += 86400;
     --days;
   }
-  const Civil c = CivilFromDays(days);
-  // Years are 4 digits within the accepted range; wider years still print all their digits.
-  if (c.year >= 0 && c.year <= 9999) {
-    Append2(static_cast<unsigned>(c.year / 100), out);
-    Append2(static_cast<unsigned>(c.year % 100), out);
-  } else {
-    out += std::to_string(c.year);
-  }
-  out.push_back('-');
-  Append2(c.month, out);
-  out.push_back('-');
-  Append2(c.day, out);
-  out.push_back('T');
-  Append2(static_cast<unsigned>(sod / 3600), out);
-  out.push_back(':');
-  Append2(static_cast<unsigned>(sod / 60 % 60), out);
-  out.push_back(':');
-  Append2(static_cast<unsigned>(sod % 60), out);
+  // Years outside 0..9999 cannot be written in RFC 3339; the accepted range is well inside.
+  const Civil c =
+      CivilFromDays(std::clamp<int64_t>(days, DaysFromCivil(0, 1, 1), DaysFromCivil(9999, 12, 31)));
+  auto two = [&p](unsigned v) {
+    *p++ = static_cast<char>('0' + v / 10);
+    *p++ = static_cast<char>('0' + v % 10);
+  };
+  two(static_cast<unsigned>(c.year / 100));
+  two(static_cast<unsigned>(c.year % 100));
+  *p++ = '-';
+  two(c.month);
+  *p++ = '-';
+  two(c.day);
+  *p++ = 'T';
+  two(static_cast<unsigned>(sod / 3600));
+  *p++ = ':';
+  two(static_cast<unsigned>(sod / 60 % 60));
+  *p++ = ':';
+  two(static_cast<unsigned>(sod % 60));
   if (frac != 0) {
-    out.push_back('.');
+    *p++ = '.';
     const bool millis = frac % 1000 == 0;
     int64_t v = millis ? frac / 1000 : frac;
-    char digits[6];
     const int n = millis ? 3 : 6;
     for (int i = n - 1; i >= 0; --i) {
-      digits[i] = static_cast<char>('0' + v % 10);
+      p[i] = static_cast<char>('0' + v % 10);
       v /= 10;
     }
-    out.append(digits, n);
+    p += n;
   }
-  out.push_back('Z');
+  *p++ = 'Z';
+  return p;
+}
+
+void AppendRfc3339(int64_t micros, std::string& out) {
+  char buf[kRfc3339MaxLength];
+  out.append(buf, WriteRfc3339(micros, buf));
 }
 
 std::string FormatRfc3339(int64_t micros) {
