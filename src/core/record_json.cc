@@ -383,8 +383,14 @@ Status RecordDecoder::Impl::DecodePadded(const char* data, size_t len, size_t ca
   for (auto field_result : obj) {
     od::field field;
     if (auto err = std::move(field_result).get(field)) return ParseError(err, json);
-    std::string_view key;
-    if (field.unescaped_key().get(key)) return FieldError("record", "malformed field name");
+    // Most keys have no escapes: read them in place, and unescape (through simdjson) only when needed.
+    const char* raw_key = reinterpret_cast<const char*>(field.key().raw());
+    size_t key_len = 0;
+    while (raw_key[key_len] != '"' && raw_key[key_len] != '\\') ++key_len;
+    std::string_view key(raw_key, key_len);
+    if (raw_key[key_len] == '\\' && field.unescaped_key().get(key)) {
+      return FieldError("record", "malformed field name");
+    }
     const Field id = Lookup(key);
     if (id == kUnknown) {
       if (!AddExtra(key, field.value())) return error;
