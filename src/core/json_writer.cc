@@ -42,7 +42,8 @@ size_t NextEscape(std::string_view s, size_t i) {
   }
   if (i + 8 > s.size()) {  // the tail, padded with clean bytes
     uint64_t x = kOnes * 'x';
-    std::memcpy(&x, s.data() + i, s.size() - i);
+    if (i < s.size())
+      std::memcpy(&x, s.data() + i, s.size() - i);  // s.data() may be null when empty
     if (!WordNeedsEscape(x)) return s.size();
   }
   while (i < s.size() && !kNeedsEscape.v[static_cast<unsigned char>(s[i])]) ++i;

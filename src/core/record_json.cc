@@ -130,9 +130,11 @@ Status FieldError(std::string_view field, std::string_view reason) {
 
 // A value quoted into a message, cut short so a hostile input cannot blow up the reason.
 std::string Quote(std::string_view s) {
+  size_t cut = std::min<size_t>(s.size(), 64);
+  while (cut < s.size() && cut > 0 && (static_cast<unsigned char>(s[cut]) & 0xC0) == 0x80) --cut;
   std::string out;
-  AppendJsonString(s.substr(0, 64), out);
-  if (s.size() > 64) out.insert(out.size() - 1, "...");
+  AppendJsonString(s.substr(0, cut), out);
+  if (cut < s.size()) out.insert(out.size() - 1, "...");
   return out;
 }
 
@@ -309,9 +311,12 @@ bool RecordDecoder::Impl::ReadField(Field id, od::value v, Fields& f) {
     }
     case Kind::kInteger: {
       int64_t i;
-      if (auto err = v.get_int64().get(i)) {
-        return Fail(FieldError(name, err == simdjson::NUMBER_OUT_OF_RANGE ? "integer out of range"
-                                                                          : "expected an integer"));
+      if (v.get_int64().get(i)) {
+        // simdjson says INCORRECT_TYPE both for 1.5 and for 2^64; tell them apart for the message.
+        od::number_type nt;
+        const bool big_integer =
+            !v.get_number_type().get(nt) && nt != od::number_type::floating_point_number;
+        return Fail(FieldError(name, big_integer ? "integer out of range" : "expected an integer"));
       }
       f.seq = i;
       break;
@@ -343,19 +348,23 @@ bool RecordDecoder::Impl::AddExtra(std::string_view key, od::value v) {
     if (!err) err = a.raw_json().get(raw);
   } else {
     raw = v.raw_json_token();
-    while (!raw.empty() &&
-           (raw.back() == ' ' || raw.back() == '\t' || raw.back() == '\r' || raw.back() == '\n')) {
-      raw.remove_suffix(1);
-    }
   }
-  // On-Demand only checks what it reads; an unknown field is kept verbatim, so check it in full.
+  // On-Demand only checks what it reads; an unknown field is kept, so check it in full. Kept
+  // minified: the raw text may hold whitespace and newlines (pretty-printed input), which must not
+  // reach NDJSON output.
   if (err || validator.parse(raw.data(), raw.size(), true).error()) {
-    return Fail(FieldError(key, "malformed value"));
+    return Fail(FieldError(key, "malformed value (numbers must fit a double or a 64-bit integer)"));
   }
   extra.push_back(extra.empty() ? '{' : ',');
   AppendJsonString(key, extra);
   extra.push_back(':');
-  extra.append(raw);
+  const size_t at = extra.size();
+  extra.resize(at + raw.size());
+  size_t minified = 0;
+  if (simdjson::minify(raw.data(), raw.size(), extra.data() + at, minified)) {
+    return Fail(FieldError(key, "malformed value"));
+  }
+  extra.resize(at + minified);
   extra_keys.emplace_back(key);
   return true;
 }
@@ -375,7 +384,15 @@ Status RecordDecoder::Impl::DecodePadded(const char* data, size_t len, size_t ca
     return FieldError("record", fmt::format("expected a JSON object, got {}", TypeName(type)));
   }
   od::object obj;
-  if (auto err = doc.get_object().get(obj)) return ParseError(err, json);
+  if (auto err = doc.get_object().get(obj)) {
+    // simdjson refuses an object whose last token is not its '}' here, before reading it.
+    const size_t last = json.find_last_not_of(" \t\r\n");
+    if (err == simdjson::INCOMPLETE_ARRAY_OR_OBJECT && last != std::string_view::npos &&
+        json[last] != '}') {
+      return FieldError("record", "unexpected content after the JSON object");
+    }
+    return ParseError(err, json);
+  }
 
   Fields f;
   extra.clear();
@@ -383,7 +400,8 @@ Status RecordDecoder::Impl::DecodePadded(const char* data, size_t len, size_t ca
   for (auto field_result : obj) {
     od::field field;
     if (auto err = std::move(field_result).get(field)) return ParseError(err, json);
-    // Most keys have no escapes: read them in place, and unescape (through simdjson) only when needed.
+    // Most keys have no escapes: read them in place, and unescape (through simdjson) only when
+    // needed.
     const char* raw_key = reinterpret_cast<const char*>(field.key().raw());
     size_t key_len = 0;
     while (raw_key[key_len] != '"' && raw_key[key_len] != '\\') ++key_len;
@@ -484,6 +502,10 @@ RecordDecoder& RecordDecoder::operator=(RecordDecoder&&) noexcept = default;
 const DecodeLimits& RecordDecoder::limits() const { return impl_->limits; }
 
 Result<Record> RecordDecoder::Decode(std::string_view json) {
+  if (json.size() > impl_->limits.max_record_bytes) {  // before copying a huge body
+    return FieldError("record", fmt::format("{} bytes exceeds the {}-byte limit", json.size(),
+                                            impl_->limits.max_record_bytes));
+  }
   std::string& buf = impl_->padded;
   buf.assign(json);
   buf.resize(json.size() + simdjson::SIMDJSON_PADDING);
@@ -510,7 +532,7 @@ void RecordDecoder::DecodeNdjson(std::string_view input, NdjsonBatch& out, int64
     const std::string_view line(buf.data() + pos, len);
     const size_t start = pos;
     pos = end + 1;
-    if (line.find_first_not_of(" \t") == std::string_view::npos) continue;
+    if (line.find_first_not_of(" \t\r") == std::string_view::npos) continue;
     ++out.lines;
     Status st =
         impl_->DecodePadded(line.data(), len, buf.size() - start, out.records.emplace_back());

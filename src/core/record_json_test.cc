@@ -212,7 +212,14 @@ std::vector<Malformed> MalformedCases() {
        "fan_speed_percent: 101 is out of range"},
       {"seq_negative", Sensor(R"("value":1,"seq":-1,)" + ts + "}"), "seq: must not be negative"},
       {"seq_fraction", Sensor(R"("value":1,"seq":1.5,)" + ts + "}"), "seq: expected an integer"},
-      {"seq_too_big", Sensor(R"("value":1,"seq":99999999999999999999,)" + ts + "}"), "seq: "},
+      {"seq_too_big", Sensor(R"("value":1,"seq":99999999999999999999,)" + ts + "}"),
+       "seq: integer out of range"},
+      {"seq_above_int64", Sensor(R"("value":1,"seq":18446744073709551615,)" + ts + "}"),
+       "seq: integer out of range"},
+      {"trailing_scalar", Sensor(R"("value":1,)" + ts + "} x"), "record: unexpected content"},
+      {"unknown_field_huge_integer",
+       Sensor(R"("value":1,"x":123456789012345678901234567890,)" + ts + "}"),
+       "x: malformed value (numbers must fit"},
       {"unknown_field_bad_number", Sensor(R"("value":1,"x":[1,01],)" + ts + "}"),
        "x: malformed value"},
       {"unknown_field_bad_literal", Sensor(R"("value":1,"x":tru,)" + ts + "}"),
@@ -248,6 +255,29 @@ TEST(RecordJson, OversizeRecordRejected) {
   ASSERT_FALSE(r.ok());
   EXPECT_THAT(r.status().message(), StartsWith("record: "));
   EXPECT_THAT(r.status().message(), HasSubstr("exceeds the 1024-byte limit"));
+}
+
+// Regression: pretty-printed unknown objects kept their newlines and the encoder wrote two NDJSON
+// lines.
+TEST(RecordJson, UnknownFieldsAreKeptMinified) {
+  RecordDecoder decoder;
+  Result<Record> r =
+      decoder.Decode(Sensor("\"value\":1,\"timestamp\":\"2025-08-21T16:48:00Z\",\n  \"meta\": {\n  "
+                            "  \"a\": [1, \"x y\"]\n  } ,\n  "
+                            "\"n\": 5 \n}"));
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  EXPECT_EQ(std::get<SensorReading>(*r).extra, R"({"meta":{"a":[1,"x y"]},"n":5})");
+  EXPECT_EQ(RecordToJson(*r).find('\n'), std::string::npos);
+}
+
+// Regression: a reason quoting a long value cut a multi-byte character in half.
+TEST(RecordJson, ReasonsAreValidUtf8) {
+  RecordDecoder decoder;
+  Result<Record> r = decoder.Decode(R"({"source_type":")" + std::string(63, 'a') + "\xc3\xa9\"}");
+  ASSERT_FALSE(r.ok());
+  const std::string& m = r.status().message();
+  EXPECT_THAT(m, HasSubstr("aaa...\""));
+  EXPECT_EQ(m.find('\xc3'), std::string::npos) << m;
 }
 
 TEST(RecordJson, TooManyUnknownFields) {
@@ -301,6 +331,15 @@ TEST(Ndjson, ThousandBadLinesAmongGoodOnes) {
   ASSERT_EQ(batch.rejects.size(), 1000u);
   EXPECT_EQ(batch.rejects.front().line, 102);
   EXPECT_EQ(batch.rejects.back().line, 2100);
+}
+
+TEST(Ndjson, CarriageReturnOnlyLinesAreBlank) {
+  RecordDecoder decoder;
+  NdjsonBatch batch;
+  decoder.DecodeNdjson("\r\r\n" + SeedLines()[0] + "\r\n\r\n", batch);
+  EXPECT_EQ(batch.lines, 1);
+  EXPECT_EQ(batch.records.size(), 1u);
+  EXPECT_TRUE(batch.rejects.empty());
 }
 
 TEST(Ndjson, OversizeLineIsCutInTheReject) {
