@@ -49,13 +49,18 @@ std::vector<Record> RealisticRecords(size_t n) {
   return out;
 }
 
-void BM_DecodeNdjson(benchmark::State& state) {
-  const auto records = RealisticRecords(static_cast<size_t>(state.range(0)));
+std::string Ndjson(const std::vector<Record>& records) {
   std::string body;
   for (const auto& r : records) {
     AppendRecordJson(r, body);
     body += '\n';
   }
+  return body;
+}
+
+void BM_DecodeNdjson(benchmark::State& state) {
+  const auto records = RealisticRecords(static_cast<size_t>(state.range(0)));
+  std::string body = Ndjson(records);
   RecordDecoder decoder;
   NdjsonBatch batch;
   batch.records.reserve(records.size());
@@ -76,11 +81,7 @@ BENCHMARK(BM_DecodeNdjson)->Arg(1000)->Arg(100000);
 // BM_DecodeNdjson divided by this is the cost of strictness and of materialising records.
 void BM_SimdjsonVisitFloor(benchmark::State& state) {
   const auto records = RealisticRecords(static_cast<size_t>(state.range(0)));
-  std::string body;
-  for (const auto& r : records) {
-    AppendRecordJson(r, body);
-    body += '\n';
-  }
+  std::string body = Ndjson(records);
   const size_t size = body.size();
   body.resize(size + simdjson::SIMDJSON_PADDING);
   simdjson::ondemand::parser parser;
