@@ -25,20 +25,34 @@ namespace dcmon {
 // '\\' and control characters.
 void AppendJsonString(std::string_view s, std::string& out);
 
-// A key known at compile time. The constructor runs at compile time and refuses a key that would
-// need escaping, so writing it needs no scan.
+// A key known at compile time, stored already quoted with its colon ("key":) in a fixed-size buffer, so that
+// writing it is one fixed-size copy. The constructor runs at compile time and refuses a key that would need
+// escaping or is too long.
 class JsonKey {
  public:
-  consteval JsonKey(const char* key) : key_(key) {  // NOLINT(google-explicit-constructor)
+  static constexpr size_t kCapacity = 32;
+
+  consteval JsonKey(const char* key) {  // NOLINT(google-explicit-constructor)
+    size_t n = 0;
+    quoted_[n++] = '"';
     for (const char* p = key; *p; ++p) {
       if (*p == '"' || *p == '\\' || static_cast<unsigned char>(*p) < 0x20) KeyNeedsEscaping();
+      if (n + 2 >= kCapacity) KeyTooLong();
+      quoted_[n++] = *p;
     }
+    quoted_[n++] = '"';
+    quoted_[n++] = ':';
+    size_ = n;
   }
-  std::string_view view() const { return key_; }
+  const char* quoted() const { return quoted_; }
+  size_t size() const { return size_; }
 
  private:
-  static void KeyNeedsEscaping() {}  // not constexpr: calling it makes the constructor ill-formed
-  std::string_view key_;
+  // Not constexpr: calling either makes the constructor ill-formed, so a bad key does not compile.
+  static void KeyNeedsEscaping() {}
+  static void KeyTooLong() {}
+  char quoted_[kCapacity] = {};
+  size_t size_ = 0;
 };
 
 class JsonWriter {
@@ -53,15 +67,10 @@ class JsonWriter {
   void BeginArray() { Open('['); }
   void EndArray() { Close(']'); }
 
-  void Key(JsonKey k) {
+  void Key(const JsonKey& k) {
     Separate();
-    char* p = Reserve(k.view().size() + 3);
-    *p++ = '"';
-    std::memcpy(p, k.view().data(), k.view().size());
-    p += k.view().size();
-    *p++ = '"';
-    *p++ = ':';
-    len_ = p - out_.data();
+    std::memcpy(Reserve(JsonKey::kCapacity), k.quoted(), JsonKey::kCapacity);
+    len_ += k.size();
     after_key_ = true;
   }
   // A key only known at run time (from data); escaped.

@@ -546,19 +546,19 @@ void RecordDecoder::DecodeNdjson(std::string_view input, NdjsonBatch& out, int64
 
 void AppendRecordJson(const Record& record, std::string& out) {
   JsonWriter w(out);
-  auto string = [&w](JsonKey key, std::string_view value) {
+  auto string = [&w](const JsonKey& key, std::string_view value) {
     w.Key(key);
     w.String(value);
   };
-  auto number = [&w](JsonKey key, double value) {
+  auto number = [&w](const JsonKey& key, double value) {
     w.Key(key);
     w.Double(value);
   };
   // Absent optional fields are left out, not written as null.
-  auto optional_string = [&](JsonKey key, const std::string& value) {
+  auto optional_string = [&](const JsonKey& key, const std::string& value) {
     if (!value.empty()) string(key, value);
   };
-  auto optional_number = [&](JsonKey key, const std::optional<double>& value) {
+  auto optional_number = [&](const JsonKey& key, const std::optional<double>& value) {
     if (value) number(key, *value);
   };
   auto common_tail = [&](const std::optional<int64_t>& seq, const Placement& p) {
