@@ -4,6 +4,7 @@
 #include <charconv>
 #include <cmath>
 
+#include "core/swar.h"
 #include "core/time.h"
 
 namespace dcmon {
@@ -20,31 +21,18 @@ constexpr auto kNeedsEscape = [] {
   return t;
 }();
 
-// Index of the first byte at or after `i` that needs escaping, or s.size(). Skips 8 clean bytes at
-// a time: a word is clean when no byte is below 0x20 and none equals '"' or '\\' (the classic
-// has-zero-byte test).
-constexpr uint64_t kOnes = 0x0101010101010101ULL;
-
 bool WordNeedsEscape(uint64_t x) {
-  constexpr uint64_t kHigh = 0x8080808080808080ULL;
-  const uint64_t quote = x ^ (kOnes * '"');
-  const uint64_t backslash = x ^ (kOnes * '\\');
-  return (((x - kOnes * 0x20) & ~x) | ((quote - kOnes) & ~quote) |
-          ((backslash - kOnes) & ~backslash)) &
-         kHigh;
+  return swar::BytesBelow(x, 0x20) | swar::BytesEqual(x, '"') | swar::BytesEqual(x, '\\');
 }
 
+// Index of the first byte at or after `i` that needs escaping, or s.size(); clean words are skipped
+// whole.
 size_t NextEscape(std::string_view s, size_t i) {
   for (; i + 8 <= s.size(); i += 8) {
-    uint64_t x;
-    std::memcpy(&x, s.data() + i, 8);
-    if (WordNeedsEscape(x)) break;
+    if (WordNeedsEscape(swar::Load(s.data() + i))) break;
   }
-  if (i + 8 > s.size()) {  // the tail, padded with clean bytes
-    uint64_t x = kOnes * 'x';
-    if (i < s.size())
-      std::memcpy(&x, s.data() + i, s.size() - i);  // s.data() may be null when empty
-    if (!WordNeedsEscape(x)) return s.size();
+  if (i + 8 > s.size() && !WordNeedsEscape(swar::LoadPartial(s.data() + i, s.size() - i, 'x'))) {
+    return s.size();
   }
   while (i < s.size() && !kNeedsEscape.v[static_cast<unsigned char>(s[i])]) ++i;
   return i;

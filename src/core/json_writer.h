@@ -25,9 +25,9 @@ namespace dcmon {
 // '\\' and control characters.
 void AppendJsonString(std::string_view s, std::string& out);
 
-// A key known at compile time, stored already quoted with its colon ("key":) in a fixed-size buffer, so that
-// writing it is one fixed-size copy. The constructor runs at compile time and refuses a key that would need
-// escaping or is too long.
+// A key known at compile time, stored already quoted with its colon ("key":) in a fixed-size
+// buffer, so that writing it is one fixed-size copy. The constructor runs at compile time and
+// refuses a key that would need escaping or is too long.
 class JsonKey {
  public:
   static constexpr size_t kCapacity = 32;
@@ -71,12 +71,6 @@ class JsonWriter {
     Separate();
     std::memcpy(Reserve(JsonKey::kCapacity), k.quoted(), JsonKey::kCapacity);
     len_ += k.size();
-    after_key_ = true;
-  }
-  // A key only known at run time (from data); escaped.
-  void DynamicKey(std::string_view k) {
-    String(k);
-    Byte(':');
     after_key_ = true;
   }
   void String(std::string_view s);

@@ -26,11 +26,9 @@ TEST(JsonWriter, NestedCommas) {
     w.Bool(false);
     w.Members(R"({"d":1,"e":[2]})");
     w.Members("{}");
-    w.DynamicKey("k\"");
-    w.Int(-7);
     w.EndObject();
   }
-  EXPECT_EQ(out, R"({"a":1,"b":["x",{},null],"c":false,"d":1,"e":[2],"k\"":-7})");
+  EXPECT_EQ(out, R"({"a":1,"b":["x",{},null],"c":false,"d":1,"e":[2]})");
 }
 
 TEST(JsonWriter, EscapesStrings) {

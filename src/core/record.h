@@ -67,10 +67,4 @@ struct CoolingMetric {
 
 using Record = std::variant<SensorReading, CoolingMetric>;
 
-enum class SourceType : uint8_t { kSensor = 0, kCooling = 1 };
-
-inline SourceType SourceTypeOf(const Record& r) { return static_cast<SourceType>(r.index()); }
-inline std::string_view SourceTypeName(SourceType t) {
-  return t == SourceType::kSensor ? "sensor" : "cooling";
-}
 }  // namespace dcmon

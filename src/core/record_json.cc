@@ -9,6 +9,7 @@
 #include <cstring>
 
 #include "core/json_writer.h"
+#include "core/swar.h"
 #include "core/time.h"
 
 namespace dcmon {
@@ -204,19 +205,13 @@ Status ParseError(simdjson::error_code err, std::string_view json) {
 
 // True if s has a byte below 0x20 or DEL; 8 bytes at a time.
 bool HasControlByte(std::string_view s) {
-  constexpr uint64_t kOnes = 0x0101010101010101ULL;
-  constexpr uint64_t kHigh = 0x8080808080808080ULL;
   size_t i = 0;
   for (; i + 8 <= s.size(); i += 8) {
-    uint64_t x;
-    std::memcpy(&x, s.data() + i, 8);
-    const uint64_t del = x ^ (kOnes * 0x7f);
-    if ((((x - kOnes * 0x20) & ~x) | ((del - kOnes) & ~del)) & kHigh) return true;
+    const uint64_t x = swar::Load(s.data() + i);
+    if (swar::BytesBelow(x, 0x20) | swar::BytesEqual(x, 0x7f)) return true;
   }
-  for (; i < s.size(); ++i) {
-    if (static_cast<unsigned char>(s[i]) < 0x20 || s[i] == 0x7f) return true;
-  }
-  return false;
+  const uint64_t tail = swar::LoadPartial(s.data() + i, s.size() - i, 'x');
+  return swar::BytesBelow(tail, 0x20) | swar::BytesEqual(tail, 0x7f);
 }
 
 Status CheckRange(Field f, double v, double lo, double hi) {
@@ -498,8 +493,6 @@ RecordDecoder::RecordDecoder(DecodeLimits limits) : impl_(std::make_unique<Impl>
 RecordDecoder::~RecordDecoder() = default;
 RecordDecoder::RecordDecoder(RecordDecoder&&) noexcept = default;
 RecordDecoder& RecordDecoder::operator=(RecordDecoder&&) noexcept = default;
-
-const DecodeLimits& RecordDecoder::limits() const { return impl_->limits; }
 
 Result<Record> RecordDecoder::Decode(std::string_view json) {
   if (json.size() > impl_->limits.max_record_bytes) {  // before copying a huge body

@@ -60,8 +60,6 @@ class RecordDecoder {
   // "\r\n" is accepted. `first_line` numbers the first line (for bodies that arrive in pieces).
   void DecodeNdjson(std::string_view ndjson, NdjsonBatch& out, int64_t first_line = 1);
 
-  const DecodeLimits& limits() const;
-
  private:
   struct Impl;
   std::unique_ptr<Impl> impl_;

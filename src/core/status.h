@@ -20,10 +20,7 @@ namespace dcmon {
 enum class StatusCode {
   kOk = 0,
   kInvalidArgument,  // bad input from a user or a peer
-  kNotFound,
-  kOutOfRange,
-  kUnavailable,  // a dependency is down; retrying may help
-  kInternal,
+  // Further codes (a broker down, a full disk) arrive with the components that return them.
 };
 
 // Value type; cheap to copy when ok (no message).
