@@ -23,7 +23,8 @@ function(dcmon_cc_test NAME)
   add_executable(${NAME} ${ARG_SRCS})
   target_link_libraries(${NAME} PRIVATE ${ARG_DEPS} GTest::gmock GTest::gtest_main)
   dcmon_warnings(${NAME})
-  target_compile_definitions(${NAME} PRIVATE DCMON_TEST_DATA_DIR="${PROJECT_SOURCE_DIR}/tests/fixtures")
+  target_compile_definitions(${NAME} PRIVATE DCMON_TEST_DATA_DIR="${PROJECT_SOURCE_DIR}/tests/fixtures"
+                                             DCMON_SOURCE_DIR="${PROJECT_SOURCE_DIR}")
   # Discover test cases when ctest runs, not at build time: builds stay fast and sanitizer builds work.
   gtest_discover_tests(${NAME} DISCOVERY_MODE PRE_TEST)
 endfunction()

@@ -1,0 +1,162 @@
+// The physical checks of issue #3, run on the shipped presets.
+#include "sim/model.h"
+
+#include <gtest/gtest.h>
+
+#include "core/time.h"
+
+namespace dcmon::sim {
+namespace {
+
+int64_t At(const char* rfc3339) { return *ParseRfc3339(rfc3339); }
+
+struct Energy {
+  double facility = 0, it = 0, cooling = 0, coil_minus_fans = 0;
+  double min_inlet = 1e9, max_inlet = -1e9;
+  double pue() const { return facility / it; }
+  double cooling_share() const { return cooling / facility; }
+};
+
+// Integrates energy over `hours` in steps of `dt` seconds.
+Energy Simulate(Model& m, double hours, double dt = 10) {
+  Energy e;
+  for (double t = 0; t < hours * 3600; t += dt) {
+    m.Step(dt);
+    e.facility += m.meters().facility_w * dt;
+    e.it += m.meters().it_w * dt;
+    e.cooling += m.meters().cooling_w * dt;
+    for (const Crah& c : m.crahs()) e.coil_minus_fans += (c.coil_w - c.fan_w) * dt;
+    for (const Rack& r : m.racks()) {
+      for (double t_in : r.inlet_c) {
+        e.min_inlet = std::min(e.min_inlet, t_in);
+        e.max_inlet = std::max(e.max_inlet, t_in);
+      }
+    }
+  }
+  return e;
+}
+
+Model Make(const char* preset, const char* start, uint64_t seed = 1) {
+  return Model(*LoadFacility(preset), seed, At(start));
+}
+
+TEST(Model, HeatRemovedEqualsItHeat) {
+  Model m = Make("small", "2025-04-01T00:00:00Z");
+  const Energy e = Simulate(m, 12);
+  EXPECT_NEAR(e.coil_minus_fans / e.it, 1.0, 0.02);
+}
+
+TEST(Model, SmallPresetInsideAshraeWithMidRangePue) {
+  for (const char* day : {"2025-01-15T00:00:00Z", "2025-07-20T00:00:00Z"}) {
+    Model m = Make("small", day);
+    const Energy e = Simulate(m, 24);
+    EXPECT_GE(e.min_inlet, 18.0) << day;
+    EXPECT_LE(e.max_inlet, 27.0) << day;
+    EXPECT_GE(e.pue(), 1.3) << day;
+    EXPECT_LE(e.pue(), 1.7) << day;
+  }
+}
+
+TEST(Model, LegacyAndHyperscaleEnvelopes) {
+  for (const char* day : {"2025-01-15T00:00:00Z", "2025-07-20T00:00:00Z"}) {
+    Model legacy = Make("legacy", day);
+    const Energy l = Simulate(legacy, 24);
+    EXPECT_GE(l.pue(), 1.75) << day;
+    EXPECT_LE(l.pue(), 2.05) << day;
+    EXPECT_GE(l.cooling_share(), 0.30) << day;
+    EXPECT_LE(l.cooling_share(), 0.45) << day;
+    Model hyper = Make("hyperscale", day);
+    const Energy h = Simulate(hyper, 24);
+    EXPECT_GE(h.pue(), 1.1) << day;
+    EXPECT_LE(h.pue(), 1.2) << day;
+    EXPECT_LT(h.cooling_share(), 0.12) << day;
+  }
+}
+
+double ZoneInlet(const Model& m, int zone) {
+  double sum = 0;
+  int n = 0;
+  for (const Rack& r : m.racks()) {
+    if (r.zone == zone) sum += r.inlet_c[1], ++n;
+  }
+  return sum / n;
+}
+
+TEST(Model, CrahTripHeatsItsZoneNotTheFarOneAndRecovers) {
+  Model m = Make("small", "2025-07-20T12:00:00Z");
+  const int tripped = 1;                                   // the middle unit of room 1
+  const int far = static_cast<int>(m.crahs().size()) - 1;  // the last unit of room 2
+  const double before = ZoneInlet(m, tripped);
+  const double far_before = ZoneInlet(m, far);
+  m.SetCrahRunning(tripped, false);
+  Simulate(m, 5.0 / 60, 5);
+  const double rate =
+      (ZoneInlet(m, tripped) - before) / 5;  // °C per minute over the first 5 minutes
+  EXPECT_GE(rate, 0.5);
+  EXPECT_LE(rate, 3.0);
+  EXPECT_NEAR(ZoneInlet(m, far), far_before, 0.2);
+  Simulate(m, 10.0 / 60, 5);
+  m.SetCrahRunning(tripped, true);
+  Simulate(m, 20.0 / 60, 5);
+  EXPECT_NEAR(ZoneInlet(m, tripped), before, 1.0) << "recovers after restart";
+}
+
+TEST(Model, EconomizerLowersPueOnAColdDay) {
+  auto pue_at = [](double dry_bulb_c) {
+    Model m = Make("hyperscale", "2025-04-01T00:00:00Z");
+    m.SetOutdoorOverride(dry_bulb_c, 60);
+    return Simulate(m, 6).pue();
+  };
+  const double cold = pue_at(0);
+  const double hot = pue_at(30);
+  EXPECT_LT(cold, hot - 0.03);
+}
+
+TEST(Model, HumidityIsPhysicallyConsistent) {
+  Model m = Make("small", "2025-07-20T12:00:00Z");
+  Simulate(m, 1);
+  for (const Rack& r : m.racks()) {
+    // Same moisture everywhere in a room: the dew point read back from each sensor is the room's.
+    EXPECT_NEAR(DewPoint(r.inlet_c[1], r.inlet_rh_percent), m.room_dew_point_c(r.room), 1e-6);
+    // Hotter air reads lower RH.
+    EXPECT_LT(RelativeHumidityPercent(r.exhaust_c, m.room_dew_point_c(r.room)), r.inlet_rh_percent);
+  }
+}
+
+TEST(Model, ChillerTripWarmsTheLoopAndRestartPullsItBack) {
+  Model m = Make("small", "2025-07-20T12:00:00Z");
+  const double chw = m.plant().chw_supply_c;
+  m.SetChillerRunning(false);
+  Simulate(m, 0.25, 5);
+  EXPECT_GT(m.plant().chw_supply_c, chw + 3);
+  EXPECT_EQ(m.plant().compressor_w, 0);
+  m.SetChillerRunning(true);
+  Simulate(m, 1, 5);
+  EXPECT_NEAR(m.plant().chw_supply_c, chw, 0.5);
+}
+
+TEST(Model, UtilityOutageStopsMechanicalCoolingAndTheUtilityMeter) {
+  Model m = Make("small", "2025-07-20T12:00:00Z");
+  m.SetUtilityOutage(true);
+  Simulate(m, 2.0 / 60, 5);
+  EXPECT_EQ(m.meters().facility_w, 0);
+  EXPECT_GT(m.meters().it_w, 0) << "IT rides on the UPS";
+  for (const Crah& c : m.crahs()) EXPECT_EQ(c.fan_w, 0);
+}
+
+TEST(Model, SameSeedSameState) {
+  Model a = Make("small", "2025-07-20T12:00:00Z", 7);
+  Model b = Make("small", "2025-07-20T12:00:00Z", 7);
+  Model c = Make("small", "2025-07-20T12:00:00Z", 8);
+  Simulate(a, 1);
+  Simulate(b, 1);
+  Simulate(c, 1);
+  for (size_t i = 0; i < a.racks().size(); ++i) {
+    ASSERT_EQ(a.racks()[i].power_w, b.racks()[i].power_w);
+    ASSERT_EQ(a.racks()[i].inlet_c[2], b.racks()[i].inlet_c[2]);
+  }
+  EXPECT_NE(a.racks()[0].power_w, c.racks()[0].power_w);
+}
+
+}  // namespace
+}  // namespace dcmon::sim
