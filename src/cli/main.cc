@@ -3,6 +3,7 @@
 #include <CLI/CLI.hpp>
 #include <cstdio>
 
+#include "cli/simulate.h"
 #include "cli/version.h"
 
 int main(int argc, char** argv) {
@@ -11,6 +12,8 @@ int main(int argc, char** argv) {
   app.set_version_flag(
       "--version", [] { return dcmon::cli::VersionText(); }, "Print versions and exit");
   app.require_subcommand(0, 1);
+  dcmon::cli::SimulateFlags simulate_flags;
+  CLI::App* simulate = dcmon::cli::AddSimulate(app, simulate_flags);
 
   try {
     app.parse(argc, argv);
@@ -24,9 +27,7 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "dcmon: %s (see dcmon --help)\n", e.what());
     return 2;
   }
-  if (app.get_subcommands().empty()) {
-    std::fputs(app.help().c_str(), stdout);
-    return 0;
-  }
+  if (simulate->parsed()) return dcmon::cli::RunSimulate(simulate_flags);
+  std::fputs(app.help().c_str(), stdout);
   return 0;
 }

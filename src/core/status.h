@@ -20,7 +20,8 @@ namespace dcmon {
 enum class StatusCode {
   kOk = 0,
   kInvalidArgument,  // bad input from a user or a peer
-  // Further codes (a broker down, a full disk) arrive with the components that return them.
+  kIoError,          // a file, pipe or socket failed (a full disk, a closed pipe)
+  // Further codes (a broker down) arrive with the components that return them.
 };
 
 // Value type; cheap to copy when ok (no message).
@@ -49,6 +50,7 @@ class Status {
 inline Status InvalidArgument(std::string message) {
   return Status(StatusCode::kInvalidArgument, std::move(message));
 }
+inline Status IoError(std::string message) { return Status(StatusCode::kIoError, std::move(message)); }
 
 // Either a value or a non-ok Status.
 template <typename T>

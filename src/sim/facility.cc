@@ -217,6 +217,17 @@ Result<FacilityConfig> ParseFacility(std::string_view text, std::string_view ori
     s.Read("weather_s", f.sampling.weather_s);
     s.RejectUnknown();
   }
+  if (const toml::array* faults = top.Array("faults")) {
+    for (size_t i = 0; i < faults->size(); ++i) {
+      const auto* spec = (*faults)[i].as_string();
+      if (!spec) {
+        if (error.ok())
+          error = InvalidArgument(fmt::format("faults[{}]: expected a string SPEC", i));
+        break;
+      }
+      f.faults.push_back(spec->get());
+    }
+  }
   top.RejectUnknown();
   if (error.ok()) error = f.Validate();
   if (!error.ok()) return error.WithPrefix(fmt::format("{}: ", origin));

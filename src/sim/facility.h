@@ -100,6 +100,7 @@ struct FacilityConfig {
   PlantConfig plant;
   ElectricalConfig electrical;
   SamplingConfig sampling;
+  std::vector<std::string> faults;  // scheduled fault SPECs, as for `dcmon simulate --scenario`
 
   // Checks every field's range; the message names the field ("rooms[1].crah_units: must be at least
   // 1").

@@ -1,0 +1,142 @@
+#include "cli/simulate.h"
+
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <csignal>
+#include <cstdio>
+#include <thread>
+
+#include "core/time.h"
+#include "sim/facility.h"
+#include "sim/simulator.h"
+#include "sim/sink.h"
+
+namespace dcmon::cli {
+namespace {
+
+std::atomic<bool> g_stop{false};
+void OnSignal(int) { g_stop = true; }
+
+int Fail(int code, std::string_view message) {
+  std::fprintf(stderr, "dcmon simulate: %.*s\n", static_cast<int>(message.size()), message.data());
+  return code;
+}
+
+int64_t WallMicros() {
+  return std::chrono::duration_cast<std::chrono::microseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+}  // namespace
+
+CLI::App* AddSimulate(CLI::App& app, SimulateFlags& f) {
+  CLI::App* cmd =
+      app.add_subcommand("simulate", "Simulate a data center and write its telemetry as NDJSON");
+  cmd->add_option("--facility", f.facility,
+                  "Preset (small, legacy, hyperscale, large) or a facility .toml file")
+      ->capture_default_str();
+  cmd->add_option("--seed", f.seed, "Random seed; the same seed gives the same output")
+      ->capture_default_str();
+  cmd->add_option("--from", f.from,
+                  "Start time (RFC 3339); with --to, backfill the range as fast as possible");
+  cmd->add_option("--to", f.to, "End time (RFC 3339), exclusive");
+  cmd->add_option("--speed", f.speed,
+                  "Simulated seconds per wall-clock second when not backfilling")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  cmd->add_option("--scenario", f.scenarios,
+                  "Fault KIND[:TARGET]@START[+DURATION][*RATE]; repeatable");
+  cmd->add_option("--out", f.out, "NDJSON output file, - for stdout")->capture_default_str();
+  cmd->add_option("--labels", f.labels,
+                  "Write one ground-truth label per injected fault to this file");
+  cmd->add_flag("--quiet", f.quiet, "No progress on stderr");
+  return cmd;
+}
+
+int RunSimulate(const SimulateFlags& f) {
+  Result<sim::FacilityConfig> facility = sim::LoadFacility(f.facility);
+  if (!facility.ok()) return Fail(2, facility.status().message());
+  if (f.from.empty() != f.to.empty() && !f.to.empty()) return Fail(2, "--to needs --from");
+  int64_t start = WallMicros() / 1000000 * 1000000;
+  if (!f.from.empty()) {
+    Result<int64_t> t = ParseRfc3339(f.from);
+    if (!t.ok()) return Fail(2, "--from: " + t.status().message());
+    start = *t;
+  }
+  const bool backfill = !f.to.empty();
+  int64_t end = 0;
+  if (backfill) {
+    Result<int64_t> t = ParseRfc3339(f.to);
+    if (!t.ok()) return Fail(2, "--to: " + t.status().message());
+    end = *t;
+    if (end <= start) return Fail(2, "--to must be after --from");
+  }
+  sim::SimulatorOptions options{.seed = f.seed, .start_micros = start};
+  std::vector<std::string> specs = facility->faults;
+  specs.insert(specs.end(), f.scenarios.begin(), f.scenarios.end());
+  for (const std::string& spec : specs) {
+    Result<sim::Fault> fault = sim::ParseFault(spec, start);
+    if (!fault.ok()) return Fail(2, fault.status().message());
+    options.faults.push_back(std::move(*fault));
+  }
+  Result<std::unique_ptr<sim::Simulator>> simulator =
+      sim::Simulator::Create(*facility, std::move(options));
+  if (!simulator.ok()) return Fail(2, simulator.status().message());
+  sim::Simulator& s = **simulator;
+
+  Result<std::unique_ptr<sim::Sink>> out = sim::OpenNdjsonSink(f.out);
+  if (!out.ok()) return Fail(1, out.status().message());
+  std::unique_ptr<sim::Sink> labels;
+  if (!f.labels.empty()) {
+    Result<std::unique_ptr<sim::Sink>> l = sim::OpenNdjsonSink(f.labels);
+    if (!l.ok()) return Fail(1, l.status().message());
+    labels = std::move(*l);
+  }
+
+  std::signal(SIGINT, OnSignal);
+  std::signal(SIGTERM, OnSignal);
+  const bool progress = backfill && !f.quiet && ::isatty(STDERR_FILENO);
+  const auto wall_start = std::chrono::steady_clock::now();
+  auto last_report = wall_start;
+  Status status;
+  if (backfill) {
+    // In slices of simulated time, so that progress can be shown and a signal stops the run
+    // promptly.
+    constexpr int64_t kSlice = 600 * 1000000LL;
+    for (int64_t t = start; t < end && !g_stop && status.ok();) {
+      t = std::min(end, t + kSlice);
+      status = s.RunUntil(t, **out, labels.get());
+      const auto now = std::chrono::steady_clock::now();
+      if (progress && (now - last_report > std::chrono::milliseconds(500) || t == end)) {
+        last_report = now;
+        const double elapsed = std::chrono::duration<double>(now - wall_start).count();
+        const double done = static_cast<double>(t - start) / static_cast<double>(end - start);
+        std::fprintf(stderr, "\rsimulated %s  %lld records  %.2fM records/s  ETA %.0fs   ",
+                     FormatRfc3339(t).c_str(), static_cast<long long>(s.counters().records),
+                     static_cast<double>(s.counters().records) / elapsed / 1e6,
+                     done > 0 ? elapsed * (1 - done) / done : 0.0);
+      }
+    }
+    if (progress) std::fputc('\n', stderr);
+  } else {
+    while (!g_stop && status.ok()) {
+      const double elapsed =
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - wall_start).count();
+      status =
+          s.RunUntil(start + static_cast<int64_t>(elapsed * f.speed * 1e6), **out, labels.get());
+      if (status.ok()) status = (*out)->Flush();
+      if (status.ok() && labels) status = labels->Flush();
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+  }
+  if (status.ok()) status = s.Finish(**out);
+  if (status.ok() && labels) status = labels->Flush();
+  if (!status.ok()) return Fail(1, status.message());
+  return 0;
+}
+
+}  // namespace dcmon::cli

@@ -1,0 +1,121 @@
+// The record generator: steps the facility Model through simulated time, samples every device on
+// its interval into records in the seed schema, applies scheduled faults (equipment faults to the
+// physics, sensor faults to values, transport faults to the stream), writes each fault's
+// ground-truth label when it starts, and hands encoded lines to a Sink. Deterministic: same
+// facility, seed, faults and time range give byte-identical output. Not thread-safe.
+//
+//   auto sim = Simulator::Create(*LoadFacility("small"), {.seed = 1, .start_micros = t0});
+//   (*sim)->RunUntil(t0 + 3600'000'000, records_sink, &labels_sink);   // one simulated hour
+//   (*sim)->Finish(records_sink);                                      // releases held-back (late)
+//   records
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/record.h"
+#include "core/status.h"
+#include "sim/facility.h"
+#include "sim/fault.h"
+#include "sim/model.h"
+#include "sim/rng.h"
+#include "sim/sink.h"
+
+namespace dcmon::sim {
+
+struct SimulatorOptions {
+  uint64_t seed = 1;
+  int64_t start_micros = 0;
+  std::vector<Fault> faults;  // targets may be empty: chosen from the seed
+};
+
+struct SimulatorCounters {
+  int64_t records = 0;  // lines handed to the sink, including duplicates and malformed lines
+  int64_t duplicates = 0;
+  int64_t malformed = 0;
+  int64_t dropped = 0;  // samples not sent (sensor dropout)
+  int64_t late = 0;     // records held back and sent late
+  int64_t labels = 0;
+};
+
+// One reporting device and where its value comes from in the model.
+struct Device {
+  enum class Source {
+    kInletBottom,
+    kInletMiddle,
+    kInletTop,
+    kExhaust,
+    kHumidity,
+    kRackPower,  // per rack (index = rack)
+    kCrah,       // index = CRAH
+    kPlant,
+    kMeterFacility,
+    kMeterIt,
+    kOutdoorTemperature,
+    kOutdoorHumidity,
+  };
+  Source source;
+  int index = 0;
+  int interval_s = 0;
+  Record record;  // the device's fixed fields; value, timestamp and seq are set per sample
+};
+
+class Simulator {
+ public:
+  // Resolves fault targets (checking that each names a device of the right kind) and builds the
+  // device catalogue. Errors name the scenario: "scenario \"crah-trip:x@1h\": TARGET: no CRAH unit
+  // \"x\" (...)".
+  static Result<std::unique_ptr<Simulator>> Create(const FacilityConfig& facility,
+                                                   SimulatorOptions options);
+
+  // Emits every sample with a timestamp in [now, until_micros) (from the start time on); `labels`
+  // (may be null) receives each fault's label when the simulated time reaches its start.
+  Status RunUntil(int64_t until_micros, Sink& records, Sink* labels);
+  // Sends records still held back by a `late` fault, then flushes.
+  Status Finish(Sink& records);
+
+  int64_t now_micros() const { return now_micros_; }
+  const Model& model() const { return model_; }
+  const std::vector<Device>& devices() const { return devices_; }
+  const std::vector<Fault>& faults() const { return faults_; }
+  const SimulatorCounters& counters() const { return counters_; }
+
+ private:
+  Simulator(const FacilityConfig& facility, SimulatorOptions options);
+  Status ResolveTargets();
+  void BuildDevices();
+  void ApplyEquipmentFaults();
+  Status EmitDue(Sink& records);
+  double SampleValue(const Device& d) const;
+  Status Send(Device& d, int64_t t, Sink& records);
+  Status Deliver(std::string_view key, std::string_view line, Sink& records);
+  Status FlushReorderBuffer(Sink& records);
+  Status WriteLabel(const Fault& f, Sink& labels);
+  std::vector<std::string> AffectedDevices(const Fault& f) const;
+
+  Model model_;
+  SimulatorOptions options_;
+  std::vector<Fault> faults_;
+  std::vector<bool> label_written_;
+  std::vector<Device> devices_;
+  std::vector<bool> configured_gap_;  // blanking-panel state from the facility, before faults
+  Rng rng_;                           // faults' randomness, separate from the physics'
+  int64_t now_micros_;
+  int64_t step_micros_;
+  SimulatorCounters counters_;
+  std::string line_;  // encode buffer
+  std::vector<std::pair<std::string, std::string>> reorder_buffer_;
+  struct Held {
+    int64_t release_micros;
+    std::string key;
+    std::string line;
+  };
+  std::deque<Held> late_;
+  std::vector<double>
+      stuck_value_;  // per fault, the value a stuck sensor repeats (NaN until first sample)
+};
+
+}  // namespace dcmon::sim
