@@ -67,4 +67,10 @@ struct CoolingMetric {
 
 using Record = std::variant<SensorReading, CoolingMetric>;
 
+// The device a record is about: a sensor's device_id or a cooling unit's system_id.
+inline std::string_view DeviceIdOf(const Record& r) {
+  if (const auto* s = std::get_if<SensorReading>(&r)) return s->device_id;
+  return std::get<CoolingMetric>(r).system_id;
+}
+
 }  // namespace dcmon

@@ -151,15 +151,7 @@ void Simulator::BuildDevices() {
 Status Simulator::ResolveTargets() {
   std::unordered_map<std::string_view, const Device*> by_id;
   for (const Device& d : devices_) {
-    by_id.emplace(std::visit(
-                      [](const auto& r) -> std::string_view {
-                        if constexpr (std::is_same_v<std::decay_t<decltype(r)>, SensorReading>)
-                          return r.device_id;
-                        else
-                          return r.system_id;
-                      },
-                      d.record),
-                  &d);
+    by_id.emplace(DeviceIdOf(d.record), &d);
   }
   const auto& crahs = model_.crahs();
   const auto& racks = model_.racks();
@@ -286,14 +278,14 @@ Status Simulator::WriteLabel(const Fault& f, Sink& labels) {
   return labels.Write(f.target, line);
 }
 
-void Simulator::ApplyEquipmentFaults() {
+void Simulator::ApplyEquipmentFaults(int64_t t) {
   const auto& crahs = model_.crahs();
   const auto& racks = model_.racks();
   std::vector<bool> crah_down(crahs.size(), false);
   std::vector<bool> gap(configured_gap_);
   bool chiller_down = false, outage = false;
   for (const Fault& f : faults_) {
-    if (!IsEquipment(f.kind) || !Active(f, now_micros_)) continue;
+    if (!IsEquipment(f.kind) || !Active(f, t)) continue;
     switch (f.kind) {
       case FaultKind::kCrahTrip:
         for (size_t i = 0; i < crahs.size(); ++i)
@@ -424,7 +416,6 @@ Status Simulator::Deliver(std::string_view key, std::string_view line, Sink& rec
         if (rng_.Uniform() < f.rate) {
           corrupted = Corrupt(line, rng_.Next());
           line = corrupted;
-          ++counters_.malformed;
         }
         break;
       case FaultKind::kLate:
@@ -443,6 +434,7 @@ Status Simulator::Deliver(std::string_view key, std::string_view line, Sink& rec
   }
   const int copies = duplicate ? 2 : 1;
   counters_.duplicates += copies - 1;
+  if (!corrupted.empty()) counters_.malformed += copies;
   for (int i = 0; i < copies; ++i) {
     if (reorder) {
       reorder_buffer_.emplace_back(key, line);
@@ -493,7 +485,9 @@ Status Simulator::RunUntil(int64_t until_micros, Sink& records, Sink* labels) {
     if (!reordering) {
       if (Status s = FlushReorderBuffer(records); !s.ok()) return s;
     }
-    ApplyEquipmentFaults();
+    // The step that ends at a fault's start already runs with the fault, so the sample at START
+    // shows it.
+    ApplyEquipmentFaults(now_micros_ + step_micros_);
     model_.Step(static_cast<double>(step_micros_) / kMicros);
     now_micros_ += step_micros_;
   }

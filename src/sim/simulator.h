@@ -35,9 +35,9 @@ struct SimulatorOptions {
 struct SimulatorCounters {
   int64_t records = 0;  // lines handed to the sink, including duplicates and malformed lines
   int64_t duplicates = 0;
-  int64_t malformed = 0;
-  int64_t dropped = 0;  // samples not sent (sensor dropout)
-  int64_t late = 0;     // records held back and sent late
+  int64_t malformed = 0;  // lines sent broken (a duplicated broken line counts twice)
+  int64_t dropped = 0;    // samples not sent (sensor dropout)
+  int64_t late = 0;       // records held back and sent late
   int64_t labels = 0;
 };
 
@@ -87,7 +87,7 @@ class Simulator {
   Simulator(const FacilityConfig& facility, SimulatorOptions options);
   Status ResolveTargets();
   void BuildDevices();
-  void ApplyEquipmentFaults();
+  void ApplyEquipmentFaults(int64_t t);
   Status EmitDue(Sink& records);
   double SampleValue(const Device& d) const;
   Status Send(Device& d, int64_t t, Sink& records);
