@@ -99,14 +99,18 @@ void JsonWriter::String(std::string_view s) {
   len_ = EscapeTo(s, p) - out_.data();
 }
 
-void JsonWriter::Double(double v) {
+char* WriteJsonNumber(double v, char* dst) {
   if (!std::isfinite(v)) {
-    Null();
-    return;
+    std::memcpy(dst, "null", 4);
+    return dst + 4;
   }
+  return std::to_chars(dst, dst + kJsonNumberMaxLength, v).ptr;
+}
+
+void JsonWriter::Double(double v) {
   Separate();
-  char* p = Reserve(32);
-  len_ = std::to_chars(p, p + 32, v).ptr - out_.data();
+  char* p = Reserve(kJsonNumberMaxLength);
+  len_ = WriteJsonNumber(v, p) - out_.data();
 }
 
 void JsonWriter::Int(int64_t v) {

@@ -25,6 +25,11 @@ namespace dcmon {
 // '\\' and control characters.
 void AppendJsonString(std::string_view s, std::string& out);
 
+// Writes a JSON number at dst (room for kJsonNumberMaxLength bytes): finite doubles in the shortest
+// form that parses back to the same bits, NaN and infinities as null. Returns the new end.
+inline constexpr size_t kJsonNumberMaxLength = 32;
+char* WriteJsonNumber(double v, char* dst);
+
 // A key known at compile time, stored already quoted with its colon ("key":) in a fixed-size
 // buffer, so that writing it is one fixed-size copy. The constructor runs at compile time and
 // refuses a key that would need escaping or is too long.

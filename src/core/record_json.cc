@@ -5,7 +5,10 @@
 #include <simdjson.h>
 
 #include <array>
+#include <charconv>
 #include <cmath>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
 
 #include "core/json_writer.h"
@@ -592,6 +595,52 @@ void AppendRecordJson(const Record& record, std::string& out) {
     w.Members(c.extra);
   }
   w.EndObject();
+}
+
+SensorJsonTemplate::SensorJsonTemplate(SensorReading fixed) {
+  // Encode with placeholders, then cut around them. Only a string value could hold the same
+  // characters, and the encoder escapes the quotes such a match would need.
+  fixed.value = 0;
+  fixed.timestamp_micros = 0;
+  fixed.seq = 0;
+  const std::string json = RecordToJson(fixed);
+  constexpr std::string_view kValue = "\"value\":0";
+  constexpr std::string_view kTimestamp = ",\"timestamp\":\"1970-01-01T00:00:00Z\"";
+  constexpr std::string_view kSeq = ",\"seq\":0";
+  const size_t value = json.find(kValue);
+  const size_t timestamp = value == std::string::npos ? value : json.find(kTimestamp, value);
+  const size_t seq = timestamp == std::string::npos ? timestamp : json.find(kSeq, timestamp);
+  if (timestamp != value + kValue.size() || seq == std::string::npos) {
+    std::fprintf(stderr,
+                 "CHECK failed: SensorJsonTemplate does not match AppendRecordJson's layout: %s\n",
+                 json.c_str());
+    std::abort();
+  }
+  const size_t after_timestamp = timestamp + kTimestamp.size();
+  before_value_ = json.substr(0, value + kValue.size() - 1);
+  before_timestamp_ = ",\"timestamp\":\"";
+  before_seq_ = "\"" + json.substr(after_timestamp, seq + kSeq.size() - 1 - after_timestamp);
+  after_seq_ = json.substr(seq + kSeq.size());
+}
+
+void SensorJsonTemplate::Append(double value, int64_t timestamp_micros, int64_t seq,
+                                std::string& out) const {
+  const size_t old = out.size();
+  out.resize(old + before_value_.size() + before_timestamp_.size() + before_seq_.size() +
+             after_seq_.size() + kJsonNumberMaxLength + kRfc3339MaxLength + 24);
+  char* p = out.data() + old;
+  auto put = [&p](const std::string& s) {
+    std::memcpy(p, s.data(), s.size());
+    p += s.size();
+  };
+  put(before_value_);
+  p = WriteJsonNumber(value, p);
+  put(before_timestamp_);
+  p = WriteRfc3339(timestamp_micros, p);
+  put(before_seq_);
+  p = std::to_chars(p, p + 24, seq).ptr;
+  put(after_seq_);
+  out.resize(static_cast<size_t>(p - out.data()));
 }
 
 std::string RecordToJson(const Record& record) {

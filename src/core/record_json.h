@@ -70,4 +70,23 @@ class RecordDecoder {
 void AppendRecordJson(const Record& record, std::string& out);
 std::string RecordToJson(const Record& record);
 
+// Encodes many readings of one sensor that differ only in value, timestamp and seq, byte for byte
+// as AppendRecordJson would, without re-encoding the fixed fields: the JSON around the three is
+// built once by AppendRecordJson and reused. For generators that emit millions of readings of a
+// known set of devices.
+//
+//   SensorJsonTemplate t(reading);
+//   t.Append(23.5, timestamp_micros, 42, out);
+class SensorJsonTemplate {
+ public:
+  explicit SensorJsonTemplate(SensorReading fixed);
+  void Append(double value, int64_t timestamp_micros, int64_t seq, std::string& out) const;
+
+ private:
+  std::string before_value_;      // {"source_type":"sensor",...,"value":
+  std::string before_timestamp_;  // ,"timestamp":"
+  std::string before_seq_;        // ",...,"seq":
+  std::string after_seq_;         // ,"site":...}
+};
+
 }  // namespace dcmon

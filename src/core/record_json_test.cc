@@ -432,6 +432,27 @@ TEST(RecordJson, RoundTripProperty) {
   }
 }
 
+TEST(SensorJsonTemplate, ByteIdenticalToTheEncoder) {
+  RecordGenerator gen(11);
+  std::mt19937_64 rng(5);
+  int checked = 0;
+  while (checked < 5000) {
+    Record r = gen.Next();
+    auto* s = std::get_if<SensorReading>(&r);
+    if (!s) continue;
+    SensorJsonTemplate t(*s);
+    for (int i = 0; i < 3; ++i) {
+      s->value = std::uniform_real_distribution<double>(-1e6, 1e6)(rng);
+      s->timestamp_micros = std::uniform_int_distribution<int64_t>(0, kMaxTimestampMicros - 1)(rng);
+      s->seq = std::uniform_int_distribution<int64_t>(0, INT64_MAX)(rng);
+      std::string out = "x";
+      t.Append(s->value, s->timestamp_micros, *s->seq, out);
+      ASSERT_EQ(out, "x" + RecordToJson(r));
+    }
+    ++checked;
+  }
+}
+
 TEST(RecordJson, RoundTripThroughNdjson) {
   RecordGenerator gen(7);
   std::vector<Record> records;

@@ -50,7 +50,9 @@ class Status {
 inline Status InvalidArgument(std::string message) {
   return Status(StatusCode::kInvalidArgument, std::move(message));
 }
-inline Status IoError(std::string message) { return Status(StatusCode::kIoError, std::move(message)); }
+inline Status IoError(std::string message) {
+  return Status(StatusCode::kIoError, std::move(message));
+}
 
 // Either a value or a non-ok Status.
 template <typename T>

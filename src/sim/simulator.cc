@@ -96,15 +96,18 @@ void Simulator::BuildDevices() {
   auto sensor = [&](Device::Source source, int index, int interval, std::string id,
                     const std::string& location, const char* measurement, const char* unit,
                     Placement placement, const char* position) {
+    SensorReading reading{.device_id = std::move(id),
+                          .location = location,
+                          .measurement_type = measurement,
+                          .unit = unit,
+                          .placement = std::move(placement),
+                          .position = position};
+    SensorJsonTemplate json(reading);
     devices_.push_back(Device{.source = source,
                               .index = index,
                               .interval_s = interval,
-                              .record = SensorReading{.device_id = std::move(id),
-                                                      .location = location,
-                                                      .measurement_type = measurement,
-                                                      .unit = unit,
-                                                      .placement = std::move(placement),
-                                                      .position = position}});
+                              .record = std::move(reading),
+                              .json = std::move(json)});
   };
   const auto& racks = model_.racks();
   for (int i = 0; i < static_cast<int>(racks.size()); ++i) {
@@ -343,10 +346,12 @@ double Simulator::SampleValue(const Device& d) const {
 Status Simulator::Send(Device& d, int64_t t, Sink& records) {
   const int64_t seq =
       t / kMicros / d.interval_s;  // sample number since the epoch: gaps show lost samples
-  std::string_view key;
-  if (auto* s = std::get_if<SensorReading>(&d.record)) {
+  if (const auto* s = std::get_if<SensorReading>(&d.record)) {
     double v = SampleValue(d);
-    const bool power = s->measurement_type == "power";
+    using S = Device::Source;
+    const bool power =
+        d.source == S::kRackPower || d.source == S::kMeterFacility || d.source == S::kMeterIt;
+    const bool humidity = d.source == S::kHumidity || d.source == S::kOutdoorHumidity;
     for (size_t i = 0; i < faults_.size(); ++i) {
       const Fault& f = faults_[i];
       if (!IsSensorFault(f.kind) || !Active(f, t) || f.target != s->device_id) continue;
@@ -372,37 +377,37 @@ Status Simulator::Send(Device& d, int64_t t, Sink& records) {
           break;
       }
     }
-    if (s->measurement_type == "humidity") v = std::min(v, 100.0);
-    s->value = Round(v, power ? 1 : s->measurement_type == "humidity" ? 0.1 : 0.01);
-    s->timestamp_micros = t;
-    s->seq = seq;
-    key = s->device_id;
-  } else {
-    auto& c = std::get<CoolingMetric>(d.record);
-    double heat_w, power_w;
-    if (d.source == Device::Source::kCrah) {
-      const Crah& u = model_.crahs()[d.index];
-      heat_w = u.coil_w;
-      power_w = u.fan_w;
-      const bool moving = u.airflow_m3s > 0;
-      c.supply_air_temp_celsius = moving ? std::optional(Round(u.supply_c, 0.01)) : std::nullopt;
-      c.return_air_temp_celsius = moving ? std::optional(Round(u.return_c, 0.01)) : std::nullopt;
-      c.fan_speed_percent = Round(100 * u.fan_speed, 0.1);
-    } else {
-      heat_w = model_.plant().load_w;
-      power_w = model_.plant().power_w();
-    }
-    // Efficiency: the share of the unit's energy throughput that is heat moved, Q/(Q+P) =
-    // COP/(1+COP).
-    c.efficiency_percent = heat_w > 0 ? Round(100 * heat_w / (heat_w + power_w), 0.1) : 0;
-    c.power_consumption_watts = Round(power_w, 1);
-    c.timestamp_micros = t;
-    c.seq = seq;
-    key = c.system_id;
+    if (humidity) v = std::min(v, 100.0);
+    line_.clear();
+    d.json->Append(Round(v, power      ? 1
+                            : humidity ? 0.1
+                                       : 0.01),
+                   t, seq, line_);  // sensor resolution
+    return Deliver(s->device_id, line_, records);
   }
+  auto& c = std::get<CoolingMetric>(d.record);
+  double heat_w, power_w;
+  if (d.source == Device::Source::kCrah) {
+    const Crah& u = model_.crahs()[d.index];
+    heat_w = u.coil_w;
+    power_w = u.fan_w;
+    const bool moving = u.airflow_m3s > 0;
+    c.supply_air_temp_celsius = moving ? std::optional(Round(u.supply_c, 0.01)) : std::nullopt;
+    c.return_air_temp_celsius = moving ? std::optional(Round(u.return_c, 0.01)) : std::nullopt;
+    c.fan_speed_percent = Round(100 * u.fan_speed, 0.1);
+  } else {
+    heat_w = model_.plant().load_w;
+    power_w = model_.plant().power_w();
+  }
+  // Efficiency: the share of the unit's energy throughput that is heat moved, Q/(Q+P) =
+  // COP/(1+COP).
+  c.efficiency_percent = heat_w > 0 ? Round(100 * heat_w / (heat_w + power_w), 0.1) : 0;
+  c.power_consumption_watts = Round(power_w, 1);
+  c.timestamp_micros = t;
+  c.seq = seq;
   line_.clear();
   AppendRecordJson(d.record, line_);
-  return Deliver(key, line_, records);
+  return Deliver(c.system_id, line_, records);
 }
 
 Status Simulator::Deliver(std::string_view key, std::string_view line, Sink& records) {

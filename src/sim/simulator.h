@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "core/record.h"
+#include "core/record_json.h"
 #include "core/status.h"
 #include "sim/facility.h"
 #include "sim/fault.h"
@@ -61,6 +62,7 @@ struct Device {
   int index = 0;
   int interval_s = 0;
   Record record;  // the device's fixed fields; value, timestamp and seq are set per sample
+  std::optional<SensorJsonTemplate> json;  // sensors: their encoding, fixed fields done once
 };
 
 class Simulator {
