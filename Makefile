@@ -40,6 +40,7 @@ tsan: setup
 
 bench: build
 	@bench/run.sh
+	@bench/simulate.sh
 
 format:
 	@git ls-files '*.h' '*.cc' | xargs clang-format -i
