@@ -4,10 +4,12 @@
 #include <fmt/format.h>
 #include <toml++/toml.h>
 
+#include <charconv>
 #include <fstream>
 #include <set>
 #include <sstream>
 
+#include "core/time.h"
 #include "sim/facility_presets.h"
 
 namespace dcmon::sim {
@@ -143,7 +145,8 @@ Status Range(std::string_view field, double v, double lo, double hi) {
 
 }  // namespace
 
-Result<FacilityConfig> ParseFacility(std::string_view text, std::string_view origin) {
+Result<FacilityConfig> ParseFacility(std::string_view text, std::string_view origin,
+                                     std::string_view base_dir) {
   toml::table doc;
   try {
     doc = toml::parse(text, origin);
@@ -165,6 +168,7 @@ Result<FacilityConfig> ParseFacility(std::string_view text, std::string_view ori
     c.Read("dew_point_annual_amplitude_c", f.climate.dew_point_annual_amplitude_c);
     c.Read("peak_day_of_year", f.climate.peak_day_of_year);
     c.Read("noise_c", f.climate.noise_c);
+    c.Read("weather_csv", f.climate.weather_csv);
     c.RejectUnknown();
   }
   {
@@ -229,6 +233,16 @@ Result<FacilityConfig> ParseFacility(std::string_view text, std::string_view ori
     }
   }
   top.RejectUnknown();
+  if (error.ok() && !f.climate.weather_csv.empty()) {
+    std::string path = f.climate.weather_csv;
+    if (!path.starts_with('/') && !base_dir.empty()) path = fmt::format("{}/{}", base_dir, path);
+    Result<std::vector<WeatherPoint>> weather = LoadWeatherCsv(path);
+    if (weather.ok()) {
+      f.climate.weather = std::move(*weather);
+    } else {
+      error = weather.status().WithPrefix("climate.weather_csv: ");
+    }
+  }
   if (error.ok()) error = f.Validate();
   if (!error.ok()) return error.WithPrefix(fmt::format("{}: ", origin));
   return f;
@@ -316,7 +330,59 @@ Result<FacilityConfig> LoadFacility(std::string_view name_or_path) {
   if (!in) return InvalidArgument(fmt::format("facility: cannot read {}", name_or_path));
   std::stringstream text;
   text << in.rdbuf();
-  return ParseFacility(text.str(), name_or_path);
+  const size_t slash = name_or_path.rfind('/');
+  return ParseFacility(
+      text.str(), name_or_path,
+      slash == std::string_view::npos ? std::string_view() : name_or_path.substr(0, slash));
+}
+
+Result<std::vector<WeatherPoint>> LoadWeatherCsv(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) return InvalidArgument(fmt::format("{}: cannot read", path));
+  std::vector<WeatherPoint> rows;
+  std::string line;
+  int line_no = 0;
+  auto bad = [&](std::string_view why) {
+    return InvalidArgument(fmt::format("{}:{}: {}", path, line_no, why));
+  };
+  auto number = [&](std::string_view text, std::string_view column, double lo, double hi,
+                    double& out) {
+    const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), out);
+    if (ec != std::errc() || end != text.data() + text.size())
+      return bad(fmt::format("{}: not a number", column));
+    if (!(out >= lo && out <= hi))
+      return bad(fmt::format("{}: {} is out of range {}..{}", column, out, lo, hi));
+    return Status::Ok();
+  };
+  while (std::getline(in, line)) {
+    ++line_no;
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    if (line_no == 1) {
+      if (line != "timestamp,dry_bulb_c,rh_percent")
+        return bad("the header must be timestamp,dry_bulb_c,rh_percent");
+      continue;
+    }
+    if (line.empty()) continue;
+    const std::string_view view(line);
+    const size_t c1 = view.find(',');
+    const size_t c2 = c1 == std::string_view::npos ? c1 : view.find(',', c1 + 1);
+    if (c2 == std::string_view::npos || view.find(',', c2 + 1) != std::string_view::npos) {
+      return bad("expected 3 columns");
+    }
+    WeatherPoint p;
+    Result<int64_t> t = ParseRfc3339(view.substr(0, c1));
+    if (!t.ok()) return bad("timestamp: " + t.status().message());
+    p.micros = *t;
+    if (Status s = number(view.substr(c1 + 1, c2 - c1 - 1), "dry_bulb_c", -60, 60, p.dry_bulb_c);
+        !s.ok())
+      return s;
+    if (Status s = number(view.substr(c2 + 1), "rh_percent", 0.5, 100, p.rh_percent); !s.ok())
+      return s;
+    if (!rows.empty() && p.micros <= rows.back().micros) return bad("timestamps must increase");
+    rows.push_back(p);
+  }
+  if (rows.size() < 2) return InvalidArgument(fmt::format("{}: needs at least two rows", path));
+  return rows;
 }
 
 }  // namespace dcmon::sim

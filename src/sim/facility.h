@@ -8,6 +8,7 @@
 //   .toml file if (!f.ok()) { /* "rooms[0].rack_rated_kw: must be > 0" */ }
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -16,8 +17,16 @@
 
 namespace dcmon::sim {
 
+// One row of a weather file.
+struct WeatherPoint {
+  int64_t micros = 0;
+  double dry_bulb_c = 0;
+  double rh_percent = 0;
+};
+
 // Outdoor weather as smooth curves: annual cosine peaking on `peak_day_of_year`, daily cosine
-// peaking at 15:00, plus slow random weather noise.
+// peaking at 15:00, plus slow random weather noise; or, when `weather_csv` is set, the recorded
+// weather in that file.
 struct ClimateConfig {
   double mean_c = 12;             // annual mean dry bulb
   double annual_amplitude_c = 8;  // half the summer-winter swing
@@ -26,6 +35,11 @@ struct ClimateConfig {
   double dew_point_annual_amplitude_c = 5;
   int peak_day_of_year = 200;  // warmest day (1..366)
   double noise_c = 1.5;        // standard deviation of the weather noise
+  // CSV with a header `timestamp,dry_bulb_c,rh_percent` and rows in time order (hourly or any
+  // spacing), interpolated linearly and held at the first/last row outside its range. A relative
+  // path is relative to the facility file. Replaces the curves above.
+  std::string weather_csv;
+  std::vector<WeatherPoint> weather;  // the file's rows, loaded with the facility
 };
 
 // IT utilisation u(t) in [0, 1]: base · (1 + diurnal·cos(2π(h − 15)/24)) · (weekend factor on
@@ -115,7 +129,12 @@ std::vector<std::string_view> FacilityPresetNames();
 // .toml).
 Result<FacilityConfig> LoadFacility(std::string_view name_or_path);
 
-// Parses TOML text; `origin` names the source in error messages.
-Result<FacilityConfig> ParseFacility(std::string_view toml, std::string_view origin);
+// Parses TOML text; `origin` names the source in error messages. A weather_csv path is read
+// relative to `base_dir` (the current directory when empty).
+Result<FacilityConfig> ParseFacility(std::string_view toml, std::string_view origin,
+                                     std::string_view base_dir = "");
+
+// Reads a weather CSV (see ClimateConfig::weather_csv); errors name the line and the column.
+Result<std::vector<WeatherPoint>> LoadWeatherCsv(const std::string& path);
 
 }  // namespace dcmon::sim

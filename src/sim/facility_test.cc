@@ -3,6 +3,8 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <fstream>
+
 namespace dcmon::sim {
 namespace {
 
@@ -58,6 +60,43 @@ TEST(Facility, ErrorsNameTheField) {
   EXPECT_THAT(ParseError("[[rooms]]\nid = \"a\"\ncrah_units = 1.5"),
               HasSubstr("rooms[0].crah_units: expected an integer, got number"));
   EXPECT_THAT(ParseError("[[rooms]\nid = 1"), HasSubstr("test.toml:1:"));
+}
+
+std::string WriteFile(const std::string& name, std::string_view text) {
+  const std::string path = ::testing::TempDir() + name;
+  std::ofstream(path) << text;
+  return path;
+}
+
+TEST(Facility, WeatherCsvRelativeToTheFacilityFile) {
+  WriteFile(
+      "weather.csv",
+      "timestamp,dry_bulb_c,rh_percent\n2025-07-01T00:00:00Z,30,40\n2025-07-01T01:00:00Z,20,80\n");
+  const std::string toml =
+      WriteFile("site.toml", "[climate]\nweather_csv = \"weather.csv\"\n[[rooms]]\nid = \"a\"\n");
+  Result<FacilityConfig> f = LoadFacility(toml);
+  ASSERT_TRUE(f.ok()) << f.status().message();
+  ASSERT_EQ(f->climate.weather.size(), 2u);
+  EXPECT_EQ(f->climate.weather[1].rh_percent, 80);
+}
+
+TEST(Facility, WeatherCsvErrorsNameLineAndColumn) {
+  auto error = [](std::string_view csv) {
+    Result<std::vector<WeatherPoint>> w = LoadWeatherCsv(WriteFile("bad.csv", csv));
+    EXPECT_FALSE(w.ok());
+    return w.ok() ? std::string() : w.status().message();
+  };
+  const std::string head = "timestamp,dry_bulb_c,rh_percent\n2025-07-01T00:00:00Z,30,40\n";
+  EXPECT_THAT(error("time,temp\n"), HasSubstr("bad.csv:1: the header must be"));
+  EXPECT_THAT(error(head + "2025-07-01T01:00:00Z,hot,40\n"),
+              HasSubstr("bad.csv:3: dry_bulb_c: not a number"));
+  EXPECT_THAT(error(head + "2025-07-01T01:00:00Z,20,140\n"),
+              HasSubstr("bad.csv:3: rh_percent: 140 is out of range"));
+  EXPECT_THAT(error(head + "2025-07-01T00:00:00Z,20,40\n"),
+              HasSubstr("bad.csv:3: timestamps must increase"));
+  EXPECT_THAT(error(head + "yesterday,20,40\n"),
+              HasSubstr("bad.csv:3: timestamp: not an RFC 3339"));
+  EXPECT_THAT(error(head), HasSubstr("needs at least two rows"));
 }
 
 TEST(Facility, UnknownPresetListsTheKnownOnes) {

@@ -136,6 +136,23 @@ void Model::UpdateWeather(double dt_s) {
       c.dew_point_mean_c + c.dew_point_annual_amplitude_c * annual + 0.5 * weather_noise_c_,
       dry - 0.5);
   double rh = RelativeHumidityPercent(dry, dew);
+  if (const auto& file = c.weather; !file.empty()) {
+    // Recorded weather, interpolated between rows and held beyond the ends.
+    auto next = std::lower_bound(file.begin(), file.end(), now_micros_,
+                                 [](const WeatherPoint& p, int64_t t) { return p.micros < t; });
+    if (next == file.begin() || next == file.end()) {
+      const WeatherPoint& p = next == file.end() ? file.back() : file.front();
+      dry = p.dry_bulb_c;
+      rh = p.rh_percent;
+    } else {
+      const WeatherPoint& a = *(next - 1);
+      const double w = static_cast<double>(now_micros_ - a.micros) /
+                       static_cast<double>(next->micros - a.micros);
+      dry = a.dry_bulb_c + w * (next->dry_bulb_c - a.dry_bulb_c);
+      rh = a.rh_percent + w * (next->rh_percent - a.rh_percent);
+    }
+    dew = DewPoint(dry, rh);
+  }
   if (!std::isnan(override_dry_bulb_c_)) {
     dry = override_dry_bulb_c_;
     rh = override_rh_percent_;

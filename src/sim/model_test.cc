@@ -112,6 +112,16 @@ TEST(Model, EconomizerLowersPueOnAColdDay) {
   EXPECT_LT(cold, hot - 0.03);
 }
 
+TEST(Model, RecordedWeatherIsInterpolated) {
+  FacilityConfig f = *LoadFacility("small");
+  f.climate.weather = {{At("2025-07-20T00:00:00Z"), 30, 40}, {At("2025-07-20T02:00:00Z"), 20, 80}};
+  Model m(f, 1, At("2025-07-20T01:00:00Z"));
+  EXPECT_NEAR(m.weather().dry_bulb_c, 25, 1e-9);
+  EXPECT_NEAR(m.weather().rh_percent, 60, 1e-9);
+  Simulate(m, 3);
+  EXPECT_EQ(m.weather().dry_bulb_c, 20) << "held after the last row";
+}
+
 TEST(Model, HumidityIsPhysicallyConsistent) {
   Model m = Make("small", "2025-07-20T12:00:00Z");
   Simulate(m, 1);
