@@ -39,6 +39,12 @@ err=$("$dcmon" simulate --from 2025-08-21T17:00:00Z --to 2025-08-21T16:00:00Z 2>
 check "reversed range exits 2" test $rc -eq 2
 check "reversed range says why" grep -q -- '--to must be after --from' <<<"$err"
 
+# Progress goes to stderr only when it is a terminal (script(1) gives the command one) and --quiet silences it.
+tty_out=$(script -qec "$dcmon simulate ${range[*]} --out $work/tty.ndjson" /dev/null)
+check "progress on a terminal" grep -q 'simulated 2025-08-21T17:00:00Z .* records/s' <<<"$tty_out"
+tty_out=$(script -qec "$dcmon simulate ${range[*]} --out $work/tty.ndjson --quiet" /dev/null)
+check "--quiet silences progress" test -z "$tty_out"
+
 # Real time at 600x: a few seconds give simulated minutes; SIGTERM ends it cleanly with everything flushed.
 "$dcmon" simulate --speed 600 --out "$work/live.ndjson" & pid=$!
 sleep 3
