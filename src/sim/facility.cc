@@ -6,8 +6,10 @@
 
 #include <charconv>
 #include <fstream>
+#include <limits>
 #include <set>
 #include <sstream>
+#include <variant>
 
 #include "core/time.h"
 #include "sim/facility_presets.h"
@@ -114,32 +116,111 @@ class TableReader {
   std::set<std::string, std::less<>> seen_;
 };
 
-void ReadRoom(const toml::table* t, const std::string& path, RoomConfig& r, Status& error) {
-  TableReader in(t, path, error);
-  in.Read("id", r.id);
-  in.Read("name", r.name);
-  in.Read("rows", r.rows);
-  in.Read("racks_per_row", r.racks_per_row);
-  in.Read("rack_rated_kw", r.rack_rated_kw);
-  in.Read("containment", r.containment);
-  in.Read("blanking_gap_fraction", r.blanking_gap_fraction);
-  in.Read("crah_units", r.crah_units);
-  in.Read("crah_airflow_m3s", r.crah_airflow_m3s);
-  in.Read("crah_fan_kw", r.crah_fan_kw);
-  in.Read("crah_capacity_kw", r.crah_capacity_kw);
-  in.Read("crah_min_speed", r.crah_min_speed);
-  in.Read("crah_variable_speed", r.crah_variable_speed);
-  in.Read("supply_setpoint_c", r.supply_setpoint_c);
-  in.Read("server_delta_t_k", r.server_delta_t_k);
-  in.Read("air_capacity_kj_per_k_per_kw", r.air_capacity_kj_per_k_per_kw);
-  in.Read("dew_point_min_c", r.dew_point_min_c);
-  in.Read("dew_point_max_c", r.dew_point_max_c);
+// Each facility field is declared once here, with its TOML name and its valid range; reading and
+// Validate() both walk these tables.
+template <class S>
+struct Field {
+  std::string_view name;
+  std::variant<double S::*, int S::*, bool S::*, std::string S::*> member;
+  double lo = -std::numeric_limits<double>::infinity();
+  double hi = std::numeric_limits<double>::infinity();
+};
+
+const std::vector<Field<ClimateConfig>> kClimateFields = {
+    {"mean_c", &ClimateConfig::mean_c, -40, 45},
+    {"annual_amplitude_c", &ClimateConfig::annual_amplitude_c, 0, 40},
+    {"daily_amplitude_c", &ClimateConfig::daily_amplitude_c, 0, 25},
+    {"dew_point_mean_c", &ClimateConfig::dew_point_mean_c, -40, 35},
+    {"dew_point_annual_amplitude_c", &ClimateConfig::dew_point_annual_amplitude_c, 0, 40},
+    {"peak_day_of_year", &ClimateConfig::peak_day_of_year, 1, 366},
+    {"noise_c", &ClimateConfig::noise_c, 0, 20},
+    {"weather_csv", &ClimateConfig::weather_csv},
+};
+
+const std::vector<Field<LoadConfig>> kLoadFields = {
+    {"base_utilization", &LoadConfig::base_utilization, 0, 1},
+    {"diurnal_amplitude", &LoadConfig::diurnal_amplitude, 0, 1},
+    {"weekend_factor", &LoadConfig::weekend_factor, 0, 2},
+    {"noise", &LoadConfig::noise, 0, 1},
+    {"idle_fraction", &LoadConfig::idle_fraction, 0, 1},
+};
+
+const std::vector<Field<RoomConfig>> kRoomFields = {
+    {"id", &RoomConfig::id},
+    {"name", &RoomConfig::name},
+    {"rows", &RoomConfig::rows, 1, 1000},
+    {"racks_per_row", &RoomConfig::racks_per_row, 1, 1000},
+    {"rack_rated_kw", &RoomConfig::rack_rated_kw, 0.1, 200},
+    {"containment", &RoomConfig::containment},
+    {"blanking_gap_fraction", &RoomConfig::blanking_gap_fraction, 0, 1},
+    {"crah_units", &RoomConfig::crah_units, 1, 1000},
+    {"crah_airflow_m3s", &RoomConfig::crah_airflow_m3s, 0.1, 100},
+    {"crah_fan_kw", &RoomConfig::crah_fan_kw, 0, 500},
+    {"crah_capacity_kw", &RoomConfig::crah_capacity_kw, 1, 10000},
+    {"crah_min_speed", &RoomConfig::crah_min_speed, 0, 1},
+    {"crah_variable_speed", &RoomConfig::crah_variable_speed},
+    {"supply_setpoint_c", &RoomConfig::supply_setpoint_c, 5, 35},
+    {"server_delta_t_k", &RoomConfig::server_delta_t_k, 3, 30},
+    {"air_capacity_kj_per_k_per_kw", &RoomConfig::air_capacity_kj_per_k_per_kw, 1, 1000},
+    {"dew_point_min_c", &RoomConfig::dew_point_min_c, -40, 30},
+    {"dew_point_max_c", &RoomConfig::dew_point_max_c, -40, 30},
+};
+
+const std::vector<Field<PlantConfig>> kPlantFields = {
+    {"water_cooled", &PlantConfig::water_cooled},
+    {"chw_supply_c", &PlantConfig::chw_supply_c, 1, 30},
+    {"evaporator_approach_k", &PlantConfig::evaporator_approach_k, 0, 20},
+    {"condenser_approach_k", &PlantConfig::condenser_approach_k, 0, 30},
+    {"carnot_efficiency", &PlantConfig::carnot_efficiency, 0.05, 1},
+    {"economizer", &PlantConfig::economizer},
+    {"economizer_approach_k", &PlantConfig::economizer_approach_k, 0, 20},
+    {"economizer_range_k", &PlantConfig::economizer_range_k, 0.1, 50},
+    {"auxiliary_fraction", &PlantConfig::auxiliary_fraction, 0, 1},
+    {"loop_capacity_mj_per_k", &PlantConfig::loop_capacity_mj_per_k, 0.1, 1e6},
+};
+
+const std::vector<Field<ElectricalConfig>> kElectricalFields = {
+    {"ups_loss_fraction", &ElectricalConfig::ups_loss_fraction, 0, 0.5},
+    {"lighting_kw", &ElectricalConfig::lighting_kw, 0, 1e5},
+};
+
+const std::vector<Field<SamplingConfig>> kSamplingFields = {
+    {"temperature_s", &SamplingConfig::temperature_s, 1, 86400},
+    {"humidity_s", &SamplingConfig::humidity_s, 1, 86400},
+    {"power_s", &SamplingConfig::power_s, 1, 86400},
+    {"cooling_s", &SamplingConfig::cooling_s, 1, 86400},
+    {"meter_s", &SamplingConfig::meter_s, 1, 86400},
+    {"weather_s", &SamplingConfig::weather_s, 1, 86400},
+};
+
+// Reads every field of `fields` from `table` (absent ones keep their defaults) and refuses unknown
+// keys.
+template <class S>
+void ReadFields(const toml::table* table, const std::string& path,
+                const std::vector<Field<S>>& fields, S& out, Status& error) {
+  TableReader in(table, path, error);
+  for (const Field<S>& f : fields)
+    std::visit([&](auto member) { in.Read(f.name, out.*member); }, f.member);
   in.RejectUnknown();
 }
 
-Status Range(std::string_view field, double v, double lo, double hi) {
-  if (!(v >= lo && v <= hi))
-    return InvalidArgument(fmt::format("{}: {} is out of range {}..{}", field, v, lo, hi));
+// The first numeric field of `s` outside its range, named with `prefix`.
+template <class S>
+Status CheckRanges(std::string_view prefix, const std::vector<Field<S>>& fields, const S& s) {
+  for (const Field<S>& f : fields) {
+    double v;
+    if (const auto* d = std::get_if<double S::*>(&f.member)) {
+      v = s.**d;
+    } else if (const auto* i = std::get_if<int S::*>(&f.member)) {
+      v = s.**i;
+    } else {
+      continue;
+    }
+    if (!(v >= f.lo && v <= f.hi)) {
+      return InvalidArgument(
+          fmt::format("{}{}: {} is out of range {}..{}", prefix, f.name, v, f.lo, f.hi));
+    }
+  }
   return Status::Ok();
 }
 
@@ -159,27 +240,8 @@ Result<FacilityConfig> ParseFacility(std::string_view text, std::string_view ori
   TableReader top(&doc, "", error);
   top.Read("name", f.name);
   top.Read("site", f.site);
-  {
-    TableReader c(top.Table("climate"), "climate", error);
-    c.Read("mean_c", f.climate.mean_c);
-    c.Read("annual_amplitude_c", f.climate.annual_amplitude_c);
-    c.Read("daily_amplitude_c", f.climate.daily_amplitude_c);
-    c.Read("dew_point_mean_c", f.climate.dew_point_mean_c);
-    c.Read("dew_point_annual_amplitude_c", f.climate.dew_point_annual_amplitude_c);
-    c.Read("peak_day_of_year", f.climate.peak_day_of_year);
-    c.Read("noise_c", f.climate.noise_c);
-    c.Read("weather_csv", f.climate.weather_csv);
-    c.RejectUnknown();
-  }
-  {
-    TableReader l(top.Table("load"), "load", error);
-    l.Read("base_utilization", f.load.base_utilization);
-    l.Read("diurnal_amplitude", f.load.diurnal_amplitude);
-    l.Read("weekend_factor", f.load.weekend_factor);
-    l.Read("noise", f.load.noise);
-    l.Read("idle_fraction", f.load.idle_fraction);
-    l.RejectUnknown();
-  }
+  ReadFields(top.Table("climate"), "climate", kClimateFields, f.climate, error);
+  ReadFields(top.Table("load"), "load", kLoadFields, f.load, error);
   if (const toml::array* rooms = top.Array("rooms")) {
     for (size_t i = 0; i < rooms->size(); ++i) {
       const std::string path = fmt::format("rooms[{}]", i);
@@ -188,39 +250,12 @@ Result<FacilityConfig> ParseFacility(std::string_view text, std::string_view ori
         if (error.ok()) error = InvalidArgument(path + ": expected a table ([[rooms]])");
         break;
       }
-      ReadRoom(t, path, f.rooms.emplace_back(), error);
+      ReadFields(t, path, kRoomFields, f.rooms.emplace_back(), error);
     }
   }
-  {
-    TableReader p(top.Table("plant"), "plant", error);
-    p.Read("water_cooled", f.plant.water_cooled);
-    p.Read("chw_supply_c", f.plant.chw_supply_c);
-    p.Read("evaporator_approach_k", f.plant.evaporator_approach_k);
-    p.Read("condenser_approach_k", f.plant.condenser_approach_k);
-    p.Read("carnot_efficiency", f.plant.carnot_efficiency);
-    p.Read("economizer", f.plant.economizer);
-    p.Read("economizer_approach_k", f.plant.economizer_approach_k);
-    p.Read("economizer_range_k", f.plant.economizer_range_k);
-    p.Read("auxiliary_fraction", f.plant.auxiliary_fraction);
-    p.Read("loop_capacity_mj_per_k", f.plant.loop_capacity_mj_per_k);
-    p.RejectUnknown();
-  }
-  {
-    TableReader e(top.Table("electrical"), "electrical", error);
-    e.Read("ups_loss_fraction", f.electrical.ups_loss_fraction);
-    e.Read("lighting_kw", f.electrical.lighting_kw);
-    e.RejectUnknown();
-  }
-  {
-    TableReader s(top.Table("sampling"), "sampling", error);
-    s.Read("temperature_s", f.sampling.temperature_s);
-    s.Read("humidity_s", f.sampling.humidity_s);
-    s.Read("power_s", f.sampling.power_s);
-    s.Read("cooling_s", f.sampling.cooling_s);
-    s.Read("meter_s", f.sampling.meter_s);
-    s.Read("weather_s", f.sampling.weather_s);
-    s.RejectUnknown();
-  }
+  ReadFields(top.Table("plant"), "plant", kPlantFields, f.plant, error);
+  ReadFields(top.Table("electrical"), "electrical", kElectricalFields, f.electrical, error);
+  ReadFields(top.Table("sampling"), "sampling", kSamplingFields, f.sampling, error);
   if (const toml::array* faults = top.Array("faults")) {
     for (size_t i = 0; i < faults->size(); ++i) {
       const auto* spec = (*faults)[i].as_string();
@@ -257,45 +292,16 @@ Status FacilityConfig::Validate() const {
     if (r.id.empty()) return InvalidArgument(p + "id: required");
     if (!ids.insert(r.id).second)
       return InvalidArgument(fmt::format("{}id: duplicate room id \"{}\"", p, r.id));
-    for (Status s :
-         {Range(p + "rows", r.rows, 1, 1000), Range(p + "racks_per_row", r.racks_per_row, 1, 1000),
-          Range(p + "rack_rated_kw", r.rack_rated_kw, 0.1, 200),
-          Range(p + "blanking_gap_fraction", r.blanking_gap_fraction, 0, 1),
-          Range(p + "crah_units", r.crah_units, 1, 1000),
-          Range(p + "crah_airflow_m3s", r.crah_airflow_m3s, 0.1, 100),
-          Range(p + "crah_fan_kw", r.crah_fan_kw, 0, 500),
-          Range(p + "crah_capacity_kw", r.crah_capacity_kw, 1, 10000),
-          Range(p + "crah_min_speed", r.crah_min_speed, 0, 1),
-          Range(p + "supply_setpoint_c", r.supply_setpoint_c, 5, 35),
-          Range(p + "server_delta_t_k", r.server_delta_t_k, 3, 30),
-          Range(p + "air_capacity_kj_per_k_per_kw", r.air_capacity_kj_per_k_per_kw, 1, 1000),
-          Range(p + "dew_point_min_c", r.dew_point_min_c, -40, 30),
-          Range(p + "dew_point_max_c", r.dew_point_max_c, r.dew_point_min_c, 30)}) {
-      if (!s.ok()) return s;
+    if (Status s = CheckRanges(p, kRoomFields, r); !s.ok()) return s;
+    if (r.dew_point_max_c < r.dew_point_min_c) {
+      return InvalidArgument(p + "dew_point_max_c: must not be below dew_point_min_c");
     }
   }
-  for (Status s : {Range("load.base_utilization", load.base_utilization, 0, 1),
-                   Range("load.diurnal_amplitude", load.diurnal_amplitude, 0, 1),
-                   Range("load.weekend_factor", load.weekend_factor, 0, 2),
-                   Range("load.noise", load.noise, 0, 1),
-                   Range("load.idle_fraction", load.idle_fraction, 0, 1),
-                   Range("climate.peak_day_of_year", climate.peak_day_of_year, 1, 366),
-                   Range("climate.noise_c", climate.noise_c, 0, 20),
-                   Range("plant.chw_supply_c", plant.chw_supply_c, 1, 30),
-                   Range("plant.evaporator_approach_k", plant.evaporator_approach_k, 0, 20),
-                   Range("plant.condenser_approach_k", plant.condenser_approach_k, 0, 30),
-                   Range("plant.carnot_efficiency", plant.carnot_efficiency, 0.05, 1),
-                   Range("plant.economizer_range_k", plant.economizer_range_k, 0.1, 50),
-                   Range("plant.auxiliary_fraction", plant.auxiliary_fraction, 0, 1),
-                   Range("plant.loop_capacity_mj_per_k", plant.loop_capacity_mj_per_k, 0.1, 1e6),
-                   Range("electrical.ups_loss_fraction", electrical.ups_loss_fraction, 0, 0.5),
-                   Range("electrical.lighting_kw", electrical.lighting_kw, 0, 1e5),
-                   Range("sampling.temperature_s", sampling.temperature_s, 1, 86400),
-                   Range("sampling.humidity_s", sampling.humidity_s, 1, 86400),
-                   Range("sampling.power_s", sampling.power_s, 1, 86400),
-                   Range("sampling.cooling_s", sampling.cooling_s, 1, 86400),
-                   Range("sampling.meter_s", sampling.meter_s, 1, 86400),
-                   Range("sampling.weather_s", sampling.weather_s, 1, 86400)}) {
+  for (Status s :
+       {CheckRanges("climate.", kClimateFields, climate), CheckRanges("load.", kLoadFields, load),
+        CheckRanges("plant.", kPlantFields, plant),
+        CheckRanges("electrical.", kElectricalFields, electrical),
+        CheckRanges("sampling.", kSamplingFields, sampling)}) {
     if (!s.ok()) return s;
   }
   return Status::Ok();

@@ -99,6 +99,14 @@ TEST(Facility, WeatherCsvErrorsNameLineAndColumn) {
   EXPECT_THAT(error(head), HasSubstr("needs at least two rows"));
 }
 
+TEST(Facility, FaultsScheduledInTheFile) {
+  Result<FacilityConfig> f =
+      ParseFacility("faults = [\"crah-trip@2h+30m\", \"malformed@0m*0.01\"]\n[[rooms]]\nid = \"a\"\n", "t.toml");
+  ASSERT_TRUE(f.ok()) << f.status().message();
+  EXPECT_THAT(f->faults, ::testing::ElementsAre("crah-trip@2h+30m", "malformed@0m*0.01"));
+  EXPECT_THAT(ParseError("faults = [1]\n[[rooms]]\nid = \"a\"\n"), HasSubstr("faults[0]: expected a string SPEC"));
+}
+
 TEST(Facility, UnknownPresetListsTheKnownOnes) {
   Result<FacilityConfig> f = LoadFacility("medium");
   ASSERT_FALSE(f.ok());
