@@ -12,7 +12,7 @@
 #include "core/time.h"
 #include "sim/facility.h"
 #include "sim/simulator.h"
-#include "sim/sink.h"
+#include "core/sink.h"
 
 namespace dcmon::cli {
 namespace {
@@ -88,11 +88,11 @@ int RunSimulate(const SimulateFlags& f) {
   if (!simulator.ok()) return Fail(2, simulator.status().message());
   sim::Simulator& s = **simulator;
 
-  Result<std::unique_ptr<sim::Sink>> out = sim::OpenNdjsonSink(f.out);
+  Result<std::unique_ptr<Sink>> out = OpenNdjsonSink(f.out);
   if (!out.ok()) return Fail(1, out.status().message());
-  std::unique_ptr<sim::Sink> labels;
+  std::unique_ptr<Sink> labels;
   if (!f.labels.empty()) {
-    Result<std::unique_ptr<sim::Sink>> l = sim::OpenNdjsonSink(f.labels);
+    Result<std::unique_ptr<Sink>> l = OpenNdjsonSink(f.labels);
     if (!l.ok()) return Fail(1, l.status().message());
     labels = std::move(*l);
   }

@@ -23,7 +23,7 @@
 #include "sim/fault.h"
 #include "sim/model.h"
 #include "sim/rng.h"
-#include "sim/sink.h"
+#include "core/sink.h"
 
 namespace dcmon::sim {
 

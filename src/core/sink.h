@@ -1,6 +1,5 @@
-// Where simulated records go. The generator encodes each record once and hands the line to a Sink
-// with the device id as its key; NDJSON files and stdout are here, Kafka and HTTP ingest plug in as
-// further Sinks.
+// Where encoded records go. A producer of records (the simulator) encodes each one once and hands the
+// line to a Sink with the device id as its key. NDJSON files and stdout are here; Kafka is bus/kafka_sink.h.
 //
 //   Result<std::unique_ptr<Sink>> out = OpenNdjsonSink("-");     // stdout; or a file path
 //   (*out)->Write("room-1-a01-pdu", R"({"source_type":"sensor",...})");
@@ -13,7 +12,7 @@
 
 #include "core/status.h"
 
-namespace dcmon::sim {
+namespace dcmon {
 
 // Not thread-safe: one writer.
 class Sink {
@@ -28,4 +27,4 @@ class Sink {
 // and the system's reason ("records.ndjson: No space left on device").
 Result<std::unique_ptr<Sink>> OpenNdjsonSink(const std::string& path);
 
-}  // namespace dcmon::sim
+}  // namespace dcmon

@@ -1,4 +1,4 @@
-#include "sim/sink.h"
+#include "core/sink.h"
 
 #include <fcntl.h>
 #include <fmt/format.h>
@@ -7,7 +7,7 @@
 #include <cerrno>
 #include <cstring>
 
-namespace dcmon::sim {
+namespace dcmon {
 namespace {
 
 class NdjsonSink final : public Sink {
@@ -59,4 +59,4 @@ Result<std::unique_ptr<Sink>> OpenNdjsonSink(const std::string& path) {
   return std::unique_ptr<Sink>(new NdjsonSink(fd, true, path));
 }
 
-}  // namespace dcmon::sim
+}  // namespace dcmon

@@ -1,0 +1,38 @@
+#include "bus/kafka_config.h"
+
+#include <fmt/format.h>
+
+namespace dcmon::bus {
+
+Status KafkaConfig::Validate() const {
+  if (bootstrap.empty() && !properties.count("bootstrap.servers")) {
+    return InvalidArgument("kafka.bootstrap: required (host:port[,host:port...])");
+  }
+  for (const auto* topic : {&sensors_topic, &cooling_topic, &rejects_topic}) {
+    if (topic->empty()) return InvalidArgument("kafka topics: names must not be empty");
+  }
+  return Status::Ok();
+}
+
+Result<KafkaConf> MakeConf(const KafkaConfig& config, const std::map<std::string, std::string>& defaults) {
+  KafkaConf conf(rd_kafka_conf_new());
+  char err[512];
+  auto set = [&](const std::string& key, const std::string& value) -> Status {
+    if (rd_kafka_conf_set(conf.get(), key.c_str(), value.c_str(), err, sizeof err) != RD_KAFKA_CONF_OK) {
+      return InvalidArgument(fmt::format("kafka property {}: {}", key, err));
+    }
+    return Status::Ok();
+  };
+  for (const auto& [k, v] : defaults) {
+    if (Status s = set(k, v); !s.ok()) return s;
+  }
+  if (!config.bootstrap.empty()) {
+    if (Status s = set("bootstrap.servers", config.bootstrap); !s.ok()) return s;
+  }
+  for (const auto& [k, v] : config.properties) {
+    if (Status s = set(k, v); !s.ok()) return s;
+  }
+  return conf;
+}
+
+}  // namespace dcmon::bus

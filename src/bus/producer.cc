@@ -1,0 +1,126 @@
+#include "bus/producer.h"
+
+#include <simdjson.h>
+
+#include <thread>
+
+#include <fmt/format.h>
+
+namespace dcmon::bus {
+
+Result<std::unique_ptr<Producer>> Producer::Create(const KafkaConfig& config) {
+  if (Status s = config.Validate(); !s.ok()) return s;
+  std::unique_ptr<Producer> p(new Producer());
+  // Tuned for telemetry: many small records, throughput over latency by a few milliseconds (docs/kafka.md).
+  Result<KafkaConf> conf = MakeConf(config, {
+                                                {"enable.idempotence", "true"},
+                                                {"compression.type", "lz4"},
+                                                {"linger.ms", "5"},
+                                                {"batch.num.messages", "10000"},
+                                                {"batch.size", "1000000"},
+                                                {"queue.buffering.max.messages", "200000"},
+                                                {"queue.buffering.max.kbytes", "131072"},
+                                                {"message.timeout.ms", "300000"},
+                                                {"statistics.interval.ms", "1000"},
+                                            });
+  if (!conf.ok()) return conf.status();
+  rd_kafka_conf_set_opaque(conf->get(), p.get());
+  rd_kafka_conf_set_dr_msg_cb(conf->get(), &Producer::OnDelivery);
+  rd_kafka_conf_set_stats_cb(conf->get(), &Producer::OnStats);
+  char err[512];
+  rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf->get(), err, sizeof err);
+  if (!rk) return InvalidArgument(fmt::format("kafka producer: {}", err));
+  conf->release();  // rd_kafka_new took ownership
+  p->rk_.reset(rk);
+  return p;
+}
+
+Producer::~Producer() {
+  if (rk_) rd_kafka_flush(rk_.get(), 5000);
+  topics_.clear();
+}
+
+void Producer::OnDelivery(rd_kafka_t*, const rd_kafka_message_t* message, void* opaque) {
+  auto* self = static_cast<Producer*>(opaque);
+  if (message->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+    self->counters_.acked.fetch_add(1, std::memory_order_relaxed);
+    return;
+  }
+  self->counters_.failed.fetch_add(1, std::memory_order_relaxed);
+  std::lock_guard lock(self->error_mu_);
+  self->last_error_ = rd_kafka_err2str(message->err);
+}
+
+int Producer::OnStats(rd_kafka_t*, char* json, size_t len, void* opaque) {
+  // Sum of request retries over all brokers ("brokers": {name: {"txretries": n}}).
+  auto* self = static_cast<Producer*>(opaque);
+  simdjson::dom::parser parser;
+  simdjson::dom::element doc;
+  if (!parser.parse(json, len).get(doc)) {
+    simdjson::dom::object brokers;
+    if (!doc["brokers"].get(brokers)) {
+      int64_t retries = 0;
+      for (auto [name, broker] : brokers) {
+        int64_t n = 0;
+        if (!broker["txretries"].get(n)) retries += n;
+      }
+      self->counters_.retries.store(retries, std::memory_order_relaxed);
+    }
+  }
+  return 0;  // librdkafka frees the JSON
+}
+
+rd_kafka_topic_t* Producer::Topic(std::string_view name) {
+  auto it = topics_.find(std::string(name));
+  if (it != topics_.end()) return it->second.get();
+  rd_kafka_topic_t* t = rd_kafka_topic_new(rk_.get(), std::string(name).c_str(), nullptr);
+  if (!t) return nullptr;
+  return topics_.emplace(std::string(name), t).first->second.get();
+}
+
+Status Producer::Produce(std::string_view topic, std::string_view key, std::string_view value) {
+  rd_kafka_topic_t* t = Topic(topic);
+  if (!t) return InvalidArgument(fmt::format("kafka topic {}: {}", topic, rd_kafka_err2str(rd_kafka_last_error())));
+  const auto deadline = std::chrono::steady_clock::now() + enqueue_timeout;
+  for (;;) {
+    if (rd_kafka_produce(t, RD_KAFKA_PARTITION_UA, RD_KAFKA_MSG_F_COPY, const_cast<char*>(value.data()),
+                         value.size(), key.data(), key.size(), nullptr) == 0) {
+      counters_.produced.fetch_add(1, std::memory_order_relaxed);
+      rd_kafka_poll(rk_.get(), 0);
+      return Status::Ok();
+    }
+    const rd_kafka_resp_err_t err = rd_kafka_last_error();
+    if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL) {
+      return Status(StatusCode::kIoError, fmt::format("kafka produce to {}: {}", topic, rd_kafka_err2str(err)));
+    }
+    // Back-pressure: the queue is full, so wait for deliveries to make room rather than grow memory.
+    counters_.waits.fetch_add(1, std::memory_order_relaxed);
+    if (std::chrono::steady_clock::now() > deadline) {
+      return Status(StatusCode::kIoError,
+                    fmt::format("kafka produce to {}: queue still full after {} ms (broker unreachable?{})", topic,
+                                enqueue_timeout.count(), last_error().empty() ? "" : " last error: " + last_error()));
+    }
+    rd_kafka_poll(rk_.get(), 10);
+  }
+}
+
+Status Producer::Flush(std::chrono::milliseconds deadline) {
+  const rd_kafka_resp_err_t err = rd_kafka_flush(rk_.get(), static_cast<int>(deadline.count()));
+  if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    return Status(StatusCode::kIoError, fmt::format("kafka flush: {} records still unacknowledged after {} ms ({})",
+                                                    rd_kafka_outq_len(rk_.get()), deadline.count(),
+                                                    rd_kafka_err2str(err)));
+  }
+  if (counters_.failed.load() > 0) {
+    return Status(StatusCode::kIoError, fmt::format("kafka: {} records failed delivery; last error: {}",
+                                                    counters_.failed.load(), last_error()));
+  }
+  return Status::Ok();
+}
+
+std::string Producer::last_error() const {
+  std::lock_guard lock(error_mu_);
+  return last_error_;
+}
+
+}  // namespace dcmon::bus
