@@ -14,11 +14,13 @@ Status KafkaConfig::Validate() const {
   return Status::Ok();
 }
 
-Result<KafkaConf> MakeConf(const KafkaConfig& config, const std::map<std::string, std::string>& defaults) {
+Result<KafkaConf> MakeConf(const KafkaConfig& config,
+                           const std::map<std::string, std::string>& defaults) {
   KafkaConf conf(rd_kafka_conf_new());
   char err[512];
   auto set = [&](const std::string& key, const std::string& value) -> Status {
-    if (rd_kafka_conf_set(conf.get(), key.c_str(), value.c_str(), err, sizeof err) != RD_KAFKA_CONF_OK) {
+    if (rd_kafka_conf_set(conf.get(), key.c_str(), value.c_str(), err, sizeof err) !=
+        RD_KAFKA_CONF_OK) {
       return InvalidArgument(fmt::format("kafka property {}: {}", key, err));
     }
     return Status::Ok();

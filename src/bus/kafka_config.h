@@ -1,6 +1,6 @@
-// Kafka settings shared by dcmon's producers and consumers, and the librdkafka handle plumbing behind them.
-// Any librdkafka property can be passed through `properties` (SASL, TLS, client.id, ...), so real clusters
-// (Confluent Cloud, MSK, Redpanda) work; the embedded broker needs none.
+// Kafka settings shared by dcmon's producers and consumers, and the librdkafka handle plumbing
+// behind them. Any librdkafka property can be passed through `properties` (SASL, TLS, client.id,
+// ...), so real clusters (Confluent Cloud, MSK, Redpanda) work; the embedded broker needs none.
 //
 //   KafkaConfig k{.bootstrap = "127.0.0.1:9092"};
 //   k.properties["security.protocol"] = "SASL_SSL";
@@ -17,11 +17,12 @@
 namespace dcmon::bus {
 
 struct KafkaConfig {
-  std::string bootstrap;                          // bootstrap.servers
-  std::map<std::string, std::string> properties;  // passed to librdkafka as is; they win over our defaults
-  std::string sensors_topic = "dc.sensors";       // sensor readings
-  std::string cooling_topic = "dc.cooling";       // cooling-system metrics
-  std::string rejects_topic = "dc.rejects";       // dead letters: undecodable input with its reason
+  std::string bootstrap;  // bootstrap.servers
+  std::map<std::string, std::string>
+      properties;  // passed to librdkafka as is; they win over our defaults
+  std::string sensors_topic = "dc.sensors";  // sensor readings
+  std::string cooling_topic = "dc.cooling";  // cooling-system metrics
+  std::string rejects_topic = "dc.rejects";  // dead letters: undecodable input with its reason
 
   Status Validate() const;
 };
@@ -30,14 +31,17 @@ struct RdKafkaDeleter {
   void operator()(rd_kafka_t* rk) const { rd_kafka_destroy(rk); }
   void operator()(rd_kafka_conf_t* c) const { rd_kafka_conf_destroy(c); }
   void operator()(rd_kafka_topic_t* t) const { rd_kafka_topic_destroy(t); }
-  void operator()(rd_kafka_topic_partition_list_t* l) const { rd_kafka_topic_partition_list_destroy(l); }
+  void operator()(rd_kafka_topic_partition_list_t* l) const {
+    rd_kafka_topic_partition_list_destroy(l);
+  }
 };
 using KafkaHandle = std::unique_ptr<rd_kafka_t, RdKafkaDeleter>;
 using KafkaConf = std::unique_ptr<rd_kafka_conf_t, RdKafkaDeleter>;
 using PartitionList = std::unique_ptr<rd_kafka_topic_partition_list_t, RdKafkaDeleter>;
 
-// A librdkafka configuration: `defaults` first, then config.bootstrap, then config.properties (which win).
-// Errors name the property and carry librdkafka's reason.
-Result<KafkaConf> MakeConf(const KafkaConfig& config, const std::map<std::string, std::string>& defaults);
+// A librdkafka configuration: `defaults` first, then config.bootstrap, then config.properties
+// (which win). Errors name the property and carry librdkafka's reason.
+Result<KafkaConf> MakeConf(const KafkaConfig& config,
+                           const std::map<std::string, std::string>& defaults);
 
 }  // namespace dcmon::bus

@@ -1,17 +1,17 @@
 #include "bus/producer.h"
 
+#include <fmt/format.h>
 #include <simdjson.h>
 
 #include <thread>
-
-#include <fmt/format.h>
 
 namespace dcmon::bus {
 
 Result<std::unique_ptr<Producer>> Producer::Create(const KafkaConfig& config) {
   if (Status s = config.Validate(); !s.ok()) return s;
   std::unique_ptr<Producer> p(new Producer());
-  // Tuned for telemetry: many small records, throughput over latency by a few milliseconds (docs/kafka.md).
+  // Tuned for telemetry: many small records, throughput over latency by a few milliseconds
+  // (docs/kafka.md).
   Result<KafkaConf> conf = MakeConf(config, {
                                                 {"enable.idempotence", "true"},
                                                 {"compression.type", "lz4"},
@@ -80,25 +80,32 @@ rd_kafka_topic_t* Producer::Topic(std::string_view name) {
 
 Status Producer::Produce(std::string_view topic, std::string_view key, std::string_view value) {
   rd_kafka_topic_t* t = Topic(topic);
-  if (!t) return InvalidArgument(fmt::format("kafka topic {}: {}", topic, rd_kafka_err2str(rd_kafka_last_error())));
+  if (!t)
+    return InvalidArgument(
+        fmt::format("kafka topic {}: {}", topic, rd_kafka_err2str(rd_kafka_last_error())));
   const auto deadline = std::chrono::steady_clock::now() + enqueue_timeout;
   for (;;) {
-    if (rd_kafka_produce(t, RD_KAFKA_PARTITION_UA, RD_KAFKA_MSG_F_COPY, const_cast<char*>(value.data()),
-                         value.size(), key.data(), key.size(), nullptr) == 0) {
+    if (rd_kafka_produce(t, RD_KAFKA_PARTITION_UA, RD_KAFKA_MSG_F_COPY,
+                         const_cast<char*>(value.data()), value.size(), key.data(), key.size(),
+                         nullptr) == 0) {
       counters_.produced.fetch_add(1, std::memory_order_relaxed);
       rd_kafka_poll(rk_.get(), 0);
       return Status::Ok();
     }
     const rd_kafka_resp_err_t err = rd_kafka_last_error();
     if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL) {
-      return Status(StatusCode::kIoError, fmt::format("kafka produce to {}: {}", topic, rd_kafka_err2str(err)));
+      return Status(StatusCode::kIoError,
+                    fmt::format("kafka produce to {}: {}", topic, rd_kafka_err2str(err)));
     }
-    // Back-pressure: the queue is full, so wait for deliveries to make room rather than grow memory.
+    // Back-pressure: the queue is full, so wait for deliveries to make room rather than grow
+    // memory.
     counters_.waits.fetch_add(1, std::memory_order_relaxed);
     if (std::chrono::steady_clock::now() > deadline) {
-      return Status(StatusCode::kIoError,
-                    fmt::format("kafka produce to {}: queue still full after {} ms (broker unreachable?{})", topic,
-                                enqueue_timeout.count(), last_error().empty() ? "" : " last error: " + last_error()));
+      return Status(
+          StatusCode::kIoError,
+          fmt::format("kafka produce to {}: queue still full after {} ms (broker unreachable?{})",
+                      topic, enqueue_timeout.count(),
+                      last_error().empty() ? "" : " last error: " + last_error()));
     }
     rd_kafka_poll(rk_.get(), 10);
   }
@@ -107,13 +114,15 @@ Status Producer::Produce(std::string_view topic, std::string_view key, std::stri
 Status Producer::Flush(std::chrono::milliseconds deadline) {
   const rd_kafka_resp_err_t err = rd_kafka_flush(rk_.get(), static_cast<int>(deadline.count()));
   if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
-    return Status(StatusCode::kIoError, fmt::format("kafka flush: {} records still unacknowledged after {} ms ({})",
-                                                    rd_kafka_outq_len(rk_.get()), deadline.count(),
-                                                    rd_kafka_err2str(err)));
+    return Status(
+        StatusCode::kIoError,
+        fmt::format("kafka flush: {} records still unacknowledged after {} ms ({})",
+                    rd_kafka_outq_len(rk_.get()), deadline.count(), rd_kafka_err2str(err)));
   }
   if (counters_.failed.load() > 0) {
-    return Status(StatusCode::kIoError, fmt::format("kafka: {} records failed delivery; last error: {}",
-                                                    counters_.failed.load(), last_error()));
+    return Status(StatusCode::kIoError,
+                  fmt::format("kafka: {} records failed delivery; last error: {}",
+                              counters_.failed.load(), last_error()));
   }
   return Status::Ok();
 }

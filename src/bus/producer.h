@@ -1,8 +1,8 @@
-// Kafka producer: idempotent, batched and lz4-compressed, keyed by device id so each device's records stay
-// ordered in one partition. The in-flight queue is bounded: when it is full Produce() waits (serving delivery
-// reports) instead of growing memory, and gives up with a clear error after `enqueue_timeout`. Every delivery
-// is counted as acked or failed, with librdkafka's reason for the last failure. One thread calls the methods;
-// counters() may be read from any thread.
+// Kafka producer: idempotent, batched and lz4-compressed, keyed by device id so each device's
+// records stay ordered in one partition. The in-flight queue is bounded: when it is full Produce()
+// waits (serving delivery reports) instead of growing memory, and gives up with a clear error after
+// `enqueue_timeout`. Every delivery is counted as acked or failed, with librdkafka's reason for the
+// last failure. One thread calls the methods; counters() may be read from any thread.
 //
 //   auto p = Producer::Create({.bootstrap = "127.0.0.1:9092"});
 //   (*p)->Produce("dc.sensors", "room-1-a01-pdu", json);

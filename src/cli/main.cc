@@ -3,6 +3,7 @@
 #include <CLI/CLI.hpp>
 #include <cstdio>
 
+#include "cli/broker.h"
 #include "cli/simulate.h"
 #include "cli/version.h"
 
@@ -14,6 +15,8 @@ int main(int argc, char** argv) {
   app.require_subcommand(0, 1);
   dcmon::cli::SimulateFlags simulate_flags;
   CLI::App* simulate = dcmon::cli::AddSimulate(app, simulate_flags);
+  dcmon::bus::EmbeddedBrokerOptions broker_options;
+  CLI::App* broker = dcmon::cli::AddBroker(app, broker_options);
 
   try {
     app.parse(argc, argv);
@@ -28,6 +31,7 @@ int main(int argc, char** argv) {
     return 2;
   }
   if (simulate->parsed()) return dcmon::cli::RunSimulate(simulate_flags);
+  if (broker->parsed()) return dcmon::cli::RunBroker(broker_options);
   std::fputs(app.help().c_str(), stdout);
   return 0;
 }

@@ -3,22 +3,19 @@
 #include <fmt/format.h>
 #include <unistd.h>
 
-#include <atomic>
 #include <chrono>
-#include <csignal>
 #include <cstdio>
 #include <thread>
 
+#include "bus/kafka_sink.h"
+#include "cli/signals.h"
+#include "core/sink.h"
 #include "core/time.h"
 #include "sim/facility.h"
 #include "sim/simulator.h"
-#include "core/sink.h"
 
 namespace dcmon::cli {
 namespace {
-
-std::atomic<bool> g_stop{false};
-void OnSignal(int) { g_stop = true; }
 
 int Fail(int code, std::string_view message) {
   std::fprintf(stderr, "dcmon simulate: %.*s\n", static_cast<int>(message.size()), message.data());
@@ -29,6 +26,21 @@ int64_t WallMicros() {
   return std::chrono::duration_cast<std::chrono::microseconds>(
              std::chrono::system_clock::now().time_since_epoch())
       .count();
+}
+
+Result<std::unique_ptr<Sink>> OpenKafkaSink(const SimulateFlags& f) {
+  if (f.out != "-") return InvalidArgument("--out and --kafka: choose one output");
+  bus::KafkaConfig config{.bootstrap = f.kafka};
+  for (const std::string& kv : f.kafka_properties) {
+    const size_t eq = kv.find('=');
+    if (eq == std::string::npos || eq == 0) {
+      return InvalidArgument(fmt::format("--kafka-property \"{}\": expected KEY=VALUE", kv));
+    }
+    config.properties[kv.substr(0, eq)] = kv.substr(eq + 1);
+  }
+  Result<std::unique_ptr<bus::Producer>> producer = bus::Producer::Create(config);
+  if (!producer.ok()) return producer.status();
+  return std::unique_ptr<Sink>(new bus::KafkaSink(std::move(*producer), config));
 }
 
 }  // namespace
@@ -54,6 +66,10 @@ CLI::App* AddSimulate(CLI::App& app, SimulateFlags& f) {
   cmd->add_option("--labels", f.labels,
                   "Write one ground-truth label per injected fault to this file");
   cmd->add_flag("--quiet", f.quiet, "No progress on stderr");
+  cmd->add_option("--kafka", f.kafka,
+                  "Produce to this Kafka bootstrap (host:port[,...]) instead of --out");
+  cmd->add_option("--kafka-property", f.kafka_properties,
+                  "librdkafka property KEY=VALUE for the producer (SASL, TLS, ...); repeatable");
   return cmd;
 }
 
@@ -88,8 +104,10 @@ int RunSimulate(const SimulateFlags& f) {
   if (!simulator.ok()) return Fail(2, simulator.status().message());
   sim::Simulator& s = **simulator;
 
-  Result<std::unique_ptr<Sink>> out = OpenNdjsonSink(f.out);
-  if (!out.ok()) return Fail(1, out.status().message());
+  Result<std::unique_ptr<Sink>> out = f.kafka.empty() ? OpenNdjsonSink(f.out) : OpenKafkaSink(f);
+  if (!out.ok())
+    return Fail(out.status().code() == StatusCode::kInvalidArgument ? 2 : 1,
+                out.status().message());
   std::unique_ptr<Sink> labels;
   if (!f.labels.empty()) {
     Result<std::unique_ptr<Sink>> l = OpenNdjsonSink(f.labels);
@@ -97,8 +115,7 @@ int RunSimulate(const SimulateFlags& f) {
     labels = std::move(*l);
   }
 
-  std::signal(SIGINT, OnSignal);
-  std::signal(SIGTERM, OnSignal);
+  InstallStopSignals();
   const bool progress = backfill && !f.quiet && ::isatty(STDERR_FILENO);
   const auto wall_start = std::chrono::steady_clock::now();
   auto last_report = wall_start;
@@ -107,7 +124,7 @@ int RunSimulate(const SimulateFlags& f) {
     // In slices of simulated time, so that progress can be shown and a signal stops the run
     // promptly.
     constexpr int64_t kSlice = 600 * 1000000LL;
-    for (int64_t t = start; t < end && !g_stop && status.ok();) {
+    for (int64_t t = start; t < end && !StopRequested() && status.ok();) {
       t = std::min(end, t + kSlice);
       status = s.RunUntil(t, **out, labels.get());
       const auto now = std::chrono::steady_clock::now();
@@ -123,7 +140,7 @@ int RunSimulate(const SimulateFlags& f) {
     }
     if (progress) std::fputc('\n', stderr);
   } else {
-    while (!g_stop && status.ok()) {
+    while (!StopRequested() && status.ok()) {
       const double elapsed =
           std::chrono::duration<double>(std::chrono::steady_clock::now() - wall_start).count();
       status =

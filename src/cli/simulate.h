@@ -18,6 +18,8 @@ struct SimulateFlags {
   std::string out = "-";
   std::string labels;
   bool quiet = false;
+  std::string kafka;
+  std::vector<std::string> kafka_properties;
 };
 
 CLI::App* AddSimulate(CLI::App& app, SimulateFlags& flags);

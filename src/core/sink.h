@@ -1,5 +1,6 @@
-// Where encoded records go. A producer of records (the simulator) encodes each one once and hands the
-// line to a Sink with the device id as its key. NDJSON files and stdout are here; Kafka is bus/kafka_sink.h.
+// Where encoded records go. A producer of records (the simulator) encodes each one once and hands
+// the line to a Sink with the device id as its key. NDJSON files and stdout are here; Kafka is
+// bus/kafka_sink.h.
 //
 //   Result<std::unique_ptr<Sink>> out = OpenNdjsonSink("-");     // stdout; or a file path
 //   (*out)->Write("room-1-a01-pdu", R"({"source_type":"sensor",...})");
