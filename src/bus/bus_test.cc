@@ -1,0 +1,262 @@
+// Integration tests of the Kafka transport against the embedded broker (librdkafka's mock cluster).
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <map>
+#include <mutex>
+#include <random>
+#include <set>
+#include <thread>
+
+#include "bus/consumer.h"
+#include "bus/embedded_broker.h"
+#include "bus/kafka_sink.h"
+#include "bus/producer.h"
+#include "core/record_json.h"
+#include "core/time.h"
+#include "sim/facility.h"
+#include "sim/simulator.h"
+
+namespace dcmon::bus {
+namespace {
+
+using namespace std::chrono_literals;
+
+struct Cluster {
+  explicit Cluster(int partitions = 4, int brokers = 1) {
+    auto b = EmbeddedBroker::Start(
+        {.brokers = brokers,
+         .partitions = partitions,
+         .topics = {kafka.sensors_topic, kafka.cooling_topic, kafka.rejects_topic}});
+    EXPECT_TRUE(b.ok()) << b.status().message();
+    broker = std::move(*b);
+    kafka.bootstrap = broker->bootstrap();
+  }
+  std::unique_ptr<Producer> MakeProducer() {
+    auto p = Producer::Create(kafka);
+    EXPECT_TRUE(p.ok()) << p.status().message();
+    return std::move(*p);
+  }
+  KafkaConfig kafka;
+  std::unique_ptr<EmbeddedBroker> broker;
+};
+
+// A loader's store in miniature: what was made durable, and each partition's next offset, updated
+// together.
+class Store : public RebalanceListener {
+ public:
+  void OnAssigned(std::vector<PartitionOffset>& parts) override {
+    std::lock_guard lock(mu_);
+    for (auto& p : parts) {
+      auto it = next_.find({p.topic, p.partition});
+      if (it != next_.end()) p.offset = it->second;
+    }
+  }
+  void OnRevoked(const std::vector<PartitionOffset>&) override {
+  }  // every batch is stored before the next poll
+
+  void Save(const Batch& batch) {
+    std::lock_guard lock(mu_);
+    for (size_t i = 0; i < batch.size(); ++i) {
+      const Batch::View m = batch.message(i);
+      const std::string record(m.value);
+      if (!seen_.insert(record).second) ++duplicates_;
+      next_[{std::string(m.topic), m.partition}] = m.offset + 1;
+      by_key_[std::string(m.key)].push_back(record);
+    }
+  }
+  size_t unique() const { return seen_.size(); }
+  int duplicates() const { return duplicates_; }
+  const std::map<std::string, std::vector<std::string>>& by_key() const { return by_key_; }
+
+ private:
+  std::mutex mu_;
+  std::map<std::pair<std::string, int32_t>, int64_t> next_;
+  std::set<std::string> seen_;
+  std::map<std::string, std::vector<std::string>> by_key_;
+  int duplicates_ = 0;
+};
+
+std::unique_ptr<Consumer> MakeConsumer(KafkaConfig kafka, const std::string& group,
+                                       const std::vector<std::string>& topics,
+                                       RebalanceListener* listener) {
+  // The mock cluster notices a member that left only when its session times out: keep that short
+  // here.
+  kafka.properties["session.timeout.ms"] = "6000";
+  kafka.properties["heartbeat.interval.ms"] = "500";
+  // KDEBUG=cgrp,fetch turns on librdkafka's debug log when a test needs looking into.
+  if (const char* debug = std::getenv("KDEBUG")) kafka.properties["debug"] = debug;
+  auto c = Consumer::Create(kafka, group, topics, listener);
+  EXPECT_TRUE(c.ok()) << c.status().message();
+  return std::move(*c);
+}
+
+// Polls until `store` holds `want` records or `limit` passes.
+void ConsumeUntil(Consumer& c, Store& store, size_t want, std::chrono::seconds limit = 30s) {
+  const auto deadline = std::chrono::steady_clock::now() + limit;
+  Batch batch;
+  while (store.unique() < want && std::chrono::steady_clock::now() < deadline) {
+    batch.Clear();
+    ASSERT_TRUE(c.Poll(10000, 100ms, batch).ok());
+    store.Save(batch);
+  }
+}
+
+// The simulator's output through Kafka: nothing lost, and each device's records in time order.
+TEST(Bus, SimulatorRoundTripKeepsEveryRecordInDeviceOrder) {
+  Cluster cluster;
+  const int64_t start = *ParseRfc3339("2025-08-21T16:00:00Z");
+  auto sim =
+      sim::Simulator::Create(*sim::LoadFacility("small"), {.seed = 3, .start_micros = start});
+  ASSERT_TRUE(sim.ok());
+  KafkaSink sink(cluster.MakeProducer(), cluster.kafka);
+  ASSERT_TRUE((*sim)->RunUntil(start + 3600LL * 1000000, sink, nullptr).ok());
+  ASSERT_TRUE((*sim)->Finish(sink).ok());
+  const int64_t produced = (*sim)->counters().records;
+  EXPECT_EQ(sink.producer().counters().acked, produced);
+  EXPECT_EQ(sink.producer().counters().failed, 0);
+
+  Store store;
+  auto consumer = MakeConsumer(cluster.kafka, "round-trip",
+                               {cluster.kafka.sensors_topic, cluster.kafka.cooling_topic}, &store);
+  ConsumeUntil(*consumer, store, static_cast<size_t>(produced));
+  EXPECT_EQ(store.unique(), static_cast<size_t>(produced));
+  EXPECT_EQ(store.duplicates(), 0);
+  RecordDecoder decoder;
+  for (const auto& [key, records] : store.by_key()) {
+    int64_t last = -1;
+    for (const std::string& json : records) {
+      Result<Record> r = decoder.Decode(json);
+      ASSERT_TRUE(r.ok()) << r.status().message();
+      const int64_t t = std::visit([](const auto& x) { return x.timestamp_micros; }, *r);
+      ASSERT_GT(t, last) << key;
+      last = t;
+    }
+  }
+}
+
+// Produces `n` records keyed over 40 devices.
+void ProduceNumbered(Producer& p, const std::string& topic, int n, int from = 0) {
+  for (int i = from; i < from + n; ++i) {
+    ASSERT_TRUE(
+        p.Produce(topic, "device-" + std::to_string(i % 40), "record-" + std::to_string(i)).ok());
+  }
+}
+
+TEST(Bus, TwoMembersSplitThePartitionsAndARebalanceLosesAndDuplicatesNothing) {
+  Cluster cluster(6);
+  auto producer = cluster.MakeProducer();
+  ProduceNumbered(*producer, cluster.kafka.sensors_topic, 20000);
+  ASSERT_TRUE(producer->Flush(10s).ok());
+
+  Store store;
+  auto a = MakeConsumer(cluster.kafka, "split", {cluster.kafka.sensors_topic}, &store);
+  auto b = MakeConsumer(cluster.kafka, "split", {cluster.kafka.sensors_topic}, &store);
+  // Both poll until both hold partitions: the group has split them.
+  Batch batch;
+  const auto deadline = std::chrono::steady_clock::now() + 30s;
+  while ((a->Assignment().empty() || b->Assignment().empty()) &&
+         std::chrono::steady_clock::now() < deadline) {
+    for (Consumer* c : {a.get(), b.get()}) {
+      batch.Clear();
+      ASSERT_TRUE(c->Poll(500, 50ms, batch).ok());
+      store.Save(batch);
+    }
+  }
+  ASSERT_FALSE(a->Assignment().empty());
+  ASSERT_FALSE(b->Assignment().empty());
+  EXPECT_EQ(a->Assignment().size() + b->Assignment().size(), 6u);
+  // B leaves; A takes over its partitions from where the store says, and more records keep
+  // arriving.
+  ASSERT_TRUE(b->Close().ok());
+  ProduceNumbered(*producer, cluster.kafka.sensors_topic, 10000, 20000);
+  ASSERT_TRUE(producer->Flush(10s).ok());
+  ConsumeUntil(*a, store, 30000);
+  EXPECT_EQ(store.unique(), 30000u);
+  EXPECT_EQ(store.duplicates(), 0);
+  EXPECT_EQ(a->Assignment().size(), 6u);
+}
+
+TEST(Bus, BrokerDownForTenSecondsLosesNothing) {
+  Cluster cluster(2);
+  auto producer = cluster.MakeProducer();
+  ProduceNumbered(*producer, cluster.kafka.sensors_topic, 2000);
+  ASSERT_EQ(rd_kafka_mock_broker_set_down(cluster.broker->cluster(), 1),
+            RD_KAFKA_RESP_ERR_NO_ERROR);
+  ProduceNumbered(*producer, cluster.kafka.sensors_topic, 2000,
+                  2000);  // queued while the broker is down
+  const auto until = std::chrono::steady_clock::now() + 10s;
+  while (std::chrono::steady_clock::now() < until) {
+    producer->Poll();
+    std::this_thread::sleep_for(50ms);
+  }
+  EXPECT_LT(producer->counters().acked, 4000);
+  ASSERT_EQ(rd_kafka_mock_broker_set_up(cluster.broker->cluster(), 1), RD_KAFKA_RESP_ERR_NO_ERROR);
+  ASSERT_TRUE(producer->Flush(30s).ok()) << producer->last_error();
+  EXPECT_EQ(producer->counters().acked, 4000);
+  EXPECT_EQ(producer->counters().failed, 0);
+  Store store;
+  auto consumer = MakeConsumer(cluster.kafka, "down", {cluster.kafka.sensors_topic}, &store);
+  ConsumeUntil(*consumer, store, 4000);
+  EXPECT_EQ(store.unique(), 4000u);
+  EXPECT_EQ(store.duplicates(), 0) << "the idempotent producer wrote no retried record twice";
+}
+
+TEST(Bus, InjectedRequestErrorsAreRetried) {
+  Cluster cluster(1);
+  auto producer = cluster.MakeProducer();
+  ProduceNumbered(*producer, cluster.kafka.sensors_topic, 10);
+  ASSERT_TRUE(producer->Flush(10s).ok());
+  constexpr int16_t kProduce = 0;
+  rd_kafka_mock_push_request_errors(
+      cluster.broker->cluster(), kProduce, 4, RD_KAFKA_RESP_ERR_REQUEST_TIMED_OUT,
+      RD_KAFKA_RESP_ERR_NOT_LEADER_FOR_PARTITION, RD_KAFKA_RESP_ERR_NOT_ENOUGH_REPLICAS,
+      RD_KAFKA_RESP_ERR_REQUEST_TIMED_OUT);
+  ProduceNumbered(*producer, cluster.kafka.sensors_topic, 1000, 10);
+  ASSERT_TRUE(producer->Flush(30s).ok()) << producer->last_error();
+  EXPECT_EQ(producer->counters().acked, 1010);
+  EXPECT_EQ(producer->counters().failed, 0);
+  Store store;
+  auto consumer = MakeConsumer(cluster.kafka, "errors", {cluster.kafka.sensors_topic}, &store);
+  ConsumeUntil(*consumer, store, 1010);
+  EXPECT_EQ(store.unique(), 1010u);
+  EXPECT_EQ(store.duplicates(), 0);
+}
+
+// A listener whose store says partition 0 was read up to offset 0 long ago.
+class StaleStore : public Store {
+ public:
+  void OnAssigned(std::vector<PartitionOffset>& parts) override {
+    for (auto& p : parts) p.offset = 0;
+  }
+};
+
+TEST(Bus, OffsetsOutOfRetentionAreCountedAsLoss) {
+  Cluster cluster(1);
+  auto producer = cluster.MakeProducer();
+  // ~12 MB of incompressible records into one partition: the embedded broker keeps about 5 MB.
+  std::mt19937_64 rng(1);
+  std::string payload(200, ' ');
+  for (int i = 0; i < 60000; ++i) {
+    for (char& ch : payload) ch = static_cast<char>('!' + rng() % 90);
+    ASSERT_TRUE(
+        producer->Produce(cluster.kafka.rejects_topic, "k", payload + std::to_string(i)).ok());
+  }
+  ASSERT_TRUE(producer->Flush(30s).ok());
+  StaleStore store;
+  auto consumer = MakeConsumer(cluster.kafka, "stale", {cluster.kafka.rejects_topic}, &store);
+  Batch batch;
+  const auto deadline = std::chrono::steady_clock::now() + 30s;
+  while (consumer->counters().lost + static_cast<int64_t>(store.unique()) < 60000 &&
+         std::chrono::steady_clock::now() < deadline) {
+    batch.Clear();
+    ASSERT_TRUE(consumer->Poll(10000, 100ms, batch).ok());
+    store.Save(batch);
+  }
+  EXPECT_GT(consumer->counters().lost, 30000);
+  EXPECT_EQ(consumer->counters().lost + static_cast<int64_t>(store.unique()), 60000)
+      << "every record is either read or counted as lost";
+}
+
+}  // namespace
+}  // namespace dcmon::bus

@@ -1,0 +1,214 @@
+#include "bus/consumer.h"
+
+#include <fmt/format.h>
+
+#include "core/log.h"
+
+namespace dcmon::bus {
+namespace {
+
+PartitionList ToList(const std::vector<PartitionOffset>& parts) {
+  PartitionList list(rd_kafka_topic_partition_list_new(static_cast<int>(parts.size())));
+  for (const PartitionOffset& p : parts) {
+    rd_kafka_topic_partition_list_add(list.get(), p.topic.c_str(), p.partition)->offset = p.offset;
+  }
+  return list;
+}
+
+std::vector<PartitionOffset> FromList(const rd_kafka_topic_partition_list_t* list) {
+  std::vector<PartitionOffset> out;
+  for (int i = 0; list && i < list->cnt; ++i) {
+    out.push_back({list->elems[i].topic, list->elems[i].partition, list->elems[i].offset});
+  }
+  return out;
+}
+
+Status KafkaError(std::string_view what, rd_kafka_resp_err_t err) {
+  return Status(StatusCode::kIoError, fmt::format("kafka {}: {}", what, rd_kafka_err2str(err)));
+}
+
+}  // namespace
+
+Batch::View Batch::message(size_t i) const {
+  const rd_kafka_message_t* m = messages_[i];
+  return {rd_kafka_topic_name(m->rkt), m->partition, m->offset,
+          std::string_view(static_cast<const char*>(m->key), m->key ? m->key_len : 0),
+          std::string_view(static_cast<const char*>(m->payload), m->payload ? m->len : 0)};
+}
+
+void Batch::Clear() {
+  for (rd_kafka_message_t* m : messages_) rd_kafka_message_destroy(m);
+  messages_.clear();
+}
+
+Result<std::unique_ptr<Consumer>> Consumer::Create(const KafkaConfig& config,
+                                                   const std::string& group,
+                                                   const std::vector<std::string>& topics,
+                                                   RebalanceListener* listener) {
+  if (Status s = config.Validate(); !s.ok()) return s;
+  if (group.empty()) return InvalidArgument("kafka consumer: a group id is required");
+  std::unique_ptr<Consumer> c(new Consumer());
+  c->listener_ = listener;
+  Result<KafkaConf> conf =
+      MakeConf(config, {
+                           {"group.id", group},
+                           {"enable.auto.commit", "false"},
+                           {"enable.auto.offset.store", "false"},
+                           // Out-of-range offsets come back as errors, so loss is counted.
+                           {"auto.offset.reset", "error"},
+                           {"enable.partition.eof", "false"},
+                           {"fetch.max.bytes", "52428800"},
+                           {"max.partition.fetch.bytes", "4194304"},
+                           {"queued.max.messages.kbytes", "65536"},
+                       });
+  if (!conf.ok()) return conf.status();
+  rd_kafka_conf_set_opaque(conf->get(), c.get());
+  rd_kafka_conf_set_rebalance_cb(conf->get(), &Consumer::OnRebalance);
+  char err[512];
+  rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf->get(), err, sizeof err);
+  if (!rk) return InvalidArgument(fmt::format("kafka consumer: {}", err));
+  conf->release();
+  c->rk_.reset(rk);
+  rd_kafka_poll_set_consumer(rk);
+  PartitionList subscription(rd_kafka_topic_partition_list_new(static_cast<int>(topics.size())));
+  for (const std::string& t : topics)
+    rd_kafka_topic_partition_list_add(subscription.get(), t.c_str(), RD_KAFKA_PARTITION_UA);
+  if (rd_kafka_resp_err_t e = rd_kafka_subscribe(rk, subscription.get());
+      e != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    return KafkaError("subscribe", e);
+  }
+  return c;
+}
+
+Consumer::~Consumer() { (void)Close(); }
+
+void Consumer::OnRebalance(rd_kafka_t* rk, rd_kafka_resp_err_t err,
+                           rd_kafka_topic_partition_list_t* list, void* opaque) {
+  auto* self = static_cast<Consumer*>(opaque);
+  self->counters_.rebalances.fetch_add(1, std::memory_order_relaxed);
+  if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
+    std::vector<PartitionOffset> parts = FromList(list);
+    for (PartitionOffset& p : parts) p.offset = RD_KAFKA_OFFSET_BEGINNING;
+    if (self->listener_) {
+      self->listener_->OnAssigned(parts);
+    } else {
+      // No store of our own: Kafka's committed offsets, else the beginning.
+      PartitionList committed = ToList(parts);
+      if (rd_kafka_committed(rk, committed.get(), 10000) == RD_KAFKA_RESP_ERR_NO_ERROR) {
+        for (int i = 0; i < committed->cnt; ++i) {
+          if (committed->elems[i].offset >= 0) parts[i].offset = committed->elems[i].offset;
+        }
+      }
+    }
+    self->start_offsets_.clear();
+    for (const PartitionOffset& p : parts) self->start_offsets_[{p.topic, p.partition}] = p.offset;
+    PartitionList start = ToList(parts);
+    rd_kafka_assign(rk, start.get());
+    Logger("bus")->info("assigned {} partition(s)", parts.size());
+  } else {
+    if (self->listener_) self->listener_->OnRevoked(FromList(list));
+    rd_kafka_assign(rk, nullptr);
+    Logger("bus")->info("revoked {} partition(s)", list ? list->cnt : 0);
+  }
+}
+
+void Consumer::HandleOutOfRange(const rd_kafka_message_t* m) {
+  const char* topic = rd_kafka_topic_name(m->rkt);
+  int64_t low = 0, high = 0;
+  const rd_kafka_resp_err_t e =
+      rd_kafka_query_watermark_offsets(rk_.get(), topic, m->partition, &low, &high, 10000);
+  if (e != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    counters_.errors.fetch_add(1);
+    Logger("bus")->error("{}[{}]: offset {} out of range and watermarks unknown: {}", topic,
+                         m->partition, m->offset, rd_kafka_err2str(e));
+    return;
+  }
+  // Below the oldest record held: those records are gone. Past the end: nothing was lost, start at
+  // the end.
+  const int64_t resume = m->offset < low ? low : high;
+  const int64_t lost = m->offset >= 0 && m->offset < low ? low - m->offset : 0;
+  counters_.lost.fetch_add(lost);
+  Logger("bus")->error(
+      "{}[{}]: offset {} is out of the broker's retention ({}..{}): {} record(s) lost, resuming at "
+      "{}",
+      topic, m->partition, m->offset, low, high, lost, resume);
+  // The partition has stopped fetching, and a seek does not restart it (librdkafka 2.0): assign
+  // again, this partition at `resume` and every other one where the application has got to.
+  rd_kafka_topic_partition_list_t* raw = nullptr;
+  if (rd_kafka_assignment(rk_.get(), &raw) != RD_KAFKA_RESP_ERR_NO_ERROR) return;
+  PartitionList assignment(raw);
+  rd_kafka_position(rk_.get(), assignment.get());
+  for (int i = 0; i < assignment->cnt; ++i) {
+    rd_kafka_topic_partition_t& p = assignment->elems[i];
+    if (p.partition == m->partition && std::string_view(p.topic) == topic) {
+      p.offset = resume;
+    } else if (p.offset < 0) {
+      auto it = start_offsets_.find({p.topic, p.partition});
+      p.offset = it == start_offsets_.end() ? RD_KAFKA_OFFSET_BEGINNING : it->second;
+    }
+  }
+  if (rd_kafka_resp_err_t err = rd_kafka_assign(rk_.get(), assignment.get());
+      err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    counters_.errors.fetch_add(1);
+    Logger("bus")->error("{}[{}]: resuming at {} failed: {}", topic, m->partition, resume,
+                         rd_kafka_err2str(err));
+  }
+}
+
+Status Consumer::Poll(size_t max, std::chrono::milliseconds timeout, Batch& out) {
+  int wait = static_cast<int>(timeout.count());
+  while (out.messages_.size() < max) {
+    rd_kafka_message_t* m = rd_kafka_consumer_poll(rk_.get(), wait);
+    if (!m) break;
+    wait = 0;  // only the first message is waited for
+    if (m->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+      out.messages_.push_back(m);
+      counters_.consumed.fetch_add(1, std::memory_order_relaxed);
+      continue;
+    }
+    if (m->err == RD_KAFKA_RESP_ERR__AUTO_OFFSET_RESET ||
+        m->err == RD_KAFKA_RESP_ERR_OFFSET_OUT_OF_RANGE) {
+      HandleOutOfRange(m);
+    } else if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+      counters_.errors.fetch_add(1, std::memory_order_relaxed);
+      Logger("bus")->warn("consumer: {}", rd_kafka_message_errstr(m));
+    }
+    rd_kafka_message_destroy(m);
+  }
+  return Status::Ok();
+}
+
+Status Consumer::Commit(const std::vector<PartitionOffset>& next_offsets) {
+  if (next_offsets.empty()) return Status::Ok();
+  PartitionList list = ToList(next_offsets);
+  const rd_kafka_resp_err_t e = rd_kafka_commit(rk_.get(), list.get(), 0);
+  return e == RD_KAFKA_RESP_ERR_NO_ERROR ? Status::Ok() : KafkaError("commit", e);
+}
+
+Status Consumer::Pause(const std::vector<PartitionOffset>& partitions) {
+  PartitionList list = ToList(partitions);
+  const rd_kafka_resp_err_t e = rd_kafka_pause_partitions(rk_.get(), list.get());
+  return e == RD_KAFKA_RESP_ERR_NO_ERROR ? Status::Ok() : KafkaError("pause", e);
+}
+
+Status Consumer::Resume(const std::vector<PartitionOffset>& partitions) {
+  PartitionList list = ToList(partitions);
+  const rd_kafka_resp_err_t e = rd_kafka_resume_partitions(rk_.get(), list.get());
+  return e == RD_KAFKA_RESP_ERR_NO_ERROR ? Status::Ok() : KafkaError("resume", e);
+}
+
+std::vector<PartitionOffset> Consumer::Assignment() const {
+  rd_kafka_topic_partition_list_t* list = nullptr;
+  if (rd_kafka_assignment(rk_.get(), &list) != RD_KAFKA_RESP_ERR_NO_ERROR) return {};
+  PartitionList owned(list);
+  return FromList(list);
+}
+
+Status Consumer::Close() {
+  if (closed_ || !rk_) return Status::Ok();
+  closed_ = true;
+  const rd_kafka_resp_err_t e = rd_kafka_consumer_close(rk_.get());
+  return e == RD_KAFKA_RESP_ERR_NO_ERROR ? Status::Ok() : KafkaError("close", e);
+}
+
+}  // namespace dcmon::bus
