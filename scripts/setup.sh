@@ -9,6 +9,7 @@ packages=(
   cmake ninja-build g++ make pkg-config git
   libgtest-dev libgmock-dev libbenchmark-dev
   librdkafka-dev libsimdjson-dev libcli11-dev libtomlplusplus-dev libspdlog-dev libfmt-dev libboost-dev
+  kcat
 )
 
 missing=()

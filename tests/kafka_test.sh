@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# dcmon broker and dcmon simulate --kafka as a user runs them, checked with kcat (a Kafka tool nobody here
+# wrote): the bootstrap line, every simulated record readable from dc.sensors and dc.cooling, and a clean stop.
+set -uo pipefail
+dcmon=$1
+work=$(mktemp -d)
+broker_pid=
+trap '[ -n "$broker_pid" ] && kill $broker_pid 2>/dev/null; rm -rf "$work"' EXIT
+fail=0
+check() {  # check NAME CONDITION...
+  local name=$1; shift
+  if "$@"; then echo "ok   $name"; else echo "FAIL $name"; fail=1; fi
+}
+
+"$dcmon" broker --partitions 3 >"$work/broker.out" 2>"$work/broker.err" & broker_pid=$!
+for _ in $(seq 50); do grep -q bootstrap.servers= "$work/broker.out" && break; sleep 0.1; done
+bootstrap=$(sed -n 's/^bootstrap.servers=//p' "$work/broker.out")
+check "broker prints one bootstrap line" test "$(wc -l <"$work/broker.out")" -eq 1 -a -n "$bootstrap"
+check "broker accepts Kafka clients" bash -c "kcat -L -b '$bootstrap' -t dc.sensors | grep -q '3 partitions'"
+
+range=(--from 2025-08-21T16:00:00Z --to 2025-08-21T18:00:00Z)
+"$dcmon" simulate "${range[@]}" >"$work/expected.ndjson"
+"$dcmon" simulate "${range[@]}" --kafka "$bootstrap"; rc=$?
+check "simulate --kafka exits 0 after every record is acknowledged" test $rc -eq 0
+kcat -C -b "$bootstrap" -t dc.sensors -e -q >"$work/sensors.ndjson"
+kcat -C -b "$bootstrap" -t dc.cooling -e -q >"$work/cooling.ndjson"
+check "kcat reads back every record" \
+  cmp -s <(sort "$work/expected.ndjson") <(cat "$work/sensors.ndjson" "$work/cooling.ndjson" | sort)
+check "cooling records on dc.cooling only" test "$(grep -vc '"source_type":"cooling"' "$work/cooling.ndjson")" -eq 0
+kcat -C -b "$bootstrap" -t dc.cooling -e -q -f '%k|%s\n' >"$work/keyed.txt"
+check "records keyed by their device id" \
+  test "$(awk -F'|' 'index($2, "\"system_id\":\"" $1 "\"") == 0' "$work/keyed.txt" | wc -l)" -eq 0 -a -s "$work/keyed.txt"
+
+err=$("$dcmon" simulate "${range[@]}" --kafka "$bootstrap" --kafka-property no.such.property=1 2>&1); rc=$?
+check "a bad librdkafka property exits 2 naming it" bash -c "test $rc -eq 2 && grep -q 'no.such.property' <<<'$err'"
+
+kill -TERM $broker_pid; wait $broker_pid; rc=$?; broker_pid=
+check "broker stops on SIGTERM with exit 0" test $rc -eq 0
+exit $fail
