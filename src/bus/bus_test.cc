@@ -21,6 +21,7 @@ namespace dcmon::bus {
 namespace {
 
 using namespace std::chrono_literals;
+using ::testing::HasSubstr;
 
 struct Cluster {
   explicit Cluster(int partitions = 4, int brokers = 1) {
@@ -221,6 +222,56 @@ TEST(Bus, InjectedRequestErrorsAreRetried) {
   ConsumeUntil(*consumer, store, 1010);
   EXPECT_EQ(store.unique(), 1010u);
   EXPECT_EQ(store.duplicates(), 0);
+}
+
+// A full queue makes Produce() wait for room, not grow; if the broker stays away it fails with a reason.
+TEST(Bus, BoundedQueueAppliesBackPressure) {
+  Cluster cluster(1);
+  KafkaConfig small_queue = cluster.kafka;
+  small_queue.properties["queue.buffering.max.messages"] = "1000";
+  auto producer = Producer::Create(small_queue);
+  ASSERT_TRUE(producer.ok());
+  (*producer)->enqueue_timeout = std::chrono::milliseconds(1500);
+  ASSERT_EQ(rd_kafka_mock_broker_set_down(cluster.broker->cluster(), 1), RD_KAFKA_RESP_ERR_NO_ERROR);
+  Status status;
+  int accepted = 0;
+  for (; accepted < 5000 && status.ok(); ++accepted) {
+    status = (*producer)->Produce(cluster.kafka.sensors_topic, "k", "v" + std::to_string(accepted));
+  }
+  ASSERT_FALSE(status.ok());
+  EXPECT_THAT(status.message(), HasSubstr("queue still full"));
+  EXPECT_LE(accepted, 1001) << "the queue never held more than its bound";
+  EXPECT_GT((*producer)->counters().waits, 0);
+  ASSERT_EQ(rd_kafka_mock_broker_set_up(cluster.broker->cluster(), 1), RD_KAFKA_RESP_ERR_NO_ERROR);
+  ASSERT_TRUE((*producer)->Flush(30s).ok());
+  EXPECT_EQ((*producer)->counters().acked, (*producer)->counters().produced);
+}
+
+TEST(Bus, PausedPartitionsAreNotFetchedUntilResumed) {
+  Cluster cluster(2);
+  auto producer = cluster.MakeProducer();
+  ProduceNumbered(*producer, cluster.kafka.sensors_topic, 1000);
+  ASSERT_TRUE(producer->Flush(10s).ok());
+  Store store;
+  auto consumer = MakeConsumer(cluster.kafka, "pause", {cluster.kafka.sensors_topic}, &store);
+  Batch batch;
+  const auto deadline = std::chrono::steady_clock::now() + 30s;
+  while (consumer->Assignment().empty() && std::chrono::steady_clock::now() < deadline) {
+    ASSERT_TRUE(consumer->Poll(1, 100ms, batch).ok());
+  }
+  store.Save(batch);
+  ASSERT_TRUE(consumer->Pause(consumer->Assignment()).ok());
+  batch.Clear();
+  ASSERT_TRUE(consumer->Poll(10000, 2s, batch).ok());
+  const size_t while_paused = batch.size();  // at most what was already fetched before the pause
+  store.Save(batch);
+  batch.Clear();
+  ASSERT_TRUE(consumer->Poll(10000, 1s, batch).ok());
+  EXPECT_EQ(batch.size(), 0u) << "nothing arrives while paused";
+  ASSERT_TRUE(consumer->Resume(consumer->Assignment()).ok());
+  ConsumeUntil(*consumer, store, 1000);
+  EXPECT_EQ(store.unique(), 1000u);
+  EXPECT_LT(while_paused, 1000u);
 }
 
 // Interop with a Kafka tool nobody here wrote: the seed records produced by kcat reach dcmon's
