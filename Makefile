@@ -41,6 +41,7 @@ tsan: setup
 bench: build
 	@bench/run.sh
 	@bench/simulate.sh
+	@bench/kafka.sh
 
 format:
 	@git ls-files '*.h' '*.cc' | xargs clang-format -i

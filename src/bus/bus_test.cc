@@ -224,7 +224,8 @@ TEST(Bus, InjectedRequestErrorsAreRetried) {
   EXPECT_EQ(store.duplicates(), 0);
 }
 
-// A full queue makes Produce() wait for room, not grow; if the broker stays away it fails with a reason.
+// A full queue makes Produce() wait for room, not grow; if the broker stays away it fails with a
+// reason.
 TEST(Bus, BoundedQueueAppliesBackPressure) {
   Cluster cluster(1);
   KafkaConfig small_queue = cluster.kafka;
@@ -232,7 +233,8 @@ TEST(Bus, BoundedQueueAppliesBackPressure) {
   auto producer = Producer::Create(small_queue);
   ASSERT_TRUE(producer.ok());
   (*producer)->enqueue_timeout = std::chrono::milliseconds(1500);
-  ASSERT_EQ(rd_kafka_mock_broker_set_down(cluster.broker->cluster(), 1), RD_KAFKA_RESP_ERR_NO_ERROR);
+  ASSERT_EQ(rd_kafka_mock_broker_set_down(cluster.broker->cluster(), 1),
+            RD_KAFKA_RESP_ERR_NO_ERROR);
   Status status;
   int accepted = 0;
   for (; accepted < 5000 && status.ok(); ++accepted) {

@@ -106,8 +106,11 @@ class Consumer {
   static void OnRebalance(rd_kafka_t* rk, rd_kafka_resp_err_t err,
                           rd_kafka_topic_partition_list_t* list, void* opaque);
   void HandleOutOfRange(const rd_kafka_message_t* m);
+  // Keeps a message in `out`, or handles and frees an error event.
+  void Accept(rd_kafka_message_t* m, Batch& out);
 
   KafkaHandle rk_;
+  std::unique_ptr<rd_kafka_queue_t, RdKafkaDeleter> queue_;  // the consumer queue
   RebalanceListener* listener_ = nullptr;
   std::map<std::pair<std::string, int32_t>, int64_t> start_offsets_;  // of the current assignment
   ConsumerCounters counters_;
