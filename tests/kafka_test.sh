@@ -34,6 +34,22 @@ check "records keyed by their device id" \
 err=$("$dcmon" simulate "${range[@]}" --kafka "$bootstrap" --kafka-property no.such.property=1 2>&1); rc=$?
 check "a bad librdkafka property exits 2 naming it" bash -c "test $rc -eq 2 && grep -q 'no.such.property' <<<'$err'"
 
+# The same settings from a config file and from the environment; an explicit --out wins over both.
+printf '[kafka]\nbootstrap = "%s"\nsensors_topic = "dc.sensors"\n[kafka.properties]\n"client.id" = "dcmon-test"\n' \
+  "$bootstrap" >"$work/dcmon.toml"
+before=$(kcat -C -b "$bootstrap" -t dc.sensors -e -q | wc -l)
+"$dcmon" simulate "${range[@]}" --config "$work/dcmon.toml"; rc=$?
+after=$(kcat -C -b "$bootstrap" -t dc.sensors -e -q | wc -l)
+check "--config [kafka] bootstrap and properties" test $rc -eq 0 -a $((after - before)) -eq "$(wc -l <"$work/sensors.ndjson")"
+DCMON_KAFKA_BOOTSTRAP=$bootstrap "$dcmon" simulate "${range[@]}"; rc=$?
+again=$(kcat -C -b "$bootstrap" -t dc.sensors -e -q | wc -l)
+check "DCMON_KAFKA_BOOTSTRAP from the environment" test $rc -eq 0 -a $((again - after)) -eq $((after - before))
+DCMON_KAFKA_BOOTSTRAP=$bootstrap "$dcmon" simulate "${range[@]}" --out "$work/explicit.ndjson"
+check "an explicit --out wins over the environment" cmp -s "$work/explicit.ndjson" "$work/expected.ndjson"
+printf '[kafka]\nbootstrap = "%s"\n[kafka.properties]\n"no.such.thing" = "1"\n' "$bootstrap" >"$work/bad.toml"
+err=$("$dcmon" simulate "${range[@]}" --config "$work/bad.toml" 2>&1); rc=$?
+check "a bad property in the config file exits 2 naming it" bash -c "test $rc -eq 2 && grep -q 'no.such.thing' <<<'$err'"
+
 kill -TERM $broker_pid; wait $broker_pid; rc=$?; broker_pid=
 check "broker stops on SIGTERM with exit 0" test $rc -eq 0
 exit $fail

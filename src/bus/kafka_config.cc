@@ -14,6 +14,16 @@ Status KafkaConfig::Validate() const {
   return Status::Ok();
 }
 
+KafkaConfig KafkaConfigFrom(const Config& config) {
+  KafkaConfig k;
+  k.bootstrap = config.Get("kafka.bootstrap").value_or("");
+  k.sensors_topic = config.Get("kafka.sensors_topic").value_or(k.sensors_topic);
+  k.cooling_topic = config.Get("kafka.cooling_topic").value_or(k.cooling_topic);
+  k.rejects_topic = config.Get("kafka.rejects_topic").value_or(k.rejects_topic);
+  for (const auto& [key, value] : config.Section("kafka.properties")) k.properties[key] = value;
+  return k;
+}
+
 Result<KafkaConf> MakeConf(const KafkaConfig& config,
                            const std::map<std::string, std::string>& defaults) {
   KafkaConf conf(rd_kafka_conf_new());

@@ -12,6 +12,7 @@
 #include <memory>
 #include <string>
 
+#include "core/config.h"
 #include "core/status.h"
 
 namespace dcmon::bus {
@@ -26,6 +27,11 @@ struct KafkaConfig {
 
   Status Validate() const;
 };
+
+// The [kafka] settings of a merged Config: kafka.bootstrap, kafka.sensors_topic,
+// kafka.cooling_topic, kafka.rejects_topic, and kafka.properties.* (any librdkafka property). Empty
+// bootstrap when none is set.
+KafkaConfig KafkaConfigFrom(const Config& config);
 
 struct RdKafkaDeleter {
   void operator()(rd_kafka_t* rk) const { rd_kafka_destroy(rk); }

@@ -30,7 +30,8 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "dcmon: %s (see dcmon --help)\n", e.what());
     return 2;
   }
-  if (simulate->parsed()) return dcmon::cli::RunSimulate(simulate_flags);
+  if (simulate->parsed())
+    return dcmon::cli::RunSimulate(simulate_flags, simulate->count("--out") > 0);
   if (broker->parsed()) return dcmon::cli::RunBroker(broker_options);
   std::fputs(app.help().c_str(), stdout);
   return 0;

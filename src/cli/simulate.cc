@@ -9,6 +9,7 @@
 
 #include "bus/kafka_sink.h"
 #include "cli/signals.h"
+#include "core/config.h"
 #include "core/sink.h"
 #include "core/time.h"
 #include "sim/facility.h"
@@ -28,19 +29,32 @@ int64_t WallMicros() {
       .count();
 }
 
-Result<std::unique_ptr<Sink>> OpenKafkaSink(const SimulateFlags& f) {
-  if (f.out != "-") return InvalidArgument("--out and --kafka: choose one output");
-  bus::KafkaConfig config{.bootstrap = f.kafka};
+// The merged configuration: --config file, DCMON_* environment, then --kafka and --kafka-property.
+Result<Config> MergedConfig(const SimulateFlags& f) {
+  Result<Config> config = f.config.empty() ? Result<Config>(Config()) : Config::Load(f.config);
+  if (!config.ok()) return config.status();
+  if (!f.kafka.empty()) config->SetFlag("kafka.bootstrap", f.kafka);
   for (const std::string& kv : f.kafka_properties) {
     const size_t eq = kv.find('=');
     if (eq == std::string::npos || eq == 0) {
       return InvalidArgument(fmt::format("--kafka-property \"{}\": expected KEY=VALUE", kv));
     }
-    config.properties[kv.substr(0, eq)] = kv.substr(eq + 1);
+    config->SetFlag("kafka.properties." + kv.substr(0, eq), kv.substr(eq + 1));
   }
-  Result<std::unique_ptr<bus::Producer>> producer = bus::Producer::Create(config);
+  return config;
+}
+
+// Records go to Kafka when a bootstrap is configured (at any layer) and --out was not given, else
+// to --out.
+Result<std::unique_ptr<Sink>> OpenOutput(const SimulateFlags& f, bool out_given) {
+  Result<Config> config = MergedConfig(f);
+  if (!config.ok()) return config.status();
+  const bus::KafkaConfig kafka = bus::KafkaConfigFrom(*config);
+  if (kafka.bootstrap.empty() || (out_given && f.kafka.empty())) return OpenNdjsonSink(f.out);
+  if (out_given) return InvalidArgument("--out and --kafka: choose one output");
+  Result<std::unique_ptr<bus::Producer>> producer = bus::Producer::Create(kafka);
   if (!producer.ok()) return producer.status();
-  return std::unique_ptr<Sink>(new bus::KafkaSink(std::move(*producer), config));
+  return std::unique_ptr<Sink>(new bus::KafkaSink(std::move(*producer), kafka));
 }
 
 }  // namespace
@@ -63,6 +77,8 @@ CLI::App* AddSimulate(CLI::App& app, SimulateFlags& f) {
   cmd->add_option("--scenario", f.scenarios,
                   "Fault KIND[:TARGET]@START[+DURATION][*RATE]; repeatable");
   cmd->add_option("--out", f.out, "NDJSON output file, - for stdout")->capture_default_str();
+  cmd->add_option("--config", f.config,
+                  "TOML configuration ([kafka] bootstrap, topics, properties)");
   cmd->add_option("--labels", f.labels,
                   "Write one ground-truth label per injected fault to this file");
   cmd->add_flag("--quiet", f.quiet, "No progress on stderr");
@@ -73,7 +89,7 @@ CLI::App* AddSimulate(CLI::App& app, SimulateFlags& f) {
   return cmd;
 }
 
-int RunSimulate(const SimulateFlags& f) {
+int RunSimulate(const SimulateFlags& f, bool out_given) {
   Result<sim::FacilityConfig> facility = sim::LoadFacility(f.facility);
   if (!facility.ok()) return Fail(2, facility.status().message());
   if (f.from.empty() != f.to.empty() && !f.to.empty()) return Fail(2, "--to needs --from");
@@ -104,7 +120,7 @@ int RunSimulate(const SimulateFlags& f) {
   if (!simulator.ok()) return Fail(2, simulator.status().message());
   sim::Simulator& s = **simulator;
 
-  Result<std::unique_ptr<Sink>> out = f.kafka.empty() ? OpenNdjsonSink(f.out) : OpenKafkaSink(f);
+  Result<std::unique_ptr<Sink>> out = OpenOutput(f, out_given);
   if (!out.ok())
     return Fail(out.status().code() == StatusCode::kInvalidArgument ? 2 : 1,
                 out.status().message());

@@ -20,10 +20,13 @@ struct SimulateFlags {
   bool quiet = false;
   std::string kafka;
   std::vector<std::string> kafka_properties;
+  std::string config;
 };
 
 CLI::App* AddSimulate(CLI::App& app, SimulateFlags& flags);
 // Returns the process exit code: 0 done, 1 failed while running, 2 bad arguments or configuration.
-int RunSimulate(const SimulateFlags& flags);
+// `out_given`: --out was on the command line (it then wins over a Kafka bootstrap from the
+// environment).
+int RunSimulate(const SimulateFlags& flags, bool out_given);
 
 }  // namespace dcmon::cli

@@ -1,0 +1,92 @@
+#include "core/config.h"
+
+#include <fmt/format.h>
+#include <toml++/toml.h>
+
+#include <cctype>
+#include <cstdlib>
+
+namespace dcmon {
+namespace {
+
+void Flatten(const toml::table& table, const std::string& prefix,
+             std::map<std::string, std::string, std::less<>>& out) {
+  for (auto&& [key, node] : table) {
+    const std::string path =
+        prefix.empty() ? std::string(key.str()) : prefix + "." + std::string(key.str());
+    if (const auto* t = node.as_table()) {
+      Flatten(*t, path, out);
+    } else if (const auto* s = node.as_string()) {
+      out[path] = s->get();
+    } else if (const auto* i = node.as_integer()) {
+      out[path] = std::to_string(i->get());
+    } else if (const auto* d = node.as_floating_point()) {
+      out[path] = fmt::format("{}", d->get());
+    } else if (const auto* b = node.as_boolean()) {
+      out[path] = b->get() ? "true" : "false";
+    }
+    // Arrays and dates are not settings dcmon reads from here; components that need them parse the
+    // file.
+  }
+}
+
+}  // namespace
+
+Result<Config> Config::Parse(std::string_view text, std::string_view origin) {
+  Config c;
+  c.origin_ = std::string(origin);
+  try {
+    Flatten(toml::parse(text, origin), "", c.file_);
+  } catch (const toml::parse_error& e) {
+    return InvalidArgument(fmt::format("{}:{}:{}: {}", origin, e.source().begin.line,
+                                       e.source().begin.column, e.description()));
+  }
+  return c;
+}
+
+Result<Config> Config::Load(const std::string& path) {
+  try {
+    Config c;
+    c.origin_ = path;
+    Flatten(toml::parse_file(path), "", c.file_);
+    return c;
+  } catch (const toml::parse_error& e) {
+    return InvalidArgument(fmt::format("{}:{}:{}: {}", path, e.source().begin.line,
+                                       e.source().begin.column, e.description()));
+  }
+}
+
+std::string Config::EnvName(std::string_view key) {
+  std::string name = "DCMON_";
+  for (char ch : key)
+    name.push_back(ch == '.' ? '_'
+                             : static_cast<char>(std::toupper(static_cast<unsigned char>(ch))));
+  return name;
+}
+
+std::optional<std::string> Config::Get(std::string_view key) const {
+  if (auto it = flags_.find(key); it != flags_.end()) return it->second;
+  if (const char* env = std::getenv(EnvName(key).c_str())) return std::string(env);
+  if (auto it = file_.find(key); it != file_.end()) return it->second;
+  return std::nullopt;
+}
+
+std::string Config::Origin(std::string_view key) const {
+  if (flags_.count(std::string(key))) return "command line";
+  if (std::getenv(EnvName(key).c_str())) return EnvName(key);
+  if (file_.count(std::string(key))) return origin_;
+  return "default";
+}
+
+std::map<std::string, std::string> Config::Section(std::string_view prefix) const {
+  std::map<std::string, std::string> out;
+  const std::string p = std::string(prefix) + ".";
+  for (const auto* layer : {&file_, &flags_}) {
+    for (auto it = layer->lower_bound(p); it != layer->end() && it->first.starts_with(p); ++it) {
+      out[it->first.substr(p.size())] = it->second;
+    }
+  }
+  return out;
+}
+
+}  // namespace dcmon

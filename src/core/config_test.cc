@@ -1,0 +1,61 @@
+#include "core/config.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+
+namespace dcmon {
+namespace {
+
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+using ::testing::Pair;
+
+TEST(Config, FileThenEnvironmentThenFlags) {
+  Result<Config> c = Config::Parse(R"(
+[kafka]
+bootstrap = "file:9092"
+sensors_topic = "from.file"
+[kafka.properties]
+"security.protocol" = "SASL_SSL"
+"sasl.username" = "file-user"
+[api]
+port = 8080
+open_reads = true
+)",
+                                   "dcmon.toml");
+  ASSERT_TRUE(c.ok()) << c.status().message();
+  EXPECT_EQ(c->Get("kafka.bootstrap"), "file:9092");
+  EXPECT_EQ(c->Get("api.port"), "8080");
+  EXPECT_EQ(c->Get("api.open_reads"), "true");
+  EXPECT_EQ(c->Get("nothing"), std::nullopt);
+  EXPECT_EQ(c->Origin("kafka.bootstrap"), "dcmon.toml");
+
+  ::setenv("DCMON_KAFKA_BOOTSTRAP", "env:9092", 1);
+  EXPECT_EQ(c->Get("kafka.bootstrap"), "env:9092");
+  EXPECT_EQ(c->Origin("kafka.bootstrap"), "DCMON_KAFKA_BOOTSTRAP");
+  c->SetFlag("kafka.bootstrap", "flag:9092");
+  EXPECT_EQ(c->Get("kafka.bootstrap"), "flag:9092");
+  EXPECT_EQ(c->Origin("kafka.bootstrap"), "command line");
+  ::unsetenv("DCMON_KAFKA_BOOTSTRAP");
+
+  c->SetFlag("kafka.properties.sasl.username", "flag-user");
+  EXPECT_THAT(c->Section("kafka.properties"), ElementsAre(Pair("sasl.username", "flag-user"),
+                                                          Pair("security.protocol", "SASL_SSL")));
+}
+
+TEST(Config, ErrorsNameTheFileAndLine) {
+  Result<Config> c = Config::Parse("[kafka\nbootstrap = 1", "dcmon.toml");
+  ASSERT_FALSE(c.ok());
+  EXPECT_THAT(c.status().message(), HasSubstr("dcmon.toml:1:"));
+  EXPECT_THAT(Config::Load("/no/such/dcmon.toml").status().message(),
+              HasSubstr("/no/such/dcmon.toml"));
+}
+
+TEST(Config, EnvironmentNames) {
+  EXPECT_EQ(Config::EnvName("kafka.sensors_topic"), "DCMON_KAFKA_SENSORS_TOPIC");
+}
+
+}  // namespace
+}  // namespace dcmon
