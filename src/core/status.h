@@ -69,8 +69,9 @@ class Result {
   bool ok() const { return value_.has_value(); }
   const Status& status() const { return status_; }
 
-  T& operator*() { return *value_; }
-  const T& operator*() const { return *value_; }
+  T& operator*() & { return *value_; }
+  const T& operator*() const& { return *value_; }
+  T&& operator*() && { return std::move(*value_); }  // *Make() moves the value out of a temporary
   T* operator->() { return &*value_; }
   const T* operator->() const { return &*value_; }
   T& value() { return *value_; }

@@ -1,0 +1,101 @@
+#include "store/duckdb.h"
+
+#include <fmt/format.h>
+
+#include <filesystem>
+
+namespace dcmon::store {
+namespace {
+
+Status DuckError(std::string_view what, std::string_view message) {
+  return Status(StatusCode::kIoError, fmt::format("duckdb {}: {}", what, message));
+}
+
+}  // namespace
+
+std::optional<std::string> QueryResult::Text(size_t col, size_t row) {
+  if (IsNull(col, row)) return std::nullopt;
+  char* v = duckdb_value_varchar(&result_, col, row);
+  std::string out = v ? v : "";
+  duckdb_free(v);
+  return out;
+}
+
+Connection::~Connection() { duckdb_disconnect(&conn_); }
+
+Status Connection::Execute(std::string_view sql) {
+  Result<QueryResult> r = Query(sql);
+  return r.ok() ? Status::Ok() : r.status();
+}
+
+Result<QueryResult> Connection::Query(std::string_view sql) {
+  duckdb_result result;
+  const std::string text(sql);
+  if (duckdb_query(conn_, text.c_str(), &result) == DuckDBError) {
+    const std::string message =
+        duckdb_result_error(&result) ? duckdb_result_error(&result) : "unknown error";
+    duckdb_destroy_result(&result);
+    return DuckError("query", message);
+  }
+  return QueryResult(result);
+}
+
+Result<std::unique_ptr<Database>> Database::Open(const DatabaseOptions& options) {
+  if (options.threads < 1) return InvalidArgument("store.threads: must be at least 1");
+  std::unique_ptr<Database> db(new Database());
+  db->options_ = options;
+  const bool file = options.path != ":memory:" && !options.path.starts_with("md:");
+  if (file) {
+    const std::filesystem::path parent = std::filesystem::path(options.path).parent_path();
+    std::error_code ec;
+    if (!parent.empty()) std::filesystem::create_directories(parent, ec);
+    if (ec)
+      return DuckError("open", fmt::format("{}: cannot create {}: {}", options.path,
+                                           parent.string(), ec.message()));
+  }
+  duckdb_config config;
+  if (duckdb_create_config(&config) == DuckDBError)
+    return DuckError("open", "cannot create a configuration");
+  const std::string threads = std::to_string(options.threads);
+  bool ok =
+      duckdb_set_config(config, "memory_limit", options.memory_limit.c_str()) == DuckDBSuccess &&
+      duckdb_set_config(config, "threads", threads.c_str()) == DuckDBSuccess;
+  if (ok && options.read_only)
+    ok = duckdb_set_config(config, "access_mode", "READ_ONLY") == DuckDBSuccess;
+  if (!ok) {
+    duckdb_destroy_config(&config);
+    return InvalidArgument(fmt::format("store: invalid memory_limit \"{}\" or threads {}",
+                                       options.memory_limit, options.threads));
+  }
+  char* error = nullptr;
+  const duckdb_state state = duckdb_open_ext(options.path.c_str(), &db->db_, config, &error);
+  duckdb_destroy_config(&config);
+  if (state == DuckDBError) {
+    const std::string message = error ? error : "unknown error";
+    duckdb_free(error);
+    return DuckError("open", fmt::format("{}: {}", options.path, message));
+  }
+  return db;
+}
+
+Database::~Database() {
+  if (db_) duckdb_close(&db_);
+}
+
+Result<std::unique_ptr<Connection>> Database::Connect() {
+  duckdb_connection c;
+  if (duckdb_connect(db_, &c) == DuckDBError) return DuckError("connect", options_.path);
+  return std::unique_ptr<Connection>(new Connection(c));
+}
+
+std::string SqlString(std::string_view s) {
+  std::string out = "'";
+  for (char c : s) {
+    out.push_back(c);
+    if (c == '\'') out.push_back('\'');
+  }
+  out.push_back('\'');
+  return out;
+}
+
+}  // namespace dcmon::store

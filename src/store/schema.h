@@ -1,0 +1,16 @@
+// The store's tables and their versioned migrations (docs/store.md has each column). Migrate() runs
+// at open: it applies, each in its own transaction, the migrations a file has not had yet, and
+// refuses a file written by a newer dcmon, whose schema this binary does not know.
+#pragma once
+
+#include "core/status.h"
+#include "store/duckdb.h"
+
+namespace dcmon::store {
+
+inline constexpr int kSchemaVersion = 1;
+
+// Brings the database to kSchemaVersion. Returns the version it found (0 for a new database).
+Result<int> Migrate(Connection& conn);
+
+}  // namespace dcmon::store
