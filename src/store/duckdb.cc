@@ -85,7 +85,11 @@ Database::~Database() {
 Result<std::unique_ptr<Connection>> Database::Connect() {
   duckdb_connection c;
   if (duckdb_connect(db_, &c) == DuckDBError) return DuckError("connect", options_.path);
-  return std::unique_ptr<Connection>(new Connection(c));
+  std::unique_ptr<Connection> conn(new Connection(c));
+  // Times are UTC everywhere in dcmon: minute buckets and printed timestamps must not follow the
+  // host's zone.
+  if (Status s = conn->Execute("SET TimeZone = 'UTC'"); !s.ok()) return s;
+  return conn;
 }
 
 std::string SqlString(std::string_view s) {

@@ -34,7 +34,15 @@ class QueryResult {
   QueryResult(QueryResult&& other) noexcept : result_(other.result_), owned_(other.owned_) {
     other.owned_ = false;
   }
-  QueryResult& operator=(QueryResult&&) = delete;
+  QueryResult& operator=(QueryResult&& other) noexcept {
+    if (this != &other) {
+      if (owned_) duckdb_destroy_result(&result_);
+      result_ = other.result_;
+      owned_ = other.owned_;
+      other.owned_ = false;
+    }
+    return *this;
+  }
   QueryResult(const QueryResult&) = delete;
   ~QueryResult() {
     if (owned_) duckdb_destroy_result(&result_);
@@ -46,7 +54,8 @@ class QueryResult {
   bool IsNull(size_t col, size_t row) { return duckdb_value_is_null(&result_, col, row); }
   int64_t Int64(size_t col, size_t row) { return duckdb_value_int64(&result_, col, row); }
   double Double(size_t col, size_t row) { return duckdb_value_double(&result_, col, row); }
-  // The value as text (NULL as nullopt).
+  // The value as text (NULL as nullopt), for the types DuckDB's value API converts; cast others
+  // (TIMESTAMPTZ) to VARCHAR in the query.
   std::optional<std::string> Text(size_t col, size_t row);
   duckdb_result* raw() { return &result_; }
 

@@ -2,9 +2,13 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <fstream>
 
+#include "core/record_json.h"
+#include "core/time.h"
 #include "store/duckdb.h"
 #include "store/schema.h"
+#include "store/writer.h"
 
 namespace dcmon::store {
 namespace {
@@ -70,6 +74,146 @@ TEST(Store, RefusesAFileFromANewerDcmon) {
   Result<int> v = Migrate(*conn);
   ASSERT_FALSE(v.ok());
   EXPECT_THAT(v.status().message(), HasSubstr("schema version 99, written by a newer dcmon"));
+}
+
+const int64_t kT = 1755794880LL * 1000000;  // 2025-08-21T16:48:00Z
+
+SensorReading Reading(const std::string& device, double value, int64_t t) {
+  return SensorReading{.device_id = device,
+                       .location = "Room 1",
+                       .measurement_type = "temperature",
+                       .value = value,
+                       .timestamp_micros = t,
+                       .unit = "celsius",
+                       .seq = t / 30000000,
+                       .placement = {"dc1", "room-1", "a", "room-1-a01"},
+                       .position = "inlet_top"};
+}
+
+TEST(Writer, SeedRecordsLandWithEveryValueIntact) {
+  auto db = Open();
+  auto writer = *Writer::Create(*db);
+  std::ifstream in(DCMON_TEST_DATA_DIR "/seed_records.ndjson");
+  std::string body((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  RecordDecoder decoder;
+  NdjsonBatch decoded;
+  decoder.DecodeNdjson(body, decoded);
+  WriteBatch batch;
+  batch.records = decoded.records;
+  Result<CommitStats> stats = writer->Commit(batch, kT + 1000);
+  ASSERT_TRUE(stats.ok()) << stats.status().message();
+  EXPECT_EQ(stats->sensor_rows, 1);
+  EXPECT_EQ(stats->cooling_rows, 1);
+  EXPECT_EQ(stats->first_ingest_seq, 1);
+  EXPECT_EQ(stats->last_ingest_seq, 2);
+  auto& c = writer->connection();
+  Result<QueryResult> r = c.Query(
+      "SELECT ingest_seq, device_id, location, measurement_type, value, strftime(event_time, "
+      "'%Y-%m-%dT%H:%M:%SZ'), "
+      "unit, kafka_topic FROM sensor_readings");
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  EXPECT_EQ(r->Int64(0, 0), 1);
+  EXPECT_EQ(r->Text(1, 0), "temp_rack-a1");
+  EXPECT_EQ(r->Text(2, 0), "Server Room A");
+  EXPECT_EQ(r->Text(3, 0), "temperature");
+  EXPECT_EQ(r->Double(4, 0), 23.5);
+  EXPECT_EQ(r->Text(5, 0), "2025-08-21T16:48:00Z");
+  EXPECT_EQ(r->Text(6, 0), std::nullopt);
+  EXPECT_EQ(r->Text(7, 0), std::nullopt);
+  r = c.Query(
+      "SELECT ingest_seq, system_id, efficiency_percent, power_consumption_watts, "
+      "epoch_us(event_time) "
+      "FROM cooling_metrics");
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  EXPECT_EQ(r->Int64(0, 0), 2);
+  EXPECT_EQ(r->Text(1, 0), "hvac_primary_a");
+  EXPECT_EQ(r->Double(2, 0), 89.2);
+  EXPECT_EQ(r->Double(3, 0), 16800);
+  EXPECT_EQ(r->Int64(4, 0), kT);
+}
+
+TEST(Writer, RowsRejectsAndOffsetsCommitTogetherOrNotAtAll) {
+  auto db = Open();
+  auto writer = *Writer::Create(*db);
+  WriteBatch batch;
+  for (int i = 0; i < 5000; ++i)
+    batch.records.push_back(Reading("d" + std::to_string(i % 7), i, kT + i * 1000000LL));
+  batch.rejects.push_back(
+      {"kafka", "dc.sensors/0@17", "value: expected a number, got string", "{\"value\":\"x\"}"});
+  batch.offsets = {{"dc.sensors", 0, 5018}};
+  ASSERT_TRUE(writer->Commit(batch, kT).ok());
+  EXPECT_EQ(*writer->Offsets(), (std::vector<StoredOffset>{{"dc.sensors", 0, 5018}}));
+
+  // A batch that fails after its rows were appended (here: the rollup table is missing) leaves
+  // nothing behind.
+  auto& c = writer->connection();
+  auto count = [&c] { return (*c.Query("SELECT count(*) FROM sensor_readings")).Int64(0, 0); };
+  ASSERT_TRUE(c.Execute("ALTER TABLE rollups_1m RENAME TO rollups_away").ok());
+  WriteBatch next;
+  next.records = {Reading("d0", 1, kT), Reading("d1", 2, kT)};
+  next.rejects = batch.rejects;
+  next.offsets = {{"dc.sensors", 0, 5021}};
+  Result<CommitStats> failed = writer->Commit(next, kT);
+  ASSERT_FALSE(failed.ok());
+  EXPECT_THAT(failed.status().message(), HasSubstr("rollups_1m"));
+  EXPECT_EQ(count(), 5000);
+  EXPECT_EQ((*c.Query("SELECT count(*) FROM rejects")).Int64(0, 0), 1);
+  EXPECT_EQ(*writer->Offsets(), (std::vector<StoredOffset>{{"dc.sensors", 0, 5018}}));
+  // Once the cause is gone the same batch commits, with the ingest sequence where it was.
+  ASSERT_TRUE(c.Execute("ALTER TABLE rollups_away RENAME TO rollups_1m").ok());
+  Result<CommitStats> ok = writer->Commit(next, kT);
+  ASSERT_TRUE(ok.ok()) << ok.status().message();
+  EXPECT_EQ(ok->first_ingest_seq, 5001);
+  EXPECT_EQ(count(), 5002);
+  EXPECT_EQ(*writer->Offsets(), (std::vector<StoredOffset>{{"dc.sensors", 0, 5021}}));
+}
+
+TEST(Writer, IngestSequenceContinuesAfterReopen) {
+  const std::string path = ::testing::TempDir() + "/seq.duckdb";
+  std::filesystem::remove(path);
+  {
+    auto db = Open(path);
+    auto writer = *Writer::Create(*db);
+    WriteBatch b;
+    b.records = {Reading("a", 1, kT), Reading("b", 2, kT)};
+    ASSERT_TRUE(writer->Commit(b, kT).ok());
+  }
+  auto db = Open(path);
+  auto writer = *Writer::Create(*db);
+  EXPECT_EQ(writer->last_ingest_seq(), 2);
+  WriteBatch b;
+  b.records = {Reading("a", 3, kT + 1)};
+  EXPECT_EQ(writer->Commit(b, kT)->first_ingest_seq, 3);
+}
+
+TEST(Writer, RollupsAndDevicesFollowTheData) {
+  auto db = Open();
+  auto writer = *Writer::Create(*db);
+  WriteBatch b;
+  b.records = {Reading("a", 20, kT), Reading("a", 22, kT + 20000000),
+               Reading("a", 30, kT + 61000000)};
+  ASSERT_TRUE(writer->Commit(b, kT).ok());
+  b.records = {Reading(
+      "a", 18, kT + 40000000)};  // late: lands in the first minute, not the last value there
+  ASSERT_TRUE(writer->Commit(b, kT).ok());
+  Result<QueryResult> r = writer->connection().Query(
+      "SELECT count, min, max, sum, last_value FROM rollups_1m WHERE device_id = 'a' ORDER BY "
+      "minute");
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  ASSERT_EQ(r->rows(), 2u);
+  EXPECT_EQ(r->Int64(0, 0), 3);
+  EXPECT_EQ(r->Double(1, 0), 18);
+  EXPECT_EQ(r->Double(2, 0), 22);
+  EXPECT_EQ(r->Double(3, 0), 60);
+  EXPECT_EQ(r->Double(4, 0), 18) << "18 at :40 is the minute's latest reading";
+  EXPECT_EQ(r->Int64(0, 1), 1);
+  r = writer->connection().Query(
+      "SELECT kind, rack, epoch_us(first_seen), epoch_us(last_seen) FROM devices");
+  ASSERT_EQ(r->rows(), 1u);
+  EXPECT_EQ(r->Text(0, 0), "sensor");
+  EXPECT_EQ(r->Text(1, 0), "room-1-a01");
+  EXPECT_EQ(r->Int64(2, 0), kT);
+  EXPECT_EQ(r->Int64(3, 0), kT + 61000000);
 }
 
 TEST(Store, SqlStringQuotes) { EXPECT_EQ(SqlString("it's"), "'it''s'"); }

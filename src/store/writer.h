@@ -1,0 +1,92 @@
+// The store's single writer: appends decoded records to the typed tables with DuckDB data chunks
+// and, in the same transaction, their rejects, the next Kafka offsets, the 1-minute rollups and the
+// device catalogue. A batch lands whole or not at all, which is what makes loading exactly once:
+// offsets and rows can never disagree. Every stored row gets the next `ingest_seq`, one sequence
+// across both record tables, continuing from the file's maximum on open. One thread uses a Writer
+// (it owns the writer connection).
+//
+//   auto w = Writer::Create(db);
+//   WriteBatch b;  b.records = ...; b.origins = ...; b.offsets = {{"dc.sensors", 3, 1043}};
+//   Result<CommitStats> s = (*w)->Commit(b, now_micros);
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/record.h"
+#include "core/status.h"
+#include "store/duckdb.h"
+
+namespace dcmon::store {
+
+// Where a record came from in Kafka (partition -1: not from Kafka).
+struct Origin {
+  std::string topic;
+  int32_t partition = -1;
+  int64_t offset = -1;
+};
+
+struct RejectRow {
+  std::string source;    // "kafka", "http", "file"
+  std::string position;  // "dc.sensors/3@1042", "line 7"
+  std::string reason;
+  std::string payload;
+};
+
+struct StoredOffset {
+  std::string topic;
+  int32_t partition = 0;
+  int64_t next_offset = 0;  // the first offset not yet stored
+
+  friend bool operator==(const StoredOffset&, const StoredOffset&) = default;
+};
+
+struct WriteBatch {
+  std::vector<Record> records;
+  std::vector<Origin> origins;  // parallel to records, or empty
+  std::vector<RejectRow> rejects;
+  std::vector<StoredOffset> offsets;
+  void Clear() {
+    records.clear();
+    origins.clear();
+    rejects.clear();
+    offsets.clear();
+  }
+};
+
+struct CommitStats {
+  int64_t sensor_rows = 0;
+  int64_t cooling_rows = 0;
+  int64_t rejects = 0;
+  int64_t first_ingest_seq = 0;  // of this batch's rows (0 when none)
+  int64_t last_ingest_seq = 0;
+};
+
+class Writer {
+ public:
+  // Migrates the schema and reads where the ingest sequence stands.
+  static Result<std::unique_ptr<Writer>> Create(Database& db);
+  ~Writer();
+
+  Result<CommitStats> Commit(const WriteBatch& batch, int64_t ingest_time_micros);
+  // Every stored Kafka position (for seeking on partition assignment).
+  Result<std::vector<StoredOffset>> Offsets();
+  int64_t last_ingest_seq() const { return last_seq_; }
+  Connection& connection() { return *conn_; }
+
+ private:
+  Writer() = default;
+  Status AppendRows(const WriteBatch& batch, int64_t ingest_time, CommitStats& stats);
+  Status Derive(int64_t after_seq);
+  void ResetAppenders();
+
+  std::unique_ptr<Connection> conn_;
+  duckdb_appender sensors_ = nullptr;
+  duckdb_appender cooling_ = nullptr;
+  duckdb_appender rejects_ = nullptr;
+  int64_t last_seq_ = 0;
+};
+
+}  // namespace dcmon::store
