@@ -208,6 +208,17 @@ Status Consumer::Resume(const std::vector<PartitionOffset>& partitions) {
   return e == RD_KAFKA_RESP_ERR_NO_ERROR ? Status::Ok() : KafkaError("resume", e);
 }
 
+Status Consumer::Seek(const std::vector<PartitionOffset>& partitions) {
+  if (partitions.empty()) return Status::Ok();
+  PartitionList list = ToList(partitions);
+  if (rd_kafka_error_t* error = rd_kafka_seek_partitions(rk_.get(), list.get(), 10000)) {
+    const std::string message = rd_kafka_error_string(error);
+    rd_kafka_error_destroy(error);
+    return Status(StatusCode::kIoError, "kafka seek: " + message);
+  }
+  return Status::Ok();
+}
+
 std::vector<PartitionOffset> Consumer::Assignment() const {
   rd_kafka_topic_partition_list_t* list = nullptr;
   if (rd_kafka_assignment(rk_.get(), &list) != RD_KAFKA_RESP_ERR_NO_ERROR) return {};

@@ -94,6 +94,9 @@ class Consumer {
   // Back-pressure: stop or restart fetching for these partitions without giving them up.
   Status Pause(const std::vector<PartitionOffset>& partitions);
   Status Resume(const std::vector<PartitionOffset>& partitions);
+  // Moves assigned partitions to the given offsets (after a failed store commit: back to the stored
+  // ones).
+  Status Seek(const std::vector<PartitionOffset>& partitions);
   // The partitions currently assigned to this member.
   std::vector<PartitionOffset> Assignment() const;
   // Leaves the group (its partitions go to the remaining members).

@@ -58,7 +58,7 @@ CREATE TABLE rejects (
   source        VARCHAR     NOT NULL,  -- 'kafka', 'http', 'file'
   position      VARCHAR     NOT NULL,  -- 'dc.sensors/3@1042', 'line 7'
   reason        VARCHAR     NOT NULL,
-  payload       VARCHAR     NOT NULL
+  payload       BLOB        NOT NULL   -- the input as received, byte for byte (it may not even be UTF-8)
 );
 CREATE TABLE ingest_offsets (
   topic       VARCHAR     NOT NULL,

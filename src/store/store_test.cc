@@ -168,6 +168,21 @@ TEST(Writer, RowsRejectsAndOffsetsCommitTogetherOrNotAtAll) {
   EXPECT_EQ(*writer->Offsets(), (std::vector<StoredOffset>{{"dc.sensors", 0, 5021}}));
 }
 
+// Regression: a reject whose bytes are not UTF-8 (a line mangled in transit) failed the whole batch
+// while the payload column was VARCHAR.
+TEST(Writer, RejectsKeepPayloadsByteForByte) {
+  auto db = Open();
+  auto writer = *Writer::Create(*db);
+  WriteBatch batch;
+  batch.rejects.push_back({"kafka", "dc.sensors/1@7", "record: invalid UTF-8 at byte 0",
+                           std::string("\xff\xfe{\"a\"", 6)});
+  ASSERT_TRUE(writer->Commit(batch, kT).ok());
+  Result<QueryResult> r = writer->connection().Query("SELECT hex(payload), reason FROM rejects");
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  EXPECT_EQ(r->Text(0, 0), "FFFE7B226122");
+  EXPECT_EQ(r->Text(1, 0), "record: invalid UTF-8 at byte 0");
+}
+
 TEST(Writer, IngestSequenceContinuesAfterReopen) {
   const std::string path = ::testing::TempDir() + "/seq.duckdb";
   std::filesystem::remove(path);

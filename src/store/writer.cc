@@ -204,7 +204,7 @@ Status Writer::AppendRows(const WriteBatch& batch, int64_t ingest_time, CommitSt
   if (Status s = cooling.Append(); !s.ok()) return s;
   ChunkAppender rejects(
       rejects_, {T::DUCKDB_TYPE_TIMESTAMP_TZ, T::DUCKDB_TYPE_VARCHAR, T::DUCKDB_TYPE_VARCHAR,
-                 T::DUCKDB_TYPE_VARCHAR, T::DUCKDB_TYPE_VARCHAR});
+                 T::DUCKDB_TYPE_VARCHAR, T::DUCKDB_TYPE_BLOB});
   for (const RejectRow& r : batch.rejects) {
     if (Status st = rejects.NextRow(); !st.ok()) return st;
     rejects.Value(0, duckdb_timestamp{ingest_time});
