@@ -4,6 +4,7 @@
 #include <cstdio>
 
 #include "cli/broker.h"
+#include "cli/load.h"
 #include "cli/simulate.h"
 #include "cli/version.h"
 
@@ -17,6 +18,8 @@ int main(int argc, char** argv) {
   CLI::App* simulate = dcmon::cli::AddSimulate(app, simulate_flags);
   dcmon::bus::EmbeddedBrokerOptions broker_options;
   CLI::App* broker = dcmon::cli::AddBroker(app, broker_options);
+  dcmon::cli::LoadFlags load_flags;
+  CLI::App* load = dcmon::cli::AddLoad(app, load_flags);
 
   try {
     app.parse(argc, argv);
@@ -33,6 +36,7 @@ int main(int argc, char** argv) {
   if (simulate->parsed())
     return dcmon::cli::RunSimulate(simulate_flags, simulate->count("--out") > 0);
   if (broker->parsed()) return dcmon::cli::RunBroker(broker_options);
+  if (load->parsed()) return dcmon::cli::RunLoad(load_flags);
   std::fputs(app.help().c_str(), stdout);
   return 0;
 }

@@ -1,0 +1,100 @@
+#include "cli/load.h"
+
+#include <fmt/format.h>
+
+#include <chrono>
+#include <cstdio>
+#include <thread>
+
+#include "bus/kafka_config.h"
+#include "cli/signals.h"
+#include "core/config.h"
+#include "core/log.h"
+#include "ingest/loader.h"
+#include "store/duckdb.h"
+
+namespace dcmon::cli {
+
+CLI::App* AddLoad(CLI::App& app, LoadFlags& f) {
+  CLI::App* cmd = app.add_subcommand("load", "Load records from Kafka into DuckDB, exactly once");
+  cmd->add_option("--kafka", f.kafka, "Kafka bootstrap servers (host:port[,...])");
+  cmd->add_option("--kafka-property", f.kafka_properties,
+                  "librdkafka property KEY=VALUE; repeatable");
+  cmd->add_option("--config", f.config,
+                  "TOML configuration ([kafka] bootstrap, topics, properties)");
+  cmd->add_option("--store", f.store, "DuckDB file, :memory:, or md:DATABASE")
+      ->capture_default_str();
+  cmd->add_option("--group", f.group, "Kafka consumer group")->capture_default_str();
+  cmd->add_option("--memory-limit", f.memory_limit, "DuckDB memory_limit")->capture_default_str();
+  cmd->add_option("--threads", f.threads, "DuckDB threads")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 256));
+  return cmd;
+}
+
+int RunLoad(const LoadFlags& f) {
+  auto fail = [](int code, std::string_view message) {
+    std::fprintf(stderr, "dcmon load: %.*s\n", static_cast<int>(message.size()), message.data());
+    return code;
+  };
+  Result<Config> config = f.config.empty() ? Result<Config>(Config()) : Config::Load(f.config);
+  if (!config.ok()) return fail(2, config.status().message());
+  if (!f.kafka.empty()) config->SetFlag("kafka.bootstrap", f.kafka);
+  for (const std::string& kv : f.kafka_properties) {
+    const size_t eq = kv.find('=');
+    if (eq == std::string::npos || eq == 0)
+      return fail(2, fmt::format("--kafka-property \"{}\": expected KEY=VALUE", kv));
+    config->SetFlag("kafka.properties." + kv.substr(0, eq), kv.substr(eq + 1));
+  }
+  const bus::KafkaConfig kafka = bus::KafkaConfigFrom(*config);
+  if (Status s = kafka.Validate(); !s.ok())
+    return fail(2, s.message() + " (--kafka or DCMON_KAFKA_BOOTSTRAP)");
+  Result<std::unique_ptr<store::Database>> db = store::Database::Open(
+      {.path = f.store, .memory_limit = f.memory_limit, .threads = f.threads});
+  if (!db.ok()) return fail(1, db.status().message());
+  Result<std::unique_ptr<ingest::Loader>> loader =
+      ingest::Loader::Create(kafka, **db, {.group = f.group});
+  if (!loader.ok())
+    return fail(loader.status().code() == StatusCode::kInvalidArgument ? 2 : 1,
+                loader.status().message());
+  ingest::Loader& l = **loader;
+
+  InstallStopSignals();
+  auto log = Logger("load");
+  log->info("loading {} and {} from {} into {} (group {})", kafka.sensors_topic,
+            kafka.cooling_topic, kafka.bootstrap, f.store, f.group);
+  auto status_line = [&](double seconds, int64_t stored_before) {
+    log->info("{:.0f} records/s, stored {}, rejected {}, lost {}, commit failures {}",
+              (l.counters().stored - stored_before) / seconds, l.counters().stored.load(),
+              l.counters().rejected.load(), l.consumer_counters().lost.load(),
+              l.counters().commit_failures.load());
+  };
+  auto last = std::chrono::steady_clock::now();
+  int64_t stored_at_last = 0;
+  auto backoff = std::chrono::milliseconds(100);
+  while (!StopRequested()) {
+    if (Status s = l.RunOnce(); !s.ok()) {
+      // The store refused the batch (disk full, I/O): nothing was half-stored and the offsets did
+      // not move.
+      log->error("{}; retrying in {} ms", s.message(), backoff.count());
+      std::this_thread::sleep_for(backoff);
+      backoff = std::min(backoff * 2, std::chrono::milliseconds(30000));
+      continue;
+    }
+    backoff = std::chrono::milliseconds(100);
+    const auto now = std::chrono::steady_clock::now();
+    if (now - last >= std::chrono::seconds(10)) {
+      status_line(std::chrono::duration<double>(now - last).count(), stored_at_last);
+      last = now;
+      stored_at_last = l.counters().stored;
+    }
+  }
+  // The batch in hand was committed by the last RunOnce; leave the group so partitions move at
+  // once.
+  (void)l.Close();
+  log->info("stopped: stored {}, rejected {}, lost {}", l.counters().stored.load(),
+            l.counters().rejected.load(), l.consumer_counters().lost.load());
+  return 0;
+}
+
+}  // namespace dcmon::cli

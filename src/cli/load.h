@@ -1,0 +1,23 @@
+// `dcmon load`: the exactly-once loader as a process: Kafka → DuckDB until SIGINT/SIGTERM.
+#pragma once
+
+#include <CLI/CLI.hpp>
+#include <string>
+#include <vector>
+
+namespace dcmon::cli {
+
+struct LoadFlags {
+  std::string kafka;
+  std::vector<std::string> kafka_properties;
+  std::string config;
+  std::string store = "data/dcmon.duckdb";
+  std::string group = "dcmon-loader";
+  std::string memory_limit = "1GB";
+  int threads = 2;
+};
+
+CLI::App* AddLoad(CLI::App& app, LoadFlags& flags);
+int RunLoad(const LoadFlags& flags);
+
+}  // namespace dcmon::cli
