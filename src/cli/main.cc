@@ -6,6 +6,7 @@
 #include "cli/broker.h"
 #include "cli/load.h"
 #include "cli/simulate.h"
+#include "cli/sql.h"
 #include "cli/version.h"
 
 int main(int argc, char** argv) {
@@ -20,6 +21,8 @@ int main(int argc, char** argv) {
   CLI::App* broker = dcmon::cli::AddBroker(app, broker_options);
   dcmon::cli::LoadFlags load_flags;
   CLI::App* load = dcmon::cli::AddLoad(app, load_flags);
+  dcmon::cli::SqlFlags sql_flags;
+  CLI::App* sql = dcmon::cli::AddSql(app, sql_flags);
 
   try {
     app.parse(argc, argv);
@@ -37,6 +40,7 @@ int main(int argc, char** argv) {
     return dcmon::cli::RunSimulate(simulate_flags, simulate->count("--out") > 0);
   if (broker->parsed()) return dcmon::cli::RunBroker(broker_options);
   if (load->parsed()) return dcmon::cli::RunLoad(load_flags);
+  if (sql->parsed()) return dcmon::cli::RunSql(sql_flags);
   std::fputs(app.help().c_str(), stdout);
   return 0;
 }
