@@ -54,16 +54,12 @@ check "a bad property in the config file exits 2 naming it" bash -c "test $rc -e
 "$dcmon" simulate --from 2025-08-21T18:00:00Z --to 2025-08-21T18:30:00Z --kafka "$bootstrap" \
   --scenario 'malformed@0m+30m*0.02'
 on_topics=$(( $(kcat -C -b "$bootstrap" -t dc.sensors -e -q | wc -l) + $(kcat -C -b "$bootstrap" -t dc.cooling -e -q | wc -l) ))
-"$dcmon" load --kafka "$bootstrap" --store "$work/load.duckdb" --group kafka-test 2>"$work/load.err" & load_pid=$!
-for _ in $(seq 300); do
-  sleep 0.1
-  grep -q 'assigned' "$work/load.err" && sleep 5 && break
-done
-kill -TERM $load_pid; wait $load_pid; rc=$?
+"$dcmon" load --kafka "$bootstrap" --store "$work/load.duckdb" --group kafka-test --exit-when-idle 3 \
+  2>"$work/load.err"; rc=$?
 summary=$(grep 'stopped: stored' "$work/load.err")
 stored=$(sed -E 's/.*stored ([0-9]+), rejected ([0-9]+).*/\1/' <<<"$summary")
 rejected=$(sed -E 's/.*stored ([0-9]+), rejected ([0-9]+).*/\2/' <<<"$summary")
-check "dcmon load stops on SIGTERM with exit 0" test $rc -eq 0
+check "dcmon load --exit-when-idle stops by itself with exit 0" test $rc -eq 0
 check "dcmon load stored or rejected every record on the topics" test $((stored + rejected)) -eq $on_topics
 check "malformed lines were rejected, not lost" test "$rejected" -gt 0
 

@@ -29,6 +29,10 @@ CLI::App* AddLoad(CLI::App& app, LoadFlags& f) {
   cmd->add_option("--threads", f.threads, "DuckDB threads")
       ->capture_default_str()
       ->check(CLI::Range(1, 256));
+  cmd->add_option("--exit-when-idle", f.exit_when_idle_s,
+                  "Run as a batch job: stop once partitions are assigned and nothing arrived for "
+                  "this many seconds")
+      ->check(CLI::PositiveNumber);
   return cmd;
 }
 
@@ -72,7 +76,19 @@ int RunLoad(const LoadFlags& f) {
   auto last = std::chrono::steady_clock::now();
   int64_t stored_at_last = 0;
   auto backoff = std::chrono::milliseconds(100);
+  auto last_data = std::chrono::steady_clock::now();
+  int64_t batches_seen = 0;
   while (!StopRequested()) {
+    if (f.exit_when_idle_s > 0) {
+      const auto now = std::chrono::steady_clock::now();
+      if (l.counters().batches != batches_seen || !l.assigned()) {
+        batches_seen = l.counters().batches;
+        last_data = now;
+      } else if (std::chrono::duration<double>(now - last_data).count() >= f.exit_when_idle_s) {
+        log->info("nothing new for {} s: done", f.exit_when_idle_s);
+        break;
+      }
+    }
     if (Status s = l.RunOnce(); !s.ok()) {
       // The store refused the batch (disk full, I/O): nothing was half-stored and the offsets did
       // not move.

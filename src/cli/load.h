@@ -15,6 +15,7 @@ struct LoadFlags {
   std::string group = "dcmon-loader";
   std::string memory_limit = "1GB";
   int threads = 2;
+  double exit_when_idle_s = 0;  // > 0: a batch job; stop once nothing has arrived for this long
 };
 
 CLI::App* AddLoad(CLI::App& app, LoadFlags& flags);

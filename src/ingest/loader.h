@@ -48,6 +48,8 @@ class Loader : public bus::RebalanceListener {
   const LoaderCounters& counters() const { return counters_; }
   const bus::ConsumerCounters& consumer_counters() const { return consumer_->counters(); }
   int64_t last_ingest_seq() const { return writer_->last_ingest_seq(); }
+  // True once the group has given this loader partitions.
+  bool assigned() const { return !consumer_->Assignment().empty(); }
 
   void OnAssigned(std::vector<bus::PartitionOffset>& partitions) override;
   void OnRevoked(const std::vector<bus::PartitionOffset>& partitions) override;
