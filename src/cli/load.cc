@@ -17,11 +17,7 @@ namespace dcmon::cli {
 
 CLI::App* AddLoad(CLI::App& app, LoadFlags& f) {
   CLI::App* cmd = app.add_subcommand("load", "Load records from Kafka into DuckDB, exactly once");
-  cmd->add_option("--kafka", f.kafka, "Kafka bootstrap servers (host:port[,...])");
-  cmd->add_option("--kafka-property", f.kafka_properties,
-                  "librdkafka property KEY=VALUE; repeatable");
-  cmd->add_option("--config", f.config,
-                  "TOML configuration ([kafka] bootstrap, topics, properties)");
+  f.kafka.Add(*cmd);
   cmd->add_option("--store", f.store, "DuckDB file, :memory:, or md:DATABASE")
       ->capture_default_str();
   cmd->add_option("--group", f.group, "Kafka consumer group")->capture_default_str();
@@ -41,15 +37,8 @@ int RunLoad(const LoadFlags& f) {
     std::fprintf(stderr, "dcmon load: %.*s\n", static_cast<int>(message.size()), message.data());
     return code;
   };
-  Result<Config> config = f.config.empty() ? Result<Config>(Config()) : Config::Load(f.config);
+  Result<Config> config = f.kafka.Merge();
   if (!config.ok()) return fail(2, config.status().message());
-  if (!f.kafka.empty()) config->SetFlag("kafka.bootstrap", f.kafka);
-  for (const std::string& kv : f.kafka_properties) {
-    const size_t eq = kv.find('=');
-    if (eq == std::string::npos || eq == 0)
-      return fail(2, fmt::format("--kafka-property \"{}\": expected KEY=VALUE", kv));
-    config->SetFlag("kafka.properties." + kv.substr(0, eq), kv.substr(eq + 1));
-  }
   const bus::KafkaConfig kafka = bus::KafkaConfigFrom(*config);
   if (Status s = kafka.Validate(); !s.ok())
     return fail(2, s.message() + " (--kafka or DCMON_KAFKA_BOOTSTRAP)");

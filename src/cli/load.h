@@ -5,12 +5,12 @@
 #include <string>
 #include <vector>
 
+#include "cli/kafka_flags.h"
+
 namespace dcmon::cli {
 
 struct LoadFlags {
-  std::string kafka;
-  std::vector<std::string> kafka_properties;
-  std::string config;
+  KafkaFlags kafka;
   std::string store = "data/dcmon.duckdb";
   std::string group = "dcmon-loader";
   std::string memory_limit = "1GB";

@@ -29,28 +29,13 @@ int64_t WallMicros() {
       .count();
 }
 
-// The merged configuration: --config file, DCMON_* environment, then --kafka and --kafka-property.
-Result<Config> MergedConfig(const SimulateFlags& f) {
-  Result<Config> config = f.config.empty() ? Result<Config>(Config()) : Config::Load(f.config);
-  if (!config.ok()) return config.status();
-  if (!f.kafka.empty()) config->SetFlag("kafka.bootstrap", f.kafka);
-  for (const std::string& kv : f.kafka_properties) {
-    const size_t eq = kv.find('=');
-    if (eq == std::string::npos || eq == 0) {
-      return InvalidArgument(fmt::format("--kafka-property \"{}\": expected KEY=VALUE", kv));
-    }
-    config->SetFlag("kafka.properties." + kv.substr(0, eq), kv.substr(eq + 1));
-  }
-  return config;
-}
-
 // Records go to Kafka when a bootstrap is configured (at any layer) and --out was not given, else
 // to --out.
 Result<std::unique_ptr<Sink>> OpenOutput(const SimulateFlags& f, bool out_given) {
-  Result<Config> config = MergedConfig(f);
+  Result<Config> config = f.kafka.Merge();
   if (!config.ok()) return config.status();
   const bus::KafkaConfig kafka = bus::KafkaConfigFrom(*config);
-  if (kafka.bootstrap.empty() || (out_given && f.kafka.empty())) return OpenNdjsonSink(f.out);
+  if (kafka.bootstrap.empty() || (out_given && f.kafka.kafka.empty())) return OpenNdjsonSink(f.out);
   if (out_given) return InvalidArgument("--out and --kafka: choose one output");
   Result<std::unique_ptr<bus::Producer>> producer = bus::Producer::Create(kafka);
   if (!producer.ok()) return producer.status();
@@ -77,15 +62,10 @@ CLI::App* AddSimulate(CLI::App& app, SimulateFlags& f) {
   cmd->add_option("--scenario", f.scenarios,
                   "Fault KIND[:TARGET]@START[+DURATION][*RATE]; repeatable");
   cmd->add_option("--out", f.out, "NDJSON output file, - for stdout")->capture_default_str();
-  cmd->add_option("--config", f.config,
-                  "TOML configuration ([kafka] bootstrap, topics, properties)");
   cmd->add_option("--labels", f.labels,
                   "Write one ground-truth label per injected fault to this file");
   cmd->add_flag("--quiet", f.quiet, "No progress on stderr");
-  cmd->add_option("--kafka", f.kafka,
-                  "Produce to this Kafka bootstrap (host:port[,...]) instead of --out");
-  cmd->add_option("--kafka-property", f.kafka_properties,
-                  "librdkafka property KEY=VALUE for the producer (SASL, TLS, ...); repeatable");
+  f.kafka.Add(*cmd);  // with Kafka configured, records go there instead of stdout
   return cmd;
 }
 

@@ -6,6 +6,8 @@
 #include <string>
 #include <vector>
 
+#include "cli/kafka_flags.h"
+
 namespace dcmon::cli {
 
 struct SimulateFlags {
@@ -18,9 +20,7 @@ struct SimulateFlags {
   std::string out = "-";
   std::string labels;
   bool quiet = false;
-  std::string kafka;
-  std::vector<std::string> kafka_properties;
-  std::string config;
+  KafkaFlags kafka;
 };
 
 CLI::App* AddSimulate(CLI::App& app, SimulateFlags& flags);
