@@ -94,6 +94,17 @@ CREATE TABLE rollups_1m (
   PRIMARY KEY (device_id, measurement_type, minute)
 );
 )sql"},
+    {2, R"sql(
+CREATE TABLE metrics (   -- generic metrics from InfluxDB line protocol (POST /write, /api/v2/write)
+  time        TIMESTAMPTZ NOT NULL,             -- the point's time, at microsecond precision
+  measurement VARCHAR     NOT NULL,
+  tags        MAP(VARCHAR, VARCHAR) NOT NULL,   -- tags['host']
+  field       VARCHAR     NOT NULL,             -- one row per field of a point
+  value       DOUBLE,                           -- float, integer, unsigned, boolean (1 or 0)
+  text        VARCHAR,                          -- string fields
+  ingest_time TIMESTAMPTZ NOT NULL
+);
+)sql"},
 };
 
 }  // namespace
