@@ -1,0 +1,76 @@
+// The facility now, kept up to date as records land (the loader calls Apply() after each commit) so
+// that reading it costs no query: latest value per device, power and PUE from the utility and IT
+// meters (instantaneous, and from energy over the last hour and day), cooling power and its share,
+// rack inlets against the ASHRAE envelope (recommended / allowable, RCI_HI), the hottest inlets,
+// and stale sensors. Publish() renders the summary JSON once; readers share that string.
+// Thread-safe: Apply/Publish on one thread (the loader's), Summary() from any.
+//
+//   LiveState state({});
+//   state.Apply(records);                  // after each commit
+//   state.Publish(now_micros);             // after Apply, and every few seconds for staleness
+//   std::shared_ptr<const std::string> json = state.Summary();
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "core/record.h"
+
+namespace dcmon::analytics {
+
+struct LiveStateOptions {
+  std::string ashrae_class = "A1";  // envelope for the inlet counts: A1..A4 or H1 (DOMAIN.md)
+  std::string facility_meter = "meter_facility";  // device id of the utility intake meter
+  std::string it_meter = "meter_it";              // device id of the IT (UPS output) meter
+  int64_t stale_after_micros = 300'000'000;       // a device silent this long is stale
+  int hottest = 10;                               // inlets listed in `hottest_inlets`
+};
+
+// An ASHRAE TC 9.9 class: recommended and allowable dry-bulb range at the inlet, in °C.
+struct Envelope {
+  double recommended_low, recommended_high, allowable_low, allowable_high;
+};
+// Nullptr for an unknown class name.
+const Envelope* FindEnvelope(std::string_view ashrae_class);
+
+class LiveState {
+ public:
+  explicit LiveState(LiveStateOptions options);
+
+  void Apply(const std::vector<Record>& records);
+  void Publish(int64_t now_micros);
+  std::shared_ptr<const std::string> Summary() const;
+  // The facility gauges for /metrics: name → value (pue, it_watts, ...); NaN when unknown.
+  std::vector<std::pair<std::string, double>> Gauges() const;
+
+ private:
+  struct Last {
+    double value = 0;
+    int64_t time = 0;
+    bool inlet = false;
+    std::string room, rack;
+  };
+  struct Meter {
+    std::deque<std::pair<int64_t, double>> samples;  // last 24 h, by event time
+    double Latest() const { return samples.empty() ? 0 : samples.back().second; }
+    double SumSince(int64_t t) const;
+  };
+  void AddMeter(Meter& m, int64_t t, double v);
+
+  LiveStateOptions options_;
+  Envelope envelope_;
+  std::unordered_map<std::string, Last> sensors_;  // by device id
+  std::unordered_map<std::string, Last> cooling_;  // by system id: power in watts
+  Meter facility_, it_;
+  int64_t latest_event_ = 0;
+  mutable std::mutex mu_;  // guards the published outputs below
+  std::shared_ptr<const std::string> summary_;
+  std::vector<std::pair<std::string, double>> gauges_;
+};
+
+}  // namespace dcmon::analytics
