@@ -296,5 +296,59 @@ TEST(Loader, OnCommitSeesEveryStoredRecord) {
   EXPECT_EQ(calls, loader->counters().batches);
 }
 
+// A store that refuses commits: another connection holds every row of ingest_offsets in an open
+// transaction, so each commit of the loader (which upserts them) fails with a write conflict, as a
+// full disk would fail it. The loader pauses, backs off, turns unhealthy and reads no more than a
+// batch per try; once the other transaction ends, everything lands once.
+TEST(Loader, ACommitFailingStoreLosesNothingOnceItRecovers) {
+  Fixture f;
+  const int64_t produced = f.Produce(10);
+  auto db = *store::Database::Open({.path = ":memory:", .memory_limit = "256MB", .threads = 1});
+  auto loader = *Loader::Create(f.kafka, *db,
+                                {.group = "failing",
+                                 .batch_records = 300,
+                                 .batch_time = 50ms,
+                                 .retry_backoff = 20ms,
+                                 .retry_backoff_max = 80ms,
+                                 .unhealthy_failures = 3});
+  LoadUntil(*loader, 1000);
+  ASSERT_TRUE(loader->healthy());
+  auto blocker = *db->Connect();
+  ASSERT_TRUE(blocker->Execute("BEGIN TRANSACTION").ok());
+  for (const std::string& topic : {f.kafka.sensors_topic, f.kafka.cooling_topic}) {
+    for (int p = 0; p < 4; ++p) {
+      ASSERT_TRUE(
+          blocker
+              ->Execute(fmt::format("INSERT INTO ingest_offsets VALUES ('{}', {}, 0, now()) "
+                                    "ON CONFLICT DO UPDATE SET next_offset = next_offset",
+                                    topic, p))
+              .ok());
+    }
+  }
+  const int64_t stored = loader->counters().stored, consumed = loader->consumer_counters().consumed;
+  Status failed;
+  const auto deadline = std::chrono::steady_clock::now() + 30s;
+  while (loader->counters().commit_failures < 5 && std::chrono::steady_clock::now() < deadline) {
+    if (Status s = loader->RunOnce(); !s.ok()) failed = s;
+  }
+  EXPECT_EQ(loader->counters().commit_failures, 5);
+  EXPECT_THAT(failed.message(), ::testing::HasSubstr("nothing of the batch was kept"));
+  EXPECT_FALSE(loader->healthy());
+  EXPECT_FALSE(loader->last_error().empty()) << failed.message();
+  EXPECT_EQ(loader->counters().stored, stored);
+  // Paused and rewound: each try reads the same batch again, nothing piles up.
+  EXPECT_LE(loader->consumer_counters().consumed - consumed, 6 * 300);
+  ASSERT_TRUE(blocker->Execute("ROLLBACK").ok());
+  LoadUntil(*loader, produced);
+  EXPECT_TRUE(loader->healthy());
+  EXPECT_EQ(loader->counters().stored, produced);
+  EXPECT_EQ(
+      Count(*db, "SELECT count(*) FROM (SELECT DISTINCT device_id, seq FROM sensor_readings)"),
+      Count(*db, "SELECT count(*) FROM sensor_readings"));
+  EXPECT_EQ(Count(*db, "SELECT count(*) FROM sensor_readings") +
+                Count(*db, "SELECT count(*) FROM cooling_metrics"),
+            produced);
+}
+
 }  // namespace
 }  // namespace dcmon::ingest
