@@ -98,7 +98,12 @@ void Loader::OnRevoked(const std::vector<bus::PartitionOffset>&) {
 }
 
 Status Loader::RunOnce() {
-  if (!assign_error_.ok()) return assign_error_;
+  if (!assign_error_.ok()) {
+    // Fatal for this Loader (it must be created again), reported once per batch_time.
+    RecordFailure(assign_error_);
+    std::this_thread::sleep_for(options_.batch_time);
+    return assign_error_;
+  }
   dead_letters_->Poll();
   RefreshLags();
   if (paused_) {
@@ -223,11 +228,7 @@ void Loader::ProduceDeadLetters() {
 Status Loader::BackOff(const Status& failure) {
   dedup_.Drop();
   counters_.commit_failures.fetch_add(1);
-  if (failures_in_row_.fetch_add(1) == 0) failing_since_ns_ = SteadyNanos();
-  {
-    std::lock_guard lock(mu_);
-    last_error_ = failure.message();
-  }
+  RecordFailure(failure);
   backoff_ = backoff_.count() == 0 ? options_.retry_backoff
                                    : std::min(backoff_ * 2, options_.retry_backoff_max);
   retry_at_ = std::chrono::steady_clock::now() + backoff_;
@@ -252,6 +253,12 @@ Status Loader::Retry() {
   rewind_.clear();
   paused_ = false;
   return consumer_->Resume(consumer_->Assignment());
+}
+
+void Loader::RecordFailure(const Status& failure) {
+  if (failures_in_row_.fetch_add(1) == 0) failing_since_ns_ = SteadyNanos();
+  std::lock_guard lock(mu_);
+  last_error_ = failure.message();
 }
 
 bool Loader::healthy() const {

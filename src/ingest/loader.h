@@ -89,7 +89,8 @@ class Loader : public bus::RebalanceListener {
   int64_t last_ingest_seq() const { return writer_->last_ingest_seq(); }
   // True once the group has given this loader partitions.
   bool assigned() const { return !consumer_->Assignment().empty(); }
-  // False while commits keep failing (options: unhealthy_failures, unhealthy_after).
+  // False while commits keep failing (options: unhealthy_failures, unhealthy_after), or when the
+  // store's offsets could not be read on an assignment.
   bool healthy() const;
   // The most recent commit failure, or empty.
   std::string last_error() const;
@@ -109,6 +110,8 @@ class Loader : public bus::RebalanceListener {
   Status BackOff(const Status& failure);
   // After the back-off: rewind and resume.
   Status Retry();
+  // For healthy() and last_error().
+  void RecordFailure(const Status& failure);
   void ProduceDeadLetters();
   void RefreshLags();
 

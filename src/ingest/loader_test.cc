@@ -350,5 +350,30 @@ TEST(Loader, ACommitFailingStoreLosesNothingOnceItRecovers) {
             produced);
 }
 
+// partition_lags(): every assigned partition, high watermark minus position; 0 once caught up.
+TEST(Loader, ReportsLagPerPartition) {
+  Fixture f;
+  const int64_t produced = f.Produce(10);
+  auto db = *store::Database::Open({.path = ":memory:", .memory_limit = "256MB", .threads = 1});
+  auto loader =
+      *Loader::Create(f.kafka, *db, {.group = "lag", .batch_records = 100, .lag_interval = 1ms});
+  auto total = [&] {
+    int64_t sum = 0;
+    for (const bus::PartitionLag& p : loader->partition_lags()) {
+      EXPECT_GE(p.lag, 0) << p.topic << "/" << p.partition;
+      sum += p.lag;
+    }
+    return sum;
+  };
+  LoadUntil(*loader, 100);
+  ASSERT_TRUE(loader->RunOnce().ok());  // refreshes the lags of the position after the last batch
+  EXPECT_EQ(loader->partition_lags().size(), 8u);
+  EXPECT_GT(total(), 0);
+  EXPECT_LE(total(), produced - 100);
+  LoadUntil(*loader, produced);
+  ASSERT_TRUE(loader->RunOnce().ok());
+  EXPECT_EQ(total(), 0);
+}
+
 }  // namespace
 }  // namespace dcmon::ingest
