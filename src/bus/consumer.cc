@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+
 #include "core/log.h"
 
 namespace dcmon::bus {
@@ -34,6 +36,18 @@ Batch::View Batch::message(size_t i) const {
   return {rd_kafka_topic_name(m->rkt), m->partition, m->offset,
           std::string_view(static_cast<const char*>(m->key), m->key ? m->key_len : 0),
           std::string_view(static_cast<const char*>(m->payload), m->payload ? m->len : 0)};
+}
+
+std::optional<std::string_view> Batch::header(size_t i, std::string_view name) const {
+  rd_kafka_headers_t* headers = nullptr;
+  if (rd_kafka_message_headers(messages_[i], &headers) != RD_KAFKA_RESP_ERR_NO_ERROR)
+    return std::nullopt;
+  const void* value = nullptr;
+  size_t size = 0;
+  if (rd_kafka_header_get_last(headers, std::string(name).c_str(), &value, &size) !=
+      RD_KAFKA_RESP_ERR_NO_ERROR)
+    return std::nullopt;
+  return std::string_view(static_cast<const char*>(value), size);
 }
 
 void Batch::Clear() {
@@ -89,18 +103,16 @@ void Consumer::OnRebalance(rd_kafka_t* rk, rd_kafka_resp_err_t err,
   self->counters_.rebalances.fetch_add(1, std::memory_order_relaxed);
   if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
     std::vector<PartitionOffset> parts = FromList(list);
+    // Kafka's committed offsets, else the beginning; a listener with a store of its own overrides
+    // them where the store knows better.
     for (PartitionOffset& p : parts) p.offset = RD_KAFKA_OFFSET_BEGINNING;
-    if (self->listener_) {
-      self->listener_->OnAssigned(parts);
-    } else {
-      // No store of our own: Kafka's committed offsets, else the beginning.
-      PartitionList committed = ToList(parts);
-      if (rd_kafka_committed(rk, committed.get(), 10000) == RD_KAFKA_RESP_ERR_NO_ERROR) {
-        for (int i = 0; i < committed->cnt; ++i) {
-          if (committed->elems[i].offset >= 0) parts[i].offset = committed->elems[i].offset;
-        }
+    PartitionList committed = ToList(parts);
+    if (rd_kafka_committed(rk, committed.get(), 10000) == RD_KAFKA_RESP_ERR_NO_ERROR) {
+      for (int i = 0; i < committed->cnt; ++i) {
+        if (committed->elems[i].offset >= 0) parts[i].offset = committed->elems[i].offset;
       }
     }
+    if (self->listener_) self->listener_->OnAssigned(parts);
     self->start_offsets_.clear();
     for (const PartitionOffset& p : parts) self->start_offsets_[{p.topic, p.partition}] = p.offset;
     PartitionList start = ToList(parts);
@@ -224,6 +236,33 @@ std::vector<PartitionOffset> Consumer::Assignment() const {
   if (rd_kafka_assignment(rk_.get(), &list) != RD_KAFKA_RESP_ERR_NO_ERROR) return {};
   PartitionList owned(list);
   return FromList(list);
+}
+
+std::vector<PartitionLag> Consumer::Lag() const {
+  rd_kafka_topic_partition_list_t* raw = nullptr;
+  if (rd_kafka_assignment(rk_.get(), &raw) != RD_KAFKA_RESP_ERR_NO_ERROR) return {};
+  PartitionList assigned(raw);
+  rd_kafka_position(rk_.get(), assigned.get());
+  std::vector<PartitionLag> out;
+  for (int i = 0; i < assigned->cnt; ++i) {
+    const rd_kafka_topic_partition_t& p = assigned->elems[i];
+    PartitionLag lag{p.topic, p.partition, -1};
+    int64_t low = -1, high = -1;
+    if (rd_kafka_get_watermark_offsets(rk_.get(), p.topic, p.partition, &low, &high) !=
+            RD_KAFKA_RESP_ERR_NO_ERROR ||
+        high < 0) {
+      (void)rd_kafka_query_watermark_offsets(rk_.get(), p.topic, p.partition, &low, &high, 1000);
+    }
+    // Nothing read yet: the position is where the partition was assigned to start.
+    int64_t next = p.offset;
+    if (next < 0) {
+      auto it = start_offsets_.find({p.topic, p.partition});
+      next = it != start_offsets_.end() && it->second >= 0 ? it->second : low;
+    }
+    if (high >= 0 && next >= 0) lag.lag = std::max<int64_t>(0, high - next);
+    out.push_back(std::move(lag));
+  }
+  return out;
 }
 
 Status Consumer::Close() {

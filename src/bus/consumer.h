@@ -17,6 +17,7 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -37,8 +38,9 @@ struct PartitionOffset {
 class RebalanceListener {
  public:
   virtual ~RebalanceListener() = default;
-  // These partitions are now ours: set each one's `offset` to where reading must start (it arrives
-  // as RD_KAFKA_OFFSET_BEGINNING; leave it for partitions with no stored position).
+  // These partitions are now ours: set each one's `offset` to where reading must start. It arrives
+  // as the group's committed offset in Kafka, or RD_KAFKA_OFFSET_BEGINNING when there is none;
+  // leave it for partitions with no position of the listener's own.
   virtual void OnAssigned(std::vector<PartitionOffset>& partitions) = 0;
   // These partitions are about to go to another member: finish or drop work on them now. Records of
   // them that were not made durable will be read again by the new owner.
@@ -63,6 +65,8 @@ class Batch {
   size_t size() const { return messages_.size(); }
   bool empty() const { return messages_.empty(); }
   View message(size_t i) const;
+  // The value of message i's last header called `name`, or nullopt.
+  std::optional<std::string_view> header(size_t i, std::string_view name) const;
   void Clear();
 
  private:
@@ -77,9 +81,20 @@ struct ConsumerCounters {
   std::atomic<int64_t> rebalances{0};  // assignments and revocations
 };
 
+// How far a member is behind in one partition: the high watermark minus the next offset it will
+// read (-1 when the broker has not told the watermark yet).
+struct PartitionLag {
+  std::string topic;
+  int32_t partition = 0;
+  int64_t lag = -1;
+
+  friend bool operator==(const PartitionLag&, const PartitionLag&) = default;
+};
+
 class Consumer {
  public:
-  // `listener` may be null: then partitions start at Kafka's committed offset, or the beginning.
+  // Partitions start at the group's committed offset in Kafka, or the beginning, unless `listener`
+  // (may be null) says otherwise.
   static Result<std::unique_ptr<Consumer>> Create(const KafkaConfig& config,
                                                   const std::string& group,
                                                   const std::vector<std::string>& topics,
@@ -99,6 +114,9 @@ class Consumer {
   Status Seek(const std::vector<PartitionOffset>& partitions);
   // The partitions currently assigned to this member.
   std::vector<PartitionOffset> Assignment() const;
+  // Lag of every assigned partition, from the watermarks of the last fetch (asks the broker, up to
+  // 1 s, for partitions not fetched yet).
+  std::vector<PartitionLag> Lag() const;
   // Leaves the group (its partitions go to the remaining members).
   Status Close();
 

@@ -78,23 +78,34 @@ rd_kafka_topic_t* Producer::Topic(std::string_view name) {
   return topics_.emplace(std::string(name), t).first->second.get();
 }
 
-Status Producer::Produce(std::string_view topic, std::string_view key, std::string_view value) {
+Status Producer::Produce(std::string_view topic, std::string_view key, std::string_view value,
+                         std::span<const Header> headers) {
   rd_kafka_topic_t* t = Topic(topic);
   if (!t)
     return InvalidArgument(
         fmt::format("kafka topic {}: {}", topic, rd_kafka_err2str(rd_kafka_last_error())));
+  // librdkafka takes the headers on success only, so one copy serves every retry below.
+  std::unique_ptr<rd_kafka_headers_t, void (*)(rd_kafka_headers_t*)> hdrs(
+      headers.empty() ? nullptr : rd_kafka_headers_new(headers.size()), &rd_kafka_headers_destroy);
+  for (const Header& h : headers) {
+    rd_kafka_header_add(hdrs.get(), h.name.data(), static_cast<ssize_t>(h.name.size()),
+                        h.value.data(), static_cast<ssize_t>(h.value.size()));
+  }
   const auto deadline = std::chrono::steady_clock::now() + enqueue_timeout;
   for (;;) {
-    if (rd_kafka_produce(t, RD_KAFKA_PARTITION_UA, RD_KAFKA_MSG_F_COPY,
-                         const_cast<char*>(value.data()), value.size(), key.data(), key.size(),
-                         nullptr) == 0) {
+    const rd_kafka_resp_err_t err = rd_kafka_producev(
+        rk_.get(), RD_KAFKA_V_RKT(t), RD_KAFKA_V_PARTITION(RD_KAFKA_PARTITION_UA),
+        RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+        RD_KAFKA_V_VALUE(const_cast<char*>(value.data()), value.size()),
+        RD_KAFKA_V_KEY(key.data(), key.size()), RD_KAFKA_V_HEADERS(hdrs.get()), RD_KAFKA_V_END);
+    if (err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+      (void)hdrs.release();
       // Delivery reports are served every 1,024 records: polling per record costs more than
       // producing.
       if ((counters_.produced.fetch_add(1, std::memory_order_relaxed) & 1023) == 0)
         rd_kafka_poll(rk_.get(), 0);
       return Status::Ok();
     }
-    const rd_kafka_resp_err_t err = rd_kafka_last_error();
     if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL) {
       return Status(StatusCode::kIoError,
                     fmt::format("kafka produce to {}: {}", topic, rd_kafka_err2str(err)));

@@ -13,6 +13,7 @@
 #include <chrono>
 #include <memory>
 #include <mutex>
+#include <span>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -30,12 +31,19 @@ struct ProducerCounters {
   std::atomic<int64_t> waits{0};     // times Produce() waited for room in the queue (back-pressure)
 };
 
+// A Kafka record header, e.g. {"dcmon-reason", "value: expected a number"}.
+struct Header {
+  std::string_view name;
+  std::string_view value;
+};
+
 class Producer {
  public:
   static Result<std::unique_ptr<Producer>> Create(const KafkaConfig& config);
   ~Producer();
 
-  Status Produce(std::string_view topic, std::string_view key, std::string_view value);
+  Status Produce(std::string_view topic, std::string_view key, std::string_view value,
+                 std::span<const Header> headers = {});
   // Serves delivery reports without blocking.
   void Poll() { rd_kafka_poll(rk_.get(), 0); }
   // Waits until every queued record is acknowledged or failed, at most `deadline`.

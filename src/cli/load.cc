@@ -2,9 +2,10 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
-#include <thread>
+#include <map>
 
 #include "bus/kafka_config.h"
 #include "cli/signals.h"
@@ -56,20 +57,29 @@ int RunLoad(const LoadFlags& f) {
   auto log = Logger("load");
   log->info("loading {} and {} from {} into {} (group {})", kafka.sensors_topic,
             kafka.cooling_topic, kafka.bootstrap, f.store, f.group);
+  // Every 10 s: throughput, lag per topic (summed over this member's partitions) and what did not
+  // become a row.
   auto status_line = [&](double seconds, int64_t stored_before) {
-    log->info("{:.0f} records/s, stored {}, rejected {}, lost {}, commit failures {}",
-              (l.counters().stored - stored_before) / seconds, l.counters().stored.load(),
-              l.counters().rejected.load(), l.consumer_counters().lost.load(),
-              l.counters().commit_failures.load());
+    std::map<std::string, int64_t> lag;
+    for (const bus::PartitionLag& p : l.partition_lags())
+      lag[p.topic] += std::max<int64_t>(p.lag, 0);
+    std::string lags;
+    for (const auto& [topic, n] : lag) lags += fmt::format("lag {} {}, ", topic, n);
+    log->info(
+        "{:.0f} records/s, {}stored {}, rejected {}, duplicates {}, lost {}, late {}, commit "
+        "failures {}{}",
+        (l.counters().stored - stored_before) / seconds, lags, l.counters().stored.load(),
+        l.counters().rejected.load(), l.counters().duplicates.load(),
+        l.consumer_counters().lost.load(), l.counters().late.load(),
+        l.counters().commit_failures.load(), l.healthy() ? "" : ", UNHEALTHY: " + l.last_error());
   };
   auto last = std::chrono::steady_clock::now();
   int64_t stored_at_last = 0;
-  auto backoff = std::chrono::milliseconds(100);
   auto last_data = std::chrono::steady_clock::now();
   int64_t batches_seen = 0;
   while (!StopRequested()) {
+    const auto now = std::chrono::steady_clock::now();
     if (f.exit_when_idle_s > 0) {
-      const auto now = std::chrono::steady_clock::now();
       if (l.counters().batches != batches_seen || !l.assigned()) {
         batches_seen = l.counters().batches;
         last_data = now;
@@ -78,27 +88,21 @@ int RunLoad(const LoadFlags& f) {
         break;
       }
     }
-    if (Status s = l.RunOnce(); !s.ok()) {
-      // The store refused the batch (disk full, I/O): nothing was half-stored and the offsets did
-      // not move.
-      log->error("{}; retrying in {} ms", s.message(), backoff.count());
-      std::this_thread::sleep_for(backoff);
-      backoff = std::min(backoff * 2, std::chrono::milliseconds(30000));
-      continue;
-    }
-    backoff = std::chrono::milliseconds(100);
-    const auto now = std::chrono::steady_clock::now();
     if (now - last >= std::chrono::seconds(10)) {
       status_line(std::chrono::duration<double>(now - last).count(), stored_at_last);
       last = now;
       stored_at_last = l.counters().stored;
     }
+    // A failed commit kept nothing and the loader backs off by itself (paused partitions), so the
+    // error is only reported here.
+    if (Status s = l.RunOnce(); !s.ok()) log->error("{}", s.message());
   }
   // The batch in hand was committed by the last RunOnce; leave the group so partitions move at
   // once.
   (void)l.Close();
-  log->info("stopped: stored {}, rejected {}, lost {}", l.counters().stored.load(),
-            l.counters().rejected.load(), l.consumer_counters().lost.load());
+  log->info("stopped: stored {}, rejected {}, duplicates {}, lost {}", l.counters().stored.load(),
+            l.counters().rejected.load(), l.counters().duplicates.load(),
+            l.consumer_counters().lost.load());
   return 0;
 }
 

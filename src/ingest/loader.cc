@@ -2,6 +2,9 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <thread>
+
 #include "core/log.h"
 
 namespace dcmon::ingest {
@@ -13,20 +16,62 @@ int64_t NowMicros() {
       .count();
 }
 
+int64_t SteadyNanos() { return std::chrono::steady_clock::now().time_since_epoch().count(); }
+
 }  // namespace
+
+Status LoaderOptions::Validate() const {
+  if (group.empty()) return InvalidArgument("loader: group must not be empty");
+  if (batch_records == 0) return InvalidArgument("loader: batch_records must be > 0");
+  if (batch_time.count() <= 0) return InvalidArgument("loader: batch_time must be > 0");
+  if (dedup_window.count() < 0) return InvalidArgument("loader: dedup_window must be >= 0");
+  if (retry_backoff.count() <= 0 || retry_backoff_max < retry_backoff)
+    return InvalidArgument("loader: need 0 < retry_backoff <= retry_backoff_max");
+  if (unhealthy_failures < 1) return InvalidArgument("loader: unhealthy_failures must be >= 1");
+  return Status::Ok();
+}
 
 Result<std::unique_ptr<Loader>> Loader::Create(const bus::KafkaConfig& kafka, store::Database& db,
                                                LoaderOptions options) {
+  if (Status s = options.Validate(); !s.ok()) return s;
   std::unique_ptr<Loader> l(new Loader());
   l->options_ = std::move(options);
+  l->rejects_topic_ = kafka.rejects_topic;
+  l->dedup_ = DedupWindow(l->options_.dedup_window);
   Result<std::unique_ptr<store::Writer>> writer = store::Writer::Create(db);
   if (!writer.ok()) return writer.status();
   l->writer_ = std::move(*writer);
+  if (Status s = l->SeedDedupWindow(); !s.ok()) return s;
+  Result<std::unique_ptr<bus::Producer>> producer = bus::Producer::Create(kafka);
+  if (!producer.ok()) return producer.status();
+  l->dead_letters_ = std::move(*producer);
+  // A dead letter that cannot be queued within this long is logged and left in `rejects` only: the
+  // loader must not stall on the side channel.
+  l->dead_letters_->enqueue_timeout = std::chrono::milliseconds(1000);
   Result<std::unique_ptr<bus::Consumer>> consumer = bus::Consumer::Create(
       kafka, l->options_.group, {kafka.sensors_topic, kafka.cooling_topic}, l.get());
   if (!consumer.ok()) return consumer.status();
   l->consumer_ = std::move(*consumer);
   return l;
+}
+
+// The stored rows within the window of their device's newest event, so that a re-send right after
+// a restart is caught too.
+Status Loader::SeedDedupWindow() {
+  Result<store::QueryResult> r = writer_->connection().Query(fmt::format(
+      R"sql(
+SELECT r.device_id, r.measurement_type, epoch_us(r.event_time)
+FROM sensor_readings r JOIN devices d USING (device_id)
+WHERE r.event_time >= d.last_seen - to_microseconds({0})
+UNION ALL
+SELECT r.system_id, '', epoch_us(r.event_time)
+FROM cooling_metrics r JOIN devices d ON d.device_id = r.system_id
+WHERE r.event_time >= d.last_seen - to_microseconds({0}))sql",
+      options_.dedup_window.count()));
+  if (!r.ok()) return r.status().WithPrefix("loader: seeding the re-send window: ");
+  for (size_t i = 0; i < r->rows(); ++i) dedup_.Add(*r->Text(0, i), *r->Text(1, i), r->Int64(2, i));
+  Logger("ingest")->info("re-send window seeded with {} stored record(s)", dedup_.size());
+  return Status::Ok();
 }
 
 void Loader::OnAssigned(std::vector<bus::PartitionOffset>& partitions) {
@@ -37,6 +82,8 @@ void Loader::OnAssigned(std::vector<bus::PartitionOffset>& partitions) {
     assign_error_ = stored.status().WithPrefix("loader: reading stored offsets: ");
     return;
   }
+  // A partition the store has never held keeps the group's committed offset: the previous owner
+  // committed it to Kafka after its own store commit, so that is where this store takes over.
   for (bus::PartitionOffset& p : partitions) {
     for (const store::StoredOffset& s : *stored) {
       if (s.topic == p.topic && s.partition == p.partition) p.offset = s.next_offset;
@@ -51,9 +98,28 @@ void Loader::OnRevoked(const std::vector<bus::PartitionOffset>&) {
 }
 
 Status Loader::RunOnce() {
-  if (!assign_error_.ok()) return assign_error_;
+  if (!assign_error_.ok()) {
+    // Fatal for this Loader (it must be created again), reported once per batch_time.
+    RecordFailure(assign_error_);
+    std::this_thread::sleep_for(options_.batch_time);
+    return assign_error_;
+  }
+  dead_letters_->Poll();
+  RefreshLags();
+  if (paused_) {
+    const auto now = std::chrono::steady_clock::now();
+    if (now < retry_at_) {
+      std::this_thread::sleep_for(
+          std::min<std::chrono::steady_clock::duration>(retry_at_ - now, options_.batch_time));
+      return Status::Ok();
+    }
+    if (Status s = Retry(); !s.ok()) return s;
+  }
   messages_.Clear();
   batch_.Clear();
+  reject_messages_.clear();
+  spans_.clear();
+  pending_ = {};
   const auto deadline = std::chrono::steady_clock::now() + options_.batch_time;
   while (messages_.size() < options_.batch_records) {
     const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -65,45 +131,167 @@ Status Loader::RunOnce() {
   }
   if (messages_.empty()) return Status::Ok();
 
-  std::map<std::pair<std::string, int32_t>, int64_t> next;
+  const int64_t now = NowMicros();
+  Decode(now);
+  Result<store::CommitStats> stats = writer_->Commit(batch_, now);
+  if (!stats.ok()) return BackOff(stats.status());
+  OnCommitted(*stats);
+  return Status::Ok();
+}
+
+void Loader::Decode(int64_t now_micros) {
+  decltype(spans_)::iterator span = spans_.end();
   for (size_t i = 0; i < messages_.size(); ++i) {
     const bus::Batch::View m = messages_.message(i);
-    next[{std::string(m.topic), m.partition}] = m.offset + 1;
+    if (span == spans_.end() || span->first.second != m.partition || span->first.first != m.topic) {
+      span = spans_.try_emplace({std::string(m.topic), m.partition}, m.offset, m.offset).first;
+    }
+    span->second.second = m.offset + 1;
     Result<Record> r = decoder_.Decode(m.value);
-    if (r.ok()) {
-      batch_.records.push_back(std::move(*r));
-      batch_.origins.push_back({std::string(m.topic), m.partition, m.offset});
-    } else {
+    if (!r.ok()) {
       batch_.rejects.push_back({"kafka", fmt::format("{}/{}@{}", m.topic, m.partition, m.offset),
                                 r.status().message(), std::string(m.value.substr(0, 64 * 1024))});
+      reject_messages_.push_back(i);
+      continue;
     }
+    const auto* sensor = std::get_if<SensorReading>(&*r);
+    const int64_t event =
+        sensor ? sensor->timestamp_micros : std::get<CoolingMetric>(*r).timestamp_micros;
+    const DedupWindow::Seen seen =
+        dedup_.Stage(DeviceIdOf(*r), sensor ? sensor->measurement_type : "", event);
+    if (seen.duplicate) {
+      ++pending_.duplicates;
+      continue;
+    }
+    if (seen.behind_micros > 0) {
+      ++pending_.late;
+      pending_.late_last = seen.behind_micros;
+      pending_.late_max = std::max(pending_.late_max, seen.behind_micros);
+    }
+    pending_.delay_last = now_micros - event;
+    pending_.delay_max = std::max(pending_.delay_max, pending_.delay_last);
+    batch_.records.push_back(std::move(*r));
+    batch_.origins.push_back({std::string(m.topic), m.partition, m.offset});
   }
-  for (const auto& [tp, offset] : next) batch_.offsets.push_back({tp.first, tp.second, offset});
+  for (const auto& [tp, offsets] : spans_)
+    batch_.offsets.push_back({tp.first, tp.second, offsets.second});
+}
 
-  Result<store::CommitStats> stats = writer_->Commit(batch_, NowMicros());
-  if (!stats.ok()) {
-    counters_.commit_failures.fetch_add(1);
-    if (Status s = Rewind(); !s.ok()) return s;
-    return stats.status();
-  }
+void Loader::OnCommitted(const store::CommitStats& stats) {
+  dedup_.Commit();
+  failures_in_row_ = 0;
+  failing_since_ns_ = 0;
+  backoff_ = std::chrono::milliseconds(0);
   counters_.batches.fetch_add(1);
-  counters_.stored.fetch_add(stats->sensor_rows + stats->cooling_rows);
-  counters_.rejected.fetch_add(stats->rejects);
-  // Kafka's copy of the offsets, for lag tools; the store already holds the truth, so a failure
-  // here is logged only.
+  counters_.stored.fetch_add(stats.sensor_rows + stats.cooling_rows);
+  counters_.rejected.fetch_add(stats.rejects);
+  counters_.duplicates.fetch_add(pending_.duplicates);
+  if (pending_.late > 0) {
+    counters_.late.fetch_add(pending_.late);
+    counters_.late_last_micros = pending_.late_last;
+    counters_.late_max_micros = std::max(counters_.late_max_micros.load(), pending_.late_max);
+  }
+  if (!batch_.records.empty()) {
+    counters_.delay_last_micros = pending_.delay_last;
+    counters_.delay_max_micros = std::max(counters_.delay_max_micros.load(), pending_.delay_max);
+  }
+  if (options_.on_commit) options_.on_commit(batch_, stats);
+  ProduceDeadLetters();
+  // Kafka's copy of the offsets: for lag tools, and where a loader with another store takes over a
+  // partition. This store already holds the truth, so a failure here is logged only.
   std::vector<bus::PartitionOffset> commit;
   for (const store::StoredOffset& o : batch_.offsets)
     commit.push_back({o.topic, o.partition, o.next_offset});
   if (Status s = consumer_->Commit(commit); !s.ok()) Logger("ingest")->warn("{}", s.message());
-  return Status::Ok();
 }
 
-Status Loader::Rewind() {
-  std::vector<bus::PartitionOffset> parts = consumer_->Assignment();
-  OnAssigned(parts);
-  return consumer_->Seek(parts);
+// Dead letters go out only after the store commit, so a batch that fails to commit (and is read
+// again) sends none. The `rejects` table is the exactly-once record; the topic is a copy for other
+// consumers, at most once per stored reject: the idempotent producer never duplicates, but a crash
+// between the store commit and the broker's ack loses the copy (that offset is never read again),
+// and a delivery that fails is counted in dead_letter_counters().failed.
+void Loader::ProduceDeadLetters() {
+  for (size_t j = 0; j < batch_.rejects.size(); ++j) {
+    const store::RejectRow& reject = batch_.rejects[j];
+    const bus::Batch::View m = messages_.message(reject_messages_[j]);
+    const bus::Header headers[] = {{"dcmon-reason", reject.reason},
+                                   {"dcmon-position", reject.position}};
+    if (Status s = dead_letters_->Produce(rejects_topic_, m.key, m.value, headers); !s.ok()) {
+      Logger("ingest")->warn("dead letter {} kept in the store only: {}", reject.position,
+                             s.message());
+      continue;
+    }
+    counters_.dead_letters.fetch_add(1);
+  }
 }
 
-Status Loader::Close() { return consumer_->Close(); }
+Status Loader::BackOff(const Status& failure) {
+  dedup_.Drop();
+  counters_.commit_failures.fetch_add(1);
+  RecordFailure(failure);
+  backoff_ = backoff_.count() == 0 ? options_.retry_backoff
+                                   : std::min(backoff_ * 2, options_.retry_backoff_max);
+  retry_at_ = std::chrono::steady_clock::now() + backoff_;
+  // Nothing of the batch was kept: its partitions go back to its first offsets when the back-off
+  // ends. Until then every partition is paused, so fetching does not fill memory meanwhile.
+  rewind_.clear();
+  for (const auto& [tp, offsets] : spans_) rewind_.push_back({tp.first, tp.second, offsets.first});
+  paused_ = true;
+  const Status paused = consumer_->Pause(consumer_->Assignment());
+  return Status(
+      failure.code(),
+      fmt::format("{}; nothing of the batch was kept, retrying in {} ms{}", failure.message(),
+                  backoff_.count(), paused.ok() ? "" : " (" + paused.message() + ")"));
+}
+
+Status Loader::Retry() {
+  if (Status s = consumer_->Seek(rewind_); !s.ok()) {
+    // Reading on without the rewind would skip the failed batch: stay paused and try again later.
+    retry_at_ = std::chrono::steady_clock::now() + backoff_;
+    return s.WithPrefix("loader: rewinding after a failed commit: ");
+  }
+  rewind_.clear();
+  paused_ = false;
+  return consumer_->Resume(consumer_->Assignment());
+}
+
+void Loader::RecordFailure(const Status& failure) {
+  if (failures_in_row_.fetch_add(1) == 0) failing_since_ns_ = SteadyNanos();
+  std::lock_guard lock(mu_);
+  last_error_ = failure.message();
+}
+
+bool Loader::healthy() const {
+  const int failures = failures_in_row_.load();
+  if (failures == 0) return true;
+  if (failures >= options_.unhealthy_failures) return false;
+  return std::chrono::nanoseconds(SteadyNanos() - failing_since_ns_.load()) <
+         options_.unhealthy_after;
+}
+
+std::string Loader::last_error() const {
+  std::lock_guard lock(mu_);
+  return last_error_;
+}
+
+std::vector<bus::PartitionLag> Loader::partition_lags() const {
+  std::lock_guard lock(mu_);
+  return lags_;
+}
+
+void Loader::RefreshLags() {
+  const auto now = std::chrono::steady_clock::now();
+  if (now - lags_at_ < options_.lag_interval) return;
+  std::vector<bus::PartitionLag> lags = consumer_->Lag();
+  std::lock_guard lock(mu_);
+  lags_ = std::move(lags);
+  lags_at_ = now;
+}
+
+Status Loader::Close() {
+  if (Status s = dead_letters_->Flush(std::chrono::seconds(5)); !s.ok())
+    Logger("ingest")->warn("dead letters: {}", s.message());
+  return consumer_->Close();
+}
 
 }  // namespace dcmon::ingest

@@ -1,9 +1,14 @@
 // The exactly-once loader: Kafka → decode → DuckDB. It polls a batch (closed on size or time),
-// decodes each record, and commits the good rows, the rejects (with their reasons) and the next
-// offset of every partition in one DuckDB transaction. Partitions start where the store says on
-// every assignment, so a crash anywhere re-reads exactly what was not committed. Kafka's own
-// committed offsets are written after, for lag tools only. One thread runs a Loader; counters() may
-// be read from any thread.
+// decodes each record, drops exact re-sends within an event-time window, and commits the good rows,
+// the rejects (with their reasons) and the next offset of every partition in one DuckDB
+// transaction. Partitions start where the store says on every assignment (where Kafka's committed
+// offset says for partitions the store has never held), so a crash anywhere re-reads exactly what
+// was not committed. After each commit: the on_commit hook, the dead letters to the rejects topic,
+// and Kafka's copy of the offsets (for lag tools and hand-off). When a commit fails the partitions
+// are rewound and paused, and the loader backs off before it tries again.
+//
+// One thread runs a Loader. counters(), healthy(), last_error() and partition_lags() may be read
+// from any thread.
 //
 //   auto loader = Loader::Create(kafka, *db, {.group = "dcmon-loader"});
 //   while (!stop) (*loader)->RunOnce();
@@ -11,13 +16,18 @@
 
 #include <atomic>
 #include <chrono>
+#include <functional>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <string>
+#include <vector>
 
 #include "bus/consumer.h"
+#include "bus/producer.h"
 #include "core/record_json.h"
 #include "core/status.h"
+#include "ingest/dedup_window.h"
 #include "store/writer.h"
 
 namespace dcmon::ingest {
@@ -26,13 +36,40 @@ struct LoaderOptions {
   std::string group = "dcmon-loader";         // Kafka consumer group
   size_t batch_records = 50000;               // a batch closes at this many records ...
   std::chrono::milliseconds batch_time{200};  // ... or after this long
+  // Records with the same device, measurement and event time as one seen within this event-time
+  // window (behind the device's newest) are dropped as re-sends and counted.
+  std::chrono::microseconds dedup_window = std::chrono::minutes(10);
+  // After a failed commit, the partitions pause this long before the next try, doubling up to the
+  // max.
+  std::chrono::milliseconds retry_backoff{100};
+  std::chrono::milliseconds retry_backoff_max{30000};
+  // healthy() turns false after this many commits failed in a row ...
+  int unhealthy_failures = 3;
+  // ... or once commits have kept failing for this long.
+  std::chrono::milliseconds unhealthy_after{60000};
+  // How often partition_lags() is refreshed.
+  std::chrono::milliseconds lag_interval{5000};
+  // Called on the loader thread after every successful commit with what was stored (the API's live
+  // state and stream). Must not throw.
+  std::function<void(const store::WriteBatch&, const store::CommitStats&)> on_commit;
+
+  Status Validate() const;
 };
 
 struct LoaderCounters {
-  std::atomic<int64_t> stored{0};    // rows committed to the record tables
-  std::atomic<int64_t> rejected{0};  // undecodable or invalid records, kept in `rejects`
+  std::atomic<int64_t> stored{0};        // rows committed to the record tables
+  std::atomic<int64_t> rejected{0};      // undecodable or invalid records, kept in `rejects`
+  std::atomic<int64_t> duplicates{0};    // exact re-sends dropped (same device, measurement, time)
+  std::atomic<int64_t> dead_letters{0};  // rejects handed to the rejects topic
   std::atomic<int64_t> batches{0};
   std::atomic<int64_t> commit_failures{0};
+  // Lateness of stored records: behind their device's newest event time seen ...
+  std::atomic<int64_t> late{0};
+  std::atomic<int64_t> late_max_micros{0};
+  std::atomic<int64_t> late_last_micros{0};
+  // ... and ingest time minus event time.
+  std::atomic<int64_t> delay_max_micros{0};
+  std::atomic<int64_t> delay_last_micros{0};
 };
 
 class Loader : public bus::RebalanceListener {
@@ -40,32 +77,79 @@ class Loader : public bus::RebalanceListener {
   static Result<std::unique_ptr<Loader>> Create(const bus::KafkaConfig& kafka, store::Database& db,
                                                 LoaderOptions options);
 
-  // Polls one batch and commits it. An error leaves nothing half-stored; the batch is read again.
+  // Polls one batch and commits it. An error leaves nothing half-stored; the batch is read again
+  // after the back-off, during which RunOnce() waits (at most batch_time per call) and returns ok.
   Status RunOnce();
-  // Commits nothing more and leaves the group.
+  // Commits nothing more, waits briefly for dead letters in flight, and leaves the group.
   Status Close();
 
   const LoaderCounters& counters() const { return counters_; }
   const bus::ConsumerCounters& consumer_counters() const { return consumer_->counters(); }
+  const bus::ProducerCounters& dead_letter_counters() const { return dead_letters_->counters(); }
   int64_t last_ingest_seq() const { return writer_->last_ingest_seq(); }
   // True once the group has given this loader partitions.
   bool assigned() const { return !consumer_->Assignment().empty(); }
+  // False while commits keep failing (options: unhealthy_failures, unhealthy_after), or when the
+  // store's offsets could not be read on an assignment.
+  bool healthy() const;
+  // The most recent commit failure, or empty.
+  std::string last_error() const;
+  // Lag per assigned partition: a snapshot the loader thread refreshes every lag_interval.
+  std::vector<bus::PartitionLag> partition_lags() const;
 
   void OnAssigned(std::vector<bus::PartitionOffset>& partitions) override;
   void OnRevoked(const std::vector<bus::PartitionOffset>& partitions) override;
 
  private:
   Loader() = default;
-  Status Rewind();  // after a failed commit: every assigned partition back to its stored offset
+  Status SeedDedupWindow();
+  // Decodes messages_ into batch_, dropping re-sends; staged in dedup_ until the commit.
+  void Decode(int64_t now_micros);
+  void OnCommitted(const store::CommitStats& stats);
+  // After a failed commit: pause every partition and plan the rewind.
+  Status BackOff(const Status& failure);
+  // After the back-off: rewind and resume.
+  Status Retry();
+  // For healthy() and last_error().
+  void RecordFailure(const Status& failure);
+  void ProduceDeadLetters();
+  void RefreshLags();
 
   LoaderOptions options_;
+  std::string rejects_topic_;
   std::unique_ptr<store::Writer> writer_;
   std::unique_ptr<bus::Consumer> consumer_;
+  std::unique_ptr<bus::Producer> dead_letters_;
   RecordDecoder decoder_;
+  DedupWindow dedup_{std::chrono::minutes(10)};
+  // Reused for every batch, so memory is bounded by batch_records whatever happens downstream.
   store::WriteBatch batch_;
   bus::Batch messages_;
+  std::vector<size_t> reject_messages_;  // index in messages_ of each batch_.rejects entry
+  // First and next offset of each partition in the batch in hand.
+  std::map<std::pair<std::string, int32_t>, std::pair<int64_t, int64_t>> spans_;
+  // What the batch in hand adds to the counters once it is committed.
+  struct Pending {
+    int64_t duplicates = 0;
+    int64_t late = 0, late_max = 0, late_last = 0;
+    int64_t delay_max = INT64_MIN, delay_last = 0;
+  } pending_;
   LoaderCounters counters_;
   Status assign_error_;
+
+  // Back-off after a failed commit: the partitions are paused until retry_at_, then sought back to
+  // rewind_ (the failed batch's first offsets) and resumed.
+  std::chrono::milliseconds backoff_{0};
+  std::chrono::steady_clock::time_point retry_at_;
+  std::vector<bus::PartitionOffset> rewind_;
+  bool paused_ = false;
+
+  std::atomic<int> failures_in_row_{0};
+  std::atomic<int64_t> failing_since_ns_{0};  // steady clock; 0 while commits succeed
+  mutable std::mutex mu_;                     // guards last_error_, lags_
+  std::string last_error_;
+  std::vector<bus::PartitionLag> lags_;
+  std::chrono::steady_clock::time_point lags_at_;
 };
 
 }  // namespace dcmon::ingest

@@ -1,15 +1,19 @@
 // The loader end to end on the embedded broker and an in-memory or file store.
 #include "ingest/loader.h"
 
+#include <fmt/format.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <array>
 #include <filesystem>
+#include <map>
 #include <set>
 
 #include "bus/embedded_broker.h"
 #include "bus/kafka_sink.h"
+#include "bus/producer.h"
 #include "core/time.h"
 #include "sim/facility.h"
 #include "sim/simulator.h"
@@ -47,6 +51,41 @@ struct Fixture {
   std::unique_ptr<bus::EmbeddedBroker> broker;
   int64_t malformed = 0;
 };
+
+// A sensor reading as JSON: device `device`, event time 2025-08-21T16:00:00Z + `second` s.
+std::string Sensor(std::string_view device, int second, double value = 21.5) {
+  return fmt::format(R"({{"source_type":"sensor","device_id":"{}","location":"Room 1",)"
+                     R"("measurement_type":"temperature","value":{},"timestamp":"{}"}})",
+                     device, value,
+                     FormatRfc3339(*ParseRfc3339("2025-08-21T16:00:00Z") + second * 1000000LL));
+}
+
+// Produces each (key, value) to `topic` and waits for the broker's acks.
+void ProduceLines(const bus::KafkaConfig& kafka, const std::string& topic,
+                  const std::vector<std::pair<std::string, std::string>>& lines) {
+  auto producer = *bus::Producer::Create(kafka);
+  for (const auto& [key, value] : lines) ASSERT_TRUE(producer->Produce(topic, key, value).ok());
+  ASSERT_TRUE(producer->Flush(10s).ok());
+}
+
+// Everything on `topic` as (value, reason header, position header), read by a fresh group.
+std::vector<std::array<std::string, 3>> ReadDeadLetters(const bus::KafkaConfig& kafka,
+                                                        size_t expected) {
+  auto consumer =
+      *bus::Consumer::Create(kafka, "dead-letter-reader", {kafka.rejects_topic}, nullptr);
+  std::vector<std::array<std::string, 3>> out;
+  const auto deadline = std::chrono::steady_clock::now() + 30s;
+  while (out.size() < expected && std::chrono::steady_clock::now() < deadline) {
+    bus::Batch batch;
+    EXPECT_TRUE(consumer->Poll(1000, 200ms, batch).ok());
+    for (size_t i = 0; i < batch.size(); ++i) {
+      out.push_back({std::string(batch.message(i).value),
+                     std::string(batch.header(i, "dcmon-reason").value_or("")),
+                     std::string(batch.header(i, "dcmon-position").value_or(""))});
+    }
+  }
+  return out;
+}
 
 int64_t Count(store::Database& db, const char* sql) {
   auto conn = *db.Connect();
@@ -144,6 +183,196 @@ TEST(Loader, TwoLoadersInOneGroupSplitTheRecordsWithoutOverlap) {
   std::set_intersection(ka.begin(), ka.end(), kb.begin(), kb.end(), std::back_inserter(both));
   EXPECT_TRUE(both.empty()) << both.size() << " records in both stores, e.g. " << both.front();
   EXPECT_EQ(static_cast<int64_t>(ka.size() + kb.size()), produced);
+}
+
+// Poison messages among good ones: the good ones are stored, the poison ones are in `rejects` and
+// on the rejects topic with their reason and position, and loading goes on past them.
+TEST(Loader, DeadLettersGoToTheRejectsTopicWithTheirReasons) {
+  Fixture f;
+  std::vector<std::pair<std::string, std::string>> lines;
+  for (int i = 0; i < 100; ++i) lines.push_back({"d" + std::to_string(i % 7), Sensor("d", i)});
+  lines.insert(lines.begin() + 10, {"p1", "hello"});
+  lines.insert(lines.begin() + 50, {"p2", Sensor("d", 1000, 1).replace(0, 1, "[")});
+  lines.insert(lines.begin() + 90, {"p3", R"({"source_type":"sensor","device_id":"d"})"});
+  ProduceLines(f.kafka, f.kafka.sensors_topic, lines);
+  auto db = *store::Database::Open({.path = ":memory:", .memory_limit = "256MB", .threads = 1});
+  auto loader = *Loader::Create(f.kafka, *db, {.group = "dead-letters"});
+  LoadUntil(*loader, 103);
+  EXPECT_EQ(loader->counters().stored, 100);
+  EXPECT_EQ(Count(*db, "SELECT count(*) FROM rejects"), 3);
+  EXPECT_EQ(loader->counters().dead_letters, 3);
+  const auto letters = ReadDeadLetters(f.kafka, 3);
+  ASSERT_EQ(letters.size(), 3u);
+  std::map<std::string, std::string> reason_of;
+  for (const auto& [value, reason, position] : letters) {
+    reason_of[value] = reason;
+    EXPECT_THAT(position, ::testing::MatchesRegex("dc\\.sensors/[0-9]+@[0-9]+"));
+  }
+  EXPECT_THAT(reason_of["hello"], ::testing::StartsWith("record: malformed JSON"));
+  EXPECT_THAT(reason_of[R"({"source_type":"sensor","device_id":"d"})"],
+              ::testing::HasSubstr("missing"));
+  EXPECT_EQ(loader->dead_letter_counters().failed, 0);
+}
+
+// Exact re-sends (same device, measurement and event time) within the window are dropped and
+// counted; a late record (older than the device's newest) is stored and its lateness measured.
+TEST(Loader, DropsReSendsAndMeasuresLateness) {
+  Fixture f;
+  ProduceLines(f.kafka, f.kafka.sensors_topic,
+               {{"a", Sensor("a", 0)},
+                {"a", Sensor("a", 600)},
+                {"a", Sensor("a", 600, 99)},  // a re-send: same key, even with another value
+                {"a", Sensor("a", 480)},      // two minutes late
+                {"b", Sensor("b", 0)},
+                {"a", Sensor("a", 0)}});  // a re-send ten minutes behind: still in the window
+  auto db = *store::Database::Open({.path = ":memory:", .memory_limit = "256MB", .threads = 1});
+  auto loader = *Loader::Create(f.kafka, *db, {.group = "resends"});
+  const auto deadline = std::chrono::steady_clock::now() + 30s;
+  while (loader->counters().stored + loader->counters().duplicates < 6 &&
+         std::chrono::steady_clock::now() < deadline) {
+    ASSERT_TRUE(loader->RunOnce().ok());
+  }
+  EXPECT_EQ(loader->counters().stored, 4);
+  EXPECT_EQ(loader->counters().duplicates, 2);
+  EXPECT_EQ(Count(*db, "SELECT count(*) FROM sensor_readings"), 4);
+  EXPECT_EQ(Count(*db, "SELECT count(*) FROM sensor_readings WHERE value = 99"), 0);
+  EXPECT_EQ(loader->counters().late, 1);
+  EXPECT_EQ(loader->counters().late_max_micros, 120'000'000);
+  EXPECT_EQ(loader->counters().late_last_micros, 120'000'000);
+  EXPECT_GT(loader->counters().delay_max_micros, 0) << "event times are in 2025";
+  EXPECT_GT(loader->counters().delay_last_micros, 0);
+}
+
+// After a restart the window is seeded from the store, so a re-send right after it is caught.
+TEST(Loader, CatchesAReSendRightAfterARestart) {
+  Fixture f;
+  const std::string path = ::testing::TempDir() + "/resend-restart.duckdb";
+  std::filesystem::remove(path);
+  ProduceLines(f.kafka, f.kafka.sensors_topic, {{"a", Sensor("a", 0)}, {"a", Sensor("a", 60)}});
+  {
+    auto db = *store::Database::Open({.path = path, .memory_limit = "256MB", .threads = 1});
+    auto loader = *Loader::Create(f.kafka, *db, {.group = "seed"});
+    LoadUntil(*loader, 2);
+    ASSERT_TRUE(loader->Close().ok());
+  }
+  ProduceLines(f.kafka, f.kafka.sensors_topic, {{"a", Sensor("a", 0)}, {"a", Sensor("a", 120)}});
+  auto db = *store::Database::Open({.path = path, .memory_limit = "256MB", .threads = 1});
+  auto loader = *Loader::Create(f.kafka, *db, {.group = "seed"});
+  const auto deadline = std::chrono::steady_clock::now() + 30s;
+  while (loader->counters().stored + loader->counters().duplicates < 2 &&
+         std::chrono::steady_clock::now() < deadline) {
+    ASSERT_TRUE(loader->RunOnce().ok());
+  }
+  EXPECT_EQ(loader->counters().duplicates, 1);
+  EXPECT_EQ(loader->counters().stored, 1);
+  EXPECT_EQ(Count(*db, "SELECT count(*) FROM sensor_readings"), 3);
+}
+
+// The API's hook sees every stored record, once, after its commit.
+TEST(Loader, OnCommitSeesEveryStoredRecord) {
+  Fixture f;
+  const int64_t produced = f.Produce(5);
+  auto db = *store::Database::Open({.path = ":memory:", .memory_limit = "256MB", .threads = 1});
+  std::set<std::string> seen;
+  int64_t rows = 0, calls = 0;
+  auto loader = *Loader::Create(
+      f.kafka, *db,
+      {.group = "hook",
+       .batch_records = 500,
+       .on_commit = [&](const store::WriteBatch& batch, const store::CommitStats& stats) {
+         ++calls;
+         rows += stats.sensor_rows + stats.cooling_rows;
+         EXPECT_EQ(static_cast<int64_t>(batch.records.size()),
+                   stats.sensor_rows + stats.cooling_rows);
+         for (const Record& r : batch.records) {
+           const auto* s = std::get_if<SensorReading>(&r);
+           seen.insert(
+               fmt::format("{}/{}", DeviceIdOf(r), s ? *s->seq : *std::get<CoolingMetric>(r).seq));
+         }
+       }});
+  LoadUntil(*loader, produced);
+  EXPECT_EQ(rows, produced);
+  EXPECT_EQ(static_cast<int64_t>(seen.size()), produced);
+  EXPECT_EQ(calls, loader->counters().batches);
+}
+
+// A store that refuses commits: another connection holds every row of ingest_offsets in an open
+// transaction, so each commit of the loader (which upserts them) fails with a write conflict, as a
+// full disk would fail it. The loader pauses, backs off, turns unhealthy and reads no more than a
+// batch per try; once the other transaction ends, everything lands once.
+TEST(Loader, ACommitFailingStoreLosesNothingOnceItRecovers) {
+  Fixture f;
+  const int64_t produced = f.Produce(10);
+  auto db = *store::Database::Open({.path = ":memory:", .memory_limit = "256MB", .threads = 1});
+  auto loader = *Loader::Create(f.kafka, *db,
+                                {.group = "failing",
+                                 .batch_records = 300,
+                                 .batch_time = 50ms,
+                                 .retry_backoff = 20ms,
+                                 .retry_backoff_max = 80ms,
+                                 .unhealthy_failures = 3});
+  LoadUntil(*loader, 1000);
+  ASSERT_TRUE(loader->healthy());
+  auto blocker = *db->Connect();
+  ASSERT_TRUE(blocker->Execute("BEGIN TRANSACTION").ok());
+  for (const std::string& topic : {f.kafka.sensors_topic, f.kafka.cooling_topic}) {
+    for (int p = 0; p < 4; ++p) {
+      ASSERT_TRUE(
+          blocker
+              ->Execute(fmt::format("INSERT INTO ingest_offsets VALUES ('{}', {}, 0, now()) "
+                                    "ON CONFLICT DO UPDATE SET next_offset = next_offset",
+                                    topic, p))
+              .ok());
+    }
+  }
+  const int64_t stored = loader->counters().stored, consumed = loader->consumer_counters().consumed;
+  Status failed;
+  const auto deadline = std::chrono::steady_clock::now() + 30s;
+  while (loader->counters().commit_failures < 5 && std::chrono::steady_clock::now() < deadline) {
+    if (Status s = loader->RunOnce(); !s.ok()) failed = s;
+  }
+  EXPECT_EQ(loader->counters().commit_failures, 5);
+  EXPECT_THAT(failed.message(), ::testing::HasSubstr("nothing of the batch was kept"));
+  EXPECT_FALSE(loader->healthy());
+  EXPECT_FALSE(loader->last_error().empty()) << failed.message();
+  EXPECT_EQ(loader->counters().stored, stored);
+  // Paused and rewound: each try reads the same batch again, nothing piles up.
+  EXPECT_LE(loader->consumer_counters().consumed - consumed, 6 * 300);
+  ASSERT_TRUE(blocker->Execute("ROLLBACK").ok());
+  LoadUntil(*loader, produced);
+  EXPECT_TRUE(loader->healthy());
+  EXPECT_EQ(loader->counters().stored, produced);
+  EXPECT_EQ(
+      Count(*db, "SELECT count(*) FROM (SELECT DISTINCT device_id, seq FROM sensor_readings)"),
+      Count(*db, "SELECT count(*) FROM sensor_readings"));
+  EXPECT_EQ(Count(*db, "SELECT count(*) FROM sensor_readings") +
+                Count(*db, "SELECT count(*) FROM cooling_metrics"),
+            produced);
+}
+
+// partition_lags(): every assigned partition, high watermark minus position; 0 once caught up.
+TEST(Loader, ReportsLagPerPartition) {
+  Fixture f;
+  const int64_t produced = f.Produce(10);
+  auto db = *store::Database::Open({.path = ":memory:", .memory_limit = "256MB", .threads = 1});
+  auto loader =
+      *Loader::Create(f.kafka, *db, {.group = "lag", .batch_records = 100, .lag_interval = 1ms});
+  auto total = [&] {
+    int64_t sum = 0;
+    for (const bus::PartitionLag& p : loader->partition_lags()) {
+      EXPECT_GE(p.lag, 0) << p.topic << "/" << p.partition;
+      sum += p.lag;
+    }
+    return sum;
+  };
+  LoadUntil(*loader, 100);
+  ASSERT_TRUE(loader->RunOnce().ok());  // refreshes the lags of the position after the last batch
+  EXPECT_EQ(loader->partition_lags().size(), 8u);
+  EXPECT_GT(total(), 0);
+  EXPECT_LE(total(), produced - 100);
+  LoadUntil(*loader, produced);
+  ASSERT_TRUE(loader->RunOnce().ok());
+  EXPECT_EQ(total(), 0);
 }
 
 }  // namespace

@@ -1,0 +1,59 @@
+// DedupWindow: exact re-sends within the event-time window, lateness, staging, bounded memory.
+#include "ingest/dedup_window.h"
+
+#include <gtest/gtest.h>
+
+namespace dcmon::ingest {
+namespace {
+
+using namespace std::chrono_literals;
+constexpr int64_t kMinute = 60'000'000;
+
+TEST(DedupWindow, DropsAnExactReSendAndKeepsOtherMeasurementsAndDevices) {
+  DedupWindow w(10min);
+  EXPECT_FALSE(w.Stage("a", "temperature", kMinute).duplicate);
+  EXPECT_TRUE(w.Stage("a", "temperature", kMinute).duplicate) << "within one batch";
+  EXPECT_FALSE(w.Stage("a", "humidity", kMinute).duplicate);
+  EXPECT_FALSE(w.Stage("b", "temperature", kMinute).duplicate);
+  w.Commit();
+  EXPECT_TRUE(w.Stage("a", "temperature", kMinute).duplicate) << "across batches";
+  EXPECT_FALSE(w.Stage("a", "temperature", kMinute + 1).duplicate);
+}
+
+TEST(DedupWindow, MeasuresLatenessBehindTheDevicesNewestEvent) {
+  DedupWindow w(10min);
+  EXPECT_EQ(w.Stage("a", "", 5 * kMinute).behind_micros, 0);
+  EXPECT_EQ(w.Stage("a", "", 3 * kMinute).behind_micros, 2 * kMinute);
+  EXPECT_EQ(w.Stage("b", "", 1 * kMinute).behind_micros, 0) << "per device";
+  w.Commit();
+  EXPECT_EQ(w.Stage("a", "", 4 * kMinute).behind_micros, kMinute);
+}
+
+TEST(DedupWindow, ADroppedBatchIsNotRememberedSoItsRereadIsNotADuplicate) {
+  DedupWindow w(10min);
+  EXPECT_FALSE(w.Stage("a", "t", kMinute).duplicate);
+  w.Drop();
+  EXPECT_FALSE(w.Stage("a", "t", kMinute).duplicate);
+  EXPECT_EQ(w.size(), 0u);
+}
+
+TEST(DedupWindow, ForgetsKeysOlderThanTheWindowSoMemoryStaysBounded) {
+  DedupWindow w(10min);
+  for (int64_t m = 0; m < 24 * 60; ++m) {
+    EXPECT_FALSE(w.Stage("a", "t", m * kMinute).duplicate);
+    w.Commit();
+  }
+  EXPECT_EQ(w.size(), 11u) << "the newest minute and the ten before it";
+  EXPECT_FALSE(w.Stage("a", "t", 0).duplicate) << "too old to be recognised: stored as late";
+  EXPECT_TRUE(w.Stage("a", "t", (24 * 60 - 5) * kMinute).duplicate);
+}
+
+TEST(DedupWindow, SeededKeysCatchReSends) {
+  DedupWindow w(10min);
+  w.Add("a", "t", kMinute);
+  EXPECT_EQ(w.size(), 1u);
+  EXPECT_TRUE(w.Stage("a", "t", kMinute).duplicate);
+}
+
+}  // namespace
+}  // namespace dcmon::ingest
