@@ -78,6 +78,12 @@ class JsonWriter {
     len_ += k.size();
     after_key_ = true;
   }
+  // A key known only at run time (a tag name, a check's name), escaped like a string.
+  void DynamicKey(std::string_view k) {
+    String(k);
+    Byte(':');
+    after_key_ = true;
+  }
   void String(std::string_view s);
   // Finite doubles in the shortest form that parses back to the same bits; NaN and infinities as
   // null.

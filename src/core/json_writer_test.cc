@@ -31,6 +31,21 @@ TEST(JsonWriter, NestedCommas) {
   EXPECT_EQ(out, R"({"a":1,"b":["x",{},null],"c":false,"d":1,"e":[2]})");
 }
 
+TEST(JsonWriter, DynamicKeysAreEscapedAndSeparated) {
+  std::string out;
+  {
+    JsonWriter w(out);
+    w.BeginObject();
+    w.DynamicKey("a\"b");
+    w.Int(1);
+    w.DynamicKey("c");
+    w.BeginArray();
+    w.EndArray();
+    w.EndObject();
+  }
+  EXPECT_EQ(out, R"({"a\"b":1,"c":[]})");
+}
+
 TEST(JsonWriter, EscapesStrings) {
   std::string out;
   AppendJsonString("q\"b\\n\n\t\r\b\f\x01\x1f é €", out);

@@ -315,7 +315,7 @@ int FacilityConfig::RackCount() const {
 
 std::vector<std::string_view> FacilityPresetNames() {
   std::vector<std::string_view> names;
-  for (size_t i = 0; i < kFacilityPresetCount; ++i) names.push_back(kFacilityPresets[i].name);
+  for (size_t i = 0; i < kFacilityPresetsCount; ++i) names.push_back(kFacilityPresets[i].name);
   return names;
 }
 
@@ -323,9 +323,9 @@ Result<FacilityConfig> LoadFacility(std::string_view name_or_path) {
   const bool is_path =
       name_or_path.find('/') != std::string_view::npos || name_or_path.ends_with(".toml");
   if (!is_path) {
-    for (size_t i = 0; i < kFacilityPresetCount; ++i) {
+    for (size_t i = 0; i < kFacilityPresetsCount; ++i) {
       if (kFacilityPresets[i].name == name_or_path) {
-        return ParseFacility(kFacilityPresets[i].toml, fmt::format("preset {}", name_or_path));
+        return ParseFacility(kFacilityPresets[i].content, fmt::format("preset {}", name_or_path));
       }
     }
     return InvalidArgument(

@@ -1,18 +1,14 @@
 // The facility presets compiled into the binary (generated from config/facility/*.toml at build
-// time).
+// time), by name without the extension.
 #pragma once
 
 #include <cstddef>
-#include <string_view>
+
+#include "core/embedded.h"
 
 namespace dcmon::sim {
 
-struct FacilityPreset {
-  std::string_view name;
-  std::string_view toml;
-};
-
-extern const FacilityPreset kFacilityPresets[];
-extern const size_t kFacilityPresetCount;
+extern const EmbeddedFile kFacilityPresets[];
+extern const size_t kFacilityPresetsCount;
 
 }  // namespace dcmon::sim
