@@ -135,19 +135,11 @@ int RunSimulate(const SimulateFlags& f, bool out_given) {
       }
     }
     if (progress) std::fputc('\n', stderr);
+    if (status.ok()) status = s.Finish(**out);
+    if (status.ok() && labels) status = labels->Flush();
   } else {
-    while (!StopRequested() && status.ok()) {
-      const double elapsed =
-          std::chrono::duration<double>(std::chrono::steady_clock::now() - wall_start).count();
-      status =
-          s.RunUntil(start + static_cast<int64_t>(elapsed * f.speed * 1e6), **out, labels.get());
-      if (status.ok()) status = (*out)->Flush();
-      if (status.ok() && labels) status = labels->Flush();
-      std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    }
+    status = sim::RunInRealTime(s, start, f.speed, **out, labels.get(), StopRequested);
   }
-  if (status.ok()) status = s.Finish(**out);
-  if (status.ok() && labels) status = labels->Flush();
   if (!status.ok()) return Fail(1, status.message());
   return 0;
 }

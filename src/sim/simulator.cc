@@ -5,9 +5,11 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <limits>
 #include <numeric>
+#include <thread>
 #include <unordered_map>
 
 #include "core/json_writer.h"
@@ -516,6 +518,24 @@ Status Simulator::Finish(Sink& records) {
   }
   late_.clear();
   return records.Flush();
+}
+
+Status RunInRealTime(Simulator& s, int64_t anchor_micros, double speed, Sink& records, Sink* labels,
+                     const std::function<bool()>& stop) {
+  const auto wall_start = std::chrono::steady_clock::now();
+  Status status;
+  while (!stop() && status.ok()) {
+    const double elapsed =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - wall_start).count();
+    status =
+        s.RunUntil(anchor_micros + static_cast<int64_t>(elapsed * speed * 1e6), records, labels);
+    if (status.ok()) status = records.Flush();
+    if (status.ok() && labels) status = labels->Flush();
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  if (status.ok()) status = s.Finish(records);
+  if (status.ok() && labels) status = labels->Flush();
+  return status;
 }
 
 }  // namespace dcmon::sim

@@ -12,18 +12,19 @@
 
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "core/record.h"
 #include "core/record_json.h"
+#include "core/sink.h"
 #include "core/status.h"
 #include "sim/facility.h"
 #include "sim/fault.h"
 #include "sim/model.h"
 #include "sim/rng.h"
-#include "core/sink.h"
 
 namespace dcmon::sim {
 
@@ -119,5 +120,12 @@ class Simulator {
   std::vector<double>
       stuck_value_;  // per fault, the value a stuck sensor repeats (NaN until first sample)
 };
+
+// Runs `s` against the wall clock until `stop()` says so: simulated time is
+// `anchor_micros + speed × wall seconds since the call`, so a simulator that starts before the
+// anchor first catches up (backfilled history), then keeps pace. Flushes the sinks every 100 ms.
+// Then releases held-back records (Finish).
+Status RunInRealTime(Simulator& s, int64_t anchor_micros, double speed, Sink& records, Sink* labels,
+                     const std::function<bool()>& stop);
 
 }  // namespace dcmon::sim
