@@ -108,6 +108,8 @@ LineEnd ScanLineEnd(std::string_view s, size_t begin) {
   if (std::memchr(base + begin, '"', plain_end - begin) == nullptr) return {plain_end, false};
 
   size_t i = begin;
+  while (i < n && IsBlank(s[i])) ++i;
+  if (i < n && s[i] == '#') return {plain_end, false};  // a quote in a comment opens nothing
   // Measurement and tags: up to the first unescaped space.
   while (i < n && s[i] != ' ') {
     if (s[i] == '\n') return {i, false};
@@ -266,6 +268,8 @@ bool ParseBoolean(std::string_view t, bool& value) {
 Status ParseFieldValue(std::string_view line, size_t& i, Field& f) {
   const size_t n = line.size();
   f.text.clear();
+  f.integer = 0;
+  f.uinteger = 0;
   if (i < n && line[i] == '"') {
     size_t j = i + 1;
     size_t run = j;

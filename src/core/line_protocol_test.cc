@@ -310,6 +310,22 @@ TEST(LineProtocolBody, StringFieldsMayHoldNewlines) {
   EXPECT_EQ(b.errors[0].line, 5);
 }
 
+TEST(LineProtocolBody, IndentedLinesKeepMultiLineStrings) {
+  LineProtocolBatch b =
+      ParseLineProtocol(" \tm s=\"a\nb\"\nm v=1\n", Precision::kNanoseconds, kNow);
+  ASSERT_EQ(b.errors.size(), 0u) << b.errors[0].status.message();
+  ASSERT_EQ(b.points.size(), 2u);
+  EXPECT_EQ(b.points[0].fields[0].text, "a\nb");
+}
+
+TEST(LineProtocolBody, QuotesInCommentsOpenNothing) {
+  LineProtocolBatch b =
+      ParseLineProtocol("# a=\"x\nm v=1\n  # b s=\"y\nm v=2\n", Precision::kNanoseconds, kNow);
+  EXPECT_TRUE(b.errors.empty());
+  ASSERT_EQ(b.points.size(), 2u);
+  EXPECT_EQ(b.points[1].fields[0].number, 2.0);
+}
+
 TEST(LineProtocolBody, QuotesOutsideFieldValuesDoNotOpenStrings) {
   const std::string body =
       "m,t=\"x v=1\n"  // a quote in a tag value is just a byte
