@@ -378,7 +378,15 @@ Status ParsePoint(std::string_view line, size_t i, Precision precision, int64_t 
   if (!IsValidUtf8(line.substr(i, j - i))) return InvalidArgument("measurement: invalid UTF-8");
   i = j;
 
-  // Entries are overwritten in place so that a reused Point keeps its strings' storage.
+  // Entries are overwritten in place so that a reused Point keeps its strings' storage. A fresh
+  // Point gets room for as many tags and fields as there are commas, not vector growth steps.
+  if (out.tags.capacity() == 0 && out.fields.capacity() == 0) {
+    const size_t space = std::min(line.find(' ', j), n);
+    const auto tag_commas =
+        static_cast<size_t>(std::count(line.begin() + j, line.begin() + space, ','));
+    out.tags.reserve(tag_commas);
+    out.fields.reserve(static_cast<size_t>(std::count(line.begin() + space, line.end(), ',')) + 1);
+  }
   size_t tag_count = 0;
   while (i < n && line[i] == ',') {
     ++i;
