@@ -42,6 +42,7 @@ bench: build
 	@bench/run.sh
 	@bench/simulate.sh
 	@bench/kafka.sh
+	@bench/api.sh
 
 format:
 	@git ls-files '*.h' '*.cc' | xargs clang-format -i

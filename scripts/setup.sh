@@ -8,8 +8,8 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 packages=(
   cmake ninja-build g++ make pkg-config git
   libgtest-dev libgmock-dev libbenchmark-dev
-  librdkafka-dev libsimdjson-dev libcli11-dev libtomlplusplus-dev libspdlog-dev libfmt-dev libboost-dev
-  kcat
+  librdkafka-dev libsimdjson-dev libcli11-dev libtomlplusplus-dev libspdlog-dev libfmt-dev libboost-dev libssl-dev zlib1g-dev
+  kcat jq wrk influxdb-client prometheus
 )
 
 missing=()

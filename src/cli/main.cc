@@ -5,6 +5,8 @@
 
 #include "cli/broker.h"
 #include "cli/load.h"
+#include "cli/run.h"
+#include "cli/serve.h"
 #include "cli/simulate.h"
 #include "cli/sql.h"
 #include "cli/version.h"
@@ -21,6 +23,10 @@ int main(int argc, char** argv) {
   CLI::App* broker = dcmon::cli::AddBroker(app, broker_options);
   dcmon::cli::LoadFlags load_flags;
   CLI::App* load = dcmon::cli::AddLoad(app, load_flags);
+  dcmon::cli::ServeFlags serve_flags;
+  CLI::App* serve = dcmon::cli::AddServe(app, serve_flags);
+  dcmon::cli::RunFlags run_flags;
+  CLI::App* run = dcmon::cli::AddRun(app, run_flags);
   dcmon::cli::SqlFlags sql_flags;
   CLI::App* sql = dcmon::cli::AddSql(app, sql_flags);
 
@@ -41,6 +47,8 @@ int main(int argc, char** argv) {
   if (broker->parsed()) return dcmon::cli::RunBroker(broker_options);
   if (load->parsed()) return dcmon::cli::RunLoad(load_flags);
   if (sql->parsed()) return dcmon::cli::RunSql(sql_flags);
+  if (serve->parsed()) return dcmon::cli::RunServe(serve_flags);
+  if (run->parsed()) return dcmon::cli::RunRun(run_flags);
   std::fputs(app.help().c_str(), stdout);
   return 0;
 }

@@ -1,4 +1,6 @@
-// `dcmon sql`: run one read-only query against a store file and print the result.
+// `dcmon sql`: run one read-only query against a store file, or through a running server's query
+// endpoint (DuckDB allows one writer process per file, so while serve holds the file, ask it), and
+// print the result as a table, CSV or JSON.
 #pragma once
 
 #include <CLI/CLI.hpp>
@@ -8,7 +10,9 @@ namespace dcmon::cli {
 
 struct SqlFlags {
   std::string store = "data/dcmon.duckdb";
+  std::string server;  // http://HOST:PORT of a running dcmon serve / run
   std::string format = "table";  // table | csv | json
+  size_t max_rows = 100000;
   std::string query;
 };
 

@@ -1,0 +1,74 @@
+#!/usr/bin/env bash
+# The API under load (issue #6): wrk for 30 s at 64 connections on GET /api/v1/summary, then on POST
+# /api/v1/ingest with 5,000-record NDJSON bodies, against dcmon serve on the embedded broker with a file store.
+# Prints req/s and p99 from wrk, records/s end to end (acknowledged by Kafka and counted in DuckDB once the
+# loader has caught up), and serve's RSS over the second half of each run (min, max: flat is within ±10 %).
+# Everything shares this machine's cores: the client, the broker and the server compete.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+dcmon=build/dcmon
+duration=${DURATION:-30}
+work=$(mktemp -d)
+pids=()
+trap 'for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null; rm -rf "$work"' EXIT
+echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(date -u +%F)"
+
+$dcmon broker --partitions 6 >"$work/broker.out" 2>/dev/null & pids+=($!)
+for _ in $(seq 50); do grep -q bootstrap.servers= "$work/broker.out" && break; sleep 0.1; done
+bootstrap=$(sed -n 's/^bootstrap.servers=//p' "$work/broker.out")
+export DCMON_ADMIN_TOKEN=bench-token
+printf '[api]\nrate_limit_per_token = 0\nrate_limit_per_address = 0\n' >"$work/dcmon.toml"
+$dcmon serve --kafka "$bootstrap" --store "$work/bench.duckdb" --listen 127.0.0.1:0 --config "$work/dcmon.toml" \
+  >"$work/serve.out" 2>"$work/serve.err" & serve_pid=$!; pids+=($serve_pid)
+for _ in $(seq 100); do grep -q 'API on' "$work/serve.out" && break; sleep 0.1; done
+url=$(sed -n 's/^dcmon serve: API on //p' "$work/serve.out")
+for _ in $(seq 100); do [ "$(curl -s -o /dev/null -w '%{http_code}' "$url/readyz")" = 200 ] && break; sleep 0.2; done
+# Some live state for the summary: ten minutes of the small facility.
+$dcmon simulate --from 2025-08-21T12:00:00Z --to 2025-08-21T12:10:00Z --kafka "$bootstrap" 2>/dev/null
+
+count() {
+  curl -s -H "Authorization: Bearer $DCMON_ADMIN_TOKEN" --data '{"sql":"SELECT (SELECT count(*) FROM sensor_readings) + (SELECT count(*) FROM cooling_metrics)"}' \
+    "$url/api/v1/query" | jq '.rows[0][0]'
+}
+# RSS of serve every second while wrk runs; prints min and max over the second half.
+watch_rss() {
+  for _ in $(seq "$duration"); do ps -o rss= -p "$serve_pid"; sleep 1; done >"$work/rss.txt"
+}
+rss_half() {
+  tail -n $((duration / 2)) "$work/rss.txt" | sort -n | sed -n '1p;$p' | awk '{printf "%s%.0f MB", NR>1?" .. ":"", $1/1024}'
+}
+
+watch_rss & rss_pid=$!
+wrk -t2 -c64 -d"${duration}s" --latency -H "Authorization: Bearer $DCMON_ADMIN_TOKEN" "$url/api/v1/summary" >"$work/summary.txt"
+wait $rss_pid
+echo "summary: $(grep 'Requests/sec' "$work/summary.txt" | awk '{print $2}') req/s," \
+     "p99 $(grep -E '^ +99%' "$work/summary.txt" | awk '{print $2}'), RSS second half $(rss_half)"
+
+# Ingest: 5,000 simulator records per request.
+$dcmon simulate --from 2025-08-22T00:00:00Z --to 2025-08-22T00:20:00Z | head -5000 >"$work/batch.ndjson"
+cat >"$work/ingest.lua" <<EOF
+local f = io.open("$work/batch.ndjson", "rb")
+wrk.method = "POST"
+wrk.body = f:read("*a")
+f:close()
+wrk.headers["Content-Type"] = "application/x-ndjson"
+wrk.headers["Authorization"] = "Bearer $DCMON_ADMIN_TOKEN"
+EOF
+before=$(count)
+start=$(date +%s.%N)
+watch_rss & rss_pid=$!
+wrk -t2 -c64 -d"${duration}s" --latency --timeout 30s -s "$work/ingest.lua" "$url/api/v1/ingest" >"$work/ingest.txt"
+wait $rss_pid
+# Until the loader has stored everything that was acknowledged.
+prev=-1; now=$(count); end=$(date +%s.%N)
+while [ "$now" != "$prev" ]; do
+  prev=$now; sleep 1; now=$(count)
+  [ "$now" != "$prev" ] && end=$(date +%s.%N)
+done
+requests=$(grep -E 'requests in' "$work/ingest.txt" | awk '{print $1}')
+non2xx=$(grep -E 'Non-2xx' "$work/ingest.txt" | awk '{print $NF}'); non2xx=${non2xx:-0}
+stored=$((now - before))
+echo "ingest: $(grep 'Requests/sec' "$work/ingest.txt" | awk '{print $2}') req/s of 5,000 records," \
+     "p99 $(grep -E '^ +99%' "$work/ingest.txt" | awk '{print $2}'), $requests requests ($non2xx not 2xx);" \
+     "stored $stored = $(awk -v n="$stored" -v s="$start" -v e="$end" 'BEGIN{printf "%.0f", n/(e-s)}') records/s end to end" \
+     "(until the loader caught up); RSS second half $(rss_half)"

@@ -1,0 +1,373 @@
+// Reads of the stored records: the Airbyte endpoint and /api/v1/readings, /cooling (paged on the
+// ingest cursor), /devices, and /series (downsampled, from the 1-minute rollups when the step
+// allows). Records go out through the same encoder as everywhere else (core/record_json.h), so a
+// record reads back exactly as it was sent, plus its `ingest_seq`.
+#include <fmt/format.h>
+
+#include <charconv>
+#include <chrono>
+
+#include "api/routes.h"
+#include "core/json_writer.h"
+#include "core/record_json.h"
+#include "core/time.h"
+#include "store/duckdb.h"
+
+namespace dcmon::api {
+namespace {
+
+using store::SqlString;
+
+Result<int64_t> IntParam(const HttpRequest& req, std::string_view name, int64_t fallback,
+                         int64_t min, int64_t max) {
+  const std::optional<std::string_view> v = req.Param(name);
+  if (!v) return fallback;
+  int64_t x = 0;
+  const auto [end, ec] = std::from_chars(v->data(), v->data() + v->size(), x);
+  if (ec != std::errc() || end != v->data() + v->size() || x < min || x > max) {
+    return InvalidArgument(
+        fmt::format("{}: expected an integer from {} to {}, got \"{}\"", name, min, max, *v));
+  }
+  return x;
+}
+
+Result<std::optional<int64_t>> TimeParam(const HttpRequest& req, std::string_view name) {
+  const std::optional<std::string_view> v = req.Param(name);
+  if (!v) return std::optional<int64_t>();
+  Result<int64_t> t = ParseRfc3339(*v);
+  if (!t.ok()) return t.status().WithPrefix(fmt::format("{}: ", name));
+  return std::optional<int64_t>(*t);
+}
+
+HttpResponse BadParam(const Status& s) {
+  return Problem(400, "invalid query parameter", s.message());
+}
+
+std::string TimeLiteral(int64_t micros) { return fmt::format("make_timestamptz({})", micros); }
+
+// The paging every record endpoint shares: ingest_seq > start [<= end], ascending, `limit` rows.
+struct Page {
+  int64_t start = 0;
+  std::optional<int64_t> end;
+  int64_t limit = 0;
+  std::string where;  // extra filters, each " AND ..."
+};
+
+Result<Page> ParsePage(const Api::Context& ctx, const HttpRequest& req) {
+  Page p;
+  Result<int64_t> start = IntParam(req, "start", 0, 0, INT64_MAX);
+  if (!start.ok()) return start.status();
+  p.start = *start;
+  if (req.Param("end")) {
+    Result<int64_t> end = IntParam(req, "end", 0, 0, INT64_MAX);
+    if (!end.ok()) return end.status();
+    p.end = *end;
+  }
+  Result<int64_t> limit =
+      IntParam(req, "limit", ctx.options.page_limit, 1, ctx.options.max_page_limit);
+  if (!limit.ok()) return limit.status();
+  p.limit = *limit;
+  return p;
+}
+
+Status AddFilters(const HttpRequest& req, std::string_view device_column, Page& p,
+                  bool with_measurement) {
+  if (auto v = req.Param("device"))
+    p.where += fmt::format(" AND {} = {}", device_column, SqlString(*v));
+  if (auto v = req.Param("room")) p.where += fmt::format(" AND room = {}", SqlString(*v));
+  if (with_measurement) {
+    if (auto v = req.Param("measurement"))
+      p.where += fmt::format(" AND measurement_type = {}", SqlString(*v));
+  }
+  Result<std::optional<int64_t>> from = TimeParam(req, "from");
+  if (!from.ok()) return from.status();
+  if (*from) p.where += fmt::format(" AND event_time >= {}", TimeLiteral(**from));
+  Result<std::optional<int64_t>> to = TimeParam(req, "to");
+  if (!to.ok()) return to.status();
+  if (*to) p.where += fmt::format(" AND event_time < {}", TimeLiteral(**to));
+  return Status::Ok();
+}
+
+std::string PageSql(std::string_view columns, std::string_view table, const Page& p) {
+  return fmt::format("SELECT {} FROM {} WHERE ingest_seq > {}{}{} ORDER BY ingest_seq LIMIT {}",
+                     columns, table, p.start,
+                     p.end ? fmt::format(" AND ingest_seq <= {}", *p.end) : std::string(), p.where,
+                     p.limit);
+}
+
+constexpr std::string_view kSensorColumns =
+    "ingest_seq, device_id, location, measurement_type, value, epoch_us(event_time), unit, seq, "
+    "site, room, \"row\", rack, position, extra";
+constexpr std::string_view kCoolingColumns =
+    "ingest_seq, system_id, efficiency_percent, power_consumption_watts, epoch_us(event_time), "
+    "seq, site, room, \"row\", rack, supply_air_temp_celsius, return_air_temp_celsius, "
+    "fan_speed_percent, extra";
+
+std::string Str(store::QueryResult& r, size_t c, size_t i) { return r.Text(c, i).value_or(""); }
+std::optional<int64_t> OptInt(store::QueryResult& r, size_t c, size_t i) {
+  if (r.IsNull(c, i)) return std::nullopt;
+  return r.Int64(c, i);
+}
+std::optional<double> OptDouble(store::QueryResult& r, size_t c, size_t i) {
+  if (r.IsNull(c, i)) return std::nullopt;
+  return r.Double(c, i);
+}
+
+struct Row {
+  int64_t seq;
+  Record record;
+};
+
+void SensorRows(store::QueryResult& r, std::vector<Row>& out) {
+  for (size_t i = 0; i < r.rows(); ++i) {
+    SensorReading s{.device_id = Str(r, 1, i),
+                    .location = Str(r, 2, i),
+                    .measurement_type = Str(r, 3, i),
+                    .value = r.Double(4, i),
+                    .timestamp_micros = r.Int64(5, i)};
+    s.unit = Str(r, 6, i);
+    s.seq = OptInt(r, 7, i);
+    s.placement = {Str(r, 8, i), Str(r, 9, i), Str(r, 10, i), Str(r, 11, i)};
+    s.position = Str(r, 12, i);
+    s.extra = Str(r, 13, i);
+    out.push_back({r.Int64(0, i), std::move(s)});
+  }
+}
+
+void CoolingRows(store::QueryResult& r, std::vector<Row>& out) {
+  for (size_t i = 0; i < r.rows(); ++i) {
+    CoolingMetric c{.system_id = Str(r, 1, i),
+                    .efficiency_percent = r.Double(2, i),
+                    .power_consumption_watts = r.Double(3, i),
+                    .timestamp_micros = r.Int64(4, i)};
+    c.seq = OptInt(r, 5, i);
+    c.placement = {Str(r, 6, i), Str(r, 7, i), Str(r, 8, i), Str(r, 9, i)};
+    c.supply_air_temp_celsius = OptDouble(r, 10, i);
+    c.return_air_temp_celsius = OptDouble(r, 11, i);
+    c.fan_speed_percent = OptDouble(r, 12, i);
+    c.extra = Str(r, 13, i);
+    out.push_back({r.Int64(0, i), std::move(c)});
+  }
+}
+
+// {"data":[...], "next_cursor": N|null, "limit": L}: next_cursor is null once a page comes back
+// short, so a client pages until null and resumes from its last ingest_seq later.
+HttpResponse PageResponse(const std::vector<Row>& rows, const Page& p) {
+  std::string body;
+  {
+    JsonWriter w(body);
+    w.BeginObject();
+    w.Key("data");
+    w.BeginArray();
+    std::string record;
+    for (const Row& row : rows) {
+      w.BeginObject();
+      w.Key("ingest_seq");
+      w.Int(row.seq);
+      record.clear();
+      AppendRecordJson(row.record, record);
+      w.Members(record);
+      w.EndObject();
+    }
+    w.EndArray();
+    w.Key("next_cursor");
+    if (static_cast<int64_t>(rows.size()) == p.limit) {
+      w.Int(rows.back().seq);
+    } else {
+      w.Null();
+    }
+    w.Key("limit");
+    w.Int(p.limit);
+    w.EndObject();
+  }
+  return Json(std::move(body));
+}
+
+HttpResponse Failed(const Status& s) {
+  if (s.message().find("INTERRUPT") != std::string::npos) {
+    return Unavailable("query timed out",
+                       "the store did not answer in time; retry or narrow the range");
+  }
+  return Problem(500, "store error", s.message());
+}
+
+enum class Tables { kBoth, kSensors, kCooling };
+
+void PagedRecords(Api::Context& ctx, HttpRequest& req, Respond& respond, Tables tables) {
+  Result<Page> page = ParsePage(ctx, req);
+  if (!page.ok()) return respond(BadParam(page.status()));
+  if (tables != Tables::kBoth) {
+    const bool sensors = tables == Tables::kSensors;
+    if (Status s = AddFilters(req, sensors ? "device_id" : "system_id", *page, sensors); !s.ok())
+      return respond(BadParam(s));
+  }
+  OnPool(ctx.parts.reads, respond, [p = *page, tables](store::Connection& conn) {
+    std::vector<Row> rows;
+    if (tables != Tables::kCooling) {
+      Result<store::QueryResult> r = conn.Query(PageSql(kSensorColumns, "sensor_readings", p));
+      if (!r.ok()) return Failed(r.status());
+      SensorRows(*r, rows);
+    }
+    if (tables != Tables::kSensors) {
+      Result<store::QueryResult> r = conn.Query(PageSql(kCoolingColumns, "cooling_metrics", p));
+      if (!r.ok()) return Failed(r.status());
+      CoolingRows(*r, rows);
+    }
+    // Both tables share one cursor: merge and keep the first `limit`.
+    std::sort(rows.begin(), rows.end(), [](const Row& a, const Row& b) { return a.seq < b.seq; });
+    if (static_cast<int64_t>(rows.size()) > p.limit) rows.resize(p.limit);
+    return PageResponse(rows, p);
+  });
+}
+
+}  // namespace
+
+void AirbyteAll(Api::Context& ctx, HttpRequest& req, Respond& respond) {
+  PagedRecords(ctx, req, respond, Tables::kBoth);
+}
+void Readings(Api::Context& ctx, HttpRequest& req, Respond& respond) {
+  PagedRecords(ctx, req, respond, Tables::kSensors);
+}
+void Cooling(Api::Context& ctx, HttpRequest& req, Respond& respond) {
+  PagedRecords(ctx, req, respond, Tables::kCooling);
+}
+
+void Devices(Api::Context& ctx, HttpRequest& req, Respond& respond) {
+  std::string where = "TRUE";
+  if (auto v = req.Param("kind")) where += fmt::format(" AND kind = {}", SqlString(*v));
+  if (auto v = req.Param("room")) where += fmt::format(" AND room = {}", SqlString(*v));
+  OnPool(ctx.parts.reads, respond, [where](store::Connection& conn) {
+    Result<store::QueryResult> r = conn.Query(fmt::format(
+        "SELECT device_id, kind, measurement_type, unit, location, site, room, \"row\", rack, "
+        "position, epoch_us(first_seen), epoch_us(last_seen) FROM devices WHERE {} ORDER BY "
+        "device_id",
+        where));
+    if (!r.ok()) return Failed(r.status());
+    static constexpr JsonKey kKeys[] = {
+        "device_id", "kind", "measurement_type", "unit", "location", "site", "room",
+        "row",       "rack", "position"};
+    std::string body;
+    {
+      JsonWriter w(body);
+      w.BeginObject();
+      w.Key("data");
+      w.BeginArray();
+      for (size_t i = 0; i < r->rows(); ++i) {
+        w.BeginObject();
+        for (size_t c = 0; c < std::size(kKeys); ++c) {
+          if (r->IsNull(c, i)) continue;
+          w.Key(kKeys[c]);
+          w.String(*r->Text(c, i));
+        }
+        w.Key("first_seen");
+        w.Timestamp(r->Int64(10, i));
+        w.Key("last_seen");
+        w.Timestamp(r->Int64(11, i));
+        w.EndObject();
+      }
+      w.EndArray();
+      w.EndObject();
+    }
+    return Json(std::move(body));
+  });
+}
+
+void Series(Api::Context& ctx, HttpRequest& req, Respond& respond) {
+  const std::optional<std::string_view> device = req.Param("device");
+  const std::optional<std::string_view> measurement = req.Param("measurement");
+  if (!device || !measurement) {
+    return respond(Problem(400, "missing query parameter",
+                           "device and measurement are required (e.g. "
+                           "?device=room-1-a01-inlet-top&measurement=temperature)"));
+  }
+  Result<std::optional<int64_t>> from = TimeParam(req, "from");
+  Result<std::optional<int64_t>> to = TimeParam(req, "to");
+  if (!from.ok()) return respond(BadParam(from.status()));
+  if (!to.ok()) return respond(BadParam(to.status()));
+  const int64_t now = std::chrono::duration_cast<std::chrono::microseconds>(
+                          std::chrono::system_clock::now().time_since_epoch())
+                          .count();
+  const int64_t end = to->value_or(now);
+  const int64_t begin = from->value_or(end - 3'600'000'000);
+  if (begin >= end) return respond(BadParam(InvalidArgument("from: must be before to")));
+  // Default step: about 300 points over the range, at least a second.
+  const int64_t auto_step = std::max<int64_t>(1, (end - begin) / 300'000'000);
+  Result<int64_t> step = IntParam(req, "step", auto_step, 1, 366 * 86400);
+  if (!step.ok()) return respond(BadParam(step.status()));
+  if ((end - begin) / (*step * 1'000'000) > 100'000) {
+    return respond(
+        BadParam(InvalidArgument("step: over 100,000 points in the range; use a larger step")));
+  }
+  // Cooling units' fields are their measurements.
+  static constexpr std::string_view kCoolingFields[] = {
+      "efficiency_percent", "power_consumption_watts", "supply_air_temp_celsius",
+      "return_air_temp_celsius", "fan_speed_percent"};
+  const bool cooling = std::find(std::begin(kCoolingFields), std::end(kCoolingFields),
+                                 *measurement) != std::end(kCoolingFields);
+  const bool rollups = !cooling && *step % 60 == 0;
+  const std::string range = fmt::format("{} AND {} < {}", TimeLiteral(begin),
+                                        rollups ? "minute" : "event_time", TimeLiteral(end));
+  std::string sql;
+  if (rollups) {
+    sql = fmt::format(
+        "SELECT epoch_us(time_bucket(to_seconds({0}), minute)) AS t, sum(count), min(min), "
+        "max(max), sum(sum) / sum(count), arg_max(last_value, last_time) FROM rollups_1m "
+        "WHERE device_id = {1} AND measurement_type = {2} AND minute >= {3} GROUP BY t ORDER BY t",
+        *step, SqlString(*device), SqlString(*measurement), range);
+  } else if (cooling) {
+    sql = fmt::format(
+        "SELECT epoch_us(time_bucket(to_seconds({0}), event_time)) AS t, count({1}), min({1}), "
+        "max({1}), avg({1}), arg_max({1}, event_time) FROM cooling_metrics WHERE system_id = {2} "
+        "AND event_time >= {3} GROUP BY t ORDER BY t",
+        *step, *measurement, SqlString(*device), range);
+  } else {
+    sql = fmt::format(
+        "SELECT epoch_us(time_bucket(to_seconds({0}), event_time)) AS t, count(*), min(value), "
+        "max(value), avg(value), arg_max(value, event_time) FROM sensor_readings WHERE device_id "
+        "= {1} AND measurement_type = {2} AND event_time >= {3} GROUP BY t ORDER BY t",
+        *step, SqlString(*device), SqlString(*measurement), range);
+  }
+  OnPool(ctx.parts.reads, respond,
+         [sql, rollups, step = *step, device = std::string(*device),
+          measurement = std::string(*measurement)](store::Connection& conn) {
+           Result<store::QueryResult> r = conn.Query(sql);
+           if (!r.ok()) return Failed(r.status());
+           std::string body;
+           {
+             JsonWriter w(body);
+             w.BeginObject();
+             w.Key("device_id");
+             w.String(device);
+             w.Key("measurement");
+             w.String(measurement);
+             w.Key("step_seconds");
+             w.Int(step);
+             w.Key("source");
+             w.String(rollups ? "rollups_1m" : "raw");
+             w.Key("points");
+             w.BeginArray();
+             for (size_t i = 0; i < r->rows(); ++i) {
+               if (r->Int64(1, i) == 0) continue;  // a bucket of NULLs (a stopped fan's temps)
+               w.BeginObject();
+               w.Key("time");
+               w.Timestamp(r->Int64(0, i));
+               w.Key("count");
+               w.Int(r->Int64(1, i));
+               w.Key("min");
+               w.Double(r->Double(2, i));
+               w.Key("max");
+               w.Double(r->Double(3, i));
+               w.Key("avg");
+               w.Double(r->Double(4, i));
+               w.Key("last");
+               w.Double(r->Double(5, i));
+               w.EndObject();
+             }
+             w.EndArray();
+             w.EndObject();
+           }
+           return Json(std::move(body));
+         });
+}
+
+}  // namespace dcmon::api

@@ -1,0 +1,122 @@
+#include "cli/run.h"
+
+#include <fmt/format.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <thread>
+
+#include "bus/embedded_broker.h"
+#include "bus/kafka_sink.h"
+#include "cli/signals.h"
+#include "core/log.h"
+#include "sim/facility.h"
+#include "sim/simulator.h"
+
+namespace dcmon::cli {
+namespace {
+
+int Fail(int code, std::string_view message) {
+  std::fprintf(stderr, "dcmon run: %.*s\n", static_cast<int>(message.size()), message.data());
+  return code;
+}
+
+}  // namespace
+
+CLI::App* AddRun(CLI::App& app, RunFlags& f) {
+  CLI::App* cmd = app.add_subcommand(
+      "run", "Everything in one process: embedded broker, simulated facility, loader, API");
+  AddServeFlags(*cmd, f.serve);
+  cmd->add_option("--facility", f.facility, "Facility preset or TOML file")->capture_default_str();
+  cmd->add_option("--seed", f.seed, "Simulator seed")->capture_default_str();
+  cmd->add_option("--speed", f.speed, "Simulated seconds per wall-clock second")
+      ->capture_default_str()
+      ->check(CLI::Range(0.001, 10000.0));
+  cmd->add_option("--history", f.history_minutes,
+                  "Minutes of simulated history backfilled into a new store")
+      ->capture_default_str()
+      ->check(CLI::Range(0, 7 * 24 * 60));
+  cmd->add_option("--partitions", f.partitions, "Partitions per topic of the embedded broker")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 1000));
+  cmd->add_option("--scenario", f.scenarios, "Fault to inject: KIND[:TARGET]@START[+DURATION]");
+  return cmd;
+}
+
+int RunRun(const RunFlags& f) {
+  Result<Config> config = f.serve.Merge();
+  if (!config.ok()) return Fail(2, config.status().message());
+  // The local demo: reads from this machine need no token (the dashboard), unless configured.
+  if (!config->Get("api.open_reads_on_loopback"))
+    config->SetFlag("api.open_reads_on_loopback", "true");
+  const std::string store = config->Get("store.path").value_or("data/dcmon.duckdb");
+  const bool new_store =
+      store == ":memory:" || store.starts_with("md:") || !std::filesystem::exists(store);
+
+  Result<sim::FacilityConfig> facility = sim::LoadFacility(f.facility);
+  if (!facility.ok()) return Fail(2, facility.status().message());
+  const int64_t now = std::chrono::duration_cast<std::chrono::microseconds>(
+                          std::chrono::system_clock::now().time_since_epoch())
+                          .count() /
+                      1'000'000 * 1'000'000;
+  // History only into a new store: an existing one already has the past, and sending it again
+  // would be re-sends.
+  const int64_t start = new_store ? now - int64_t{f.history_minutes} * 60'000'000 : now;
+  sim::SimulatorOptions options{.seed = f.seed, .start_micros = start};
+  std::vector<std::string> specs = facility->faults;
+  specs.insert(specs.end(), f.scenarios.begin(), f.scenarios.end());
+  for (const std::string& spec : specs) {
+    Result<sim::Fault> fault = sim::ParseFault(spec, now);
+    if (!fault.ok()) return Fail(2, fault.status().message());
+    options.faults.push_back(std::move(*fault));
+  }
+  Result<std::unique_ptr<sim::Simulator>> simulator =
+      sim::Simulator::Create(*facility, std::move(options));
+  if (!simulator.ok()) return Fail(2, simulator.status().message());
+
+  InstallStopSignals();
+  std::unique_ptr<bus::EmbeddedBroker> broker;
+  if (!config->Get("kafka.bootstrap")) {
+    const bus::KafkaConfig topics = bus::KafkaConfigFrom(*config);
+    Result<std::unique_ptr<bus::EmbeddedBroker>> b = bus::EmbeddedBroker::Start(
+        {.partitions = f.partitions,
+         .topics = {topics.sensors_topic, topics.cooling_topic, topics.rejects_topic}});
+    if (!b.ok()) return Fail(1, b.status().message());
+    broker = std::move(*b);
+    config->SetFlag("kafka.bootstrap", broker->bootstrap());
+    // A new, empty broker: Kafka positions a store kept from an earlier one mean nothing here.
+    config->SetFlag("loader.forget_offsets", "true");
+  }
+  const bus::KafkaConfig kafka = bus::KafkaConfigFrom(*config);
+  Result<std::unique_ptr<bus::Producer>> producer = bus::Producer::Create(kafka);
+  if (!producer.ok()) return Fail(1, producer.status().message());
+  bus::KafkaSink sink(std::move(*producer), kafka);
+
+  std::atomic<bool> sim_stop{false};
+  std::thread sim_thread;
+  const int code = ServeUntilStopped(*config, [&](const ServeInfo& info) {
+    sim_thread = std::thread([&] {
+      Status s = sim::RunInRealTime(**simulator, now, f.speed, sink, nullptr,
+                                    [&] { return sim_stop.load() || StopRequested(); });
+      if (!s.ok()) Logger("run")->error("simulator: {}", s.message());
+    });
+    std::printf("dcmon run: a simulated facility (%s, %zu devices) is live\n", f.facility.c_str(),
+                (*simulator)->devices().size());
+    std::printf("  API        %s  (summary: %s/api/v1/summary)\n", info.url.c_str(),
+                info.url.c_str());
+    std::printf("  metrics    %s/metrics\n", info.url.c_str());
+    if (!info.admin_token.empty()) std::printf("  API token  %s\n", info.admin_token.c_str());
+    std::printf("  Kafka      %s%s\n", kafka.bootstrap.c_str(),
+                broker ? "  (embedded broker, in memory)" : "");
+    std::printf("  store      %s\n", store.c_str());
+    std::printf("Ctrl-C stops everything.\n");
+    std::fflush(stdout);
+  });
+  sim_stop.store(true);
+  if (sim_thread.joinable()) sim_thread.join();
+  return code;
+}
+
+}  // namespace dcmon::cli

@@ -1,0 +1,150 @@
+#include "store/query.h"
+
+#include <fmt/format.h>
+
+#include <cctype>
+#include <charconv>
+#include <cmath>
+
+#include "core/json_writer.h"
+
+namespace dcmon::store {
+namespace {
+
+std::string QuoteIdentifier(std::string_view name) {
+  std::string out = "\"";
+  for (char c : name) {
+    out.push_back(c);
+    if (c == '"') out.push_back('"');
+  }
+  return out + "\"";
+}
+
+TextTable::Kind KindOf(duckdb_type t) {
+  switch (t) {
+    case DUCKDB_TYPE_TINYINT:
+    case DUCKDB_TYPE_SMALLINT:
+    case DUCKDB_TYPE_INTEGER:
+    case DUCKDB_TYPE_BIGINT:
+    case DUCKDB_TYPE_UTINYINT:
+    case DUCKDB_TYPE_USMALLINT:
+    case DUCKDB_TYPE_UINTEGER:
+    case DUCKDB_TYPE_UBIGINT:
+    case DUCKDB_TYPE_HUGEINT:
+    case DUCKDB_TYPE_UHUGEINT:
+      return TextTable::Kind::kInteger;
+    case DUCKDB_TYPE_FLOAT:
+    case DUCKDB_TYPE_DOUBLE:
+    case DUCKDB_TYPE_DECIMAL:
+      return TextTable::Kind::kFloat;
+    case DUCKDB_TYPE_BOOLEAN:
+      return TextTable::Kind::kBoolean;
+    default:
+      return TextTable::Kind::kText;
+  }
+}
+
+// Checks that `sql` is one query statement; DuckDB's own parser decides, not a keyword list.
+Status CheckReadOnly(Connection& conn, const std::string& sql) {
+  duckdb_extracted_statements extracted = nullptr;
+  const idx_t n = duckdb_extract_statements(conn.raw(), sql.c_str(), &extracted);
+  Status s;
+  if (n == 0) {
+    const char* error = duckdb_extract_statements_error(extracted);
+    s = InvalidArgument(error && *error ? error : "no SQL statement");
+  } else if (n > 1) {
+    s = InvalidArgument(fmt::format("{} statements: send exactly one query", n));
+  } else {
+    duckdb_prepared_statement prepared = nullptr;
+    if (duckdb_prepare_extracted_statement(conn.raw(), extracted, 0, &prepared) == DuckDBError) {
+      s = InvalidArgument(duckdb_prepare_error(prepared));
+    } else if (duckdb_prepared_statement_type(prepared) != DUCKDB_STATEMENT_TYPE_SELECT) {
+      s = InvalidArgument(
+          "only queries are allowed (SELECT, WITH ... SELECT); this statement would change or "
+          "configure something");
+    }
+    duckdb_destroy_prepare(&prepared);
+  }
+  duckdb_destroy_extracted(&extracted);
+  return s;
+}
+
+}  // namespace
+
+Result<TextTable> RunReadOnlyQuery(Connection& conn, std::string_view query, size_t row_cap) {
+  // A trailing ';' is fine for one statement but not inside the subquery below.
+  while (!query.empty() &&
+         (std::isspace(static_cast<unsigned char>(query.back())) || query.back() == ';'))
+    query.remove_suffix(1);
+  const std::string sql(query);
+  if (Status s = CheckReadOnly(conn, sql); !s.ok()) return s;
+  // As a subquery the text must stay one query; every column comes back as text, whatever its type.
+  const std::string inner = "(" + sql + "\n) AS q";
+  Result<QueryResult> shape = conn.Query("SELECT * FROM " + inner + " LIMIT 0");
+  if (!shape.ok()) return InvalidArgument(shape.status().message());
+  TextTable t;
+  std::string casts;
+  for (size_t c = 0; c < shape->columns(); ++c) {
+    t.columns.push_back(shape->ColumnName(c));
+    t.kinds.push_back(KindOf(duckdb_column_type(shape->raw(), c)));
+    casts +=
+        fmt::format("{}CAST(q.{} AS VARCHAR)", c ? ", " : "", QuoteIdentifier(t.columns.back()));
+  }
+  Result<QueryResult> r =
+      conn.Query(fmt::format("SELECT {} FROM {} LIMIT {}", casts, inner, row_cap + 1));
+  if (!r.ok()) return InvalidArgument(r.status().message());
+  const size_t rows = std::min(r->rows(), row_cap);
+  t.truncated = r->rows() > row_cap;
+  t.rows.resize(rows);
+  for (size_t i = 0; i < rows; ++i) {
+    t.rows[i].reserve(t.columns.size());
+    for (size_t c = 0; c < t.columns.size(); ++c) t.rows[i].push_back(r->Text(c, i));
+  }
+  return t;
+}
+
+std::string TableToJson(const TextTable& t) {
+  std::string out;
+  {  // the writer finishes the string when it goes out of scope
+    JsonWriter w(out);
+    w.BeginObject();
+    w.Key("columns");
+    w.BeginArray();
+    for (const auto& n : t.columns) w.String(n);
+    w.EndArray();
+    w.Key("rows");
+    w.BeginArray();
+    for (const auto& row : t.rows) {
+      w.BeginArray();
+      for (size_t c = 0; c < row.size(); ++c) {
+        const std::optional<std::string>& v = row[c];
+        int64_t i = 0;
+        if (!v) {
+          w.Null();
+        } else if (t.kinds[c] == TextTable::Kind::kBoolean) {
+          w.Bool(*v == "true");
+        } else if (t.kinds[c] == TextTable::Kind::kInteger &&
+                   std::from_chars(v->data(), v->data() + v->size(), i).ec == std::errc()) {
+          w.Int(i);
+        } else if (t.kinds[c] == TextTable::Kind::kFloat) {
+          const double d = std::strtod(v->c_str(), nullptr);
+          if (std::isfinite(d)) {
+            w.Double(d);
+          } else {
+            w.Null();
+          }
+        } else {
+          w.String(*v);  // text, and integers beyond 64 bits (exact as a string)
+        }
+      }
+      w.EndArray();
+    }
+    w.EndArray();
+    w.Key("truncated");
+    w.Bool(t.truncated);
+    w.EndObject();
+  }
+  return out;
+}
+
+}  // namespace dcmon::store
