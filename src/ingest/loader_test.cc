@@ -375,5 +375,98 @@ TEST(Loader, ReportsLagPerPartition) {
   EXPECT_EQ(total(), 0);
 }
 
+// 1,000 malformed lines of every kind, interleaved with 2,000 good ones: every good line is stored,
+// every bad one is one row in `rejects` whose reason names the field (or "record" when it is not
+// JSON at all), and loading goes on.
+TEST(Loader, AThousandMalformedLinesAmongGoodOnes) {
+  Fixture f;
+  const std::string ts = R"("timestamp":"2025-08-21T16:00:00Z")";
+  auto sensor = [](int i, std::string_view rest) {
+    return fmt::format(R"({{"source_type":"sensor","device_id":"bad-{}","location":"l",)"
+                       R"("measurement_type":"t",{}}})",
+                       i, rest);
+  };
+  // Each malformed line with the start its reason must have.
+  std::vector<std::pair<std::string, std::string>> bad;
+  for (int i = 0; i < 1000; ++i) {
+    switch (i % 10) {
+      case 0:
+        bad.push_back({sensor(i, R"("value":1,)" + ts).substr(0, 50), "record: "});
+        break;
+      case 1:
+        bad.push_back({sensor(i, R"("value":"23.5",)" + ts), "value: "});
+        break;
+      case 2:
+        bad.push_back({fmt::format(R"({{"source_type":"sensor","location":"l{}",)"
+                                   R"("measurement_type":"t","value":1,{}}})",
+                                   i, ts),
+                       "device_id: missing"});
+        break;
+      case 3:
+        bad.push_back({sensor(i, R"("value":NaN,)" + ts), "value: "});
+        break;
+      case 4:
+        bad.push_back({sensor(i, R"("value":"NaN",)" + ts), "value: "});
+        break;
+      case 5:
+        bad.push_back({sensor(i, R"("value":1,"timestamp":"yesterday")"), "timestamp: "});
+        break;
+      case 6:
+        bad.push_back({sensor(i, R"("value":1,"timestamp":"2025-08-21T16:00:00")"), "timestamp: "});
+        break;
+      case 7:
+        bad.push_back({sensor(i, R"("value":1,"unit":")" + std::string("\xff\xfe") + R"(",)" + ts),
+                       "unit: invalid UTF-8"});
+        break;
+      case 8:
+        bad.push_back({fmt::format(R"({{"source_type":"cooling","system_id":"c{}",)"
+                                   R"("power_consumption_watts":1,{}}})",
+                                   i, ts),
+                       "efficiency_percent: missing"});
+        break;
+      case 9:
+        bad.push_back({sensor(i, R"("value":true,)" + ts), "value: "});
+        break;
+    }
+  }
+  std::vector<std::pair<std::string, std::string>> lines;
+  for (int i = 0; i < 1000; ++i) {
+    lines.push_back({"g", Sensor("good-" + std::to_string(i % 50), 2 * i)});
+    lines.push_back({"b", bad[i].first});
+    lines.push_back({"g", Sensor("good-" + std::to_string(i % 50), 2 * i + 1)});
+  }
+  ProduceLines(f.kafka, f.kafka.sensors_topic, lines);
+  auto db = *store::Database::Open({.path = ":memory:", .memory_limit = "256MB", .threads = 1});
+  auto loader = *Loader::Create(f.kafka, *db, {.group = "thousand", .batch_records = 500});
+  LoadUntil(*loader, 3000);
+  EXPECT_EQ(loader->counters().stored, 2000);
+  EXPECT_EQ(loader->counters().rejected, 1000);
+  EXPECT_EQ(loader->counters().duplicates, 0);
+  EXPECT_EQ(Count(*db, "SELECT count(*) FROM sensor_readings WHERE device_id LIKE 'good-%'"), 2000);
+  EXPECT_EQ(Count(*db, "SELECT count(*) FROM rejects"), 1000);
+  std::map<std::string, std::string> expected;  // hex(payload) -> start of the reason
+  for (const auto& [line, reason] : bad) {
+    std::string hex;
+    for (unsigned char c : line) hex += fmt::format("{:02X}", c);
+    expected[hex] = reason;
+  }
+  ASSERT_EQ(expected.size(), 1000u) << "every malformed line is different";
+  auto conn = *db->Connect();
+  auto r = *conn->Query("SELECT hex(payload), reason FROM rejects");
+  ASSERT_EQ(r.rows(), 1000u);
+  for (size_t i = 0; i < r.rows(); ++i) {
+    const std::string reason = *r.Text(1, i);
+    auto it = expected.find(*r.Text(0, i));
+    ASSERT_NE(it, expected.end()) << "a reject that was not produced: " << reason;
+    EXPECT_THAT(reason, ::testing::StartsWith(it->second));
+    EXPECT_GT(reason.size(), it->second.size() + 2) << reason;
+    expected.erase(it);
+  }
+  // And it goes on: a good line after all that is stored.
+  ProduceLines(f.kafka, f.kafka.sensors_topic, {{"g", Sensor("after", 0)}});
+  LoadUntil(*loader, 3001);
+  EXPECT_EQ(loader->counters().stored, 2001);
+}
+
 }  // namespace
 }  // namespace dcmon::ingest
