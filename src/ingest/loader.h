@@ -103,6 +103,8 @@ class Loader : public bus::RebalanceListener {
  private:
   Loader() = default;
   Status SeedDedupWindow();
+  // Sets the offset of each partition the store holds to the stored one.
+  Status ApplyStoredOffsets(std::vector<bus::PartitionOffset>& partitions);
   // Decodes messages_ into batch_, dropping re-sends; staged in dedup_ until the commit.
   void Decode(int64_t now_micros);
   void OnCommitted(const store::CommitStats& stats);
@@ -113,6 +115,8 @@ class Loader : public bus::RebalanceListener {
   // For healthy() and last_error().
   void RecordFailure(const Status& failure);
   void ProduceDeadLetters();
+  // Sends kafka_pending_ to Kafka; keeps it when that fails.
+  void CommitToKafka();
   void RefreshLags();
 
   LoaderOptions options_;
@@ -136,6 +140,11 @@ class Loader : public bus::RebalanceListener {
   } pending_;
   LoaderCounters counters_;
   Status assign_error_;
+  std::vector<bus::PartitionOffset> starts_;  // of the current assignment
+  // Stored offsets not yet committed to Kafka (a commit failed during a rebalance).
+  std::map<std::pair<std::string, int32_t>, int64_t> kafka_pending_;
+  bool held_ = false;  // batches were dropped while Kafka refused offsets: seek back to the store
+  bool revoked_ = false;  // a revocation came during the poll in hand
 
   // Back-off after a failed commit: the partitions are paused until retry_at_, then sought back to
   // rewind_ (the failed batch's first offsets) and resumed.
