@@ -108,6 +108,7 @@ void Loader::OnRevoked(const std::vector<bus::PartitionOffset>&) {
   if (!kafka_pending_.empty()) CommitToKafka();
   kafka_pending_.clear();
   held_ = false;
+  starts_.clear();
 }
 
 Status Loader::RunOnce() {
@@ -337,10 +338,15 @@ void Loader::RefreshLags() {
   lags_at_ = now;
 }
 
+Loader::~Loader() { (void)Close(); }
+
 Status Loader::Close() {
-  if (Status s = dead_letters_->Flush(std::chrono::seconds(5)); !s.ok())
-    Logger("ingest")->warn("dead letters: {}", s.message());
-  return consumer_->Close();
+  // Create() may have failed half-way.
+  if (dead_letters_) {
+    if (Status s = dead_letters_->Flush(std::chrono::seconds(5)); !s.ok())
+      Logger("ingest")->warn("dead letters: {}", s.message());
+  }
+  return consumer_ ? consumer_->Close() : Status::Ok();
 }
 
 }  // namespace dcmon::ingest

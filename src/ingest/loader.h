@@ -4,8 +4,10 @@
 // transaction. Partitions start where the store says on every assignment (where Kafka's committed
 // offset says for partitions the store has never held), so a crash anywhere re-reads exactly what
 // was not committed. After each commit: the on_commit hook, the dead letters to the rejects topic,
-// and Kafka's copy of the offsets (for lag tools and hand-off). When a commit fails the partitions
-// are rewound and paused, and the loader backs off before it tries again.
+// and Kafka's copy of the offsets (for lag tools and hand-off; while Kafka refuses it during a
+// rebalance, nothing more is stored). A batch whose partitions were revoked during its poll is
+// dropped. When a store commit fails the partitions are paused and rewound, and the loader backs
+// off before it tries again.
 //
 // One thread runs a Loader. counters(), healthy(), last_error() and partition_lags() may be read
 // from any thread.
@@ -76,6 +78,9 @@ class Loader : public bus::RebalanceListener {
  public:
   static Result<std::unique_ptr<Loader>> Create(const bus::KafkaConfig& kafka, store::Database& db,
                                                 LoaderOptions options);
+
+  // Closes first: leaving the group calls OnRevoked(), which needs every member alive.
+  ~Loader() override;
 
   // Polls one batch and commits it. An error leaves nothing half-stored; the batch is read again
   // after the back-off, during which RunOnce() waits (at most batch_time per call) and returns ok.
