@@ -303,6 +303,33 @@ TEST(Loader, OnCommitSeesEveryStoredRecord) {
   EXPECT_EQ(calls, loader->counters().batches);
 }
 
+// The API reads the loader's state from its own threads while the loader thread runs. (The tsan
+// preset would check it for data races, but threads of librdkafka's mock cluster crash
+// ThreadSanitizer in its allocator, before any test code runs.)
+TEST(Loader, StateMayBeReadFromAnyThread) {
+  Fixture f;
+  const int64_t produced = f.Produce(5, {"malformed@0m+5m*0.02"});
+  auto db = *store::Database::Open({.path = ":memory:", .memory_limit = "256MB", .threads = 1});
+  auto loader = *Loader::Create(f.kafka, *db,
+                                {.group = "threads", .batch_records = 200, .lag_interval = 1ms});
+  std::atomic<bool> done{false};
+  int64_t reads = 0;
+  std::thread reader([&] {
+    while (!done) {
+      const bool healthy = loader->healthy();
+      const std::string error = loader->last_error();
+      const std::vector<bus::PartitionLag> lags = loader->partition_lags();
+      reads += healthy + error.size() + lags.size() + loader->counters().stored +
+               loader->dead_letter_counters().acked;
+    }
+  });
+  LoadUntil(*loader, produced);
+  done = true;
+  reader.join();
+  EXPECT_GT(reads, 0);
+  EXPECT_EQ(loader->counters().stored + loader->counters().rejected, produced);
+}
+
 // A store that refuses commits: another connection holds every row of ingest_offsets in an open
 // transaction, so each commit of the loader (which upserts them) fails with a write conflict, as a
 // full disk would fail it. The loader pauses, backs off, turns unhealthy and reads no more than a
