@@ -305,7 +305,7 @@ TEST(Loader, OnCommitSeesEveryStoredRecord) {
 
 // The API reads the loader's state from its own threads while the loader thread runs. (The tsan
 // preset would check it for data races, but threads of librdkafka's mock cluster crash
-// ThreadSanitizer in its allocator, before any test code runs.)
+// ThreadSanitizer in its allocator.)
 TEST(Loader, StateMayBeReadFromAnyThread) {
   Fixture f;
   const int64_t produced = f.Produce(5, {"malformed@0m+5m*0.02"});
