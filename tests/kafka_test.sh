@@ -57,10 +57,14 @@ on_topics=$(( $(kcat -C -b "$bootstrap" -t dc.sensors -e -q | wc -l) + $(kcat -C
 "$dcmon" load --kafka "$bootstrap" --store "$work/load.duckdb" --group kafka-test --exit-when-idle 3 \
   2>"$work/load.err"; rc=$?
 summary=$(grep 'stopped: stored' "$work/load.err")
-stored=$(sed -E 's/.*stored ([0-9]+), rejected ([0-9]+).*/\1/' <<<"$summary")
-rejected=$(sed -E 's/.*stored ([0-9]+), rejected ([0-9]+).*/\2/' <<<"$summary")
+stored=$(sed -E 's/.*stored ([0-9]+), rejected ([0-9]+), duplicates ([0-9]+).*/\1/' <<<"$summary")
+rejected=$(sed -E 's/.*stored ([0-9]+), rejected ([0-9]+), duplicates ([0-9]+).*/\2/' <<<"$summary")
+duplicates=$(sed -E 's/.*stored ([0-9]+), rejected ([0-9]+), duplicates ([0-9]+).*/\3/' <<<"$summary")
 check "dcmon load --exit-when-idle stops by itself with exit 0" test $rc -eq 0
-check "dcmon load stored or rejected every record on the topics" test $((stored + rejected)) -eq $on_topics
+# The 16:00-18:00 range went to dc.sensors three times above: the copies' records within the loader's
+# 10-minute re-send window (behind each device's newest) are dropped as duplicates, older ones stored as late.
+check "dcmon load stored, rejected or dropped as a re-send every record on the topics" \
+  test $((stored + rejected + duplicates)) -eq $on_topics -a "$duplicates" -gt 0
 check "malformed lines were rejected, not lost" test "$rejected" -gt 0
 
 kill -TERM $broker_pid; wait $broker_pid; rc=$?; broker_pid=

@@ -74,27 +74,41 @@ WHERE r.event_time >= d.last_seen - to_microseconds({0}))sql",
   return Status::Ok();
 }
 
-void Loader::OnAssigned(std::vector<bus::PartitionOffset>& partitions) {
+Status Loader::ApplyStoredOffsets(std::vector<bus::PartitionOffset>& partitions) {
   Result<std::vector<store::StoredOffset>> stored = writer_->Offsets();
-  if (!stored.ok()) {
-    // Without the store's positions no start is safe: RunOnce() stores nothing more and reports the
-    // error.
-    assign_error_ = stored.status().WithPrefix("loader: reading stored offsets: ");
-    return;
-  }
-  // A partition the store has never held keeps the group's committed offset: the previous owner
-  // committed it to Kafka after its own store commit, so that is where this store takes over.
+  if (!stored.ok()) return stored.status().WithPrefix("loader: reading stored offsets: ");
   for (bus::PartitionOffset& p : partitions) {
     for (const store::StoredOffset& s : *stored) {
       if (s.topic == p.topic && s.partition == p.partition) p.offset = s.next_offset;
     }
   }
+  return Status::Ok();
+}
+
+void Loader::OnAssigned(std::vector<bus::PartitionOffset>& partitions) {
+  // A partition the store has never held keeps the group's committed offset: the previous owner
+  // committed it to Kafka after its own store commit, so that is where this store takes over.
+  if (Status s = ApplyStoredOffsets(partitions); !s.ok()) {
+    // Without the store's positions no start is safe: RunOnce() stores nothing more and reports the
+    // error.
+    assign_error_ = s;
+    return;
+  }
+  starts_ = partitions;
 }
 
 void Loader::OnRevoked(const std::vector<bus::PartitionOffset>&) {
-  // Every batch is committed before the next poll, so nothing is pending for revoked partitions;
-  // records of theirs not yet committed were never part of a transaction and will be read by the
-  // new owner.
+  // Revocations arrive inside a poll, with part of a batch in hand: its records may now belong to
+  // another member (and, if they come back to us, be read again from the stored offsets). RunOnce()
+  // drops that batch.
+  revoked_ = true;
+  // The last moment this member may commit for these partitions: their next owner, if its store
+  // has never held them, starts at the offsets committed here. If Kafka still refuses, the next
+  // owner re-reads what was stored since the last accepted commit (docs/store.md).
+  if (!kafka_pending_.empty()) CommitToKafka();
+  kafka_pending_.clear();
+  held_ = false;
+  starts_.clear();
 }
 
 Status Loader::RunOnce() {
@@ -115,6 +129,20 @@ Status Loader::RunOnce() {
     }
     if (Status s = Retry(); !s.ok()) return s;
   }
+  // Kafka refused the last offsets (a rebalance in progress): store nothing more until it takes
+  // them, so that a next owner with another store re-reads at most that one batch. Polling goes on
+  // meanwhile, to serve the rebalance; what it reads is dropped and read again afterwards.
+  bool hold = false;
+  if (!kafka_pending_.empty()) {
+    CommitToKafka();
+    hold = !kafka_pending_.empty();
+  }
+  if (!hold && held_) {
+    held_ = false;
+    std::vector<bus::PartitionOffset> positions = starts_;
+    if (Status s = ApplyStoredOffsets(positions); !s.ok()) return s;
+    if (Status s = consumer_->Seek(positions); !s.ok()) return s;
+  }
   messages_.Clear();
   batch_.Clear();
   reject_messages_.clear();
@@ -128,6 +156,18 @@ Status Loader::RunOnce() {
     if (Status s = consumer_->Poll(options_.batch_records - messages_.size(), left, messages_);
         !s.ok())
       return s;
+    if (revoked_) {
+      // Nothing of the batch is kept; what we still own restarts at its assigned start (nothing was
+      // committed since), which also covers records polled after the new assignment.
+      revoked_ = false;
+      messages_.Clear();
+      return consumer_->Seek(starts_);
+    }
+  }
+  if (hold) {
+    held_ = true;
+    messages_.Clear();
+    return Status::Ok();
   }
   if (messages_.empty()) return Status::Ok();
 
@@ -198,11 +238,21 @@ void Loader::OnCommitted(const store::CommitStats& stats) {
   if (options_.on_commit) options_.on_commit(batch_, stats);
   ProduceDeadLetters();
   // Kafka's copy of the offsets: for lag tools, and where a loader with another store takes over a
-  // partition. This store already holds the truth, so a failure here is logged only.
-  std::vector<bus::PartitionOffset> commit;
+  // partition. This store already holds the truth, so a failure here (a rebalance in progress) is
+  // logged, and the offsets are sent again with the next commit or on revocation.
   for (const store::StoredOffset& o : batch_.offsets)
-    commit.push_back({o.topic, o.partition, o.next_offset});
-  if (Status s = consumer_->Commit(commit); !s.ok()) Logger("ingest")->warn("{}", s.message());
+    kafka_pending_[{o.topic, o.partition}] = o.next_offset;
+  CommitToKafka();
+}
+
+void Loader::CommitToKafka() {
+  std::vector<bus::PartitionOffset> commit;
+  for (const auto& [tp, next] : kafka_pending_) commit.push_back({tp.first, tp.second, next});
+  if (Status s = consumer_->Commit(commit); !s.ok()) {
+    Logger("ingest")->warn("{} ({} partition(s) to send again)", s.message(), commit.size());
+    return;
+  }
+  kafka_pending_.clear();
 }
 
 // Dead letters go out only after the store commit, so a batch that fails to commit (and is read
@@ -288,10 +338,15 @@ void Loader::RefreshLags() {
   lags_at_ = now;
 }
 
+Loader::~Loader() { (void)Close(); }
+
 Status Loader::Close() {
-  if (Status s = dead_letters_->Flush(std::chrono::seconds(5)); !s.ok())
-    Logger("ingest")->warn("dead letters: {}", s.message());
-  return consumer_->Close();
+  // Create() may have failed half-way.
+  if (dead_letters_) {
+    if (Status s = dead_letters_->Flush(std::chrono::seconds(5)); !s.ok())
+      Logger("ingest")->warn("dead letters: {}", s.message());
+  }
+  return consumer_ ? consumer_->Close() : Status::Ok();
 }
 
 }  // namespace dcmon::ingest

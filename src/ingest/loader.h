@@ -4,8 +4,10 @@
 // transaction. Partitions start where the store says on every assignment (where Kafka's committed
 // offset says for partitions the store has never held), so a crash anywhere re-reads exactly what
 // was not committed. After each commit: the on_commit hook, the dead letters to the rejects topic,
-// and Kafka's copy of the offsets (for lag tools and hand-off). When a commit fails the partitions
-// are rewound and paused, and the loader backs off before it tries again.
+// and Kafka's copy of the offsets (for lag tools and hand-off; while Kafka refuses it during a
+// rebalance, nothing more is stored). A batch whose partitions were revoked during its poll is
+// dropped. When a store commit fails the partitions are paused and rewound, and the loader backs
+// off before it tries again.
 //
 // One thread runs a Loader. counters(), healthy(), last_error() and partition_lags() may be read
 // from any thread.
@@ -77,6 +79,9 @@ class Loader : public bus::RebalanceListener {
   static Result<std::unique_ptr<Loader>> Create(const bus::KafkaConfig& kafka, store::Database& db,
                                                 LoaderOptions options);
 
+  // Closes first: leaving the group calls OnRevoked(), which needs every member alive.
+  ~Loader() override;
+
   // Polls one batch and commits it. An error leaves nothing half-stored; the batch is read again
   // after the back-off, during which RunOnce() waits (at most batch_time per call) and returns ok.
   Status RunOnce();
@@ -103,6 +108,8 @@ class Loader : public bus::RebalanceListener {
  private:
   Loader() = default;
   Status SeedDedupWindow();
+  // Sets the offset of each partition the store holds to the stored one.
+  Status ApplyStoredOffsets(std::vector<bus::PartitionOffset>& partitions);
   // Decodes messages_ into batch_, dropping re-sends; staged in dedup_ until the commit.
   void Decode(int64_t now_micros);
   void OnCommitted(const store::CommitStats& stats);
@@ -113,6 +120,8 @@ class Loader : public bus::RebalanceListener {
   // For healthy() and last_error().
   void RecordFailure(const Status& failure);
   void ProduceDeadLetters();
+  // Sends kafka_pending_ to Kafka; keeps it when that fails.
+  void CommitToKafka();
   void RefreshLags();
 
   LoaderOptions options_;
@@ -136,6 +145,11 @@ class Loader : public bus::RebalanceListener {
   } pending_;
   LoaderCounters counters_;
   Status assign_error_;
+  std::vector<bus::PartitionOffset> starts_;  // of the current assignment
+  // Stored offsets not yet committed to Kafka (a commit failed during a rebalance).
+  std::map<std::pair<std::string, int32_t>, int64_t> kafka_pending_;
+  bool held_ = false;  // batches were dropped while Kafka refused offsets: seek back to the store
+  bool revoked_ = false;  // a revocation came during the poll in hand
 
   // Back-off after a failed commit: the partitions are paused until retry_at_, then sought back to
   // rewind_ (the failed batch's first offsets) and resumed.
