@@ -291,6 +291,11 @@ int ServeUntilStopped(const Config& config, const std::function<void(const Serve
               {{"outcome", "rejected"}}, static_cast<double>(c.rejected.load()));
     e.Counter("dcmon_loader_records_total", "Records the loader handled, by outcome",
               {{"outcome", "duplicate"}}, static_cast<double>(c.duplicates.load()));
+    e.Counter("dcmon_loader_dead_letters_total", "Rejects produced to the dead-letter topic", {},
+              static_cast<double>(c.dead_letters.load()));
+    e.Counter("dcmon_loader_late_records_total",
+              "Stored records that arrived behind their device's newest event time", {},
+              static_cast<double>(c.late.load()));
     e.Counter("dcmon_loader_batches_total", "Batches committed to the store", {},
               static_cast<double>(c.batches.load()));
     e.Counter("dcmon_loader_commit_failures_total", "Batches the store refused (retried)", {},
@@ -299,10 +304,13 @@ int ServeUntilStopped(const Config& config, const std::function<void(const Serve
               "Offsets that fell out of the broker's retention before they were loaded", {},
               static_cast<double>(l.consumer_counters().lost.load()));
     for (const bus::PartitionLag& p : l.partition_lags()) {
+      if (p.lag < 0) continue;  // not known yet
       e.Gauge("dcmon_kafka_consumer_lag", "Records in a partition not yet loaded",
               {{"topic", p.topic}, {"partition", std::to_string(p.partition)}},
               static_cast<double>(p.lag));
     }
+    e.Histogram("dcmon_loader_commit_seconds", "Time to commit one batch to the store", {},
+                l.commit_latency());
     const bus::ProducerCounters& pc = (*producer)->counters();
     e.Counter("dcmon_ingest_records_total", "Records from HTTP ingest, by Kafka outcome",
               {{"outcome", "acked"}}, static_cast<double>(pc.acked.load()));

@@ -173,7 +173,10 @@ Status Loader::RunOnce() {
 
   const int64_t now = NowMicros();
   Decode(now);
+  const auto commit_start = std::chrono::steady_clock::now();
   Result<store::CommitStats> stats = writer_->Commit(batch_, now);
+  commit_seconds_.Observe(
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - commit_start).count());
   if (!stats.ok()) return BackOff(stats.status());
   OnCommitted(*stats);
   return Status::Ok();

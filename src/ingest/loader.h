@@ -27,6 +27,7 @@
 
 #include "bus/consumer.h"
 #include "bus/producer.h"
+#include "core/metrics.h"
 #include "core/record_json.h"
 #include "core/status.h"
 #include "ingest/dedup_window.h"
@@ -99,6 +100,8 @@ class Loader : public bus::RebalanceListener {
   bool healthy() const;
   // The most recent commit failure, or empty.
   std::string last_error() const;
+  // How long each batch took to commit to the store (successful or not), in seconds.
+  const Histogram& commit_latency() const { return commit_seconds_; }
   // Lag per assigned partition: a snapshot the loader thread refreshes every lag_interval.
   std::vector<bus::PartitionLag> partition_lags() const;
 
@@ -144,6 +147,7 @@ class Loader : public bus::RebalanceListener {
     int64_t delay_max = INT64_MIN, delay_last = 0;
   } pending_;
   LoaderCounters counters_;
+  Histogram commit_seconds_{{0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10}};
   Status assign_error_;
   std::vector<bus::PartitionOffset> starts_;  // of the current assignment
   // Stored offsets not yet committed to Kafka (a commit failed during a rebalance).
