@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdio>
@@ -14,6 +15,7 @@
 #include "core/log.h"
 #include "sim/facility.h"
 #include "sim/simulator.h"
+#include "store/duckdb.h"
 
 namespace dcmon::cli {
 namespace {
@@ -21,6 +23,20 @@ namespace {
 int Fail(int code, std::string_view message) {
   std::fprintf(stderr, "dcmon run: %.*s\n", static_cast<int>(message.size()), message.data());
   return code;
+}
+
+// The newest event time in a store file (0 when empty), read before serve takes the file.
+Result<int64_t> NewestEventTime(const std::string& path) {
+  Result<std::unique_ptr<store::Database>> db = store::Database::Open(
+      {.path = path, .memory_limit = "256MB", .threads = 1, .read_only = true});
+  if (!db.ok()) return db.status();
+  Result<std::unique_ptr<store::Connection>> conn = (*db)->Connect();
+  if (!conn.ok()) return conn.status();
+  Result<store::QueryResult> r = (*conn)->Query(
+      "SELECT coalesce(greatest((SELECT epoch_us(max(event_time)) FROM sensor_readings), "
+      "(SELECT epoch_us(max(event_time)) FROM cooling_metrics)), 0)");
+  if (!r.ok()) return r.status();
+  return r->Int64(0, 0);
 }
 
 }  // namespace
@@ -61,9 +77,14 @@ int RunRun(const RunFlags& f) {
                           std::chrono::system_clock::now().time_since_epoch())
                           .count() /
                       1'000'000 * 1'000'000;
-  // History only into a new store: an existing one already has the past, and sending it again
-  // would be re-sends.
-  const int64_t start = new_store ? now - int64_t{f.history_minutes} * 60'000'000 : now;
+  // History only into a new store. An existing one already has the past (maybe ahead of the clock,
+  // after a run at --speed > 1): carry on after its newest record instead of sending it again.
+  int64_t start = now - int64_t{f.history_minutes} * 60'000'000;
+  if (!new_store) {
+    Result<int64_t> newest = NewestEventTime(store);
+    if (!newest.ok()) return Fail(1, newest.status().message());
+    start = std::max(now, *newest / 1'000'000 * 1'000'000 + 1'000'000);
+  }
   sim::SimulatorOptions options{.seed = f.seed, .start_micros = start};
   std::vector<std::string> specs = facility->faults;
   specs.insert(specs.end(), f.scenarios.begin(), f.scenarios.end());
