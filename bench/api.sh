@@ -35,7 +35,7 @@ watch_rss() {
   for _ in $(seq "$duration"); do ps -o rss= -p "$serve_pid"; sleep 1; done >"$work/rss.txt"
 }
 rss_half() {
-  tail -n $((duration / 2)) "$work/rss.txt" | sort -n | sed -n '1p;$p' | awk '{printf "%s%.0f MB", NR>1?" .. ":"", $1/1024}'
+  tail -n $((duration / 2)) "$work/rss.txt" | sort -n | sed -n '1p;$p' | awk '{printf "%s%.0f MB", (NR > 1 ? " .. " : ""), $1 / 1024}'
 }
 
 watch_rss & rss_pid=$!
@@ -45,7 +45,8 @@ echo "summary: $(grep 'Requests/sec' "$work/summary.txt" | awk '{print $2}') req
      "p99 $(grep -E '^ +99%' "$work/summary.txt" | awk '{print $2}'), RSS second half $(rss_half)"
 
 # Ingest: 5,000 simulator records per request.
-$dcmon simulate --from 2025-08-22T00:00:00Z --to 2025-08-22T00:20:00Z | head -5000 >"$work/batch.ndjson"
+$dcmon simulate --from 2025-08-22T00:00:00Z --to 2025-08-22T00:20:00Z >"$work/all.ndjson"
+head -5000 "$work/all.ndjson" >"$work/batch.ndjson"
 cat >"$work/ingest.lua" <<EOF
 local f = io.open("$work/batch.ndjson", "rb")
 wrk.method = "POST"
@@ -66,7 +67,7 @@ while [ "$now" != "$prev" ]; do
   [ "$now" != "$prev" ] && end=$(date +%s.%N)
 done
 requests=$(grep -E 'requests in' "$work/ingest.txt" | awk '{print $1}')
-non2xx=$(grep -E 'Non-2xx' "$work/ingest.txt" | awk '{print $NF}'); non2xx=${non2xx:-0}
+non2xx=$(awk '/Non-2xx/ {print $NF}' "$work/ingest.txt"); non2xx=${non2xx:-0}
 stored=$((now - before))
 echo "ingest: $(grep 'Requests/sec' "$work/ingest.txt" | awk '{print $2}') req/s of 5,000 records," \
      "p99 $(grep -E '^ +99%' "$work/ingest.txt" | awk '{print $2}'), $requests requests ($non2xx not 2xx);" \

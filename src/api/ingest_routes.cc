@@ -168,7 +168,7 @@ void Ingest(Api::Context& ctx, HttpRequest& req, Respond& respond) {
                             "send a JSON array of records or NDJSON (one record per line)");
            }
            bus::Producer& producer = *ctx.parts.producer;
-           const int64_t failed_before = producer.counters().failed;
+           bus::DeliveryTracker delivered;
            std::string line;
            for (const Record& r : batch.records) {
              line.clear();
@@ -176,19 +176,16 @@ void Ingest(Api::Context& ctx, HttpRequest& req, Respond& respond) {
              const std::string& topic = std::holds_alternative<SensorReading>(r)
                                             ? ctx.parts.kafka.sensors_topic
                                             : ctx.parts.kafka.cooling_topic;
-             if (Status s = producer.Produce(topic, DeviceIdOf(r), line); !s.ok()) {
+             if (Status s = producer.Produce(topic, DeviceIdOf(r), line, {}, &delivered); !s.ok()) {
+               // Some may be in Kafka already: a retry re-sends them, and the loader drops
+               // re-sends.
+               (void)delivered.Wait(producer.handle(), std::chrono::seconds(10));
                return Unavailable("Kafka unavailable", s.message());
              }
            }
            // Answer only once Kafka holds them: a 200 means the records are durable.
-           if (Status s = producer.Flush(std::chrono::seconds(10)); !s.ok()) {
-             return Unavailable("Kafka unavailable", s.message());
-           }
-           if (producer.counters().failed != failed_before) {
-             return Unavailable("Kafka refused records",
-                                fmt::format("{} of {} records were not delivered: {}",
-                                            producer.counters().failed - failed_before,
-                                            batch.records.size(), producer.last_error()));
+           if (Status s = delivered.Wait(producer.handle(), std::chrono::seconds(10)); !s.ok()) {
+             return Unavailable("Kafka did not take every record", s.message());
            }
            if (Status s = StoreRejects(conn, batch.rejects, remote); !s.ok()) {
              return Problem(500, "store error",

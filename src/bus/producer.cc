@@ -42,6 +42,14 @@ Producer::~Producer() {
 
 void Producer::OnDelivery(rd_kafka_t*, const rd_kafka_message_t* message, void* opaque) {
   auto* self = static_cast<Producer*>(opaque);
+  if (auto* tracker = static_cast<DeliveryTracker*>(message->_private)) {
+    std::lock_guard lock(tracker->mu_);
+    --tracker->pending_;
+    if (message->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+      ++tracker->failed_;
+      tracker->error_ = rd_kafka_err2str(message->err);
+    }
+  }
   if (message->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
     self->counters_.acked.fetch_add(1, std::memory_order_relaxed);
     return;
@@ -71,6 +79,7 @@ int Producer::OnStats(rd_kafka_t*, char* json, size_t len, void* opaque) {
 }
 
 rd_kafka_topic_t* Producer::Topic(std::string_view name) {
+  std::lock_guard lock(topics_mu_);
   auto it = topics_.find(std::string(name));
   if (it != topics_.end()) return it->second.get();
   rd_kafka_topic_t* t = rd_kafka_topic_new(rk_.get(), std::string(name).c_str(), nullptr);
@@ -78,8 +87,28 @@ rd_kafka_topic_t* Producer::Topic(std::string_view name) {
   return topics_.emplace(std::string(name), t).first->second.get();
 }
 
+Status DeliveryTracker::Wait(rd_kafka_t* rk, std::chrono::milliseconds deadline) {
+  const auto until = std::chrono::steady_clock::now() + deadline;
+  for (;;) {
+    {
+      std::lock_guard lock(mu_);
+      if (pending_ == 0) {
+        if (failed_ == 0) return Status::Ok();
+        return IoError(fmt::format("kafka: {} record(s) not delivered: {}", failed_, error_));
+      }
+    }
+    if (std::chrono::steady_clock::now() > until) {
+      std::lock_guard lock(mu_);
+      return IoError(fmt::format("kafka: {} record(s) not acknowledged within {} ms", pending_,
+                                 deadline.count()));
+    }
+    // Serves delivery reports: this caller's, and any other's.
+    rd_kafka_poll(rk, 5);
+  }
+}
+
 Status Producer::Produce(std::string_view topic, std::string_view key, std::string_view value,
-                         std::span<const Header> headers) {
+                         std::span<const Header> headers, DeliveryTracker* tracker) {
   rd_kafka_topic_t* t = Topic(topic);
   if (!t)
     return InvalidArgument(
@@ -92,12 +121,23 @@ Status Producer::Produce(std::string_view topic, std::string_view key, std::stri
                         h.value.data(), static_cast<ssize_t>(h.value.size()));
   }
   const auto deadline = std::chrono::steady_clock::now() + enqueue_timeout;
+  // Counted in before it can be counted out (another thread may serve its delivery report first).
+  auto untrack = [tracker] {
+    if (!tracker) return;
+    std::lock_guard lock(tracker->mu_);
+    --tracker->pending_;
+  };
+  if (tracker) {
+    std::lock_guard lock(tracker->mu_);
+    ++tracker->pending_;
+  }
   for (;;) {
-    const rd_kafka_resp_err_t err = rd_kafka_producev(
-        rk_.get(), RD_KAFKA_V_RKT(t), RD_KAFKA_V_PARTITION(RD_KAFKA_PARTITION_UA),
-        RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-        RD_KAFKA_V_VALUE(const_cast<char*>(value.data()), value.size()),
-        RD_KAFKA_V_KEY(key.data(), key.size()), RD_KAFKA_V_HEADERS(hdrs.get()), RD_KAFKA_V_END);
+    const rd_kafka_resp_err_t err =
+        rd_kafka_producev(rk_.get(), RD_KAFKA_V_RKT(t), RD_KAFKA_V_PARTITION(RD_KAFKA_PARTITION_UA),
+                          RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+                          RD_KAFKA_V_VALUE(const_cast<char*>(value.data()), value.size()),
+                          RD_KAFKA_V_KEY(key.data(), key.size()), RD_KAFKA_V_HEADERS(hdrs.get()),
+                          RD_KAFKA_V_OPAQUE(tracker), RD_KAFKA_V_END);
     if (err == RD_KAFKA_RESP_ERR_NO_ERROR) {
       (void)hdrs.release();
       // Delivery reports are served every 1,024 records: polling per record costs more than
@@ -107,6 +147,7 @@ Status Producer::Produce(std::string_view topic, std::string_view key, std::stri
       return Status::Ok();
     }
     if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL) {
+      untrack();
       return Status(StatusCode::kIoError,
                     fmt::format("kafka produce to {}: {}", topic, rd_kafka_err2str(err)));
     }
@@ -114,6 +155,7 @@ Status Producer::Produce(std::string_view topic, std::string_view key, std::stri
     // memory.
     counters_.waits.fetch_add(1, std::memory_order_relaxed);
     if (std::chrono::steady_clock::now() > deadline) {
+      untrack();
       return Status(
           StatusCode::kIoError,
           fmt::format("kafka produce to {}: queue still full after {} ms (broker unreachable?{})",

@@ -2,7 +2,8 @@
 // records stay ordered in one partition. The in-flight queue is bounded: when it is full Produce()
 // waits (serving delivery reports) instead of growing memory, and gives up with a clear error after
 // `enqueue_timeout`. Every delivery is counted as acked or failed, with librdkafka's reason for the
-// last failure. One thread calls the methods; counters() may be read from any thread.
+// last failure. Produce() may be called from several threads at once (HTTP ingest does), each
+// waiting for its own records with a DeliveryTracker; counters() may be read from any thread.
 //
 //   auto p = Producer::Create({.bootstrap = "127.0.0.1:9092"});
 //   (*p)->Produce("dc.sensors", "room-1-a01-pdu", json);
@@ -37,13 +38,30 @@ struct Header {
   std::string_view value;
 };
 
+// One caller's records in flight: Produce() counts them in, delivery reports count them out, and
+// Wait() returns once the broker has acknowledged or refused each. Lets several threads share a
+// producer without waiting for one another's records (as Flush() would). Thread-safe.
+class DeliveryTracker {
+ public:
+  // Ok once every record is acknowledged; an error with librdkafka's reason if any was refused,
+  // or if some are still in flight at the deadline.
+  Status Wait(rd_kafka_t* rk, std::chrono::milliseconds deadline);
+
+ private:
+  friend class Producer;
+  std::mutex mu_;
+  int64_t pending_ = 0;
+  int64_t failed_ = 0;
+  std::string error_;
+};
+
 class Producer {
  public:
   static Result<std::unique_ptr<Producer>> Create(const KafkaConfig& config);
   ~Producer();
 
   Status Produce(std::string_view topic, std::string_view key, std::string_view value,
-                 std::span<const Header> headers = {});
+                 std::span<const Header> headers = {}, DeliveryTracker* tracker = nullptr);
   // Serves delivery reports without blocking.
   void Poll() { rd_kafka_poll(rk_.get(), 0); }
   // Waits until every queued record is acknowledged or failed, at most `deadline`.
@@ -63,6 +81,7 @@ class Producer {
   rd_kafka_topic_t* Topic(std::string_view name);
 
   KafkaHandle rk_;
+  std::mutex topics_mu_;  // guards topics_
   std::unordered_map<std::string, std::unique_ptr<rd_kafka_topic_t, RdKafkaDeleter>> topics_;
   ProducerCounters counters_;
   mutable std::mutex error_mu_;

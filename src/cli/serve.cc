@@ -47,6 +47,7 @@ struct Settings {
   api::ServerOptions server;
   api::ApiOptions api;
   int read_threads = 2;
+  int ingest_threads = 4;
   std::chrono::milliseconds query_timeout{10000};
   analytics::LiveStateOptions live;
 };
@@ -100,6 +101,9 @@ Result<Settings> SettingsFrom(const Config& c) {
   Result<int64_t> reads = IntSetting(c, "api.read_threads", s.read_threads, 1, 64);
   if (!reads.ok()) return reads.status();
   s.read_threads = static_cast<int>(*reads);
+  Result<int64_t> ingest = IntSetting(c, "api.ingest_threads", s.ingest_threads, 1, 64);
+  if (!ingest.ok()) return ingest.status();
+  s.ingest_threads = static_cast<int>(*ingest);
   Result<int64_t> timeout = IntSetting(c, "api.query_timeout_s", 10, 1, 3600);
   if (!timeout.ok()) return timeout.status();
   s.query_timeout = std::chrono::seconds(*timeout);
@@ -243,8 +247,9 @@ int ServeUntilStopped(const Config& config, const std::function<void(const Serve
   Result<std::unique_ptr<api::WorkerPool>> reads = api::WorkerPool::Start(
       **db, {.threads = settings->read_threads, .timeout = settings->query_timeout});
   if (!reads.ok()) return Fail(1, reads.status().message());
+  // Ingest threads mostly wait for Kafka's acknowledgements: several overlap those waits.
   Result<std::unique_ptr<api::WorkerPool>> writes = api::WorkerPool::Start(
-      **db, {.threads = 1, .timeout = std::chrono::seconds(60)});  // ingest waits on Kafka too
+      **db, {.threads = settings->ingest_threads, .timeout = std::chrono::seconds(60)});
   if (!writes.ok()) return Fail(1, writes.status().message());
 
   // Analysts' SQL runs on these connections: no files, no network, no settings changed from now
