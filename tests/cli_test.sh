@@ -2,11 +2,7 @@
 # The command-line contract: --help, --version, and one-line errors with a non-zero exit for bad input.
 set -uo pipefail
 dcmon=$1
-fail=0
-check() {  # check NAME CONDITION...
-  local name=$1; shift
-  if "$@"; then echo "ok   $name"; else echo "FAIL $name"; fail=1; fi
-}
+source "$(dirname "$0")/lib.sh"
 
 help=$("$dcmon" --help); rc=$?
 check "help exits 0" test $rc -eq 0

@@ -6,11 +6,7 @@ dcmon=$1
 work=$(mktemp -d)
 broker_pid=
 trap '[ -n "$broker_pid" ] && kill $broker_pid 2>/dev/null; rm -rf "$work"' EXIT
-fail=0
-check() {  # check NAME CONDITION...
-  local name=$1; shift
-  if "$@"; then echo "ok   $name"; else echo "FAIL $name"; fail=1; fi
-}
+source "$(dirname "$0")/lib.sh"
 
 "$dcmon" broker --partitions 3 >"$work/broker.out" 2>"$work/broker.err" & broker_pid=$!
 for _ in $(seq 50); do grep -q bootstrap.servers= "$work/broker.out" && break; sleep 0.1; done

@@ -8,11 +8,7 @@ dcmon=$1
 work=$(mktemp -d)
 pids=()
 trap 'kill "${pids[@]}" 2>/dev/null; wait 2>/dev/null; rm -rf "$work"' EXIT
-fail=0
-check() {  # check NAME CONDITION...
-  local name=$1; shift
-  if "$@"; then echo "ok   $name"; else echo "FAIL $name"; fail=1; fi
-}
+source "$(dirname "$0")/lib.sh"
 
 "$dcmon" broker --partitions 2 >"$work/broker.out" 2>/dev/null & pids+=($!)
 for _ in $(seq 100); do grep -q bootstrap.servers= "$work/broker.out" && break; sleep 0.1; done

@@ -7,11 +7,7 @@ dcmon=$(realpath "$1")
 work=$(mktemp -d)
 run_pid=
 trap '[ -n "$run_pid" ] && kill $run_pid 2>/dev/null; wait 2>/dev/null; rm -rf "$work"' EXIT
-fail=0
-check() {  # check NAME CONDITION...
-  local name=$1; shift
-  if "$@"; then echo "ok   $name"; else echo "FAIL $name"; fail=1; fi
-}
+source "$(dirname "$0")/lib.sh"
 start() {  # start LOG: dcmon run on a free port and the store in $work; sets url, token
   (cd "$work" && exec "$dcmon" run --listen 127.0.0.1:0 --store "$work/run.duckdb" --history 10 >"$1" 2>"$1.err") &
   run_pid=$!

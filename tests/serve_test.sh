@@ -7,11 +7,7 @@ dcmon=$1
 work=$(mktemp -d)
 pids=()
 trap 'for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done; wait 2>/dev/null; rm -rf "$work"' EXIT
-fail=0
-check() {  # check NAME CONDITION...
-  local name=$1; shift
-  if "$@"; then echo "ok   $name"; else echo "FAIL $name"; fail=1; fi
-}
+source "$(dirname "$0")/lib.sh"
 fixtures=$(cd "$(dirname "$0")/fixtures" && pwd)
 
 "$dcmon" broker --partitions 3 >"$work/broker.out" 2>"$work/broker.err" & pids+=($!)

@@ -5,11 +5,7 @@ set -uo pipefail
 dcmon=$1
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-fail=0
-check() {  # check NAME CONDITION...
-  local name=$1; shift
-  if "$@"; then echo "ok   $name"; else echo "FAIL $name"; fail=1; fi
-}
+source "$(dirname "$0")/lib.sh"
 range=(--from 2025-08-21T16:00:00Z --to 2025-08-21T17:00:00Z)
 
 "$dcmon" simulate "${range[@]}" >"$work/a.ndjson" 2>"$work/a.err"; rc=$?

@@ -2,7 +2,6 @@
 
 #include <fmt/format.h>
 
-#include <charconv>
 #include <chrono>
 #include <cmath>
 
@@ -74,31 +73,6 @@ HttpResponse TooMany(double wait_seconds, std::string_view who) {
   return r;
 }
 
-Result<double> RateFrom(const Config& c, std::string_view key, double fallback) {
-  const std::optional<std::string> v = c.Get(key);
-  if (!v) return fallback;
-  double x = 0;
-  const auto [end, ec] = std::from_chars(v->data(), v->data() + v->size(), x);
-  if (ec != std::errc() || end != v->data() + v->size() || x < 0) {
-    return InvalidArgument(
-        fmt::format("{}: expected requests per second >= 0 (0 = off), got \"{}\" ({})", key, *v,
-                    c.Origin(key)));
-  }
-  return x;
-}
-
-Result<int64_t> IntFrom(const Config& c, std::string_view key, int64_t fallback) {
-  const std::optional<std::string> v = c.Get(key);
-  if (!v) return fallback;
-  int64_t x = 0;
-  const auto [end, ec] = std::from_chars(v->data(), v->data() + v->size(), x);
-  if (ec != std::errc() || end != v->data() + v->size()) {
-    return InvalidArgument(
-        fmt::format("{}: expected an integer, got \"{}\" ({})", key, *v, c.Origin(key)));
-  }
-  return x;
-}
-
 }  // namespace
 
 Status ApiOptions::Validate() const {
@@ -113,26 +87,24 @@ Status ApiOptions::Validate() const {
 
 Result<ApiOptions> ApiOptionsFrom(const Config& c) {
   ApiOptions o;
-  if (auto v = c.Get("api.open_reads_on_loopback")) {
-    if (*v != "true" && *v != "false")
-      return InvalidArgument("api.open_reads_on_loopback: expected true or false");
-    o.open_reads_on_loopback = *v == "true";
+  Result<bool> open = c.GetBool("api.open_reads_on_loopback", o.open_reads_on_loopback);
+  Result<double> per_token = c.GetDouble("api.rate_limit_per_token", o.per_token.rate, 0, 1e9);
+  Result<double> per_address =
+      c.GetDouble("api.rate_limit_per_address", o.per_address.rate, 0, 1e9);
+  Result<int64_t> page = c.GetInt("api.page_limit", o.page_limit, 1, 100000);
+  Result<int64_t> max_page = c.GetInt("api.max_page_limit", o.max_page_limit, 1, 100000);
+  Result<int64_t> cap =
+      c.GetInt("api.query_row_cap", static_cast<int64_t>(o.query_row_cap), 1, 1000000);
+  for (const Status* s : {&open.status(), &per_token.status(), &per_address.status(),
+                          &page.status(), &max_page.status(), &cap.status()}) {
+    if (!s->ok()) return *s;
   }
-  Result<double> per_token = RateFrom(c, "api.rate_limit_per_token", o.per_token.rate);
-  if (!per_token.ok()) return per_token.status();
+  o.open_reads_on_loopback = *open;
   o.per_token.rate = *per_token;
-  Result<double> per_address = RateFrom(c, "api.rate_limit_per_address", o.per_address.rate);
-  if (!per_address.ok()) return per_address.status();
   o.per_address.rate = *per_address;
-  Result<int64_t> page = IntFrom(c, "api.page_limit", o.page_limit);
-  Result<int64_t> max_page = IntFrom(c, "api.max_page_limit", o.max_page_limit);
-  Result<int64_t> cap = IntFrom(c, "api.query_row_cap", static_cast<int64_t>(o.query_row_cap));
-  for (const auto* r : {&page, &max_page, &cap}) {
-    if (!r->ok()) return r->status();
-  }
   o.page_limit = static_cast<int>(*page);
   o.max_page_limit = static_cast<int>(*max_page);
-  o.query_row_cap = static_cast<size_t>(std::max<int64_t>(*cap, 0));
+  o.query_row_cap = static_cast<size_t>(*cap);
   if (Status s = o.Validate(); !s.ok()) return s;
   return o;
 }

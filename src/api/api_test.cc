@@ -306,7 +306,7 @@ TEST(ApiOptions, FromConfig) {
   EXPECT_THAT(ApiOptionsFrom(*Config::Parse("[api]\nrate_limit_per_token = \"fast\"\n", "t"))
                   .status()
                   .message(),
-              HasSubstr("api.rate_limit_per_token: expected requests per second"));
+              HasSubstr("api.rate_limit_per_token: expected a number from 0 to"));
 }
 
 TEST(Auth, ConfiguredTokensAreHashed) {

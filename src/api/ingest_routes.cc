@@ -13,18 +13,13 @@
 #include "core/json_writer.h"
 #include "core/line_protocol.h"
 #include "core/record_json.h"
+#include "core/time.h"
 #include "store/duckdb.h"
 #include "store/points.h"
 #include "store/query.h"
 
 namespace dcmon::api {
 namespace {
-
-int64_t NowMicros() {
-  return std::chrono::duration_cast<std::chrono::microseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 std::string_view TrimLeft(std::string_view s) {
   while (!s.empty() &&

@@ -284,9 +284,7 @@ void Series(Api::Context& ctx, HttpRequest& req, Respond& respond) {
   Result<std::optional<int64_t>> to = TimeParam(req, "to");
   if (!from.ok()) return respond(BadParam(from.status()));
   if (!to.ok()) return respond(BadParam(to.status()));
-  const int64_t now = std::chrono::duration_cast<std::chrono::microseconds>(
-                          std::chrono::system_clock::now().time_since_epoch())
-                          .count();
+  const int64_t now = NowMicros();
   const int64_t end = to->value_or(now);
   const int64_t begin = from->value_or(end - 3'600'000'000);
   if (begin >= end) return respond(BadParam(InvalidArgument("from: must be before to")));

@@ -8,6 +8,7 @@
 #include <map>
 
 #include "bus/kafka_config.h"
+#include "cli/exit.h"
 #include "cli/signals.h"
 #include "core/config.h"
 #include "core/log.h"
@@ -34,22 +35,18 @@ CLI::App* AddLoad(CLI::App& app, LoadFlags& f) {
 }
 
 int RunLoad(const LoadFlags& f) {
-  auto fail = [](int code, std::string_view message) {
-    std::fprintf(stderr, "dcmon load: %.*s\n", static_cast<int>(message.size()), message.data());
-    return code;
-  };
   Result<Config> config = f.kafka.Merge();
-  if (!config.ok()) return fail(2, config.status().message());
+  if (!config.ok()) return Fail("load", 2, config.status().message());
   const bus::KafkaConfig kafka = bus::KafkaConfigFrom(*config);
   if (Status s = kafka.Validate(); !s.ok())
-    return fail(2, s.message() + " (--kafka or DCMON_KAFKA_BOOTSTRAP)");
+    return Fail("load", 2, s.message() + " (--kafka or DCMON_KAFKA_BOOTSTRAP)");
   Result<std::unique_ptr<store::Database>> db = store::Database::Open(
       {.path = f.store, .memory_limit = f.memory_limit, .threads = f.threads});
-  if (!db.ok()) return fail(1, db.status().message());
+  if (!db.ok()) return Fail("load", 1, db.status().message());
   Result<std::unique_ptr<ingest::Loader>> loader =
       ingest::Loader::Create(kafka, **db, {.group = f.group});
   if (!loader.ok())
-    return fail(loader.status().code() == StatusCode::kInvalidArgument ? 2 : 1,
+    return Fail("load", loader.status().code() == StatusCode::kInvalidArgument ? 2 : 1,
                 loader.status().message());
   ingest::Loader& l = **loader;
 

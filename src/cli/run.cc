@@ -11,19 +11,16 @@
 
 #include "bus/embedded_broker.h"
 #include "bus/kafka_sink.h"
+#include "cli/exit.h"
 #include "cli/signals.h"
 #include "core/log.h"
+#include "core/time.h"
 #include "sim/facility.h"
 #include "sim/simulator.h"
 #include "store/duckdb.h"
 
 namespace dcmon::cli {
 namespace {
-
-int Fail(int code, std::string_view message) {
-  std::fprintf(stderr, "dcmon run: %.*s\n", static_cast<int>(message.size()), message.data());
-  return code;
-}
 
 // The newest event time in a store file (0 when empty), read before serve takes the file.
 Result<int64_t> NewestEventTime(const std::string& path) {
@@ -63,7 +60,7 @@ CLI::App* AddRun(CLI::App& app, RunFlags& f) {
 
 int RunRun(const RunFlags& f) {
   Result<Config> config = f.serve.Merge();
-  if (!config.ok()) return Fail(2, config.status().message());
+  if (!config.ok()) return Fail("run", 2, config.status().message());
   // The local demo: reads from this machine need no token (the dashboard), unless configured.
   if (!config->Get("api.open_reads_on_loopback"))
     config->SetFlag("api.open_reads_on_loopback", "true");
@@ -72,30 +69,19 @@ int RunRun(const RunFlags& f) {
       store == ":memory:" || store.starts_with("md:") || !std::filesystem::exists(store);
 
   Result<sim::FacilityConfig> facility = sim::LoadFacility(f.facility);
-  if (!facility.ok()) return Fail(2, facility.status().message());
-  const int64_t now = std::chrono::duration_cast<std::chrono::microseconds>(
-                          std::chrono::system_clock::now().time_since_epoch())
-                          .count() /
-                      1'000'000 * 1'000'000;
+  if (!facility.ok()) return Fail("run", 2, facility.status().message());
+  const int64_t now = NowMicros() / 1'000'000 * 1'000'000;
   // History only into a new store. An existing one already has the past (maybe ahead of the clock,
   // after a run at --speed > 1): carry on after its newest record instead of sending it again.
   int64_t start = now - int64_t{f.history_minutes} * 60'000'000;
   if (!new_store) {
     Result<int64_t> newest = NewestEventTime(store);
-    if (!newest.ok()) return Fail(1, newest.status().message());
+    if (!newest.ok()) return Fail("run", 1, newest.status().message());
     start = std::max(now, *newest / 1'000'000 * 1'000'000 + 1'000'000);
   }
-  sim::SimulatorOptions options{.seed = f.seed, .start_micros = start};
-  std::vector<std::string> specs = facility->faults;
-  specs.insert(specs.end(), f.scenarios.begin(), f.scenarios.end());
-  for (const std::string& spec : specs) {
-    Result<sim::Fault> fault = sim::ParseFault(spec, now);
-    if (!fault.ok()) return Fail(2, fault.status().message());
-    options.faults.push_back(std::move(*fault));
-  }
-  Result<std::unique_ptr<sim::Simulator>> simulator =
-      sim::Simulator::Create(*facility, std::move(options));
-  if (!simulator.ok()) return Fail(2, simulator.status().message());
+  Result<std::unique_ptr<sim::Simulator>> simulator = sim::CreateWithScenarios(
+      *facility, {.seed = f.seed, .start_micros = start}, f.scenarios, now);
+  if (!simulator.ok()) return Fail("run", 2, simulator.status().message());
 
   InstallStopSignals();
   std::unique_ptr<bus::EmbeddedBroker> broker;
@@ -104,7 +90,7 @@ int RunRun(const RunFlags& f) {
     Result<std::unique_ptr<bus::EmbeddedBroker>> b = bus::EmbeddedBroker::Start(
         {.partitions = f.partitions,
          .topics = {topics.sensors_topic, topics.cooling_topic, topics.rejects_topic}});
-    if (!b.ok()) return Fail(1, b.status().message());
+    if (!b.ok()) return Fail("run", 1, b.status().message());
     broker = std::move(*b);
     config->SetFlag("kafka.bootstrap", broker->bootstrap());
     // A new, empty broker: Kafka positions a store kept from an earlier one mean nothing here.
@@ -112,7 +98,7 @@ int RunRun(const RunFlags& f) {
   }
   const bus::KafkaConfig kafka = bus::KafkaConfigFrom(*config);
   Result<std::unique_ptr<bus::Producer>> producer = bus::Producer::Create(kafka);
-  if (!producer.ok()) return Fail(1, producer.status().message());
+  if (!producer.ok()) return Fail("run", 1, producer.status().message());
   bus::KafkaSink sink(std::move(*producer), kafka);
 
   std::atomic<bool> sim_stop{false};

@@ -18,9 +18,11 @@
 #include "api/worker_pool.h"
 #include "bus/kafka_config.h"
 #include "bus/producer.h"
+#include "cli/exit.h"
 #include "cli/signals.h"
 #include "core/json_writer.h"
 #include "core/log.h"
+#include "core/time.h"
 #include "ingest/loader.h"
 #include "store/duckdb.h"
 
@@ -28,17 +30,6 @@ namespace dcmon::cli {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-
-int Fail(int code, std::string_view message) {
-  std::fprintf(stderr, "dcmon serve: %.*s\n", static_cast<int>(message.size()), message.data());
-  return code;
-}
-
-int64_t NowMicros() {
-  return std::chrono::duration_cast<std::chrono::microseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 // The [store], [loader], [api] and [analytics] settings serve reads (docs/configuration.md).
 struct Settings {
@@ -51,19 +42,6 @@ struct Settings {
   std::chrono::milliseconds query_timeout{10000};
   analytics::LiveStateOptions live;
 };
-
-Result<int64_t> IntSetting(const Config& c, std::string_view key, int64_t fallback, int64_t min,
-                           int64_t max) {
-  const std::optional<std::string> v = c.Get(key);
-  if (!v) return fallback;
-  int64_t x = 0;
-  const auto [end, ec] = std::from_chars(v->data(), v->data() + v->size(), x);
-  if (ec != std::errc() || end != v->data() + v->size() || x < min || x > max) {
-    return InvalidArgument(fmt::format("{}: expected an integer from {} to {}, got \"{}\" ({})",
-                                       key, min, max, *v, c.Origin(key)));
-  }
-  return x;
-}
 
 // "HOST:PORT", "[::1]:PORT" or ":PORT" (every interface).
 Status ParseListen(std::string_view listen, api::ServerOptions& o) {
@@ -89,22 +67,22 @@ Result<Settings> SettingsFrom(const Config& c) {
   Settings s;
   s.store.path = c.Get("store.path").value_or("data/dcmon.duckdb");
   s.store.memory_limit = c.Get("store.memory_limit").value_or(s.store.memory_limit);
-  Result<int64_t> threads = IntSetting(c, "store.threads", s.store.threads, 1, 256);
+  Result<int64_t> threads = c.GetInt("store.threads", s.store.threads, 1, 256);
   if (!threads.ok()) return threads.status();
   s.store.threads = static_cast<int>(*threads);
   s.group = c.Get("loader.group").value_or(s.group);
   if (Status st = ParseListen(c.Get("api.listen").value_or("127.0.0.1:8080"), s.server); !st.ok())
     return st;
-  Result<int64_t> io = IntSetting(c, "api.io_threads", s.server.io_threads, 1, 64);
+  Result<int64_t> io = c.GetInt("api.io_threads", s.server.io_threads, 1, 64);
   if (!io.ok()) return io.status();
   s.server.io_threads = static_cast<int>(*io);
-  Result<int64_t> reads = IntSetting(c, "api.read_threads", s.read_threads, 1, 64);
+  Result<int64_t> reads = c.GetInt("api.read_threads", s.read_threads, 1, 64);
   if (!reads.ok()) return reads.status();
   s.read_threads = static_cast<int>(*reads);
-  Result<int64_t> ingest = IntSetting(c, "api.ingest_threads", s.ingest_threads, 1, 64);
+  Result<int64_t> ingest = c.GetInt("api.ingest_threads", s.ingest_threads, 1, 64);
   if (!ingest.ok()) return ingest.status();
   s.ingest_threads = static_cast<int>(*ingest);
-  Result<int64_t> timeout = IntSetting(c, "api.query_timeout_s", 10, 1, 3600);
+  Result<int64_t> timeout = c.GetInt("api.query_timeout_s", 10, 1, 3600);
   if (!timeout.ok()) return timeout.status();
   s.query_timeout = std::chrono::seconds(*timeout);
   Result<api::ApiOptions> a = api::ApiOptionsFrom(c);
@@ -115,7 +93,7 @@ Result<Settings> SettingsFrom(const Config& c) {
     return InvalidArgument(fmt::format(
         "analytics.ashrae_class: expected A1, A2, A3, A4 or H1, got \"{}\"", s.live.ashrae_class));
   }
-  Result<int64_t> stale = IntSetting(c, "analytics.stale_after_s", 300, 10, 86400);
+  Result<int64_t> stale = c.GetInt("analytics.stale_after_s", 300, 10, 86400);
   if (!stale.ok()) return stale.status();
   s.live.stale_after_micros = *stale * 1'000'000;
   return s;
@@ -192,7 +170,7 @@ Result<Config> ServeFlags::Merge() const {
 
 int RunServe(const ServeFlags& f) {
   Result<Config> config = f.Merge();
-  if (!config.ok()) return Fail(2, config.status().message());
+  if (!config.ok()) return Fail("serve", 2, config.status().message());
   InstallStopSignals();
   return ServeUntilStopped(*config, [](const ServeInfo& info) {
     std::printf("dcmon serve: API on %s\n", info.url.c_str());
@@ -207,11 +185,11 @@ int ServeUntilStopped(const Config& config, const std::function<void(const Serve
   auto log = Logger("serve");
   const bus::KafkaConfig kafka = bus::KafkaConfigFrom(config);
   if (Status s = kafka.Validate(); !s.ok())
-    return Fail(2, s.message() + " (--kafka or DCMON_KAFKA_BOOTSTRAP)");
+    return Fail("serve", 2, s.message() + " (--kafka or DCMON_KAFKA_BOOTSTRAP)");
   Result<Settings> settings = SettingsFrom(config);
-  if (!settings.ok()) return Fail(2, settings.status().message());
+  if (!settings.ok()) return Fail("serve", 2, settings.status().message());
   Result<api::TokenStore> tokens = api::TokenStore::FromConfig(config);
-  if (!tokens.ok()) return Fail(2, tokens.status().message());
+  if (!tokens.ok()) return Fail("serve", 2, tokens.status().message());
   ServeInfo info;
   if (std::optional<std::string> admin = config.Get("admin_token"); admin && !admin->empty()) {
     tokens->Add("admin", *admin, api::kScopeAll);
@@ -221,7 +199,7 @@ int ServeUntilStopped(const Config& config, const std::function<void(const Serve
   }
 
   Result<std::unique_ptr<store::Database>> db = store::Database::Open(settings->store);
-  if (!db.ok()) return Fail(1, db.status().message());
+  if (!db.ok()) return Fail("serve", 1, db.status().message());
 
   analytics::LiveState live(settings->live);
   api::EventHub events;
@@ -234,23 +212,23 @@ int ServeUntilStopped(const Config& config, const std::function<void(const Serve
   };
   Result<std::unique_ptr<ingest::Loader>> loader =
       ingest::Loader::Create(kafka, **db, std::move(loader_options));
-  if (!loader.ok()) return Fail(1, loader.status().message());
+  if (!loader.ok()) return Fail("serve", 1, loader.status().message());
   if (config.Get("loader.forget_offsets") == "true") {
     // `dcmon run` with a new embedded broker: positions from an earlier broker would point past
     // the new one's end. Before the first assignment reads them.
     Result<std::unique_ptr<store::Connection>> conn = (*db)->Connect();
     Status s = conn.ok() ? (*conn)->Execute("DELETE FROM ingest_offsets") : conn.status();
-    if (!s.ok()) return Fail(1, s.message());
+    if (!s.ok()) return Fail("serve", 1, s.message());
   }
   Result<std::unique_ptr<bus::Producer>> producer = bus::Producer::Create(kafka);
-  if (!producer.ok()) return Fail(1, producer.status().message());
+  if (!producer.ok()) return Fail("serve", 1, producer.status().message());
   Result<std::unique_ptr<api::WorkerPool>> reads = api::WorkerPool::Start(
       **db, {.threads = settings->read_threads, .timeout = settings->query_timeout});
-  if (!reads.ok()) return Fail(1, reads.status().message());
+  if (!reads.ok()) return Fail("serve", 1, reads.status().message());
   // Ingest threads mostly wait for Kafka's acknowledgements: several overlap those waits.
   Result<std::unique_ptr<api::WorkerPool>> writes = api::WorkerPool::Start(
       **db, {.threads = settings->ingest_threads, .timeout = std::chrono::seconds(60)});
-  if (!writes.ok()) return Fail(1, writes.status().message());
+  if (!writes.ok()) return Fail("serve", 1, writes.status().message());
 
   // Analysts' SQL runs on these connections: no files, no network, no settings changed from now
   // on, for every connection of this database (DuckDB's settings are per database).
@@ -259,7 +237,8 @@ int ServeUntilStopped(const Config& config, const std::function<void(const Serve
     Status s =
         admin.ok() ? (*admin)->Execute("SET enable_external_access = false") : admin.status();
     if (s.ok()) s = (*admin)->Execute("SET lock_configuration = true");
-    if (!s.ok()) return Fail(1, s.WithPrefix("store: locking the configuration: ").message());
+    if (!s.ok())
+      return Fail("serve", 1, s.WithPrefix("store: locking the configuration: ").message());
   }
 
   // Readiness, kept by the loop below and the loader thread; read by /readyz.
@@ -328,7 +307,7 @@ int ServeUntilStopped(const Config& config, const std::function<void(const Serve
 
   api::Api api(settings->api, std::move(parts));
   Result<std::unique_ptr<api::HttpServer>> server = api::HttpServer::Start(settings->server, api);
-  if (!server.ok()) return Fail(1, server.status().message());
+  if (!server.ok()) return Fail("serve", 1, server.status().message());
 
   std::atomic<bool> stop_loader{false};
   std::thread loader_thread([&] {

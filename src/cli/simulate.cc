@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "bus/kafka_sink.h"
+#include "cli/exit.h"
 #include "cli/signals.h"
 #include "core/config.h"
 #include "core/sink.h"
@@ -17,17 +18,6 @@
 
 namespace dcmon::cli {
 namespace {
-
-int Fail(int code, std::string_view message) {
-  std::fprintf(stderr, "dcmon simulate: %.*s\n", static_cast<int>(message.size()), message.data());
-  return code;
-}
-
-int64_t WallMicros() {
-  return std::chrono::duration_cast<std::chrono::microseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 // Records go to Kafka when a bootstrap is configured (at any layer) and --out was not given, else
 // to --out.
@@ -71,43 +61,36 @@ CLI::App* AddSimulate(CLI::App& app, SimulateFlags& f) {
 
 int RunSimulate(const SimulateFlags& f, bool out_given) {
   Result<sim::FacilityConfig> facility = sim::LoadFacility(f.facility);
-  if (!facility.ok()) return Fail(2, facility.status().message());
-  if (f.from.empty() != f.to.empty() && !f.to.empty()) return Fail(2, "--to needs --from");
-  int64_t start = WallMicros() / 1000000 * 1000000;
+  if (!facility.ok()) return Fail("simulate", 2, facility.status().message());
+  if (f.from.empty() != f.to.empty() && !f.to.empty())
+    return Fail("simulate", 2, "--to needs --from");
+  int64_t start = NowMicros() / 1000000 * 1000000;
   if (!f.from.empty()) {
     Result<int64_t> t = ParseRfc3339(f.from);
-    if (!t.ok()) return Fail(2, "--from: " + t.status().message());
+    if (!t.ok()) return Fail("simulate", 2, "--from: " + t.status().message());
     start = *t;
   }
   const bool backfill = !f.to.empty();
   int64_t end = 0;
   if (backfill) {
     Result<int64_t> t = ParseRfc3339(f.to);
-    if (!t.ok()) return Fail(2, "--to: " + t.status().message());
+    if (!t.ok()) return Fail("simulate", 2, "--to: " + t.status().message());
     end = *t;
-    if (end <= start) return Fail(2, "--to must be after --from");
+    if (end <= start) return Fail("simulate", 2, "--to must be after --from");
   }
-  sim::SimulatorOptions options{.seed = f.seed, .start_micros = start};
-  std::vector<std::string> specs = facility->faults;
-  specs.insert(specs.end(), f.scenarios.begin(), f.scenarios.end());
-  for (const std::string& spec : specs) {
-    Result<sim::Fault> fault = sim::ParseFault(spec, start);
-    if (!fault.ok()) return Fail(2, fault.status().message());
-    options.faults.push_back(std::move(*fault));
-  }
-  Result<std::unique_ptr<sim::Simulator>> simulator =
-      sim::Simulator::Create(*facility, std::move(options));
-  if (!simulator.ok()) return Fail(2, simulator.status().message());
+  Result<std::unique_ptr<sim::Simulator>> simulator = sim::CreateWithScenarios(
+      *facility, {.seed = f.seed, .start_micros = start}, f.scenarios, start);
+  if (!simulator.ok()) return Fail("simulate", 2, simulator.status().message());
   sim::Simulator& s = **simulator;
 
   Result<std::unique_ptr<Sink>> out = OpenOutput(f, out_given);
   if (!out.ok())
-    return Fail(out.status().code() == StatusCode::kInvalidArgument ? 2 : 1,
+    return Fail("simulate", out.status().code() == StatusCode::kInvalidArgument ? 2 : 1,
                 out.status().message());
   std::unique_ptr<Sink> labels;
   if (!f.labels.empty()) {
     Result<std::unique_ptr<Sink>> l = OpenNdjsonSink(f.labels);
-    if (!l.ok()) return Fail(1, l.status().message());
+    if (!l.ok()) return Fail("simulate", 1, l.status().message());
     labels = std::move(*l);
   }
 
@@ -140,7 +123,7 @@ int RunSimulate(const SimulateFlags& f, bool out_given) {
   } else {
     status = sim::RunInRealTime(s, start, f.speed, **out, labels.get(), StopRequested);
   }
-  if (!status.ok()) return Fail(1, status.message());
+  if (!status.ok()) return Fail("simulate", 1, status.message());
   return 0;
 }
 

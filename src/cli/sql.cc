@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "api/client.h"
+#include "cli/exit.h"
 #include "core/json_writer.h"
 #include "store/duckdb.h"
 #include "store/query.h"
@@ -113,10 +114,6 @@ CLI::App* AddSql(CLI::App& app, SqlFlags& f) {
 }
 
 int RunSql(const SqlFlags& f) {
-  auto fail = [](int code, std::string_view message) {
-    std::fprintf(stderr, "dcmon sql: %.*s\n", static_cast<int>(message.size()), message.data());
-    return code;
-  };
   Result<TextTable> table = InvalidArgument("no query ran");
   if (!f.server.empty()) {
     std::string body;
@@ -134,27 +131,28 @@ int RunSql(const SqlFlags& f) {
     std::string url = f.server;
     while (url.ends_with('/')) url.pop_back();
     Result<api::HttpResponse> r = api::HttpCall("POST", url + "/api/v1/query", headers, body);
-    if (!r.ok()) return fail(1, r.status().message());
+    if (!r.ok()) return Fail("sql", 1, r.status().message());
     if (r->status != 200) {
       simdjson::dom::parser parser;
       std::string_view detail;
       if (parser.parse(r->body)["detail"].get(detail)) detail = r->body;
-      return fail(r->status == 400 ? 2 : 1,
+      return Fail("sql", r->status == 400 ? 2 : 1,
                   fmt::format("server answered {}: {}", r->status, detail));
     }
     table = FromJson(r->body);
-    if (!table.ok()) return fail(1, table.status().message());
+    if (!table.ok()) return Fail("sql", 1, table.status().message());
   } else {
     Result<std::unique_ptr<store::Database>> db = store::Database::Open(
         {.path = f.store, .memory_limit = "512MB", .threads = 2, .read_only = true});
     if (!db.ok()) {
-      return fail(1, db.status().message() +
-                         " (while dcmon serve or run holds the file, use --server URL)");
+      return Fail(
+          "sql", 1,
+          db.status().message() + " (while dcmon serve or run holds the file, use --server URL)");
     }
     Result<std::unique_ptr<store::Connection>> conn = (*db)->Connect();
-    if (!conn.ok()) return fail(1, conn.status().message());
+    if (!conn.ok()) return Fail("sql", 1, conn.status().message());
     table = store::RunReadOnlyQuery(**conn, f.query, f.max_rows);
-    if (!table.ok()) return fail(2, table.status().message());
+    if (!table.ok()) return Fail("sql", 2, table.status().message());
   }
   if (table->rows.size() > f.max_rows) table->rows.resize(f.max_rows);
   const std::string out = Render(*table, f.format);

@@ -4,6 +4,7 @@
 #include <toml++/toml.h>
 
 #include <cctype>
+#include <charconv>
 #include <cstdlib>
 
 namespace dcmon {
@@ -87,6 +88,41 @@ std::map<std::string, std::string> Config::Section(std::string_view prefix) cons
     }
   }
   return out;
+}
+
+Result<int64_t> Config::GetInt(std::string_view key, int64_t fallback, int64_t min,
+                               int64_t max) const {
+  const std::optional<std::string> v = Get(key);
+  if (!v) return fallback;
+  int64_t x = 0;
+  const auto [end, ec] = std::from_chars(v->data(), v->data() + v->size(), x);
+  if (ec != std::errc() || end != v->data() + v->size() || x < min || x > max) {
+    return InvalidArgument(fmt::format("{}: expected an integer from {} to {}, got \"{}\" ({})",
+                                       key, min, max, *v, Origin(key)));
+  }
+  return x;
+}
+
+Result<double> Config::GetDouble(std::string_view key, double fallback, double min,
+                                 double max) const {
+  const std::optional<std::string> v = Get(key);
+  if (!v) return fallback;
+  double x = 0;
+  const auto [end, ec] = std::from_chars(v->data(), v->data() + v->size(), x);
+  if (ec != std::errc() || end != v->data() + v->size() || !(x >= min && x <= max)) {
+    return InvalidArgument(fmt::format("{}: expected a number from {} to {}, got \"{}\" ({})", key,
+                                       min, max, *v, Origin(key)));
+  }
+  return x;
+}
+
+Result<bool> Config::GetBool(std::string_view key, bool fallback) const {
+  const std::optional<std::string> v = Get(key);
+  if (!v) return fallback;
+  if (*v == "true") return true;
+  if (*v == "false") return false;
+  return InvalidArgument(
+      fmt::format("{}: expected true or false, got \"{}\" ({})", key, *v, Origin(key)));
 }
 
 }  // namespace dcmon

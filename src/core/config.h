@@ -32,6 +32,11 @@ class Config {
 
   // The value of `key` from the highest layer that has it.
   std::optional<std::string> Get(std::string_view key) const;
+  // Typed reads: `fallback` when no layer has the key; an error naming the key, the value and its
+  // origin when it is not a number in [min, max] (or not true/false).
+  Result<int64_t> GetInt(std::string_view key, int64_t fallback, int64_t min, int64_t max) const;
+  Result<double> GetDouble(std::string_view key, double fallback, double min, double max) const;
+  Result<bool> GetBool(std::string_view key, bool fallback) const;
   // Where Get(key) came from, for messages: "--flag", "DCMON_KAFKA_BOOTSTRAP", "dcmon.toml", or
   // "default".
   std::string Origin(std::string_view key) const;

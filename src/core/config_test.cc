@@ -57,5 +57,20 @@ TEST(Config, EnvironmentNames) {
   EXPECT_EQ(Config::EnvName("kafka.sensors_topic"), "DCMON_KAFKA_SENSORS_TOPIC");
 }
 
+TEST(Config, TypedReadsNameTheKeyAndOrigin) {
+  Result<Config> c =
+      Config::Parse("[api]\nthreads = 4\nrate = 2.5\nopen = true\nbad = \"x\"\n", "t.toml");
+  ASSERT_TRUE(c.ok());
+  EXPECT_EQ(*c->GetInt("api.threads", 1, 1, 8), 4);
+  EXPECT_EQ(*c->GetInt("api.missing", 7, 1, 8), 7);
+  EXPECT_DOUBLE_EQ(*c->GetDouble("api.rate", 0, 0, 10), 2.5);
+  EXPECT_TRUE(*c->GetBool("api.open", false));
+  EXPECT_EQ(c->GetInt("api.threads", 1, 1, 2).status().message(),
+            "api.threads: expected an integer from 1 to 2, got \"4\" (t.toml)");
+  EXPECT_FALSE(c->GetDouble("api.bad", 0, 0, 1).ok());
+  EXPECT_EQ(c->GetBool("api.bad", false).status().message(),
+            "api.bad: expected true or false, got \"x\" (t.toml)");
+}
+
 }  // namespace
 }  // namespace dcmon

@@ -14,6 +14,7 @@
 #include "core/json_writer.h"
 #include "core/swar.h"
 #include "core/time.h"
+#include "core/utf8.h"
 
 namespace dcmon {
 namespace {
@@ -140,40 +141,6 @@ std::string Quote(std::string_view s) {
   AppendJsonString(s.substr(0, cut), out);
   if (cut < s.size()) out.insert(out.size() - 1, "...");
   return out;
-}
-
-// Byte offset of the first invalid UTF-8 sequence, or s.size() if there is none.
-size_t FirstInvalidUtf8(std::string_view s) {
-  const auto* p = reinterpret_cast<const unsigned char*>(s.data());
-  size_t i = 0;
-  const size_t n = s.size();
-  while (i < n) {
-    const unsigned char c = p[i];
-    size_t len;
-    uint32_t cp;
-    if (c < 0x80) {
-      ++i;
-      continue;
-    } else if ((c & 0xE0) == 0xC0) {
-      len = 2, cp = c & 0x1F;
-    } else if ((c & 0xF0) == 0xE0) {
-      len = 3, cp = c & 0x0F;
-    } else if ((c & 0xF8) == 0xF0) {
-      len = 4, cp = c & 0x07;
-    } else {
-      return i;
-    }
-    if (i + len > n) return i;
-    for (size_t k = 1; k < len; ++k) {
-      if ((p[i + k] & 0xC0) != 0x80) return i;
-      cp = (cp << 6) | (p[i + k] & 0x3F);
-    }
-    const bool overlong =
-        (len == 2 && cp < 0x80) || (len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000);
-    if (overlong || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return i;
-    i += len;
-  }
-  return n;
 }
 
 // The name of the field whose key or value holds byte `offset`, found by scanning back for

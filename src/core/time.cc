@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <chrono>
 
 namespace dcmon {
 namespace {
@@ -182,6 +183,12 @@ std::string FormatRfc3339(int64_t micros) {
   std::string out;
   AppendRfc3339(micros, out);
   return out;
+}
+
+int64_t NowMicros() {
+  return std::chrono::duration_cast<std::chrono::microseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
 }
 
 }  // namespace dcmon

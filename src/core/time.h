@@ -31,4 +31,7 @@ char* WriteRfc3339(int64_t micros, char* dst);
 void AppendRfc3339(int64_t micros, std::string& out);
 std::string FormatRfc3339(int64_t micros);
 
+// The wall clock now, UTC microseconds (ingest times, the simulator's real-time anchor).
+int64_t NowMicros();
+
 }  // namespace dcmon

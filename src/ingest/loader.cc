@@ -6,15 +6,10 @@
 #include <thread>
 
 #include "core/log.h"
+#include "core/time.h"
 
 namespace dcmon::ingest {
 namespace {
-
-int64_t NowMicros() {
-  return std::chrono::duration_cast<std::chrono::microseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 int64_t SteadyNanos() { return std::chrono::steady_clock::now().time_since_epoch().count(); }
 

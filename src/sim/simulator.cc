@@ -520,6 +520,20 @@ Status Simulator::Finish(Sink& records) {
   return records.Flush();
 }
 
+Result<std::unique_ptr<Simulator>> CreateWithScenarios(const FacilityConfig& facility,
+                                                       SimulatorOptions options,
+                                                       const std::vector<std::string>& scenarios,
+                                                       int64_t scenario_origin) {
+  std::vector<std::string> specs = facility.faults;
+  specs.insert(specs.end(), scenarios.begin(), scenarios.end());
+  for (const std::string& spec : specs) {
+    Result<Fault> fault = ParseFault(spec, scenario_origin);
+    if (!fault.ok()) return fault.status();
+    options.faults.push_back(std::move(*fault));
+  }
+  return Simulator::Create(facility, std::move(options));
+}
+
 Status RunInRealTime(Simulator& s, int64_t anchor_micros, double speed, Sink& records, Sink* labels,
                      const std::function<bool()>& stop) {
   const auto wall_start = std::chrono::steady_clock::now();

@@ -121,6 +121,14 @@ class Simulator {
       stuck_value_;  // per fault, the value a stuck sensor repeats (NaN until first sample)
 };
 
+// A simulator of `facility` from `options.start_micros` with the facility's own faults and the
+// `scenarios` (KIND[:TARGET]@START[+DURATION], START relative to `scenario_origin`). Errors name
+// the scenario.
+Result<std::unique_ptr<Simulator>> CreateWithScenarios(const FacilityConfig& facility,
+                                                       SimulatorOptions options,
+                                                       const std::vector<std::string>& scenarios,
+                                                       int64_t scenario_origin);
+
 // Runs `s` against the wall clock until `stop()` says so: simulated time is
 // `anchor_micros + speed × wall seconds since the call`, so a simulator that starts before the
 // anchor first catches up (backfilled history), then keeps pace. Flushes the sinks every 100 ms.
