@@ -105,6 +105,17 @@ CREATE TABLE metrics (   -- generic metrics from InfluxDB line protocol (POST /w
   ingest_time TIMESTAMPTZ NOT NULL
 );
 )sql"},
+    {3, R"sql(
+CREATE TABLE retention_exports (  -- one Parquet file written by store::Retention before its rows go
+  id          BIGINT      PRIMARY KEY,
+  table_name  VARCHAR     NOT NULL,
+  day         DATE        NOT NULL,  -- the UTC day of event time the file holds
+  path        VARCHAR     NOT NULL,
+  rows        BIGINT,                -- NULL while unfinished: the file may be partial, the rows are still in the table
+  started_at  TIMESTAMPTZ NOT NULL,
+  finished_at TIMESTAMPTZ
+);
+)sql"},
 };
 
 }  // namespace
