@@ -231,7 +231,80 @@ TEST(Writer, RollupsAndDevicesFollowTheData) {
   EXPECT_EQ(r->Int64(3, 0), kT + 61000000);
 }
 
-TEST(Store, SqlStringQuotes) { EXPECT_EQ(SqlString("it's"), "'it''s'"); }
+// MotherDuck's stand-in: the tables live in a second local file ATTACHed to the writer's database,
+// the way an md: database is attached to a MotherDuck client, and the writer stages every batch
+// in TEMP tables. (What this cannot show: that md: refuses appenders and accepts INSERT … SELECT.)
+TEST(Writer, StagingMovesEachBatchIntoAnAttachedDatabaseInItsTransaction) {
+  const std::string path = ::testing::TempDir() + "/standin.duckdb";
+  std::filesystem::remove(path);
+  auto client = Open();
+  auto admin = *client->Connect();
+  ASSERT_TRUE(admin->Execute("ATTACH " + SqlString(path) + " AS standin").ok());
+  Result<std::unique_ptr<Writer>> staged =
+      Writer::Create(*client, {.staging = true, .database = "standin"});
+  ASSERT_TRUE(staged.ok()) << staged.status().message();
+  auto direct_db = Open();
+  auto direct = *Writer::Create(*direct_db);
+
+  WriteBatch batch;
+  for (int i = 0; i < 5000; ++i)
+    batch.records.push_back(Reading("d" + std::to_string(i % 7), i, kT + i * 1000000LL));
+  batch.records.push_back(CoolingMetric{.system_id = "hvac",
+                                        .efficiency_percent = 90,
+                                        .power_consumption_watts = 1000,
+                                        .timestamp_micros = kT});
+  batch.rejects.push_back({"kafka", "dc.sensors/0@17", "bad", "{"});
+  batch.offsets = {{"dc.sensors", 0, 5018}};
+  for (Writer* w : {staged->get(), direct.get()}) ASSERT_TRUE(w->Commit(batch, kT).ok());
+
+  auto count = [&](const std::string& sql) { return (*admin->Query(sql)).Int64(0, 0); };
+  EXPECT_EQ(count("SELECT count(*) FROM standin.sensor_readings"), 5000);
+  EXPECT_EQ(count("SELECT count(*) FROM standin.cooling_metrics"), 1);
+  EXPECT_EQ(count("SELECT count(*) FROM standin.rejects"), 1);
+  EXPECT_EQ(count("SELECT next_offset FROM standin.ingest_offsets"), 5018);
+  EXPECT_EQ(count("SELECT count(*) FROM duckdb_tables() WHERE database_name = 'memory'"), 0)
+      << "nothing written to the client's own database";
+  EXPECT_EQ((*(*staged)->connection().Query(
+                 "SELECT (SELECT count(*) FROM temp.main.dcmon_stage_sensor_readings) + "
+                 "(SELECT count(*) FROM temp.main.dcmon_stage_rejects)"))
+                .Int64(0, 0),
+            0)
+      << "the staging tables are emptied in the transaction";
+  // Rollups and devices equal those of the direct path.
+  const char* derived =
+      "SELECT count(*)::VARCHAR || '/' || sum(count) || '/' || sum(sum) || '/' || sum(min) || "
+      "'/' || sum(max) || '/' || sum(last_value) || '/' || (SELECT count(*) || string_agg(kind, "
+      "'') FROM devices) FROM rollups_1m";
+  EXPECT_EQ((*(*staged)->connection().Query(derived)).Text(0, 0),
+            (*direct->connection().Query(derived)).Text(0, 0));
+
+  // A batch that fails after its rows were staged and moved leaves nothing behind, staged or not.
+  ASSERT_TRUE(admin->Execute("ALTER TABLE standin.rollups_1m RENAME TO rollups_away").ok());
+  WriteBatch next;
+  next.records = {Reading("d0", 1, kT), Reading("d1", 2, kT)};
+  next.offsets = {{"dc.sensors", 0, 5020}};
+  ASSERT_FALSE((*staged)->Commit(next, kT).ok());
+  EXPECT_EQ(count("SELECT count(*) FROM standin.sensor_readings"), 5000);
+  EXPECT_EQ(count("SELECT next_offset FROM standin.ingest_offsets"), 5018);
+  ASSERT_TRUE(admin->Execute("ALTER TABLE standin.rollups_away RENAME TO rollups_1m").ok());
+  Result<CommitStats> ok = (*staged)->Commit(next, kT);
+  ASSERT_TRUE(ok.ok()) << ok.status().message();
+  EXPECT_EQ(ok->first_ingest_seq, 5002);
+  EXPECT_EQ(count("SELECT count(*) FROM standin.sensor_readings"), 5002);
+
+  // The stand-in is an ordinary file that holds everything by itself.
+  staged->reset();
+  admin.reset();
+  client.reset();
+  auto reopened = Open(path);
+  EXPECT_EQ((*(*reopened->Connect())->Query("SELECT count(*) FROM sensor_readings")).Int64(0, 0),
+            5002);
+}
+
+TEST(Store, SqlStringQuotes) {
+  EXPECT_EQ(SqlString("it's"), "'it''s'");
+  EXPECT_EQ(SqlIdentifier("my \"db\""), "\"my \"\"db\"\"\"");
+}
 
 }  // namespace
 }  // namespace dcmon::store
