@@ -301,6 +301,69 @@ TEST(Writer, StagingMovesEachBatchIntoAnAttachedDatabaseInItsTransaction) {
             5002);
 }
 
+// Rollups are merged by the writer, not through a key index: after batches in any order each
+// (device, measurement, minute) has one row that agrees with the raw rows.
+TEST(Writer, RollupsEqualTheRawRowsAfterBatchesInAnyOrder) {
+  auto db = Open();
+  auto writer = *Writer::Create(*db);
+  std::vector<Record> all;
+  for (int i = 0; i < 6000; ++i) {
+    // Three devices, readings every 7 s over ~2.3 h, shuffled by a fixed stride.
+    const int j = (i * 2657) % 6000;
+    all.push_back(Reading("d" + std::to_string(j % 3), j % 101, kT + (j / 3) * 7000000LL));
+  }
+  for (size_t first = 0; first < all.size(); first += 1000) {
+    WriteBatch b;
+    b.records.assign(all.begin() + first, all.begin() + first + 1000);
+    ASSERT_TRUE(writer->Commit(b, kT).ok());
+  }
+  auto& c = writer->connection();
+  const char* diff = R"sql(
+SELECT count(*) FROM (
+  SELECT device_id, measurement_type, minute, count, min, max, sum FROM rollups_1m
+  EXCEPT ALL
+  SELECT device_id, measurement_type, time_bucket(INTERVAL 1 MINUTE, event_time), count(*), min(value),
+         max(value), sum(value) FROM sensor_readings GROUP BY ALL))sql";
+  EXPECT_EQ((*c.Query(diff)).Int64(0, 0), 0);
+  EXPECT_EQ((*c.Query("SELECT count(*) FROM rollups_1m")).Int64(0, 0),
+            (*c.Query("SELECT count(DISTINCT (device_id, time_bucket(INTERVAL 1 MINUTE, "
+                      "event_time))) FROM sensor_readings"))
+                .Int64(0, 0));
+  EXPECT_EQ((*c.Query("SELECT count(*) FROM rollups_1m r WHERE last_value <> (SELECT "
+                      "arg_max(value, event_time) FROM sensor_readings s WHERE s.device_id = "
+                      "r.device_id AND time_bucket(INTERVAL 1 MINUTE, s.event_time) = r.minute)"))
+                .Int64(0, 0),
+            0);
+}
+
+// Schema version 3 rebuilds rollups_1m without its primary key and keeps its rows.
+TEST(Store, MigrationThreeKeepsTheRollups) {
+  auto db = Open();
+  auto conn = *db->Connect();
+  ASSERT_TRUE(Migrate(*conn).ok());
+  // Back to what version 2 left: the keyed table with a row, no journal.
+  ASSERT_TRUE(conn->Execute(R"sql(
+DELETE FROM dcmon_schema WHERE version = 3;
+DROP TABLE retention_exports;
+DROP TABLE rollups_1m;
+CREATE TABLE rollups_1m (device_id VARCHAR NOT NULL, measurement_type VARCHAR NOT NULL,
+  minute TIMESTAMPTZ NOT NULL, count BIGINT NOT NULL, min DOUBLE NOT NULL, max DOUBLE NOT NULL,
+  sum DOUBLE NOT NULL, last_value DOUBLE NOT NULL, last_time TIMESTAMPTZ NOT NULL,
+  PRIMARY KEY (device_id, measurement_type, minute));
+INSERT INTO rollups_1m VALUES ('a', 'temperature', '2026-11-28 10:00:00+00', 2, 1, 3, 4, 3,
+  '2026-11-28 10:00:30+00');
+)sql")
+                  .ok());
+  Result<int> v = Migrate(*conn);
+  ASSERT_TRUE(v.ok()) << v.status().message();
+  EXPECT_EQ(*v, 2);
+  EXPECT_EQ((*conn->Query("SELECT sum FROM rollups_1m WHERE device_id = 'a'")).Double(0, 0), 4);
+  EXPECT_EQ((*conn->Query("SELECT count(*) FROM duckdb_constraints() WHERE table_name = "
+                          "'rollups_1m' AND constraint_type = 'PRIMARY KEY'"))
+                .Int64(0, 0),
+            0);
+}
+
 TEST(Store, SqlStringQuotes) {
   EXPECT_EQ(SqlString("it's"), "'it''s'");
   EXPECT_EQ(SqlIdentifier("my \"db\""), "\"my \"\"db\"\"\"");

@@ -94,6 +94,7 @@ class Writer {
   Writer() = default;
   Status AppendRows(const WriteBatch& batch, int64_t ingest_time, CommitStats& stats);
   Status MoveStaged();
+  Status StoreOffsets(const std::vector<StoredOffset>& offsets, int64_t ingest_time_micros);
   Status Derive(int64_t after_seq);
   void ResetAppenders();
 
