@@ -92,14 +92,22 @@ Result<std::unique_ptr<Connection>> Database::Connect() {
   return conn;
 }
 
-std::string SqlString(std::string_view s) {
-  std::string out = "'";
+namespace {
+
+std::string Quote(std::string_view s, char quote) {
+  std::string out(1, quote);
   for (char c : s) {
     out.push_back(c);
-    if (c == '\'') out.push_back('\'');
+    if (c == quote) out.push_back(quote);
   }
-  out.push_back('\'');
+  out.push_back(quote);
   return out;
 }
+
+}  // namespace
+
+std::string SqlString(std::string_view s) { return Quote(s, '\''); }
+
+std::string SqlIdentifier(std::string_view s) { return Quote(s, '"'); }
 
 }  // namespace dcmon::store

@@ -92,5 +92,7 @@ class Database {
 
 // Quotes an SQL string literal ('it''s').
 std::string SqlString(std::string_view s);
+// Quotes an SQL identifier ("my ""db""").
+std::string SqlIdentifier(std::string_view s);
 
 }  // namespace dcmon::store

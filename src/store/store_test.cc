@@ -231,7 +231,143 @@ TEST(Writer, RollupsAndDevicesFollowTheData) {
   EXPECT_EQ(r->Int64(3, 0), kT + 61000000);
 }
 
-TEST(Store, SqlStringQuotes) { EXPECT_EQ(SqlString("it's"), "'it''s'"); }
+// MotherDuck's stand-in: the tables live in a second local file ATTACHed to the writer's database,
+// the way an md: database is attached to a MotherDuck client, and the writer stages every batch
+// in TEMP tables. (What this cannot show: that md: refuses appenders and accepts INSERT … SELECT.)
+TEST(Writer, StagingMovesEachBatchIntoAnAttachedDatabaseInItsTransaction) {
+  const std::string path = ::testing::TempDir() + "/standin.duckdb";
+  std::filesystem::remove(path);
+  auto client = Open();
+  auto admin = *client->Connect();
+  ASSERT_TRUE(admin->Execute("ATTACH " + SqlString(path) + " AS standin").ok());
+  Result<std::unique_ptr<Writer>> staged =
+      Writer::Create(*client, {.staging = true, .database = "standin"});
+  ASSERT_TRUE(staged.ok()) << staged.status().message();
+  auto direct_db = Open();
+  auto direct = *Writer::Create(*direct_db);
+
+  WriteBatch batch;
+  for (int i = 0; i < 5000; ++i)
+    batch.records.push_back(Reading("d" + std::to_string(i % 7), i, kT + i * 1000000LL));
+  batch.records.push_back(CoolingMetric{.system_id = "hvac",
+                                        .efficiency_percent = 90,
+                                        .power_consumption_watts = 1000,
+                                        .timestamp_micros = kT});
+  batch.rejects.push_back({"kafka", "dc.sensors/0@17", "bad", "{"});
+  batch.offsets = {{"dc.sensors", 0, 5018}};
+  for (Writer* w : {staged->get(), direct.get()}) ASSERT_TRUE(w->Commit(batch, kT).ok());
+
+  auto count = [&](const std::string& sql) { return (*admin->Query(sql)).Int64(0, 0); };
+  EXPECT_EQ(count("SELECT count(*) FROM standin.sensor_readings"), 5000);
+  EXPECT_EQ(count("SELECT count(*) FROM standin.cooling_metrics"), 1);
+  EXPECT_EQ(count("SELECT count(*) FROM standin.rejects"), 1);
+  EXPECT_EQ(count("SELECT next_offset FROM standin.ingest_offsets"), 5018);
+  EXPECT_EQ(count("SELECT count(*) FROM duckdb_tables() WHERE database_name = 'memory'"), 0)
+      << "nothing written to the client's own database";
+  EXPECT_EQ((*(*staged)->connection().Query(
+                 "SELECT (SELECT count(*) FROM temp.main.dcmon_stage_sensor_readings) + "
+                 "(SELECT count(*) FROM temp.main.dcmon_stage_rejects)"))
+                .Int64(0, 0),
+            0)
+      << "the staging tables are emptied in the transaction";
+  // Rollups and devices equal those of the direct path.
+  const char* derived =
+      "SELECT count(*)::VARCHAR || '/' || sum(count) || '/' || sum(sum) || '/' || sum(min) || "
+      "'/' || sum(max) || '/' || sum(last_value) || '/' || (SELECT count(*) || string_agg(kind, "
+      "'') FROM devices) FROM rollups_1m";
+  EXPECT_EQ((*(*staged)->connection().Query(derived)).Text(0, 0),
+            (*direct->connection().Query(derived)).Text(0, 0));
+
+  // A batch that fails after its rows were staged and moved leaves nothing behind, staged or not.
+  ASSERT_TRUE(admin->Execute("ALTER TABLE standin.rollups_1m RENAME TO rollups_away").ok());
+  WriteBatch next;
+  next.records = {Reading("d0", 1, kT), Reading("d1", 2, kT)};
+  next.offsets = {{"dc.sensors", 0, 5020}};
+  ASSERT_FALSE((*staged)->Commit(next, kT).ok());
+  EXPECT_EQ(count("SELECT count(*) FROM standin.sensor_readings"), 5000);
+  EXPECT_EQ(count("SELECT next_offset FROM standin.ingest_offsets"), 5018);
+  ASSERT_TRUE(admin->Execute("ALTER TABLE standin.rollups_away RENAME TO rollups_1m").ok());
+  Result<CommitStats> ok = (*staged)->Commit(next, kT);
+  ASSERT_TRUE(ok.ok()) << ok.status().message();
+  EXPECT_EQ(ok->first_ingest_seq, 5002);
+  EXPECT_EQ(count("SELECT count(*) FROM standin.sensor_readings"), 5002);
+
+  // The stand-in is an ordinary file that holds everything by itself.
+  staged->reset();
+  admin.reset();
+  client.reset();
+  auto reopened = Open(path);
+  EXPECT_EQ((*(*reopened->Connect())->Query("SELECT count(*) FROM sensor_readings")).Int64(0, 0),
+            5002);
+}
+
+// Rollups are merged by the writer, not through a key index: after batches in any order each
+// (device, measurement, minute) has one row that agrees with the raw rows.
+TEST(Writer, RollupsEqualTheRawRowsAfterBatchesInAnyOrder) {
+  auto db = Open();
+  auto writer = *Writer::Create(*db);
+  std::vector<Record> all;
+  for (int i = 0; i < 6000; ++i) {
+    // Three devices, readings every 7 s over ~2.3 h, shuffled by a fixed stride.
+    const int j = (i * 2657) % 6000;
+    all.push_back(Reading("d" + std::to_string(j % 3), j % 101, kT + (j / 3) * 7000000LL));
+  }
+  for (size_t first = 0; first < all.size(); first += 1000) {
+    WriteBatch b;
+    b.records.assign(all.begin() + first, all.begin() + first + 1000);
+    ASSERT_TRUE(writer->Commit(b, kT).ok());
+  }
+  auto& c = writer->connection();
+  const char* diff = R"sql(
+SELECT count(*) FROM (
+  SELECT device_id, measurement_type, minute, count, min, max, sum FROM rollups_1m
+  EXCEPT ALL
+  SELECT device_id, measurement_type, time_bucket(INTERVAL 1 MINUTE, event_time), count(*), min(value),
+         max(value), sum(value) FROM sensor_readings GROUP BY ALL))sql";
+  EXPECT_EQ((*c.Query(diff)).Int64(0, 0), 0);
+  EXPECT_EQ((*c.Query("SELECT count(*) FROM rollups_1m")).Int64(0, 0),
+            (*c.Query("SELECT count(DISTINCT (device_id, time_bucket(INTERVAL 1 MINUTE, "
+                      "event_time))) FROM sensor_readings"))
+                .Int64(0, 0));
+  EXPECT_EQ((*c.Query("SELECT count(*) FROM rollups_1m r WHERE last_value <> (SELECT "
+                      "arg_max(value, event_time) FROM sensor_readings s WHERE s.device_id = "
+                      "r.device_id AND time_bucket(INTERVAL 1 MINUTE, s.event_time) = r.minute)"))
+                .Int64(0, 0),
+            0);
+}
+
+// Schema version 3 rebuilds rollups_1m without its primary key and keeps its rows.
+TEST(Store, MigrationThreeKeepsTheRollups) {
+  auto db = Open();
+  auto conn = *db->Connect();
+  ASSERT_TRUE(Migrate(*conn).ok());
+  // Back to what version 2 left: the keyed table with a row, no journal.
+  ASSERT_TRUE(conn->Execute(R"sql(
+DELETE FROM dcmon_schema WHERE version = 3;
+DROP TABLE retention_exports;
+DROP TABLE rollups_1m;
+CREATE TABLE rollups_1m (device_id VARCHAR NOT NULL, measurement_type VARCHAR NOT NULL,
+  minute TIMESTAMPTZ NOT NULL, count BIGINT NOT NULL, min DOUBLE NOT NULL, max DOUBLE NOT NULL,
+  sum DOUBLE NOT NULL, last_value DOUBLE NOT NULL, last_time TIMESTAMPTZ NOT NULL,
+  PRIMARY KEY (device_id, measurement_type, minute));
+INSERT INTO rollups_1m VALUES ('a', 'temperature', '2026-11-28 10:00:00+00', 2, 1, 3, 4, 3,
+  '2026-11-28 10:00:30+00');
+)sql")
+                  .ok());
+  Result<int> v = Migrate(*conn);
+  ASSERT_TRUE(v.ok()) << v.status().message();
+  EXPECT_EQ(*v, 2);
+  EXPECT_EQ((*conn->Query("SELECT sum FROM rollups_1m WHERE device_id = 'a'")).Double(0, 0), 4);
+  EXPECT_EQ((*conn->Query("SELECT count(*) FROM duckdb_constraints() WHERE table_name = "
+                          "'rollups_1m' AND constraint_type = 'PRIMARY KEY'"))
+                .Int64(0, 0),
+            0);
+}
+
+TEST(Store, SqlStringQuotes) {
+  EXPECT_EQ(SqlString("it's"), "'it''s'");
+  EXPECT_EQ(SqlIdentifier("my \"db\""), "\"my \"\"db\"\"\"");
+}
 
 }  // namespace
 }  // namespace dcmon::store

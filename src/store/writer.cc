@@ -76,6 +76,17 @@ class ChunkAppender {
   int64_t capacity_;
 };
 
+// The tables a batch appends to; when staging, each has a TEMP twin "dcmon_stage_<table>".
+constexpr const char* kAppendedTables[] = {"sensor_readings", "cooling_metrics", "rejects"};
+
+std::string Timestamp(int64_t micros) {
+  return fmt::format("(TIMESTAMPTZ '1970-01-01 00:00:00+00' + to_microseconds({}))", micros);
+}
+
+std::string Staged(std::string_view table) {
+  return fmt::format("temp.main.dcmon_stage_{}", table);
+}
+
 Status Flush(duckdb_appender a) {
   if (duckdb_appender_flush(a) == DuckDBError) {
     return Status(StatusCode::kIoError, fmt::format("duckdb append: {}", duckdb_appender_error(a)));
@@ -85,12 +96,27 @@ Status Flush(duckdb_appender a) {
 
 }  // namespace
 
-Result<std::unique_ptr<Writer>> Writer::Create(Database& db) {
+Result<std::unique_ptr<Writer>> Writer::Create(Database& db, const WriterOptions& options) {
   std::unique_ptr<Writer> w(new Writer());
   Result<std::unique_ptr<Connection>> conn = db.Connect();
   if (!conn.ok()) return conn.status();
   w->conn_ = std::move(*conn);
+  if (!options.database.empty()) {
+    if (Status s = w->conn_->Execute("USE " + SqlIdentifier(options.database)); !s.ok()) return s;
+  }
   if (Result<int> v = Migrate(*w->conn_); !v.ok()) return v.status();
+  w->staging_ = options.staging.value_or(db.options().path.starts_with("md:"));
+  if (Status s = w->conn_->Execute(
+          "CREATE OR REPLACE TEMP TABLE dcmon_batch_rollups AS SELECT * FROM rollups_1m LIMIT 0");
+      !s.ok())
+    return s;
+  for (const char* table : kAppendedTables) {
+    if (!w->staging_) break;
+    if (Status s = w->conn_->Execute(fmt::format(
+            "CREATE OR REPLACE TEMP TABLE dcmon_stage_{0} AS SELECT * FROM {0} LIMIT 0", table));
+        !s.ok())
+      return s;
+  }
   Result<QueryResult> r = w->conn_->Query(
       "SELECT greatest((SELECT coalesce(max(ingest_seq), 0) FROM sensor_readings), "
       "(SELECT coalesce(max(ingest_seq), 0) FROM cooling_metrics))");
@@ -112,8 +138,10 @@ Status Writer::AppendRows(const WriteBatch& batch, int64_t ingest_time, CommitSt
   for (auto [appender, table] :
        {std::pair{&sensors_, "sensor_readings"}, std::pair{&cooling_, "cooling_metrics"},
         std::pair{&rejects_, "rejects"}}) {
-    if (!*appender &&
-        duckdb_appender_create(conn_->raw(), nullptr, table, appender) == DuckDBError) {
+    const std::string staged = fmt::format("dcmon_stage_{}", table);
+    if (!*appender && duckdb_appender_create_ext(
+                          conn_->raw(), staging_ ? "temp" : nullptr, staging_ ? "main" : nullptr,
+                          staging_ ? staged.c_str() : table, appender) == DuckDBError) {
       const std::string message = duckdb_appender_error(*appender);
       return Status(StatusCode::kIoError,
                     fmt::format("duckdb appender for {}: {}", table, message));
@@ -225,25 +253,63 @@ Status Writer::AppendRows(const WriteBatch& batch, int64_t ingest_time, CommitSt
   return Status::Ok();
 }
 
-// Rollups and the device catalogue, from this batch's rows (ingest_seq > after_seq), merged into
-// what is there.
+// Moves the staged batch into the real tables, in the batch's transaction.
+Status Writer::MoveStaged() {
+  for (const char* table : kAppendedTables) {
+    if (Status s =
+            conn_->Execute(fmt::format("INSERT INTO {} SELECT * FROM {}", table, Staged(table)));
+        !s.ok())
+      return s;
+  }
+  return Status::Ok();
+}
+
+// Rollups and the device catalogue, from this batch's rows (ingest_seq > after_seq; when staging,
+// the staged rows, which are local), merged into what is there.
 Status Writer::Derive(int64_t after_seq) {
-  return conn_->Execute(fmt::format(R"sql(
-INSERT INTO rollups_1m
+  const std::string sensors = staging_ ? Staged("sensor_readings") : "sensor_readings";
+  const std::string cooling = staging_ ? Staged("cooling_metrics") : "cooling_metrics";
+  // The batch's own rollups first (local, small), then merged by hand: an upsert through a primary
+  // key index cost most of a batch's time and file (docs/benchmarks.md). Minutes already in
+  // rollups_1m can only lie between the batch's first and last minute, and that range lets DuckDB
+  // skip the older row groups.
+  Status s = conn_->Execute(fmt::format(R"sql(
+INSERT INTO temp.main.dcmon_batch_rollups
 SELECT device_id, measurement_type, time_bucket(INTERVAL 1 MINUTE, event_time) AS minute, count(*), min(value),
        max(value), sum(value), arg_max(value, event_time), max(event_time)
-FROM sensor_readings WHERE ingest_seq > {0} GROUP BY ALL
-ON CONFLICT (device_id, measurement_type, minute) DO UPDATE SET
-  count = count + excluded.count, min = least(min, excluded.min), max = greatest(max, excluded.max),
-  sum = sum + excluded.sum,
-  last_value = CASE WHEN excluded.last_time >= last_time THEN excluded.last_value ELSE last_value END,
-  last_time = greatest(last_time, excluded.last_time);
+FROM {1} WHERE ingest_seq > {0} GROUP BY ALL)sql",
+                                        after_seq, sensors));
+  Result<QueryResult> range = s.ok()
+                                  ? conn_->Query(
+                                        "SELECT epoch_us(min(minute)), epoch_us(max(minute)) FROM "
+                                        "temp.main.dcmon_batch_rollups")
+                                  : Result<QueryResult>(s);
+  if (!range.ok()) return range.status();
+  if (!range->IsNull(0, 0)) {
+    const std::string same_key = fmt::format(
+        "r.minute BETWEEN {} AND {} AND r.device_id = "
+        "b.device_id AND r.measurement_type = b.measurement_type AND r.minute = b.minute",
+        Timestamp(range->Int64(0, 0)), Timestamp(range->Int64(1, 0)));
+    s = conn_->Execute(fmt::format(R"sql(
+UPDATE rollups_1m r SET
+  count = r.count + b.count, min = least(r.min, b.min), max = greatest(r.max, b.max), sum = r.sum + b.sum,
+  last_value = CASE WHEN b.last_time >= r.last_time THEN b.last_value ELSE r.last_value END,
+  last_time = greatest(r.last_time, b.last_time)
+FROM temp.main.dcmon_batch_rollups b WHERE {0};
+INSERT INTO rollups_1m
+SELECT * FROM temp.main.dcmon_batch_rollups b WHERE NOT EXISTS (SELECT 1 FROM rollups_1m r WHERE {0});
+DELETE FROM temp.main.dcmon_batch_rollups;
+)sql",
+                                   same_key));
+    if (!s.ok()) return s;
+  }
+  return conn_->Execute(fmt::format(R"sql(
 INSERT INTO devices
 SELECT device_id, 'sensor', arg_max(measurement_type, event_time), arg_max(unit, event_time),
        arg_max(location, event_time), arg_max(site, event_time), arg_max(room, event_time),
        arg_max("row", event_time), arg_max(rack, event_time), arg_max(position, event_time), min(event_time),
        max(event_time)
-FROM sensor_readings WHERE ingest_seq > {0} GROUP BY device_id
+FROM {1} WHERE ingest_seq > {0} GROUP BY device_id
 ON CONFLICT (device_id) DO UPDATE SET
   measurement_type = excluded.measurement_type, unit = excluded.unit, location = excluded.location,
   site = excluded.site, room = excluded.room, "row" = excluded."row", rack = excluded.rack,
@@ -252,28 +318,38 @@ ON CONFLICT (device_id) DO UPDATE SET
 INSERT INTO devices
 SELECT system_id, 'cooling', NULL, NULL, NULL, arg_max(site, event_time), arg_max(room, event_time),
        arg_max("row", event_time), arg_max(rack, event_time), NULL, min(event_time), max(event_time)
-FROM cooling_metrics WHERE ingest_seq > {0} GROUP BY system_id
+FROM {2} WHERE ingest_seq > {0} GROUP BY system_id
 ON CONFLICT (device_id) DO UPDATE SET
   site = excluded.site, room = excluded.room, "row" = excluded."row", rack = excluded.rack,
   first_seen = least(first_seen, excluded.first_seen), last_seen = greatest(last_seen, excluded.last_seen);
 )sql",
-                                    after_seq));
+                                    after_seq, sensors, cooling));
+}
+
+// One statement for every partition of the batch: an upsert per partition cost more than the
+// rows (128 partitions: 0.5 s a batch).
+Status Writer::StoreOffsets(const std::vector<StoredOffset>& offsets, int64_t ingest_time_micros) {
+  const std::string now = Timestamp(ingest_time_micros);
+  std::string sql = "INSERT INTO ingest_offsets VALUES ";
+  for (const StoredOffset& o : offsets) {
+    fmt::format_to(std::back_inserter(sql), "{}({}, {}, {}, {})", &o == &offsets[0] ? "" : ", ",
+                   SqlString(o.topic), o.partition, o.next_offset, now);
+  }
+  sql +=
+      " ON CONFLICT (topic, \"partition\") "
+      "DO UPDATE SET next_offset = excluded.next_offset, updated_at = excluded.updated_at";
+  return conn_->Execute(sql);
 }
 
 Result<CommitStats> Writer::Commit(const WriteBatch& batch, int64_t ingest_time_micros) {
   CommitStats stats;
   Status s = conn_->Execute("BEGIN TRANSACTION");
   if (s.ok()) s = AppendRows(batch, ingest_time_micros, stats);
+  if (s.ok() && staging_) s = MoveStaged();
   if (s.ok() && !batch.records.empty()) s = Derive(last_seq_);
-  for (size_t i = 0; s.ok() && i < batch.offsets.size(); ++i) {
-    const StoredOffset& o = batch.offsets[i];
-    s = conn_->Execute(fmt::format(
-        "INSERT INTO ingest_offsets VALUES ({}, {}, {}, TIMESTAMPTZ '1970-01-01 00:00:00+00' + "
-        "to_microseconds({})) "
-        "ON CONFLICT (topic, \"partition\") "
-        "DO UPDATE SET next_offset = excluded.next_offset, updated_at = excluded.updated_at",
-        SqlString(o.topic), o.partition, o.next_offset, ingest_time_micros));
-  }
+  if (s.ok() && !batch.offsets.empty()) s = StoreOffsets(batch.offsets, ingest_time_micros);
+  for (size_t i = 0; staging_ && s.ok() && i < std::size(kAppendedTables); ++i)
+    s = conn_->Execute(fmt::format("DELETE FROM {}", Staged(kAppendedTables[i])));
   if (s.ok()) s = conn_->Execute("COMMIT");
   if (!s.ok()) {
     (void)conn_->Execute("ROLLBACK");

@@ -2,8 +2,12 @@
 // and, in the same transaction, their rejects, the next Kafka offsets, the 1-minute rollups and the
 // device catalogue. A batch lands whole or not at all, which is what makes loading exactly once:
 // offsets and rows can never disagree. Every stored row gets the next `ingest_seq`, one sequence
-// across both record tables, continuing from the file's maximum on open. One thread uses a Writer
-// (it owns the writer connection).
+// across both record tables, continuing from the file's maximum on open.
+//
+// MotherDuck (md:) tables take no appender, so there the Writer stages: it appends into local TEMP
+// tables and moves the batch with INSERT … SELECT inside the batch's transaction (TEMP tables are
+// exempt from DuckDB's one-written-database-per-transaction rule). Local files append directly,
+// which is cheaper.
 //
 //   auto w = Writer::Create(db);
 //   WriteBatch b;  b.records = ...; b.origins = ...; b.offsets = {{"dc.sensors", 3, 1043}};
@@ -12,6 +16,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -64,10 +69,19 @@ struct CommitStats {
   int64_t last_ingest_seq = 0;
 };
 
+struct WriterOptions {
+  // Append into TEMP staging tables and move each batch with INSERT … SELECT; unset: only for md:.
+  std::optional<bool> staging;
+  // The attached database that holds the tables (USE'd on the writer's connection); empty: the
+  // default one (for md:<db>, the MotherDuck database).
+  std::string database;
+};
+
+// One thread uses a Writer (it owns the writer connection).
 class Writer {
  public:
   // Migrates the schema and reads where the ingest sequence stands.
-  static Result<std::unique_ptr<Writer>> Create(Database& db);
+  static Result<std::unique_ptr<Writer>> Create(Database& db, const WriterOptions& options = {});
   ~Writer();
 
   Result<CommitStats> Commit(const WriteBatch& batch, int64_t ingest_time_micros);
@@ -79,6 +93,8 @@ class Writer {
  private:
   Writer() = default;
   Status AppendRows(const WriteBatch& batch, int64_t ingest_time, CommitStats& stats);
+  Status MoveStaged();
+  Status StoreOffsets(const std::vector<StoredOffset>& offsets, int64_t ingest_time_micros);
   Status Derive(int64_t after_seq);
   void ResetAppenders();
 
@@ -87,6 +103,7 @@ class Writer {
   duckdb_appender cooling_ = nullptr;
   duckdb_appender rejects_ = nullptr;
   int64_t last_seq_ = 0;
+  bool staging_ = false;
 };
 
 }  // namespace dcmon::store

@@ -1,0 +1,110 @@
+// The store's writer alone (issue #5): simulator records, decoded once, committed through
+// store::Writer in loader-sized batches (each with its Kafka origins and the next offsets of 64
+// partitions of two topics) into a fresh DuckDB file. Prints the commit rate, the file size per
+// million records and the median commit time; no Kafka involved, so this is the store's ceiling
+// for `dcmon load`.
+//
+//   build/bench/store_benchmark [records] [batch] [path]   (default 800,000; 50,000;
+//                                                           /tmp/dcmon-store-bench.duckdb)
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "core/record_json.h"
+#include "core/time.h"
+#include "sim/facility.h"
+#include "sim/simulator.h"
+#include "store/writer.h"
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// Decodes the simulator's lines as they come.
+class Decoded : public dcmon::Sink {
+ public:
+  dcmon::Status Write(std::string_view, std::string_view line) override {
+    dcmon::Result<dcmon::Record> r = decoder_.Decode(line);
+    if (!r.ok()) return r.status();
+    records.push_back(std::move(*r));
+    return dcmon::Status::Ok();
+  }
+  dcmon::Status Flush() override { return dcmon::Status::Ok(); }
+  std::vector<dcmon::Record> records;
+
+ private:
+  dcmon::RecordDecoder decoder_;
+};
+
+int64_t NowMicros() {
+  return std::chrono::duration_cast<std::chrono::microseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  using namespace dcmon;
+  const size_t want = argc > 1 ? std::stoul(argv[1]) : 800000;
+  const size_t batch_size = argc > 2 ? std::stoul(argv[2]) : 50000;
+  const std::string path = argc > 3 ? argv[3] : "/tmp/dcmon-store-bench.duckdb";
+  constexpr int kPartitions = 64;
+
+  Decoded decoded;
+  const int64_t start = *ParseRfc3339("2025-08-01T00:00:00Z");
+  auto sim =
+      sim::Simulator::Create(*sim::LoadFacility("small"), {.seed = 1, .start_micros = start});
+  for (int64_t t = start; decoded.records.size() < want; t += 3600LL * 1000000) {
+    if (Status s = (*sim)->RunUntil(t, decoded, nullptr); !s.ok())
+      return std::fprintf(stderr, "%s\n", s.message().c_str()), 1;
+  }
+  decoded.records.resize(want);
+
+  std::filesystem::remove(path);
+  std::filesystem::remove(path + ".wal");
+  auto db = store::Database::Open({.path = path, .memory_limit = "1GB", .threads = 2});
+  if (!db.ok()) return std::fprintf(stderr, "%s\n", db.status().message().c_str()), 1;
+  auto writer = store::Writer::Create(**db);
+  if (!writer.ok()) return std::fprintf(stderr, "%s\n", writer.status().message().c_str()), 1;
+
+  std::vector<double> commit_ms;
+  store::WriteBatch batch;
+  std::vector<int64_t> next(2 * kPartitions, 0);
+  const auto t0 = Clock::now();
+  for (size_t first = 0; first < want; first += batch_size) {
+    batch.Clear();
+    const size_t last = std::min(want, first + batch_size);
+    for (size_t i = first; i < last; ++i) {
+      const bool sensor = std::holds_alternative<SensorReading>(decoded.records[i]);
+      const int p = static_cast<int>(i % kPartitions);
+      const int slot = (sensor ? 0 : kPartitions) + p;
+      batch.records.push_back(decoded.records[i]);
+      batch.origins.push_back({sensor ? "dc.sensors" : "dc.cooling", p, next[slot]++});
+    }
+    for (int slot = 0; slot < 2 * kPartitions; ++slot) {
+      if (next[slot] > 0)
+        batch.offsets.push_back(
+            {slot < kPartitions ? "dc.sensors" : "dc.cooling", slot % kPartitions, next[slot]});
+    }
+    const auto c0 = Clock::now();
+    Result<store::CommitStats> stats = (*writer)->Commit(batch, NowMicros());
+    if (!stats.ok()) return std::fprintf(stderr, "%s\n", stats.status().message().c_str()), 1;
+    commit_ms.push_back(std::chrono::duration<double, std::milli>(Clock::now() - c0).count());
+  }
+  writer->reset();
+  db->reset();  // closing checkpoints: the file below is what stays on disk
+  const double seconds = std::chrono::duration<double>(Clock::now() - t0).count();
+  const auto bytes = std::filesystem::file_size(path);
+  std::sort(commit_ms.begin(), commit_ms.end());
+  std::printf(
+      "store: %zu records in batches of %zu: %.2f s including the closing checkpoint = %.0f "
+      "records/s; commit median %.0f ms, max %.0f ms; file %.1f MB = %.1f MB per million "
+      "records\n",
+      want, batch_size, seconds, want / seconds, commit_ms[commit_ms.size() / 2], commit_ms.back(),
+      bytes / 1e6, bytes / 1e6 / (want / 1e6));
+  return 0;
+}
