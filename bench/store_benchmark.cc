@@ -39,12 +39,6 @@ class Decoded : public dcmon::Sink {
   dcmon::RecordDecoder decoder_;
 };
 
-int64_t NowMicros() {
-  return std::chrono::duration_cast<std::chrono::microseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {

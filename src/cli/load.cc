@@ -14,6 +14,7 @@
 #include "core/log.h"
 #include "ingest/loader.h"
 #include "store/duckdb.h"
+#include "store/retention.h"
 
 namespace dcmon::cli {
 
@@ -40,11 +41,13 @@ int RunLoad(const LoadFlags& f) {
   const bus::KafkaConfig kafka = bus::KafkaConfigFrom(*config);
   if (Status s = kafka.Validate(); !s.ok())
     return Fail("load", 2, s.message() + " (--kafka or DCMON_KAFKA_BOOTSTRAP)");
+  Result<store::RetentionOptions> retention = store::RetentionOptionsFrom(*config);
+  if (!retention.ok()) return Fail("load", 2, retention.status().message());
   Result<std::unique_ptr<store::Database>> db = store::Database::Open(
       {.path = f.store, .memory_limit = f.memory_limit, .threads = f.threads});
   if (!db.ok()) return Fail("load", 1, db.status().message());
   Result<std::unique_ptr<ingest::Loader>> loader =
-      ingest::Loader::Create(kafka, **db, {.group = f.group});
+      ingest::Loader::Create(kafka, **db, {.group = f.group, .retention = *retention});
   if (!loader.ok())
     return Fail("load", loader.status().code() == StatusCode::kInvalidArgument ? 2 : 1,
                 loader.status().message());

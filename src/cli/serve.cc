@@ -25,6 +25,7 @@
 #include "core/time.h"
 #include "ingest/loader.h"
 #include "store/duckdb.h"
+#include "store/retention.h"
 
 namespace dcmon::cli {
 namespace {
@@ -41,6 +42,7 @@ struct Settings {
   int ingest_threads = 4;
   std::chrono::milliseconds query_timeout{10000};
   analytics::LiveStateOptions live;
+  store::RetentionOptions retention;
 };
 
 // "HOST:PORT", "[::1]:PORT" or ":PORT" (every interface).
@@ -88,6 +90,9 @@ Result<Settings> SettingsFrom(const Config& c) {
   Result<api::ApiOptions> a = api::ApiOptionsFrom(c);
   if (!a.ok()) return a.status();
   s.api = *a;
+  Result<store::RetentionOptions> retention = store::RetentionOptionsFrom(c);
+  if (!retention.ok()) return retention.status();
+  s.retention = *retention;
   s.live.ashrae_class = c.Get("analytics.ashrae_class").value_or(s.live.ashrae_class);
   if (!analytics::FindEnvelope(s.live.ashrae_class)) {
     return InvalidArgument(fmt::format(
@@ -204,7 +209,7 @@ int ServeUntilStopped(const Config& config, const std::function<void(const Serve
   analytics::LiveState live(settings->live);
   api::EventHub events;
   std::atomic<int64_t> last_publish{0};
-  ingest::LoaderOptions loader_options{.group = settings->group};
+  ingest::LoaderOptions loader_options{.group = settings->group, .retention = settings->retention};
   loader_options.on_commit = [&](const store::WriteBatch& batch, const store::CommitStats&) {
     live.Apply(batch.records);
     if (events.subscribers() > 0 && !batch.records.empty())
@@ -234,8 +239,17 @@ int ServeUntilStopped(const Config& config, const std::function<void(const Serve
   // on, for every connection of this database (DuckDB's settings are per database).
   if (!settings->store.path.starts_with("md:")) {
     Result<std::unique_ptr<store::Connection>> admin = (*db)->Connect();
-    Status s =
-        admin.ok() ? (*admin)->Execute("SET enable_external_access = false") : admin.status();
+    Status s = admin.status();
+    // The retention archive stays writable for the loader's Parquet exports.
+    if (s.ok() && !settings->retention.export_dir.empty()) {
+      std::error_code ec;
+      std::filesystem::create_directories(settings->retention.export_dir, ec);
+      s = (*admin)->Execute(fmt::format(
+          "SET allowed_directories = [{}]",
+          store::SqlString(std::filesystem::absolute(settings->retention.export_dir).string() +
+                           "/")));
+    }
+    if (s.ok()) s = (*admin)->Execute("SET enable_external_access = false");
     if (s.ok()) s = (*admin)->Execute("SET lock_configuration = true");
     if (!s.ok())
       return Fail("serve", 1, s.WithPrefix("store: locking the configuration: ").message());

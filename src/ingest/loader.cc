@@ -36,6 +36,7 @@ Result<std::unique_ptr<Loader>> Loader::Create(const bus::KafkaConfig& kafka, st
   Result<std::unique_ptr<store::Writer>> writer = store::Writer::Create(db);
   if (!writer.ok()) return writer.status();
   l->writer_ = std::move(*writer);
+  l->retention_ = std::make_unique<store::Retention>(l->options_.retention);
   if (Status s = l->SeedDedupWindow(); !s.ok()) return s;
   Result<std::unique_ptr<bus::Producer>> producer = bus::Producer::Create(kafka);
   if (!producer.ok()) return producer.status();
@@ -234,6 +235,15 @@ void Loader::OnCommitted(const store::CommitStats& stats) {
     counters_.delay_max_micros = std::max(counters_.delay_max_micros.load(), pending_.delay_max);
   }
   if (options_.on_commit) options_.on_commit(batch_, stats);
+  // Expired days go between batches, on the writer's connection; a failure is retried later and
+  // never holds up loading.
+  Result<store::RetentionStats> expired = retention_->RunDue(writer_->connection(), NowMicros());
+  if (!expired.ok()) {
+    Logger("ingest")->warn("retention: {}", expired.status().message());
+  } else if (expired->deleted_rows > 0) {
+    Logger("ingest")->info("retention: {} expired rows deleted, {} exported to {} Parquet file(s)",
+                           expired->deleted_rows, expired->exported_rows, expired->files);
+  }
   ProduceDeadLetters();
   // Kafka's copy of the offsets: for lag tools, and where a loader with another store takes over a
   // partition. This store already holds the truth, so a failure here (a rebalance in progress) is

@@ -31,6 +31,7 @@
 #include "core/record_json.h"
 #include "core/status.h"
 #include "ingest/dedup_window.h"
+#include "store/retention.h"
 #include "store/writer.h"
 
 namespace dcmon::ingest {
@@ -52,6 +53,8 @@ struct LoaderOptions {
   std::chrono::milliseconds unhealthy_after{60000};
   // How often partition_lags() is refreshed.
   std::chrono::milliseconds lag_interval{5000};
+  // Raw-data retention, run between batches on the writer's connection (off by default).
+  store::RetentionOptions retention;
   // Called on the loader thread after every successful commit with what was stored (the API's live
   // state and stream). Must not throw.
   std::function<void(const store::WriteBatch&, const store::CommitStats&)> on_commit;
@@ -147,6 +150,7 @@ class Loader : public bus::RebalanceListener {
     int64_t delay_max = INT64_MIN, delay_last = 0;
   } pending_;
   LoaderCounters counters_;
+  std::unique_ptr<store::Retention> retention_;
   Histogram commit_seconds_{{0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10}};
   Status assign_error_;
   std::vector<bus::PartitionOffset> starts_;  // of the current assignment

@@ -39,15 +39,9 @@ Status RetentionOptions::Validate() const {
 
 Result<RetentionOptions> RetentionOptionsFrom(const Config& config) {
   RetentionOptions o;
-  if (std::optional<std::string> days = config.Get("store.retention_days")) {
-    const char* end = days->data() + days->size();
-    auto [p, ec] = std::from_chars(days->data(), end, o.retention_days);
-    if (ec != std::errc() || p != end)
-      return InvalidArgument(
-          fmt::format("store.retention_days: \"{}\" is not a number of days "
-                      "(from {})",
-                      *days, config.Origin("store.retention_days")));
-  }
+  Result<int64_t> days = config.GetInt("store.retention_days", 0, 0, 100000);
+  if (!days.ok()) return days.status();
+  o.retention_days = static_cast<int>(*days);
   o.export_dir = config.Get("store.export_dir").value_or("");
   if (Status s = o.Validate(); !s.ok()) return s;
   return o;
