@@ -78,7 +78,7 @@ class ApiTest : public ::testing::Test {
                         .location = "Server Room A",
                         .measurement_type = "temperature",
                         .value = 20 + i * 0.01,
-                        .timestamp_micros = kT0 + i * 1'000'000};
+                        .timestamp_micros = kT0 + i * int64_t{1'000'000}};
         s.unit = "celsius";
         s.seq = i;
         b.records.push_back(s);
@@ -86,7 +86,7 @@ class ApiTest : public ::testing::Test {
         b.records.push_back(CoolingMetric{.system_id = "hvac_primary_a",
                                           .efficiency_percent = 85.2,
                                           .power_consumption_watts = 15000.0 + i,
-                                          .timestamp_micros = kT0 + i * 1'000'000});
+                                          .timestamp_micros = kT0 + i * int64_t{1'000'000}});
       }
       all.push_back(b.records.back());
       if (b.records.size() == 700 || i == n - 1) {

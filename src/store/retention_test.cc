@@ -216,7 +216,7 @@ TEST(RetentionOptions, ReadFromConfig) {
   EXPECT_EQ(o->export_dir, "data/archive");
   config.SetFlag("store.retention_days", "30d");
   EXPECT_THAT(RetentionOptionsFrom(config).status().message(),
-              HasSubstr("store.retention_days: \"30d\""));
+              HasSubstr("store.retention_days: expected an integer from 0 to 100000, got \"30d\""));
   config.SetFlag("store.retention_days", "-1");
   EXPECT_FALSE(RetentionOptionsFrom(config).ok());
 }
