@@ -74,6 +74,10 @@ Result<std::unique_ptr<Consumer>> Consumer::Create(const KafkaConfig& config,
                            {"fetch.max.bytes", "52428800"},
                            {"max.partition.fetch.bytes", "4194304"},
                            {"queued.max.messages.kbytes", "65536"},
+                           // librdkafka's 500 ms lets a broker hold a fetch that long when little
+                           // is waiting: at 10,000 records/s that alone broke the 1 s p99 of
+                           // event-to-queryable latency (docs/benchmarks.md: 1,582 ms; 767 ms at 10).
+                           {"fetch.wait.max.ms", "10"},
                        });
   if (!conf.ok()) return conf.status();
   rd_kafka_conf_set_opaque(conf->get(), c.get());
