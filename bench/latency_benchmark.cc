@@ -21,18 +21,9 @@
 #include "bus/kafka_config.h"
 #include "bus/producer.h"
 #include "core/record_json.h"
+#include "core/time.h"
 #include "ingest/loader.h"
 #include "store/duckdb.h"
-
-namespace {
-
-int64_t NowMicros() {
-  return std::chrono::duration_cast<std::chrono::microseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
-}  // namespace
 
 int main(int argc, char** argv) {
   using namespace dcmon;
