@@ -42,6 +42,7 @@ bench: build
 	@bench/run.sh
 	@bench/simulate.sh
 	@bench/kafka.sh
+	@bench/load.sh
 	@bench/api.sh
 
 format:

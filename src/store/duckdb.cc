@@ -59,13 +59,16 @@ Result<std::unique_ptr<Database>> Database::Open(const DatabaseOptions& options)
   const std::string threads = std::to_string(options.threads);
   bool ok =
       duckdb_set_config(config, "memory_limit", options.memory_limit.c_str()) == DuckDBSuccess &&
-      duckdb_set_config(config, "threads", threads.c_str()) == DuckDBSuccess;
+      duckdb_set_config(config, "threads", threads.c_str()) == DuckDBSuccess &&
+      duckdb_set_config(config, "checkpoint_threshold", options.checkpoint_threshold.c_str()) ==
+          DuckDBSuccess;
   if (ok && options.read_only)
     ok = duckdb_set_config(config, "access_mode", "READ_ONLY") == DuckDBSuccess;
   if (!ok) {
     duckdb_destroy_config(&config);
-    return InvalidArgument(fmt::format("store: invalid memory_limit \"{}\" or threads {}",
-                                       options.memory_limit, options.threads));
+    return InvalidArgument(
+        fmt::format("store: invalid memory_limit \"{}\", threads {} or checkpoint_threshold \"{}\"",
+                    options.memory_limit, options.threads, options.checkpoint_threshold));
   }
   char* error = nullptr;
   const duckdb_state state = duckdb_open_ext(options.path.c_str(), &db->db_, config, &error);

@@ -25,6 +25,10 @@ struct DatabaseOptions {
   std::string path = "data/dcmon.duckdb";  // a file, ":memory:", or "md:<database>" (MotherDuck)
   std::string memory_limit = "1GB";        // DuckDB's own default is 80 % of RAM: never leave it
   int threads = 2;
+  // The write-ahead log size that triggers a checkpoint. DuckDB's 16MB checkpointed every other
+  // loader batch and re-compressed the open row groups each time (docs/benchmarks.md); a larger
+  // log costs replay time at the next open after a crash.
+  std::string checkpoint_threshold = "64MB";
   bool read_only = false;
 };
 

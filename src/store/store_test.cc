@@ -30,6 +30,9 @@ TEST(Store, OpensWithExplicitLimits) {
   ASSERT_TRUE(r.ok()) << r.status().message();
   EXPECT_EQ(r->Text(0, 0), "1");
   EXPECT_THAT(*r->Text(1, 0), HasSubstr("MiB"));  // 256MB as DuckDB prints it
+  r = (*conn)->Query("SELECT current_setting('checkpoint_threshold')");
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  EXPECT_EQ(r->Text(0, 0), "61.0 MiB");  // 64MB
 }
 
 TEST(Store, ErrorsCarryDuckDbsMessage) {
