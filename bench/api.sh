@@ -3,7 +3,8 @@
 # /api/v1/ingest with 5,000-record NDJSON bodies, against dcmon serve on the embedded broker with a file store.
 # Prints req/s and p99 from wrk, records/s end to end (acknowledged by Kafka and counted in DuckDB once the
 # loader has caught up), and serve's RSS over the second half of each run (min, max: flat is within ±10 %).
-# Everything shares this machine's cores: the client, the broker and the server compete.
+# Everything shares this machine's cores: the client, the broker and the server compete. 64 partitions keep a
+# 30 s burst within the embedded broker's retention while the loader catches up.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 dcmon=build/dcmon
@@ -13,7 +14,7 @@ pids=()
 trap 'for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null; rm -rf "$work"' EXIT
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(date -u +%F)"
 
-$dcmon broker --partitions 6 >"$work/broker.out" 2>/dev/null & pids+=($!)
+$dcmon broker --partitions 64 >"$work/broker.out" 2>/dev/null & pids+=($!)
 for _ in $(seq 50); do grep -q bootstrap.servers= "$work/broker.out" && break; sleep 0.1; done
 bootstrap=$(sed -n 's/^bootstrap.servers=//p' "$work/broker.out")
 export DCMON_ADMIN_TOKEN=bench-token
@@ -69,7 +70,9 @@ done
 requests=$(grep -E 'requests in' "$work/ingest.txt" | awk '{print $1}')
 non2xx=$(awk '/Non-2xx/ {print $NF}' "$work/ingest.txt"); non2xx=${non2xx:-0}
 stored=$((now - before))
-echo "ingest: $(grep 'Requests/sec' "$work/ingest.txt" | awk '{print $2}') req/s of 5,000 records," \
+lost=$(curl -s -H "Authorization: Bearer $DCMON_ADMIN_TOKEN" "$url/metrics" | awk '/^dcmon_kafka_lost_records_total/ {print $2}')
+rps=$(grep 'Requests/sec' "$work/ingest.txt" | awk '{print $2}')
+echo "ingest: $rps req/s of 5,000 records = $(awk -v r="$rps" 'BEGIN{printf "%.0f", r*5000}') records/s acknowledged by Kafka," \
      "p99 $(grep -E '^ +99%' "$work/ingest.txt" | awk '{print $2}'), $requests requests ($non2xx not 2xx);" \
      "stored $stored = $(awk -v n="$stored" -v s="$start" -v e="$end" 'BEGIN{printf "%.0f", n/(e-s)}') records/s end to end" \
-     "(until the loader caught up); RSS second half $(rss_half)"
+     "(until the loader caught up), ${lost:-?} lost; RSS second half $(rss_half)"
