@@ -133,10 +133,17 @@ check "the reason names the field" grep -q 'line 2: field \\"v\\": ' "$work/body
 check "bad precision" test "$(code "${auth[@]}" --data-binary 'x v=1' "$url/write?precision=fortnight")" = 400
 
 # /metrics: the real linter, then a real Prometheus server scraping it with the token.
-curl -s "${auth[@]}" "$url/metrics" >"$work/metrics.txt"
+covered() {
+  grep -q '^dcmon_loader_records_total{outcome="stored"}' "$work/metrics.txt" &&
+    grep -q '^dcmon_kafka_consumer_lag{' "$work/metrics.txt" &&  # refreshed every 5 s
+    grep -q '^dcmon_http_requests_total{route="/api/v1/ingest",status="200"}' "$work/metrics.txt"
+}
+for _ in $(seq 50); do
+  curl -s "${auth[@]}" "$url/metrics" >"$work/metrics.txt"
+  covered && break; sleep 0.2
+done
 check "promtool check metrics" bash -c "promtool check metrics <'$work/metrics.txt'"
-check "metrics cover the loader, lag and HTTP" bash -c \
-  "grep -q '^dcmon_loader_records_total{outcome=\"stored\"}' '$work/metrics.txt' && grep -q '^dcmon_kafka_consumer_lag{' '$work/metrics.txt' && grep -q '^dcmon_http_requests_total{route=\"/api/v1/ingest\",status=\"200\"}' '$work/metrics.txt'"
+check "metrics cover the loader, lag and HTTP" covered
 prom_port=$((20000 + RANDOM % 20000))
 cat >"$work/prometheus.yml" <<EOF
 global: {scrape_interval: 1s}
