@@ -61,13 +61,13 @@ start=$(date +%s.%N)
 watch_rss & rss_pid=$!
 wrk -t2 -c64 -d"${duration}s" --latency --timeout 30s -s "$work/ingest.lua" "$url/api/v1/ingest" >"$work/ingest.txt"
 wait $rss_pid
-# Until the loader has stored everything that was acknowledged.
-prev=-1; now=$(count); end=$(date +%s.%N)
-while [ "$now" != "$prev" ]; do
-  prev=$now; sleep 1; now=$(count)
-  [ "$now" != "$prev" ] && end=$(date +%s.%N)
-done
 requests=$(grep -E 'requests in' "$work/ingest.txt" | awk '{print $1}')
+# Until the loader has stored everything that was acknowledged (every request answered 200), at most 10 min.
+want=$((before + requests * 5000)); now=$(count); end=$(date +%s.%N)
+for _ in $(seq 600); do
+  [ "$now" -ge "$want" ] && break
+  sleep 1; now=$(count); end=$(date +%s.%N)
+done
 non2xx=$(awk '/Non-2xx/ {print $NF}' "$work/ingest.txt"); non2xx=${non2xx:-0}
 stored=$((now - before))
 lost=$(curl -s -H "Authorization: Bearer $DCMON_ADMIN_TOKEN" "$url/metrics" | awk '/^dcmon_kafka_lost_records_total/ {print $2}')
