@@ -6,7 +6,7 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 
 # Build toolchain, libraries, and the real peers the tests talk to.
 packages=(
-  cmake ninja-build g++ make pkg-config git
+  cmake ninja-build g++ make pkg-config git ccache
   libgtest-dev libgmock-dev libbenchmark-dev
   librdkafka-dev libsimdjson-dev libcli11-dev libtomlplusplus-dev libspdlog-dev libfmt-dev libboost-dev libssl-dev zlib1g-dev
   kcat jq wrk influxdb-client prometheus
