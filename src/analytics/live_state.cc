@@ -1,5 +1,7 @@
 #include "analytics/live_state.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <cmath>
 #include <limits>
@@ -47,6 +49,27 @@ const Envelope* FindEnvelope(std::string_view ashrae_class) {
     if (e.name == ashrae_class) return &e.envelope;
   }
   return nullptr;
+}
+
+Status LiveStateOptions::Validate() const {
+  if (!FindEnvelope(ashrae_class)) {
+    return InvalidArgument(fmt::format(
+        "analytics.ashrae_class: expected A1, A2, A3, A4 or H1, got \"{}\"", ashrae_class));
+  }
+  if (stale_after_micros <= 0)
+    return InvalidArgument("analytics.stale_after_s: expected a positive number of seconds");
+  return Status::Ok();
+}
+
+Result<LiveStateOptions> LiveStateOptionsFrom(const Config& c) {
+  LiveStateOptions o;
+  o.ashrae_class = c.Get("analytics.ashrae_class").value_or(o.ashrae_class);
+  Result<int64_t> stale =
+      c.GetInt("analytics.stale_after_s", o.stale_after_micros / 1'000'000, 10, 86400);
+  if (!stale.ok()) return stale.status();
+  o.stale_after_micros = *stale * 1'000'000;
+  if (Status s = o.Validate(); !s.ok()) return s;
+  return o;
 }
 
 LiveState::LiveState(LiveStateOptions options) : options_(std::move(options)) {

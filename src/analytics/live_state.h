@@ -19,7 +19,9 @@
 #include <unordered_map>
 #include <vector>
 
+#include "core/config.h"
 #include "core/record.h"
+#include "core/status.h"
 
 namespace dcmon::analytics {
 
@@ -29,7 +31,10 @@ struct LiveStateOptions {
   std::string it_meter = "meter_it";              // device id of the IT (UPS output) meter
   int64_t stale_after_micros = 300'000'000;       // a device silent this long is stale
   int hottest = 10;                               // inlets listed in `hottest_inlets`
+  Status Validate() const;
 };
+// [analytics] ashrae_class, stale_after_s (docs/configuration.md).
+Result<LiveStateOptions> LiveStateOptionsFrom(const Config& config);
 
 // An ASHRAE TC 9.9 class: recommended and allowable dry-bulb range at the inlet, in °C.
 struct Envelope {

@@ -95,10 +95,17 @@ Result<ApiOptions> ApiOptionsFrom(const Config& c) {
   Result<int64_t> max_page = c.GetInt("api.max_page_limit", o.max_page_limit, 1, 100000);
   Result<int64_t> cap =
       c.GetInt("api.query_row_cap", static_cast<int64_t>(o.query_row_cap), 1, 1000000);
-  for (const Status* s : {&open.status(), &per_token.status(), &per_address.status(),
-                          &page.status(), &max_page.status(), &cap.status()}) {
+  Result<int64_t> reads = c.GetInt("api.read_threads", o.read_threads, 1, 64);
+  Result<int64_t> ingest = c.GetInt("api.ingest_threads", o.ingest_threads, 1, 64);
+  Result<int64_t> timeout = c.GetInt("api.query_timeout_s", o.query_timeout.count(), 1, 3600);
+  for (const Status* s :
+       {&open.status(), &per_token.status(), &per_address.status(), &page.status(),
+        &max_page.status(), &cap.status(), &reads.status(), &ingest.status(), &timeout.status()}) {
     if (!s->ok()) return *s;
   }
+  o.read_threads = static_cast<int>(*reads);
+  o.ingest_threads = static_cast<int>(*ingest);
+  o.query_timeout = std::chrono::seconds(*timeout);
   o.open_reads_on_loopback = *open;
   o.per_token.rate = *per_token;
   o.per_address.rate = *per_address;

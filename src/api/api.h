@@ -10,6 +10,7 @@
 
 #include <array>
 #include <atomic>
+#include <chrono>
 #include <functional>
 #include <map>
 #include <memory>
@@ -38,10 +39,14 @@ struct ApiOptions {
   int page_limit = 1000;                       // default page size of the paged endpoints
   int max_page_limit = 10000;                  // largest page a client may ask for
   size_t query_row_cap = 10000;                // rows POST /api/v1/query returns at most
+  int read_threads = 2;                        // read workers: queries that run at once
+  int ingest_threads = 4;                      // ingest workers: they mostly wait for Kafka's acks
+  std::chrono::seconds query_timeout{10};      // a query running longer is interrupted
   Status Validate() const;
 };
 // api.open_reads_on_loopback, api.rate_limit_per_token, api.rate_limit_per_address (0 = off),
-// api.page_limit, api.max_page_limit, api.query_row_cap.
+// api.page_limit, api.max_page_limit, api.query_row_cap, api.read_threads, api.ingest_threads,
+// api.query_timeout_s.
 Result<ApiOptions> ApiOptionsFrom(const Config& config);
 
 // What the pipeline reports about itself, for /readyz and /metrics; filled by serve.

@@ -42,7 +42,8 @@ class ApiTest : public ::testing::Test {
  protected:
   void SetUp() override { Build({}); }
 
-  void Build(ApiOptions options) {
+  void Build(ApiOptions options,
+             std::chrono::milliseconds query_timeout = WorkerPoolOptions().timeout) {
     api_.reset();
     reads_.reset();
     if (!db_) {
@@ -51,7 +52,7 @@ class ApiTest : public ::testing::Test {
       auto admin = *db_->Connect();
       ASSERT_TRUE(admin->Execute("SET enable_external_access = false").ok());
     }
-    reads_ = std::move(*WorkerPool::Start(*db_, {.threads = 2}));
+    reads_ = std::move(*WorkerPool::Start(*db_, {.threads = 2, .timeout = query_timeout}));
     tokens_ = TokenStore();
     tokens_.Add("reader", "read-token", kScopeRead);
     tokens_.Add("analyst", "query-token", kScopeQuery | kScopeRead);
@@ -280,6 +281,40 @@ TEST_F(ApiTest, QueryRowCap) {
   EXPECT_THAT(r.body, HasSubstr(R"("rows":[[0],[1],[2]],"truncated":true)"));
 }
 
+// A query that runs out of time gets the answer every endpoint gives for a deadline: 503 with
+// Retry-After, "query timed out", and the server goes on serving.
+TEST_F(ApiTest, QueryTimeoutIsUnavailableWithRetryAfter) {
+  Build({}, std::chrono::milliseconds(200));
+  HttpResponse r = Call(Post(
+      "/api/v1/query", R"({"sql":"SELECT count(*) FROM range(1000000000000) a"})", "query-token"));
+  EXPECT_EQ(r.status, 503) << r.body;
+  EXPECT_THAT(r.body, HasSubstr(R"("title":"query timed out")"));
+  EXPECT_THAT(r.body, HasSubstr("ran past its time limit"));
+  EXPECT_THAT(r.headers, testing::Contains(Pair("Retry-After", "1")));
+  EXPECT_EQ(Call(Post("/api/v1/query", R"({"sql":"SELECT 1"})", "query-token")).status, 200);
+}
+
+// One mapping from a Status code to an HTTP status, for every route.
+TEST(ProblemFrom, MapsEveryCode) {
+  const std::pair<Status, int> cases[] = {
+      {InvalidArgument("x"), 400},   {Unauthenticated("x"), 401},
+      {PermissionDenied("x"), 403},  {NotFound("x"), 404},
+      {Aborted("x"), 409},           {FailedPrecondition("x"), 409},
+      {ResourceExhausted("x"), 503}, {dcmon::Unavailable("x"), 503},
+      {DeadlineExceeded("x"), 503},  {IoError("x"), 500},
+      {Internal("x"), 500},
+  };
+  for (const auto& [status, http] : cases) {
+    const HttpResponse r = ProblemFrom(status);
+    EXPECT_EQ(r.status, http) << StatusCodeName(status.code());
+    EXPECT_EQ(r.content_type, "application/problem+json");
+    EXPECT_THAT(r.body, HasSubstr(R"("detail":"x")"));
+    EXPECT_EQ(r.headers.size(), http == 503 ? 1u : 0u);
+  }
+  EXPECT_THAT(ProblemFrom(NotFound("no such device"), "unknown device").body,
+              HasSubstr(R"("title":"unknown device")"));
+}
+
 // /openapi.json documents every route the server has, with its method.
 TEST(OpenApi, DocumentsEveryRoute) {
   simdjson::dom::parser parser;
@@ -326,8 +361,31 @@ TEST(Auth, ConfiguredTokensAreHashed) {
                   .status()
                   .message(),
               HasSubstr("api.tokens.x.sha256: expected 64 lower-case hex digits"));
-  EXPECT_THAT(ParseScopes("read,fly").status().message(), HasSubstr("unknown scope \"fly\""));
+  EXPECT_THAT(ParseScopes("read,fly").status().message(), HasSubstr("got \"fly\" (unknown scope)"));
   EXPECT_NE(GenerateToken(), GenerateToken());
+}
+
+// The natural TOML list is read like the documented string; a wrong type says what was expected
+// and what came.
+TEST(Auth, ScopesAsTomlArray) {
+  const std::string hash = Sha256Hex("s3cret");
+  Result<TokenStore> t = TokenStore::FromConfig(*Config::Parse(
+      fmt::format("[api.tokens.grafana]\nsha256 = \"{}\"\nscopes = [\"read\", \"query\"]\n", hash),
+      "t"));
+  ASSERT_TRUE(t.ok()) << t.status().message();
+  EXPECT_EQ(t->Find("s3cret")->scopes, kScopeRead | kScopeQuery);
+  EXPECT_THAT(
+      TokenStore::FromConfig(
+          *Config::Parse(fmt::format("[api.tokens.x]\nsha256 = \"{}\"\nscopes = [1]\n", hash), "t"))
+          .status()
+          .message(),
+      HasSubstr("api.tokens.x.scopes: expected read, write, query or admin, got \"1\""));
+  EXPECT_THAT(
+      TokenStore::FromConfig(
+          *Config::Parse(fmt::format("[api.tokens.x]\nsha256 = \"{}\"\nscopes = []\n", hash), "t"))
+          .status()
+          .message(),
+      HasSubstr("api.tokens.x.scopes: expected at least one of read, write, query, admin"));
 }
 
 // The server itself, on a real socket: limits and timeouts end a bad request with an answer or a

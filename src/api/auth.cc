@@ -43,7 +43,7 @@ Result<uint32_t> ParseScopes(std::string_view text) {
     }
     if (!known) {
       return InvalidArgument(
-          fmt::format("unknown scope \"{}\" (expected read, write, query, admin)", name));
+          fmt::format("expected read, write, query or admin, got \"{}\" (unknown scope)", name));
     }
   }
   if (scopes & kScopeAdmin) scopes = kScopeAll;
@@ -75,6 +75,11 @@ Result<TokenStore> TokenStore::FromConfig(const Config& config) {
     } else if (field == "scopes") {
       Result<uint32_t> s = ParseScopes(value);
       if (!s.ok()) return s.status().WithPrefix(fmt::format("api.tokens.{}.scopes: ", name));
+      if (*s == 0) {
+        return InvalidArgument(fmt::format(
+            "api.tokens.{}.scopes: expected at least one of read, write, query, admin, got \"{}\"",
+            name, value));
+      }
       t.scopes = *s;
     } else {
       return InvalidArgument(
@@ -85,7 +90,11 @@ Result<TokenStore> TokenStore::FromConfig(const Config& config) {
   for (auto& [name, t] : by_name) {
     if (t.sha256.empty())
       return InvalidArgument(fmt::format("api.tokens.{}.sha256: missing", name));
-    if (t.scopes == 0) return InvalidArgument(fmt::format("api.tokens.{}.scopes: missing", name));
+    if (t.scopes == 0) {
+      return InvalidArgument(fmt::format(
+          "api.tokens.{}.scopes: missing (a string \"read,query\" or a list [\"read\", \"query\"])",
+          name));
+    }
     store.tokens_.push_back(std::move(t));
   }
   return store;
@@ -108,19 +117,14 @@ const Token* TokenStore::Find(std::string_view presented) const {
 std::string Sha256Hex(std::string_view data) {
   unsigned char digest[EVP_MAX_MD_SIZE];
   unsigned int n = 0;
-  if (EVP_Digest(data.data(), data.size(), digest, &n, EVP_sha256(), nullptr) != 1) {
-    std::fprintf(stderr, "CHECK failed: SHA-256 unavailable in OpenSSL\n");
-    std::abort();
-  }
+  CHECK(EVP_Digest(data.data(), data.size(), digest, &n, EVP_sha256(), nullptr) == 1,
+        "SHA-256 unavailable in OpenSSL");
   return Hex(digest, n);
 }
 
 std::string GenerateToken() {
   unsigned char bytes[32];
-  if (RAND_bytes(bytes, sizeof bytes) != 1) {
-    std::fprintf(stderr, "CHECK failed: no randomness from the system for a token\n");
-    std::abort();
-  }
+  CHECK(RAND_bytes(bytes, sizeof bytes) == 1, "no randomness from the system for a token");
   return "dcm_" + Hex(bytes, sizeof bytes);
 }
 

@@ -115,6 +115,42 @@ HttpResponse Unavailable(std::string_view title, std::string_view detail, int re
   return r;
 }
 
+HttpResponse ProblemFrom(const Status& s, std::string_view title) {
+  struct Answer {
+    int http;
+    std::string_view title;
+  };
+  const Answer a = [&]() -> Answer {
+    switch (s.code()) {
+      case StatusCode::kInvalidArgument:
+        return {400, "invalid request"};
+      case StatusCode::kUnauthenticated:
+        return {401, "authentication required"};
+      case StatusCode::kPermissionDenied:
+        return {403, "insufficient scope"};
+      case StatusCode::kNotFound:
+        return {404, "not found"};
+      case StatusCode::kAborted:
+        return {409, "conflict"};
+      case StatusCode::kFailedPrecondition:
+        return {409, "failed precondition"};
+      case StatusCode::kResourceExhausted:
+        return {503, "server busy"};
+      case StatusCode::kUnavailable:
+        return {503, "unavailable"};
+      case StatusCode::kDeadlineExceeded:
+        return {503, "timed out"};
+      case StatusCode::kOk:
+      case StatusCode::kIoError:
+      case StatusCode::kInternal:
+        break;
+    }
+    return {500, "store error"};
+  }();
+  const std::string_view t = title.empty() ? a.title : title;
+  return a.http == 503 ? Unavailable(t, s.message(), 1) : Problem(a.http, t, s.message());
+}
+
 bool ParseTarget(std::string_view target, std::string& path,
                  std::vector<std::pair<std::string, std::string>>& query) {
   const size_t q = target.find('?');

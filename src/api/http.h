@@ -59,6 +59,11 @@ HttpResponse Json(std::string body, int status = 200);
 HttpResponse Problem(int status, std::string_view title, std::string_view detail);
 // A 503 problem with Retry-After: the request was fine, the server cannot take it now.
 HttpResponse Unavailable(std::string_view title, std::string_view detail, int retry_after_s = 5);
+// The one mapping from an error Status to its HTTP answer, used by every route: the HTTP status
+// by the Status code (400 invalid argument, 401, 403, 404, 409 aborted / failed precondition, 503
+// with Retry-After for unavailable, resource exhausted and deadline exceeded, 500 otherwise), the
+// title by the code unless given, the message as the detail.
+HttpResponse ProblemFrom(const Status& status, std::string_view title = {});
 
 // Inflates a gzip body (Content-Encoding: gzip, as Telegraf sends by default), refusing to grow
 // past `max_bytes` (a zip bomb is an error, not an allocation).

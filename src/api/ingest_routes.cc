@@ -238,11 +238,9 @@ void Query(Api::Context& ctx, HttpRequest& req, Respond& respond) {
          [sql = std::string(sql), cap = ctx.options.query_row_cap](store::Connection& conn) {
            Result<store::TextTable> t = store::RunReadOnlyQuery(conn, sql, cap);
            if (!t.ok()) {
-             if (t.status().message().find("INTERRUPT") != std::string::npos) {
-               return Problem(400, "query timed out",
-                              "the query ran past the time limit and was interrupted");
-             }
-             return Problem(400, "query refused", t.status().message());
+             return ProblemFrom(t.status(), t.status().code() == StatusCode::kDeadlineExceeded
+                                                ? "query timed out"
+                                                : "query refused");
            }
            return Json(store::TableToJson(*t));
          });

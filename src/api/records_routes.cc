@@ -184,11 +184,7 @@ HttpResponse PageResponse(const std::vector<Row>& rows, const Page& p) {
 }
 
 HttpResponse Failed(const Status& s) {
-  if (s.message().find("INTERRUPT") != std::string::npos) {
-    return Unavailable("query timed out",
-                       "the store did not answer in time; retry or narrow the range");
-  }
-  return Problem(500, "store error", s.message());
+  return ProblemFrom(s, s.code() == StatusCode::kDeadlineExceeded ? "query timed out" : "");
 }
 
 enum class Tables { kBoth, kSensors, kCooling };

@@ -8,6 +8,7 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <cctype>
+#include <charconv>
 #include <optional>
 #include <thread>
 #include <vector>
@@ -290,6 +291,31 @@ void HttpServer::Stop(std::chrono::milliseconds drain) {
   }
   impl_->io.stop();
   for (std::thread& t : impl_->threads) t.join();
+}
+
+Result<ServerOptions> ServerOptionsFrom(const Config& c) {
+  ServerOptions o;
+  const std::string listen = c.Get("api.listen").value_or(fmt::format("{}:{}", o.host, o.port));
+  const size_t colon = listen.rfind(':');
+  if (colon == std::string::npos) {
+    return InvalidArgument(fmt::format("api.listen: expected HOST:PORT, got \"{}\"", listen));
+  }
+  std::string_view host = std::string_view(listen).substr(0, colon);
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']')
+    host = host.substr(1, host.size() - 2);
+  const std::string_view port = std::string_view(listen).substr(colon + 1);
+  unsigned p = 0;
+  const auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), p);
+  if (ec != std::errc() || end != port.data() + port.size() || p > 65535) {
+    return InvalidArgument(
+        fmt::format("api.listen: expected a port from 0 to 65535, got \"{}\"", port));
+  }
+  o.host = host.empty() ? "0.0.0.0" : std::string(host);
+  o.port = static_cast<uint16_t>(p);
+  Result<int64_t> io = c.GetInt("api.io_threads", o.io_threads, 1, 64);
+  if (!io.ok()) return io.status();
+  o.io_threads = static_cast<int>(*io);
+  return o;
 }
 
 }  // namespace dcmon::api

@@ -16,6 +16,7 @@
 #include <string>
 
 #include "api/http.h"
+#include "core/config.h"
 #include "core/status.h"
 
 namespace dcmon::api {
@@ -30,6 +31,9 @@ struct ServerOptions {
   std::chrono::seconds body_timeout{60};    // for its body to arrive
   std::chrono::seconds write_timeout{30};   // for a response (or one event) to be taken
 };
+// api.listen ("HOST:PORT", "[::1]:PORT" or ":PORT" for every interface; default 127.0.0.1:8080)
+// and api.io_threads.
+Result<ServerOptions> ServerOptionsFrom(const Config& config);
 
 class Handler {
  public:

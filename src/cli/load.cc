@@ -21,12 +21,10 @@ namespace dcmon::cli {
 CLI::App* AddLoad(CLI::App& app, LoadFlags& f) {
   CLI::App* cmd = app.add_subcommand("load", "Load records from Kafka into DuckDB, exactly once");
   f.kafka.Add(*cmd);
-  cmd->add_option("--store", f.store, "DuckDB file, :memory:, or md:DATABASE")
-      ->capture_default_str();
-  cmd->add_option("--group", f.group, "Kafka consumer group")->capture_default_str();
-  cmd->add_option("--memory-limit", f.memory_limit, "DuckDB memory_limit")->capture_default_str();
-  cmd->add_option("--threads", f.threads, "DuckDB threads")
-      ->capture_default_str()
+  cmd->add_option("--store", f.store, "DuckDB file, :memory:, or md:DATABASE (store.path)");
+  cmd->add_option("--group", f.group, "Kafka consumer group (loader.group)");
+  cmd->add_option("--memory-limit", f.memory_limit, "DuckDB memory_limit (store.memory_limit)");
+  cmd->add_option("--threads", f.threads, "DuckDB threads (store.threads)")
       ->check(CLI::Range(1, 256));
   cmd->add_option("--exit-when-idle", f.exit_when_idle_s,
                   "Run as a batch job: stop once partitions are assigned and nothing arrived for "
@@ -37,26 +35,30 @@ CLI::App* AddLoad(CLI::App& app, LoadFlags& f) {
 
 int RunLoad(const LoadFlags& f) {
   Result<Config> config = f.kafka.Merge();
-  if (!config.ok()) return Fail("load", 2, config.status().message());
+  if (!config.ok()) return Fail("load", config.status());
+  if (!f.store.empty()) config->SetFlag("store.path", f.store);
+  if (!f.group.empty()) config->SetFlag("loader.group", f.group);
+  if (!f.memory_limit.empty()) config->SetFlag("store.memory_limit", f.memory_limit);
+  if (f.threads > 0) config->SetFlag("store.threads", std::to_string(f.threads));
   const bus::KafkaConfig kafka = bus::KafkaConfigFrom(*config);
   if (Status s = kafka.Validate(); !s.ok())
     return Fail("load", 2, s.message() + " (--kafka or DCMON_KAFKA_BOOTSTRAP)");
-  Result<store::RetentionOptions> retention = store::RetentionOptionsFrom(*config);
-  if (!retention.ok()) return Fail("load", 2, retention.status().message());
-  Result<std::unique_ptr<store::Database>> db = store::Database::Open(
-      {.path = f.store, .memory_limit = f.memory_limit, .threads = f.threads});
-  if (!db.ok()) return Fail("load", 1, db.status().message());
+  Result<store::DatabaseOptions> store = store::DatabaseOptionsFrom(*config);
+  if (!store.ok()) return Fail("load", store.status());
+  Result<ingest::LoaderOptions> options = ingest::LoaderOptionsFrom(*config);
+  if (!options.ok()) return Fail("load", options.status());
+  Result<std::unique_ptr<store::Database>> db = store::Database::Open(*store);
+  if (!db.ok()) return Fail("load", db.status());
+  const std::string group = options->group;
   Result<std::unique_ptr<ingest::Loader>> loader =
-      ingest::Loader::Create(kafka, **db, {.group = f.group, .retention = *retention});
-  if (!loader.ok())
-    return Fail("load", loader.status().code() == StatusCode::kInvalidArgument ? 2 : 1,
-                loader.status().message());
+      ingest::Loader::Create(kafka, **db, std::move(*options));
+  if (!loader.ok()) return Fail("load", loader.status());
   ingest::Loader& l = **loader;
 
   InstallStopSignals();
   auto log = Logger("load");
   log->info("loading {} and {} from {} into {} (group {})", kafka.sensors_topic,
-            kafka.cooling_topic, kafka.bootstrap, f.store, f.group);
+            kafka.cooling_topic, kafka.bootstrap, store->path, group);
   // Every 10 s: throughput, lag per topic (summed over this member's partitions) and what did not
   // become a row.
   auto status_line = [&](double seconds, int64_t stored_before) {

@@ -11,10 +11,12 @@ namespace dcmon::cli {
 
 struct LoadFlags {
   KafkaFlags kafka;
-  std::string store = "data/dcmon.duckdb";
-  std::string group = "dcmon-loader";
-  std::string memory_limit = "1GB";
-  int threads = 2;
+  // Each overrides its key (store.path, loader.group, store.memory_limit, store.threads) when set;
+  // the defaults are the components' own.
+  std::string store;
+  std::string group;
+  std::string memory_limit;
+  int threads = 0;
   double exit_when_idle_s = 0;  // > 0: a batch job; stop once nothing has arrived for this long
 };
 

@@ -60,28 +60,30 @@ CLI::App* AddRun(CLI::App& app, RunFlags& f) {
 
 int RunRun(const RunFlags& f) {
   Result<Config> config = f.serve.Merge();
-  if (!config.ok()) return Fail("run", 2, config.status().message());
+  if (!config.ok()) return Fail("run", config.status());
   // The local demo: reads from this machine need no token (the dashboard), unless configured.
   if (!config->Get("api.open_reads_on_loopback"))
     config->SetFlag("api.open_reads_on_loopback", "true");
-  const std::string store = config->Get("store.path").value_or("data/dcmon.duckdb");
+  Result<store::DatabaseOptions> store_options = store::DatabaseOptionsFrom(*config);
+  if (!store_options.ok()) return Fail("run", store_options.status());
+  const std::string& store = store_options->path;
   const bool new_store =
       store == ":memory:" || store.starts_with("md:") || !std::filesystem::exists(store);
 
   Result<sim::FacilityConfig> facility = sim::LoadFacility(f.facility);
-  if (!facility.ok()) return Fail("run", 2, facility.status().message());
+  if (!facility.ok()) return Fail("run", facility.status());
   const int64_t now = NowMicros() / 1'000'000 * 1'000'000;
   // History only into a new store. An existing one already has the past (maybe ahead of the clock,
   // after a run at --speed > 1): carry on after its newest record instead of sending it again.
   int64_t start = now - int64_t{f.history_minutes} * 60'000'000;
   if (!new_store) {
     Result<int64_t> newest = NewestEventTime(store);
-    if (!newest.ok()) return Fail("run", 1, newest.status().message());
+    if (!newest.ok()) return Fail("run", newest.status());
     start = std::max(now, *newest / 1'000'000 * 1'000'000 + 1'000'000);
   }
   Result<std::unique_ptr<sim::Simulator>> simulator = sim::CreateWithScenarios(
       *facility, {.seed = f.seed, .start_micros = start}, f.scenarios, now);
-  if (!simulator.ok()) return Fail("run", 2, simulator.status().message());
+  if (!simulator.ok()) return Fail("run", simulator.status());
 
   InstallStopSignals();
   std::unique_ptr<bus::EmbeddedBroker> broker;
@@ -90,7 +92,7 @@ int RunRun(const RunFlags& f) {
     Result<std::unique_ptr<bus::EmbeddedBroker>> b = bus::EmbeddedBroker::Start(
         {.partitions = f.partitions,
          .topics = {topics.sensors_topic, topics.cooling_topic, topics.rejects_topic}});
-    if (!b.ok()) return Fail("run", 1, b.status().message());
+    if (!b.ok()) return Fail("run", b.status());
     broker = std::move(*b);
     config->SetFlag("kafka.bootstrap", broker->bootstrap());
     // A new, empty broker: Kafka positions a store kept from an earlier one mean nothing here.
@@ -98,7 +100,7 @@ int RunRun(const RunFlags& f) {
   }
   const bus::KafkaConfig kafka = bus::KafkaConfigFrom(*config);
   Result<std::unique_ptr<bus::Producer>> producer = bus::Producer::Create(kafka);
-  if (!producer.ok()) return Fail("run", 1, producer.status().message());
+  if (!producer.ok()) return Fail("run", producer.status());
   bus::KafkaSink sink(std::move(*producer), kafka);
 
   std::atomic<bool> sim_stop{false};

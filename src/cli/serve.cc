@@ -3,7 +3,6 @@
 #include <fmt/format.h>
 
 #include <atomic>
-#include <charconv>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
@@ -32,76 +31,27 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-// The [store], [loader], [api] and [analytics] settings serve reads (docs/configuration.md).
+// What serve reads, each part by the component that owns its keys (docs/configuration.md).
 struct Settings {
   store::DatabaseOptions store;
-  std::string group = "dcmon-loader";
+  ingest::LoaderOptions loader;
   api::ServerOptions server;
   api::ApiOptions api;
-  int read_threads = 2;
-  int ingest_threads = 4;
-  std::chrono::milliseconds query_timeout{10000};
   analytics::LiveStateOptions live;
-  store::RetentionOptions retention;
 };
 
-// "HOST:PORT", "[::1]:PORT" or ":PORT" (every interface).
-Status ParseListen(std::string_view listen, api::ServerOptions& o) {
-  const size_t colon = listen.rfind(':');
-  if (colon == std::string_view::npos) {
-    return InvalidArgument(fmt::format("api.listen: expected HOST:PORT, got \"{}\"", listen));
-  }
-  std::string_view host = listen.substr(0, colon);
-  if (host.size() >= 2 && host.front() == '[' && host.back() == ']')
-    host = host.substr(1, host.size() - 2);
-  const std::string_view port = listen.substr(colon + 1);
-  unsigned p = 0;
-  const auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), p);
-  if (ec != std::errc() || end != port.data() + port.size() || p > 65535) {
-    return InvalidArgument(fmt::format("api.listen: port must be 0..65535, got \"{}\"", port));
-  }
-  o.host = host.empty() ? "0.0.0.0" : std::string(host);
-  o.port = static_cast<uint16_t>(p);
-  return Status::Ok();
-}
-
 Result<Settings> SettingsFrom(const Config& c) {
-  Settings s;
-  s.store.path = c.Get("store.path").value_or("data/dcmon.duckdb");
-  s.store.memory_limit = c.Get("store.memory_limit").value_or(s.store.memory_limit);
-  Result<int64_t> threads = c.GetInt("store.threads", s.store.threads, 1, 256);
-  if (!threads.ok()) return threads.status();
-  s.store.threads = static_cast<int>(*threads);
-  s.group = c.Get("loader.group").value_or(s.group);
-  if (Status st = ParseListen(c.Get("api.listen").value_or("127.0.0.1:8080"), s.server); !st.ok())
-    return st;
-  Result<int64_t> io = c.GetInt("api.io_threads", s.server.io_threads, 1, 64);
-  if (!io.ok()) return io.status();
-  s.server.io_threads = static_cast<int>(*io);
-  Result<int64_t> reads = c.GetInt("api.read_threads", s.read_threads, 1, 64);
-  if (!reads.ok()) return reads.status();
-  s.read_threads = static_cast<int>(*reads);
-  Result<int64_t> ingest = c.GetInt("api.ingest_threads", s.ingest_threads, 1, 64);
-  if (!ingest.ok()) return ingest.status();
-  s.ingest_threads = static_cast<int>(*ingest);
-  Result<int64_t> timeout = c.GetInt("api.query_timeout_s", 10, 1, 3600);
-  if (!timeout.ok()) return timeout.status();
-  s.query_timeout = std::chrono::seconds(*timeout);
+  Result<store::DatabaseOptions> store = store::DatabaseOptionsFrom(c);
+  if (!store.ok()) return store.status();
+  Result<ingest::LoaderOptions> loader = ingest::LoaderOptionsFrom(c);
+  if (!loader.ok()) return loader.status();
+  Result<api::ServerOptions> server = api::ServerOptionsFrom(c);
+  if (!server.ok()) return server.status();
   Result<api::ApiOptions> a = api::ApiOptionsFrom(c);
   if (!a.ok()) return a.status();
-  s.api = *a;
-  Result<store::RetentionOptions> retention = store::RetentionOptionsFrom(c);
-  if (!retention.ok()) return retention.status();
-  s.retention = *retention;
-  s.live.ashrae_class = c.Get("analytics.ashrae_class").value_or(s.live.ashrae_class);
-  if (!analytics::FindEnvelope(s.live.ashrae_class)) {
-    return InvalidArgument(fmt::format(
-        "analytics.ashrae_class: expected A1, A2, A3, A4 or H1, got \"{}\"", s.live.ashrae_class));
-  }
-  Result<int64_t> stale = c.GetInt("analytics.stale_after_s", 300, 10, 86400);
-  if (!stale.ok()) return stale.status();
-  s.live.stale_after_micros = *stale * 1'000'000;
-  return s;
+  Result<analytics::LiveStateOptions> live = analytics::LiveStateOptionsFrom(c);
+  if (!live.ok()) return live.status();
+  return Settings{*store, std::move(*loader), *server, *a, *live};
 }
 
 // The newest value of each device in a committed batch, for the dashboard's live stream.
@@ -152,8 +102,7 @@ std::string ReadingsEvent(const std::vector<Record>& records) {
 void AddServeFlags(CLI::App& cmd, ServeFlags& f) {
   f.kafka.Add(cmd);
   cmd.add_option("--store", f.store, "DuckDB file, :memory:, or md:DATABASE (store.path)");
-  cmd.add_option("--listen", f.listen,
-                 "HOST:PORT for the API (api.listen; default 127.0.0.1:8080)");
+  cmd.add_option("--listen", f.listen, "HOST:PORT for the API (api.listen)");
   cmd.add_option("--group", f.group, "Kafka consumer group of the loader (loader.group)");
 }
 
@@ -175,7 +124,7 @@ Result<Config> ServeFlags::Merge() const {
 
 int RunServe(const ServeFlags& f) {
   Result<Config> config = f.Merge();
-  if (!config.ok()) return Fail("serve", 2, config.status().message());
+  if (!config.ok()) return Fail("serve", config.status());
   InstallStopSignals();
   return ServeUntilStopped(*config, [](const ServeInfo& info) {
     std::printf("dcmon serve: API on %s\n", info.url.c_str());
@@ -192,9 +141,9 @@ int ServeUntilStopped(const Config& config, const std::function<void(const Serve
   if (Status s = kafka.Validate(); !s.ok())
     return Fail("serve", 2, s.message() + " (--kafka or DCMON_KAFKA_BOOTSTRAP)");
   Result<Settings> settings = SettingsFrom(config);
-  if (!settings.ok()) return Fail("serve", 2, settings.status().message());
+  if (!settings.ok()) return Fail("serve", settings.status());
   Result<api::TokenStore> tokens = api::TokenStore::FromConfig(config);
-  if (!tokens.ok()) return Fail("serve", 2, tokens.status().message());
+  if (!tokens.ok()) return Fail("serve", tokens.status());
   ServeInfo info;
   if (std::optional<std::string> admin = config.Get("admin_token"); admin && !admin->empty()) {
     tokens->Add("admin", *admin, api::kScopeAll);
@@ -204,12 +153,12 @@ int ServeUntilStopped(const Config& config, const std::function<void(const Serve
   }
 
   Result<std::unique_ptr<store::Database>> db = store::Database::Open(settings->store);
-  if (!db.ok()) return Fail("serve", 1, db.status().message());
+  if (!db.ok()) return Fail("serve", db.status());
 
   analytics::LiveState live(settings->live);
   api::EventHub events;
   std::atomic<int64_t> last_publish{0};
-  ingest::LoaderOptions loader_options{.group = settings->group, .retention = settings->retention};
+  ingest::LoaderOptions loader_options = settings->loader;
   loader_options.on_commit = [&](const store::WriteBatch& batch, const store::CommitStats&) {
     live.Apply(batch.records);
     if (events.subscribers() > 0 && !batch.records.empty())
@@ -217,23 +166,23 @@ int ServeUntilStopped(const Config& config, const std::function<void(const Serve
   };
   Result<std::unique_ptr<ingest::Loader>> loader =
       ingest::Loader::Create(kafka, **db, std::move(loader_options));
-  if (!loader.ok()) return Fail("serve", 1, loader.status().message());
+  if (!loader.ok()) return Fail("serve", loader.status());
   if (config.Get("loader.forget_offsets") == "true") {
     // `dcmon run` with a new embedded broker: positions from an earlier broker would point past
     // the new one's end. Before the first assignment reads them.
     Result<std::unique_ptr<store::Connection>> conn = (*db)->Connect();
     Status s = conn.ok() ? (*conn)->Execute("DELETE FROM ingest_offsets") : conn.status();
-    if (!s.ok()) return Fail("serve", 1, s.message());
+    if (!s.ok()) return Fail("serve", s);
   }
   Result<std::unique_ptr<bus::Producer>> producer = bus::Producer::Create(kafka);
-  if (!producer.ok()) return Fail("serve", 1, producer.status().message());
+  if (!producer.ok()) return Fail("serve", producer.status());
   Result<std::unique_ptr<api::WorkerPool>> reads = api::WorkerPool::Start(
-      **db, {.threads = settings->read_threads, .timeout = settings->query_timeout});
-  if (!reads.ok()) return Fail("serve", 1, reads.status().message());
+      **db, {.threads = settings->api.read_threads, .timeout = settings->api.query_timeout});
+  if (!reads.ok()) return Fail("serve", reads.status());
   // Ingest threads mostly wait for Kafka's acknowledgements: several overlap those waits.
   Result<std::unique_ptr<api::WorkerPool>> writes = api::WorkerPool::Start(
-      **db, {.threads = settings->ingest_threads, .timeout = std::chrono::seconds(60)});
-  if (!writes.ok()) return Fail("serve", 1, writes.status().message());
+      **db, {.threads = settings->api.ingest_threads, .timeout = std::chrono::seconds(60)});
+  if (!writes.ok()) return Fail("serve", writes.status());
 
   // Analysts' SQL runs on these connections: no files, no network, no settings changed from now
   // on, for every connection of this database (DuckDB's settings are per database).
@@ -241,13 +190,13 @@ int ServeUntilStopped(const Config& config, const std::function<void(const Serve
     Result<std::unique_ptr<store::Connection>> admin = (*db)->Connect();
     Status s = admin.status();
     // The retention archive stays writable for the loader's Parquet exports.
-    if (s.ok() && !settings->retention.export_dir.empty()) {
+    if (s.ok() && !settings->loader.retention.export_dir.empty()) {
       std::error_code ec;
-      std::filesystem::create_directories(settings->retention.export_dir, ec);
+      std::filesystem::create_directories(settings->loader.retention.export_dir, ec);
       s = (*admin)->Execute(fmt::format(
           "SET allowed_directories = [{}]",
-          store::SqlString(std::filesystem::absolute(settings->retention.export_dir).string() +
-                           "/")));
+          store::SqlString(
+              std::filesystem::absolute(settings->loader.retention.export_dir).string() + "/")));
     }
     if (s.ok()) s = (*admin)->Execute("SET enable_external_access = false");
     if (s.ok()) s = (*admin)->Execute("SET lock_configuration = true");
@@ -282,33 +231,7 @@ int ServeUntilStopped(const Config& config, const std::function<void(const Serve
     return r;
   };
   parts.pipeline_metrics = [&](Exposition& e) {
-    const ingest::LoaderCounters& c = l.counters();
-    e.Counter("dcmon_loader_records_total", "Records the loader handled, by outcome",
-              {{"outcome", "stored"}}, static_cast<double>(c.stored.load()));
-    e.Counter("dcmon_loader_records_total", "Records the loader handled, by outcome",
-              {{"outcome", "rejected"}}, static_cast<double>(c.rejected.load()));
-    e.Counter("dcmon_loader_records_total", "Records the loader handled, by outcome",
-              {{"outcome", "duplicate"}}, static_cast<double>(c.duplicates.load()));
-    e.Counter("dcmon_loader_dead_letters_total", "Rejects produced to the dead-letter topic", {},
-              static_cast<double>(c.dead_letters.load()));
-    e.Counter("dcmon_loader_late_records_total",
-              "Stored records that arrived behind their device's newest event time", {},
-              static_cast<double>(c.late.load()));
-    e.Counter("dcmon_loader_batches_total", "Batches committed to the store", {},
-              static_cast<double>(c.batches.load()));
-    e.Counter("dcmon_loader_commit_failures_total", "Batches the store refused (retried)", {},
-              static_cast<double>(c.commit_failures.load()));
-    e.Counter("dcmon_kafka_lost_records_total",
-              "Offsets that fell out of the broker's retention before they were loaded", {},
-              static_cast<double>(l.consumer_counters().lost.load()));
-    for (const bus::PartitionLag& p : l.partition_lags()) {
-      if (p.lag < 0) continue;  // not known yet
-      e.Gauge("dcmon_kafka_consumer_lag", "Records in a partition not yet loaded",
-              {{"topic", p.topic}, {"partition", std::to_string(p.partition)}},
-              static_cast<double>(p.lag));
-    }
-    e.Histogram("dcmon_loader_commit_seconds", "Time to commit one batch to the store", {},
-                l.commit_latency());
+    l.WriteMetrics(e);
     const bus::ProducerCounters& pc = (*producer)->counters();
     e.Counter("dcmon_ingest_records_total", "Records from HTTP ingest, by Kafka outcome",
               {{"outcome", "acked"}}, static_cast<double>(pc.acked.load()));
@@ -321,7 +244,7 @@ int ServeUntilStopped(const Config& config, const std::function<void(const Serve
 
   api::Api api(settings->api, std::move(parts));
   Result<std::unique_ptr<api::HttpServer>> server = api::HttpServer::Start(settings->server, api);
-  if (!server.ok()) return Fail("serve", 1, server.status().message());
+  if (!server.ok()) return Fail("serve", server.status());
 
   std::atomic<bool> stop_loader{false};
   std::thread loader_thread([&] {
@@ -345,7 +268,7 @@ int ServeUntilStopped(const Config& config, const std::function<void(const Serve
                                : settings->server.host;
   info.url = fmt::format("http://{}:{}", host, (*server)->port());
   log->info("API on {}, store {}, Kafka {} (group {})", info.url, settings->store.path,
-            kafka.bootstrap, settings->group);
+            kafka.bootstrap, settings->loader.group);
   on_ready(info);
 
   auto last_check = Clock::time_point();

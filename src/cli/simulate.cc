@@ -61,7 +61,7 @@ CLI::App* AddSimulate(CLI::App& app, SimulateFlags& f) {
 
 int RunSimulate(const SimulateFlags& f, bool out_given) {
   Result<sim::FacilityConfig> facility = sim::LoadFacility(f.facility);
-  if (!facility.ok()) return Fail("simulate", 2, facility.status().message());
+  if (!facility.ok()) return Fail("simulate", facility.status());
   if (f.from.empty() != f.to.empty() && !f.to.empty())
     return Fail("simulate", 2, "--to needs --from");
   int64_t start = NowMicros() / 1000000 * 1000000;
@@ -80,17 +80,15 @@ int RunSimulate(const SimulateFlags& f, bool out_given) {
   }
   Result<std::unique_ptr<sim::Simulator>> simulator = sim::CreateWithScenarios(
       *facility, {.seed = f.seed, .start_micros = start}, f.scenarios, start);
-  if (!simulator.ok()) return Fail("simulate", 2, simulator.status().message());
+  if (!simulator.ok()) return Fail("simulate", simulator.status());
   sim::Simulator& s = **simulator;
 
   Result<std::unique_ptr<Sink>> out = OpenOutput(f, out_given);
-  if (!out.ok())
-    return Fail("simulate", out.status().code() == StatusCode::kInvalidArgument ? 2 : 1,
-                out.status().message());
+  if (!out.ok()) return Fail("simulate", out.status());
   std::unique_ptr<Sink> labels;
   if (!f.labels.empty()) {
     Result<std::unique_ptr<Sink>> l = OpenNdjsonSink(f.labels);
-    if (!l.ok()) return Fail("simulate", 1, l.status().message());
+    if (!l.ok()) return Fail("simulate", l.status());
     labels = std::move(*l);
   }
 
@@ -123,7 +121,7 @@ int RunSimulate(const SimulateFlags& f, bool out_given) {
   } else {
     status = sim::RunInRealTime(s, start, f.speed, **out, labels.get(), StopRequested);
   }
-  if (!status.ok()) return Fail("simulate", 1, status.message());
+  if (!status.ok()) return Fail("simulate", status);
   return 0;
 }
 

@@ -99,7 +99,8 @@ Result<TextTable> FromJson(const std::string& body) {
 CLI::App* AddSql(CLI::App& app, SqlFlags& f) {
   CLI::App* cmd = app.add_subcommand(
       "sql", "Run one read-only SQL query against a store file or a running server");
-  cmd->add_option("--store", f.store, "DuckDB file (opened read-only)")->capture_default_str();
+  cmd->add_option("--config", f.config, "TOML configuration (the store.* keys serve reads)");
+  cmd->add_option("--store", f.store, "DuckDB file, opened read-only (store.path)");
   cmd->add_option("--server", f.server,
                   "URL of a running dcmon serve/run (http://HOST:PORT); token from DCMON_TOKEN")
       ->excludes(cmd->get_option("--store"));
@@ -131,7 +132,7 @@ int RunSql(const SqlFlags& f) {
     std::string url = f.server;
     while (url.ends_with('/')) url.pop_back();
     Result<api::HttpResponse> r = api::HttpCall("POST", url + "/api/v1/query", headers, body);
-    if (!r.ok()) return Fail("sql", 1, r.status().message());
+    if (!r.ok()) return Fail("sql", r.status());
     if (r->status != 200) {
       simdjson::dom::parser parser;
       std::string_view detail;
@@ -140,19 +141,24 @@ int RunSql(const SqlFlags& f) {
                   fmt::format("server answered {}: {}", r->status, detail));
     }
     table = FromJson(r->body);
-    if (!table.ok()) return Fail("sql", 1, table.status().message());
+    if (!table.ok()) return Fail("sql", table.status());
   } else {
-    Result<std::unique_ptr<store::Database>> db = store::Database::Open(
-        {.path = f.store, .memory_limit = "512MB", .threads = 2, .read_only = true});
+    Result<Config> config = f.config.empty() ? Result<Config>(Config()) : Config::Load(f.config);
+    if (!config.ok()) return Fail("sql", config.status());
+    if (!f.store.empty()) config->SetFlag("store.path", f.store);
+    Result<store::DatabaseOptions> options = store::DatabaseOptionsFrom(*config);
+    if (!options.ok()) return Fail("sql", options.status());
+    options->read_only = true;
+    Result<std::unique_ptr<store::Database>> db = store::Database::Open(*options);
     if (!db.ok()) {
       return Fail(
           "sql", 1,
           db.status().message() + " (while dcmon serve or run holds the file, use --server URL)");
     }
     Result<std::unique_ptr<store::Connection>> conn = (*db)->Connect();
-    if (!conn.ok()) return Fail("sql", 1, conn.status().message());
+    if (!conn.ok()) return Fail("sql", conn.status());
     table = store::RunReadOnlyQuery(**conn, f.query, f.max_rows);
-    if (!table.ok()) return Fail("sql", 2, table.status().message());
+    if (!table.ok()) return Fail("sql", table.status());
   }
   if (table->rows.size() > f.max_rows) table->rows.resize(f.max_rows);
   const std::string out = Render(*table, f.format);

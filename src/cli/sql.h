@@ -9,8 +9,9 @@
 namespace dcmon::cli {
 
 struct SqlFlags {
-  std::string store = "data/dcmon.duckdb";
-  std::string server;            // http://HOST:PORT of a running dcmon serve / run
+  std::string config;  // --config FILE: the same TOML serve reads ([store] path, memory_limit)
+  std::string store;   // overrides store.path
+  std::string server;  // http://HOST:PORT of a running dcmon serve / run
   std::string format = "table";  // table | csv | json
   size_t max_rows = 100000;
   std::string query;

@@ -6,9 +6,23 @@
 #include <cctype>
 #include <charconv>
 #include <cstdlib>
+#include <sstream>
 
 namespace dcmon {
 namespace {
+
+// A scalar's value as dcmon reads it: strings as they are, numbers and booleans as their TOML text,
+// anything else (a date, a nested array or table) as its TOML text, which the reader then reports
+// as "expected ..., got ...".
+std::string ScalarText(const toml::node& node) {
+  if (const auto* s = node.as_string()) return s->get();
+  if (const auto* i = node.as_integer()) return std::to_string(i->get());
+  if (const auto* d = node.as_floating_point()) return fmt::format("{}", d->get());
+  if (const auto* b = node.as_boolean()) return b->get() ? "true" : "false";
+  std::ostringstream text;
+  node.visit([&](const auto& n) { text << toml::toml_formatter(n); });
+  return text.str();
+}
 
 void Flatten(const toml::table& table, const std::string& prefix,
              std::map<std::string, std::string, std::less<>>& out) {
@@ -17,17 +31,17 @@ void Flatten(const toml::table& table, const std::string& prefix,
         prefix.empty() ? std::string(key.str()) : prefix + "." + std::string(key.str());
     if (const auto* t = node.as_table()) {
       Flatten(*t, path, out);
-    } else if (const auto* s = node.as_string()) {
-      out[path] = s->get();
-    } else if (const auto* i = node.as_integer()) {
-      out[path] = std::to_string(i->get());
-    } else if (const auto* d = node.as_floating_point()) {
-      out[path] = fmt::format("{}", d->get());
-    } else if (const auto* b = node.as_boolean()) {
-      out[path] = b->get() ? "true" : "false";
+    } else if (const auto* a = node.as_array()) {
+      // A list (scopes = ["read", "query"]) reads like its comma-separated form ("read,query").
+      std::string joined;
+      for (size_t i = 0; i < a->size(); ++i) {
+        if (i) joined += ',';
+        joined += ScalarText(*a->get(i));
+      }
+      out[path] = std::move(joined);
+    } else {
+      out[path] = ScalarText(node);
     }
-    // Arrays and dates are not settings dcmon reads from here; components that need them parse the
-    // file.
   }
 }
 

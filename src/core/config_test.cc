@@ -72,5 +72,19 @@ TEST(Config, TypedReadsNameTheKeyAndOrigin) {
             "api.bad: expected true or false, got \"x\" (t.toml)");
 }
 
+// A TOML list reads like its comma-separated form; other values keep their TOML text so that the
+// reader's "expected ..., got ..." shows what was written.
+TEST(Config, ArraysAndOtherValues) {
+  Result<Config> c = Config::Parse(
+      "[a]\nlist = [\"read\", \"query\"]\nnums = [1, 2]\nempty = []\nwhen = 2026-01-01\n", "t");
+  ASSERT_TRUE(c.ok()) << c.status().message();
+  EXPECT_EQ(c->Get("a.list"), "read,query");
+  EXPECT_EQ(c->Get("a.nums"), "1,2");
+  EXPECT_EQ(c->Get("a.empty"), "");
+  EXPECT_EQ(c->Get("a.when"), "2026-01-01");
+  EXPECT_EQ(c->GetInt("a.when", 0, 0, 10).status().message(),
+            "a.when: expected an integer from 0 to 10, got \"2026-01-01\" (t)");
+}
+
 }  // namespace
 }  // namespace dcmon

@@ -577,12 +577,8 @@ SensorJsonTemplate::SensorJsonTemplate(SensorReading fixed) {
   const size_t value = json.find(kValue);
   const size_t timestamp = value == std::string::npos ? value : json.find(kTimestamp, value);
   const size_t seq = timestamp == std::string::npos ? timestamp : json.find(kSeq, timestamp);
-  if (timestamp != value + kValue.size() || seq == std::string::npos) {
-    std::fprintf(stderr,
-                 "CHECK failed: SensorJsonTemplate does not match AppendRecordJson's layout: %s\n",
-                 json.c_str());
-    std::abort();
-  }
+  CHECK(timestamp == value + kValue.size() && seq != std::string::npos,
+        "SensorJsonTemplate does not match AppendRecordJson's layout: {}", json);
   const size_t after_timestamp = timestamp + kTimestamp.size();
   before_value_ = json.substr(0, value + kValue.size() - 1);
   before_timestamp_ = ",\"timestamp\":\"";

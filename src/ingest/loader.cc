@@ -26,6 +26,16 @@ Status LoaderOptions::Validate() const {
   return Status::Ok();
 }
 
+Result<LoaderOptions> LoaderOptionsFrom(const Config& c) {
+  LoaderOptions o;
+  o.group = c.Get("loader.group").value_or(o.group);
+  Result<store::RetentionOptions> retention = store::RetentionOptionsFrom(c);
+  if (!retention.ok()) return retention.status();
+  o.retention = *retention;
+  if (Status s = o.Validate(); !s.ok()) return s;
+  return o;
+}
+
 Result<std::unique_ptr<Loader>> Loader::Create(const bus::KafkaConfig& kafka, store::Database& db,
                                                LoaderOptions options) {
   if (Status s = options.Validate(); !s.ok()) return s;
@@ -355,6 +365,36 @@ Status Loader::Close() {
       Logger("ingest")->warn("dead letters: {}", s.message());
   }
   return consumer_ ? consumer_->Close() : Status::Ok();
+}
+
+void Loader::WriteMetrics(Exposition& e) const {
+  const LoaderCounters& c = counters_;
+  e.Counter("dcmon_loader_records_total", "Records the loader handled, by outcome",
+            {{"outcome", "stored"}}, static_cast<double>(c.stored.load()));
+  e.Counter("dcmon_loader_records_total", "Records the loader handled, by outcome",
+            {{"outcome", "rejected"}}, static_cast<double>(c.rejected.load()));
+  e.Counter("dcmon_loader_records_total", "Records the loader handled, by outcome",
+            {{"outcome", "duplicate"}}, static_cast<double>(c.duplicates.load()));
+  e.Counter("dcmon_loader_dead_letters_total", "Rejects produced to the dead-letter topic", {},
+            static_cast<double>(c.dead_letters.load()));
+  e.Counter("dcmon_loader_late_records_total",
+            "Stored records that arrived behind their device's newest event time", {},
+            static_cast<double>(c.late.load()));
+  e.Counter("dcmon_loader_batches_total", "Batches committed to the store", {},
+            static_cast<double>(c.batches.load()));
+  e.Counter("dcmon_loader_commit_failures_total", "Batches the store refused (retried)", {},
+            static_cast<double>(c.commit_failures.load()));
+  e.Counter("dcmon_kafka_lost_records_total",
+            "Offsets that fell out of the broker's retention before they were loaded", {},
+            static_cast<double>(consumer_counters().lost.load()));
+  for (const bus::PartitionLag& p : partition_lags()) {
+    if (p.lag < 0) continue;  // not known yet
+    e.Gauge("dcmon_kafka_consumer_lag", "Records in a partition not yet loaded",
+            {{"topic", p.topic}, {"partition", std::to_string(p.partition)}},
+            static_cast<double>(p.lag));
+  }
+  e.Histogram("dcmon_loader_commit_seconds", "Time to commit one batch to the store", {},
+              commit_latency());
 }
 
 }  // namespace dcmon::ingest

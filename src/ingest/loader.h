@@ -27,6 +27,7 @@
 
 #include "bus/consumer.h"
 #include "bus/producer.h"
+#include "core/config.h"
 #include "core/metrics.h"
 #include "core/record_json.h"
 #include "core/status.h"
@@ -61,6 +62,9 @@ struct LoaderOptions {
 
   Status Validate() const;
 };
+// [loader] group and [store] retention_days, export_dir (docs/configuration.md); on_commit is the
+// caller's.
+Result<LoaderOptions> LoaderOptionsFrom(const Config& config);
 
 struct LoaderCounters {
   std::atomic<int64_t> stored{0};        // rows committed to the record tables
@@ -107,6 +111,9 @@ class Loader : public bus::RebalanceListener {
   const Histogram& commit_latency() const { return commit_seconds_; }
   // Lag per assigned partition: a snapshot the loader thread refreshes every lag_interval.
   std::vector<bus::PartitionLag> partition_lags() const;
+  // The loader's counters, lag and commit latency for /metrics, under the names its status line
+  // uses (docs/api.md).
+  void WriteMetrics(Exposition& e) const;
 
   void OnAssigned(std::vector<bus::PartitionOffset>& partitions) override;
   void OnRevoked(const std::vector<bus::PartitionOffset>& partitions) override;

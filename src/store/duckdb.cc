@@ -7,8 +7,35 @@
 namespace dcmon::store {
 namespace {
 
-Status DuckError(std::string_view what, std::string_view message) {
-  return Status(StatusCode::kIoError, fmt::format("duckdb {}: {}", what, message));
+Status DuckError(std::string_view what, std::string_view message,
+                 StatusCode code = StatusCode::kIoError) {
+  return Status(code, fmt::format("duckdb {}: {}", what, message));
+}
+
+// DuckDB's error class as the code callers branch on: a query interrupted at its timeout, a
+// write-write conflict to retry, a query that is wrong, memory that ran out.
+StatusCode CodeOf(duckdb_error_type type) {
+  switch (type) {
+    case DUCKDB_ERROR_INTERRUPT:
+      return StatusCode::kDeadlineExceeded;
+    case DUCKDB_ERROR_TRANSACTION:
+      return StatusCode::kAborted;
+    case DUCKDB_ERROR_OUT_OF_MEMORY:
+      return StatusCode::kResourceExhausted;
+    case DUCKDB_ERROR_PERMISSION:
+      return StatusCode::kPermissionDenied;
+    case DUCKDB_ERROR_IO:
+      return StatusCode::kIoError;
+    case DUCKDB_ERROR_INTERNAL:
+    case DUCKDB_ERROR_FATAL:
+      return StatusCode::kInternal;
+    case DUCKDB_ERROR_CONNECTION:
+    case DUCKDB_ERROR_NETWORK:
+    case DUCKDB_ERROR_HTTP:
+      return StatusCode::kUnavailable;
+    default:
+      return StatusCode::kInvalidArgument;  // parser, binder, catalog, conversion, ...
+  }
 }
 
 }  // namespace
@@ -32,16 +59,38 @@ Result<QueryResult> Connection::Query(std::string_view sql) {
   duckdb_result result;
   const std::string text(sql);
   if (duckdb_query(conn_, text.c_str(), &result) == DuckDBError) {
-    const std::string message =
-        duckdb_result_error(&result) ? duckdb_result_error(&result) : "unknown error";
+    const StatusCode code = CodeOf(duckdb_result_error_type(&result));
+    const std::string message = code == StatusCode::kDeadlineExceeded
+                                    ? "the query ran past its time limit and was interrupted"
+                                : duckdb_result_error(&result) ? duckdb_result_error(&result)
+                                                               : "unknown error";
     duckdb_destroy_result(&result);
-    return DuckError("query", message);
+    return DuckError("query", message, code);
   }
   return QueryResult(result);
 }
 
+Status DatabaseOptions::Validate() const {
+  if (path.empty()) return InvalidArgument("store.path: expected a file, :memory: or md:DATABASE");
+  if (threads < 1)
+    return InvalidArgument(fmt::format("store.threads: expected at least 1, got {}", threads));
+  return Status::Ok();
+}
+
+Result<DatabaseOptions> DatabaseOptionsFrom(const Config& c) {
+  DatabaseOptions o;
+  o.path = c.Get("store.path").value_or(o.path);
+  o.memory_limit = c.Get("store.memory_limit").value_or(o.memory_limit);
+  o.checkpoint_threshold = c.Get("store.checkpoint_threshold").value_or(o.checkpoint_threshold);
+  Result<int64_t> threads = c.GetInt("store.threads", o.threads, 1, 256);
+  if (!threads.ok()) return threads.status();
+  o.threads = static_cast<int>(*threads);
+  if (Status s = o.Validate(); !s.ok()) return s;
+  return o;
+}
+
 Result<std::unique_ptr<Database>> Database::Open(const DatabaseOptions& options) {
-  if (options.threads < 1) return InvalidArgument("store.threads: must be at least 1");
+  if (Status s = options.Validate(); !s.ok()) return s;
   std::unique_ptr<Database> db(new Database());
   db->options_ = options;
   const bool file = options.path != ":memory:" && !options.path.starts_with("md:");

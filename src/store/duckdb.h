@@ -17,6 +17,7 @@
 #include <string>
 #include <string_view>
 
+#include "core/config.h"
 #include "core/status.h"
 
 namespace dcmon::store {
@@ -30,7 +31,10 @@ struct DatabaseOptions {
   // log costs replay time at the next open after a crash.
   std::string checkpoint_threshold = "64MB";
   bool read_only = false;
+  Status Validate() const;
 };
+// [store] path, memory_limit, threads, checkpoint_threshold (docs/configuration.md).
+Result<DatabaseOptions> DatabaseOptionsFrom(const Config& config);
 
 class QueryResult {
  public:

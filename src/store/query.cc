@@ -11,15 +11,6 @@
 namespace dcmon::store {
 namespace {
 
-std::string QuoteIdentifier(std::string_view name) {
-  std::string out = "\"";
-  for (char c : name) {
-    out.push_back(c);
-    if (c == '"') out.push_back('"');
-  }
-  return out + "\"";
-}
-
 TextTable::Kind KindOf(duckdb_type t) {
   switch (t) {
     case DUCKDB_TYPE_TINYINT:
@@ -81,18 +72,17 @@ Result<TextTable> RunReadOnlyQuery(Connection& conn, std::string_view query, siz
   // As a subquery the text must stay one query; every column comes back as text, whatever its type.
   const std::string inner = "(" + sql + "\n) AS q";
   Result<QueryResult> shape = conn.Query("SELECT * FROM " + inner + " LIMIT 0");
-  if (!shape.ok()) return InvalidArgument(shape.status().message());
+  if (!shape.ok()) return shape.status();
   TextTable t;
   std::string casts;
   for (size_t c = 0; c < shape->columns(); ++c) {
     t.columns.push_back(shape->ColumnName(c));
     t.kinds.push_back(KindOf(duckdb_column_type(shape->raw(), c)));
-    casts +=
-        fmt::format("{}CAST(q.{} AS VARCHAR)", c ? ", " : "", QuoteIdentifier(t.columns.back()));
+    casts += fmt::format("{}CAST(q.{} AS VARCHAR)", c ? ", " : "", SqlIdentifier(t.columns.back()));
   }
   Result<QueryResult> r =
       conn.Query(fmt::format("SELECT {} FROM {} LIMIT {}", casts, inner, row_cap + 1));
-  if (!r.ok()) return InvalidArgument(r.status().message());
+  if (!r.ok()) return r.status();
   const size_t rows = std::min(r->rows(), row_cap);
   t.truncated = r->rows() > row_cap;
   t.rows.resize(rows);
