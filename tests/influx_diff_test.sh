@@ -7,8 +7,8 @@
 # here and pinned by src/core/line_protocol_test.cc instead: CRLF (1.6 refuses "5\r" as a timestamp),
 # control characters in measurements, tag keys and field keys (1.6 takes them), `\=` and `\"` in a
 # measurement and `\"` in a field key (1.6 unescapes them), a backslash before an escaped space in a
-# measurement (`cpu\\\ x`: 1.6 lists it as `cpu\ x` and its SELECT finds nothing), and unsigned `1u`
-# (off in 1.x).
+# measurement (`cpu\\\ x`: 1.6 lists it as `cpu\ x` and its SELECT finds nothing), bytes after a closing
+# quote (1.6 stores `v="a"b` as the string `a"`), and unsigned `1u` (off in 1.x).
 set -uo pipefail
 dcmon=$1
 work=$(mktemp -d)
