@@ -7,6 +7,7 @@
 #include <cstring>
 #include <random>
 
+#include "core/line_protocol.h"
 #include "core/record_json.h"
 
 namespace dcmon {
@@ -145,6 +146,45 @@ void BM_Encode(benchmark::State& state) {
   state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * out.size()));
 }
 BENCHMARK(BM_Encode)->Arg(1000)->Arg(100000);
+
+// What Telegraf sends to POST /write: cpu, mem and disk lines with tags, floats, integers, a
+// string and nanosecond timestamps; one tag value with an escaped space. The argument is the
+// number of lines in the body.
+void BM_ParseLineProtocol(benchmark::State& state) {
+  const auto n = static_cast<size_t>(state.range(0));
+  std::mt19937_64 rng(1);
+  std::uniform_real_distribution<double> pct(0, 100);
+  std::string body;
+  const int64_t t = 1755794880LL * 1000000000;
+  for (size_t i = 0; i < n; ++i) {
+    const std::string host = "rack" + std::to_string(i % 40) + "-node" + std::to_string(i % 7);
+    const std::string ts = std::to_string(t + static_cast<int64_t>(i) * 1000);
+    switch (i % 3) {
+      case 0:
+        body += "cpu,cpu=cpu-total,host=" + host + " usage_idle=" + std::to_string(pct(rng)) +
+                ",usage_user=" + std::to_string(pct(rng)) +
+                ",usage_system=" + std::to_string(pct(rng)) + " " + ts + "\n";
+        break;
+      case 1:
+        body += "mem,host=" + host + " used=" + std::to_string(rng() % 68719476736) +
+                "i,available_percent=" + std::to_string(pct(rng)) + " " + ts + "\n";
+        break;
+      default:
+        body += "disk,host=" + host +
+                ",path=/var/lib/data\\ set,fstype=ext4 used_percent=" + std::to_string(pct(rng)) +
+                ",mode=\"rw\" " + ts + "\n";
+        break;
+    }
+  }
+  for (auto _ : state) {
+    LineProtocolBatch batch = ParseLineProtocol(body, Precision::kNanoseconds, t / 1000);
+    benchmark::DoNotOptimize(batch.points.data());
+    if (!batch.errors.empty()) state.SkipWithError(batch.errors[0].status.message().c_str());
+  }
+  state.SetItemsProcessed(static_cast<int64_t>(state.iterations() * n));
+  state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * body.size()));
+}
+BENCHMARK(BM_ParseLineProtocol)->Arg(1000);
 
 }  // namespace
 }  // namespace dcmon

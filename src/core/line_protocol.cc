@@ -10,8 +10,6 @@
 #include <cstdlib>
 #include <cstring>
 
-#include "core/swar.h"
-#include "core/time.h"
 #include "core/utf8.h"
 
 namespace dcmon {
@@ -48,7 +46,16 @@ std::string Quote(std::string_view s) {
   return out;
 }
 
-bool IsBlank(char c) { return c == ' ' || c == '\t'; }
+// InfluxDB skips spaces and tabs before a line; between the parts of a line only spaces separate.
+bool IsIndent(char c) { return c == ' ' || c == '\t'; }
+
+// The bytes that end a name: ',' and ' ', and '=' in all but the measurement. A backslash escapes
+// exactly these and nothing else: `\,` `\ ` in a measurement, also `\=` in tag keys, tag values
+// and field keys. Any other backslash is literal, a second backslash included, so `\\ ` is a
+// backslash and an escaped space, as in InfluxDB.
+bool IsSeparator(char c, bool with_equals) {
+  return c == ',' || c == ' ' || (with_equals && c == '=');
+}
 
 struct LineEnd {
   size_t end;        // index of the '\n' ending the line, or the body's size
@@ -66,12 +73,12 @@ LineEnd ScanLineEnd(std::string_view s, size_t begin) {
   if (std::memchr(base + begin, '"', plain_end - begin) == nullptr) return {plain_end, false};
 
   size_t i = begin;
-  while (i < n && IsBlank(s[i])) ++i;
+  while (i < n && IsIndent(s[i])) ++i;
   if (i < n && s[i] == '#') return {plain_end, false};  // a quote in a comment opens nothing
   // Measurement and tags: up to the first unescaped space.
   while (i < n && s[i] != ' ') {
     if (s[i] == '\n') return {i, false};
-    i += (s[i] == '\\' && i + 1 < n && s[i + 1] != '\n') ? 2 : 1;
+    i += (s[i] == '\\' && i + 1 < n && IsSeparator(s[i + 1], true)) ? 2 : 1;
   }
   while (i < n && s[i] == ' ') ++i;
   // Fields: a '"' right after a field key's '=' opens a string that may hold newlines.
@@ -79,13 +86,15 @@ LineEnd ScanLineEnd(std::string_view s, size_t begin) {
     while (i < n && s[i] != '=') {
       if (s[i] == '\n') return {i, false};
       if (s[i] == ' ') break;  // malformed key; the parser rejects the line
-      i += (s[i] == '\\' && i + 1 < n && s[i + 1] != '\n') ? 2 : 1;
+      i += (s[i] == '\\' && i + 1 < n && IsSeparator(s[i + 1], true)) ? 2 : 1;
     }
     if (i >= n || s[i] != '=') break;
     ++i;
     if (i < n && s[i] == '"') {
       ++i;
-      while (i < n && s[i] != '"') i += (s[i] == '\\' && i + 1 < n) ? 2 : 1;
+      while (i < n && s[i] != '"') {
+        i += (s[i] == '\\' && i + 1 < n && (s[i + 1] == '"' || s[i + 1] == '\\')) ? 2 : 1;
+      }
       if (i >= n) return {n, true};
       ++i;
     } else {
@@ -99,30 +108,46 @@ LineEnd ScanLineEnd(std::string_view s, size_t begin) {
   return {rest != nullptr ? static_cast<size_t>(rest - base) : n, true};
 }
 
+struct NameEnd {
+  size_t end;    // the index of the ',', ' ' or '=' that ended the name, or the line's size
+  bool control;  // the name holds a control byte (0x00-0x1f, 0x7f)
+};
+
 // Reads a name (measurement, tag key or value, field key) from line[i] up to the first unescaped
-// ',' or ' ' (and '=' when stop_at_equals) into out, unescaping `\,` `\ ` `\\` (and `\=` when
-// stop_at_equals). Returns the index it stopped at.
-size_t ReadName(std::string_view line, size_t i, bool stop_at_equals, std::string& out) {
+// ',' or ' ' (and '=' when with_equals: all but the measurement) into out, unescaping as
+// IsSeparator says.
+NameEnd ReadName(std::string_view line, size_t i, bool with_equals, std::string& out) {
   out.clear();
   const size_t n = line.size();
   size_t run = i;  // start of the bytes not yet copied to out
+  bool control = false;
   while (i < n) {
     const char c = line[i];
-    if (c == ',' || c == ' ' || (stop_at_equals && c == '=')) break;
-    if (c == '\\' && i + 1 < n) {
-      const char e = line[i + 1];
-      if (e == ',' || e == ' ' || e == '\\' || (stop_at_equals && e == '=')) {
-        out.append(line.data() + run, i - run);
-        out += e;
-        i += 2;
-        run = i;
-        continue;
-      }
+    if (IsSeparator(c, with_equals)) break;
+    if (c == '\\' && i + 1 < n && IsSeparator(line[i + 1], with_equals)) {
+      out.append(line.data() + run, i - run);
+      out += line[i + 1];
+      i += 2;
+      run = i;
+      continue;
     }
+    control |= static_cast<unsigned char>(c) < 0x20 || c == 0x7f;
     ++i;
   }
   out.append(line.data() + run, i - run);
-  return i;
+  return {i, control};
+}
+
+// The error for a measurement, tag key or field key that is not valid UTF-8 or holds a control
+// byte; `what` names the element ("measurement", "tag key", "field key").
+Status CheckName(std::string_view what, std::string_view raw, bool control) {
+  if (!IsValidUtf8(raw))
+    return InvalidArgument(fmt::format("{} {}: invalid UTF-8", what, Quote(raw)));
+  if (control) {
+    return InvalidArgument(
+        fmt::format("{} {}: control characters are not allowed", what, Quote(raw)));
+  }
+  return Status::Ok();
 }
 
 bool AllDigits(std::string_view s) {
@@ -264,43 +289,60 @@ Status ParseFieldValue(std::string_view line, size_t& i, Field& f) {
   return ParseNumber(token, f);
 }
 
+std::string_view PrecisionName(Precision p) {
+  switch (p) {
+    case Precision::kNanoseconds:
+      return "ns";
+    case Precision::kMicroseconds:
+      return "us";
+    case Precision::kMilliseconds:
+      return "ms";
+    case Precision::kSeconds:
+      return "s";
+    case Precision::kMinutes:
+      return "m";
+    case Precision::kHours:
+      return "h";
+  }
+  return "?";
+}
+
+int64_t NanosPerUnit(Precision p) {
+  switch (p) {
+    case Precision::kNanoseconds:
+      return 1;
+    case Precision::kMicroseconds:
+      return 1000;
+    case Precision::kMilliseconds:
+      return 1000LL * 1000;
+    case Precision::kSeconds:
+      return 1000LL * 1000 * 1000;
+    case Precision::kMinutes:
+      return 60LL * 1000 * 1000 * 1000;
+    case Precision::kHours:
+      return 3600LL * 1000 * 1000 * 1000;
+  }
+  return 1;
+}
+
+// The timestamp as microseconds, the nanoseconds floored (toward the past, before 1970 too).
 Result<int64_t> TimestampMicros(std::string_view token, Precision precision) {
   const std::string_view digits = !token.empty() && token[0] == '-' ? token.substr(1) : token;
   if (!AllDigits(digits)) {
     return InvalidArgument(fmt::format("timestamp {}: expected an integer", Quote(token)));
   }
   int64_t t;
+  int64_t nanos;
   const auto r = std::from_chars(token.data(), token.data() + token.size(), t);
-  if (r.ec != std::errc() || r.ptr != token.data() + token.size()) {
-    return InvalidArgument(fmt::format("timestamp {}: out of range", Quote(token)));
-  }
-  int64_t factor = 1;
-  switch (precision) {
-    case Precision::kNanoseconds:
-      t = t / 1000 - (t % 1000 < 0 ? 1 : 0);  // floor: toward the past
-      break;
-    case Precision::kMicroseconds:
-      break;
-    case Precision::kMilliseconds:
-      factor = 1000;
-      break;
-    case Precision::kSeconds:
-      factor = 1000000;
-      break;
-    case Precision::kMinutes:
-      factor = 60LL * 1000000;
-      break;
-    case Precision::kHours:
-      factor = 3600LL * 1000000;
-      break;
-  }
-  int64_t micros;
-  if (__builtin_mul_overflow(t, factor, &micros) || micros < kMinTimestampMicros ||
-      micros >= kMaxTimestampMicros) {
+  if (r.ec != std::errc() || r.ptr != token.data() + token.size() ||
+      __builtin_mul_overflow(t, NanosPerUnit(precision), &nanos) || nanos < kMinLineProtocolNanos ||
+      nanos > kMaxLineProtocolNanos) {
     return InvalidArgument(
-        fmt::format("timestamp {}: out of range [1970-01-01, 2200-01-01)", Quote(token)));
+        fmt::format("timestamp {} (precision {}): out of range; InfluxDB takes "
+                    "1677-09-21T00:12:43.145224194Z to 2262-04-11T23:47:16.854775806Z",
+                    Quote(token), PrecisionName(precision)));
   }
-  return micros;
+  return nanos / 1000 - (nanos % 1000 < 0 ? 1 : 0);
 }
 
 // The index of an element whose key repeats an earlier one, or 0 if none (element 0 cannot).
@@ -327,13 +369,73 @@ size_t FindDuplicateKey(const Vec& v, size_t n, KeyOf key_of) {
   return found;
 }
 
-// Parses line[i..] (no newline outside strings, no trailing '\r' or blanks, i at the measurement).
+std::string_view TypeName(Field::Type t) {
+  switch (t) {
+    case Field::kFloat:
+      return "float";
+    case Field::kInteger:
+      return "integer";
+    case Field::kUnsigned:
+      return "unsigned";
+    case Field::kString:
+      return "string";
+    case Field::kBoolean:
+      return "boolean";
+  }
+  return "?";
+}
+
+std::string_view KeyOf(const Field& f) { return f.key; }
+
+// A field key repeated in one line keeps its last value, in the place of its first, as InfluxDB
+// does (its fields are a map); a repeat of another type is refused, as InfluxDB refuses it ("field
+// type conflict"). Rare, so only the check for repeats is on the common path.
+Status MergeRepeatedFields(std::vector<Field>& fields, size_t& count) {
+  if (FindDuplicateKey(fields, count, KeyOf) == 0) return Status::Ok();
+  std::vector<std::pair<std::string_view, size_t>> keys;
+  keys.reserve(count);
+  for (size_t i = 0; i < count; ++i) keys.emplace_back(fields[i].key, i);
+  std::sort(keys.begin(), keys.end());
+  // Decide everything before moving a field: the views in `keys` point into the fields' keys.
+  std::vector<std::pair<size_t, size_t>> first_last;
+  std::vector<bool> drop(count, false);
+  for (size_t g = 0; g < keys.size();) {
+    size_t h = g + 1;
+    while (h < keys.size() && keys[h].first == keys[g].first) ++h;
+    const Field& first = fields[keys[g].second];
+    for (size_t k = g + 1; k < h; ++k) {
+      const Field& repeat = fields[keys[k].second];
+      if (repeat.type != first.type) {
+        return InvalidArgument(fmt::format("field {}: repeated with another type ({}, then {})",
+                                           Quote(first.key), TypeName(first.type),
+                                           TypeName(repeat.type)));
+      }
+      drop[keys[k].second] = true;
+    }
+    if (h - g > 1) first_last.emplace_back(keys[g].second, keys[h - 1].second);
+    g = h;
+  }
+  for (const auto& [first, last] : first_last) std::swap(fields[first], fields[last]);
+  size_t kept = 0;
+  for (size_t i = 0; i < count; ++i) {
+    if (drop[i]) continue;
+    if (kept != i) std::swap(fields[kept], fields[i]);
+    ++kept;
+  }
+  count = kept;
+  return Status::Ok();
+}
+
+// Parses line[i..] (no newline outside strings, no trailing '\r' or spaces, i at the measurement).
 Status ParsePoint(std::string_view line, size_t i, Precision precision, int64_t now_micros,
                   Point& out) {
   const size_t n = line.size();
-  size_t j = ReadName(line, i, /*stop_at_equals=*/false, out.measurement);
-  if (j == i) return InvalidArgument("measurement: empty");
-  if (!IsValidUtf8(line.substr(i, j - i))) return InvalidArgument("measurement: invalid UTF-8");
+  NameEnd name = ReadName(line, i, /*with_equals=*/false, out.measurement);
+  if (name.end == i) return InvalidArgument("measurement: empty");
+  if (Status s = CheckName("measurement", line.substr(i, name.end - i), name.control); !s.ok()) {
+    return s;
+  }
+  size_t j = name.end;
   i = j;
 
   // Entries are overwritten in place so that a reused Point keeps its strings' storage. A fresh
@@ -350,17 +452,17 @@ Status ParsePoint(std::string_view line, size_t i, Precision precision, int64_t 
     ++i;
     if (tag_count == out.tags.size()) out.tags.emplace_back();
     auto& [key, value] = out.tags[tag_count];
-    j = ReadName(line, i, /*stop_at_equals=*/true, key);
-    if (j == i) return InvalidArgument("tag key: empty");
-    if (!IsValidUtf8(line.substr(i, j - i))) {
-      return InvalidArgument(
-          fmt::format("tag key {}: invalid UTF-8", Quote(line.substr(i, j - i))));
+    name = ReadName(line, i, /*with_equals=*/true, key);
+    if (name.end == i) return InvalidArgument("tag key: empty");
+    if (Status s = CheckName("tag key", line.substr(i, name.end - i), name.control); !s.ok()) {
+      return s;
     }
+    j = name.end;
     if (j >= n || line[j] != '=') {
       return InvalidArgument(fmt::format("tag {}: missing \"=\"", Quote(key)));
     }
     i = j + 1;
-    j = ReadName(line, i, /*stop_at_equals=*/true, value);
+    j = ReadName(line, i, /*with_equals=*/true, value).end;
     if (j < n && line[j] == '=') {
       return InvalidArgument(fmt::format("tag {}: unescaped \"=\" in value", Quote(key)));
     }
@@ -379,14 +481,12 @@ Status ParsePoint(std::string_view line, size_t i, Precision precision, int64_t 
   for (;;) {
     if (field_count == out.fields.size()) out.fields.emplace_back();
     Field& f = out.fields[field_count];
-    j = ReadName(line, i, /*stop_at_equals=*/true, f.key);
-    if (j == i) {
-      return InvalidArgument("field key: empty");
+    name = ReadName(line, i, /*with_equals=*/true, f.key);
+    if (name.end == i) return InvalidArgument("field key: empty");
+    if (Status s = CheckName("field key", line.substr(i, name.end - i), name.control); !s.ok()) {
+      return s;
     }
-    if (!IsValidUtf8(line.substr(i, j - i))) {
-      return InvalidArgument(
-          fmt::format("field key {}: invalid UTF-8", Quote(line.substr(i, j - i))));
-    }
+    j = name.end;
     if (j >= n || line[j] != '=') {
       return InvalidArgument(fmt::format("field {}: missing \"=\"", Quote(f.key)));
     }
@@ -402,19 +502,18 @@ Status ParsePoint(std::string_view line, size_t i, Precision precision, int64_t 
     }
     ++i;
   }
-  out.fields.resize(field_count);
 
-  while (i < n && IsBlank(line[i])) ++i;
+  while (i < n && line[i] == ' ') ++i;
   if (i >= n) {
     out.time_micros = now_micros;
   } else {
-    j = i;
-    while (j < n && !IsBlank(line[j])) ++j;
+    j = line.find(' ', i);
+    if (j == std::string_view::npos) j = n;
     Result<int64_t> t = TimestampMicros(line.substr(i, j - i), precision);
     if (!t.ok()) return t.status();
     out.time_micros = *t;
     i = j;
-    while (i < n && IsBlank(line[i])) ++i;
+    while (i < n && line[i] == ' ') ++i;
     if (i < n) return InvalidArgument(fmt::format("trailing garbage {}", Quote(line.substr(i))));
   }
 
@@ -422,21 +521,20 @@ Status ParsePoint(std::string_view line, size_t i, Precision precision, int64_t 
                                   [](const auto& t) -> std::string_view { return t.first; })) {
     return InvalidArgument(fmt::format("tag {}: repeated", Quote(out.tags[d].first)));
   }
-  if (size_t d = FindDuplicateKey(out.fields, field_count,
-                                  [](const Field& f) -> std::string_view { return f.key; })) {
-    return InvalidArgument(fmt::format("field {}: repeated", Quote(out.fields[d].key)));
-  }
+  if (Status s = MergeRepeatedFields(out.fields, field_count); !s.ok()) return s;
+  out.fields.resize(field_count);
   return Status::Ok();
 }
 
 enum class LineKind { kPoint, kBlank, kComment };
 
-// Trims a line for parsing: drops a trailing '\r' and blanks, finds the first non-blank byte.
+// Trims a line for parsing: drops a trailing '\r' and spaces, finds the first byte after the
+// indent.
 LineKind Trim(std::string_view& line, size_t& first) {
   if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
-  while (!line.empty() && IsBlank(line.back())) line.remove_suffix(1);
+  while (!line.empty() && line.back() == ' ') line.remove_suffix(1);
   first = 0;
-  while (first < line.size() && IsBlank(line[first])) ++first;
+  while (first < line.size() && IsIndent(line[first])) ++first;
   if (first == line.size()) return LineKind::kBlank;
   return line[first] == '#' ? LineKind::kComment : LineKind::kPoint;
 }

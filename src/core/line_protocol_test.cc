@@ -3,12 +3,10 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-#include <chrono>
 #include <cmath>
+#include <cstdio>
 #include <limits>
 #include <random>
-
-#include "core/time.h"
 
 namespace dcmon {
 namespace {
@@ -54,7 +52,9 @@ TEST(LineProtocol, TelegrafCpuLine) {
 TEST(LineProtocol, MissingTimestampIsNow) {
   EXPECT_EQ(ParseOk("m v=1").time_micros, kNow);
   EXPECT_EQ(ParseOk("m v=1 ").time_micros, kNow);
-  EXPECT_EQ(ParseOk("m,t=a v=1\t ").time_micros, kNow);
+  EXPECT_EQ(ParseOk("m,t=a v=1   ").time_micros, kNow);
+  // Only spaces separate: a tab after the value is part of it, as in InfluxDB.
+  EXPECT_EQ(Error("m,t=a v=1\t "), "field \"v\": invalid number \"1\\x09\"");
 }
 
 TEST(LineProtocol, Precisions) {
@@ -75,16 +75,57 @@ TEST(LineProtocol, TimestampErrors) {
   EXPECT_EQ(Error("m v=1 12.5"), "timestamp \"12.5\": expected an integer");
   EXPECT_EQ(Error("m v=1 -"), "timestamp \"-\": expected an integer");
   EXPECT_EQ(Error("m v=1 +5"), "timestamp \"+5\": expected an integer");
-  EXPECT_THAT(Error("m v=1 99999999999999999999"), HasSubstr("out of range"));
-  EXPECT_THAT(Error("m v=1 -1"), HasSubstr("out of range [1970-01-01, 2200-01-01)"));
-  EXPECT_THAT(Error("m v=1 -1", Precision::kSeconds), HasSubstr("out of range"));
-  // Multiplication overflow and dcmon's upper bound.
-  EXPECT_THAT(Error("m v=1 9223372036854775807", Precision::kHours), HasSubstr("out of range"));
-  EXPECT_THAT(Error("m v=1 7258118400", Precision::kSeconds), HasSubstr("out of range"));
-  EXPECT_EQ(ParseOk("m v=1 7258118399", Precision::kSeconds).time_micros,
-            kMaxTimestampMicros - 1000000);
+  EXPECT_EQ(Error("m v=1 1e9"), "timestamp \"1e9\": expected an integer");
+  EXPECT_EQ(Error("m v=1 99999999999999999999"),
+            "timestamp \"99999999999999999999\" (precision ns): out of range; InfluxDB takes "
+            "1677-09-21T00:12:43.145224194Z to 2262-04-11T23:47:16.854775806Z");
   EXPECT_EQ(Error("m v=1 1 2"), "trailing garbage \"2\"");
   EXPECT_EQ(Error("m v=1 1755794880 x"), "trailing garbage \"x\"");
+}
+
+// InfluxDB's range is int64 nanoseconds less the values it keeps for itself (the two lowest, the
+// highest), at every precision; beyond it, and when scaling a coarse precision overflows, a 400.
+TEST(LineProtocol, TimestampsTakeInfluxDbsWholeRange) {
+  EXPECT_EQ(ParseOk("m v=1 -1").time_micros, -1);  // floored: 1969-12-31T23:59:59.999999999Z
+  EXPECT_EQ(ParseOk("m v=1 -1000").time_micros, -1);
+  EXPECT_EQ(ParseOk("m v=1 -1001").time_micros, -2);
+  EXPECT_EQ(ParseOk("m v=1 -0").time_micros, 0);
+  EXPECT_EQ(ParseOk("m v=1 0005").time_micros, 0);
+  EXPECT_EQ(ParseOk("m v=1 -9223372036854775806").time_micros, -9223372036854776LL);
+  EXPECT_EQ(ParseOk("m v=1 9223372036854775806").time_micros, 9223372036854775LL);
+  EXPECT_THAT(Error("m v=1 -9223372036854775807"), HasSubstr("(precision ns): out of range"));
+  EXPECT_THAT(Error("m v=1 -9223372036854775808"), HasSubstr("(precision ns): out of range"));
+  EXPECT_THAT(Error("m v=1 9223372036854775807"), HasSubstr("(precision ns): out of range"));
+  EXPECT_EQ(ParseOk("m v=1 -1", Precision::kSeconds).time_micros, -1000000);
+  EXPECT_EQ(ParseOk("m v=1 -86400", Precision::kSeconds).time_micros, -86400LL * 1000000);
+  struct Edge {
+    Precision precision;
+    const char* name;
+    int64_t last;  // the largest timestamp in range; -last is in range too, last + 1 is not
+  };
+  for (const Edge& e :
+       {Edge{Precision::kMicroseconds, "us", 9223372036854775LL},
+        Edge{Precision::kMilliseconds, "ms", 9223372036854LL},
+        Edge{Precision::kSeconds, "s", 9223372036LL}, Edge{Precision::kMinutes, "m", 153722867LL},
+        Edge{Precision::kHours, "h", 2562047LL}}) {
+    const int64_t unit = e.precision == Precision::kMicroseconds   ? 1
+                         : e.precision == Precision::kMilliseconds ? 1000
+                         : e.precision == Precision::kSeconds      ? 1000000
+                         : e.precision == Precision::kMinutes      ? 60000000
+                                                                   : 3600000000LL;
+    const std::string last = std::to_string(e.last);
+    EXPECT_EQ(ParseOk("m v=1 " + last, e.precision).time_micros, e.last * unit) << e.name;
+    EXPECT_EQ(ParseOk("m v=1 -" + last, e.precision).time_micros, -e.last * unit) << e.name;
+    const std::string over = std::to_string(e.last + 1);
+    EXPECT_EQ(Error("m v=1 " + over, e.precision),
+              "timestamp \"" + over + "\" (precision " + e.name +
+                  "): out of range; InfluxDB takes 1677-09-21T00:12:43.145224194Z to "
+                  "2262-04-11T23:47:16.854775806Z");
+    EXPECT_THAT(Error("m v=1 -" + over, e.precision), HasSubstr("out of range")) << e.name;
+    // int64 itself, scaled: the multiplication overflows.
+    EXPECT_THAT(Error("m v=1 9223372036854775807", e.precision), HasSubstr("out of range"));
+    EXPECT_THAT(Error("m v=1 -9223372036854775808", e.precision), HasSubstr("out of range"));
+  }
 }
 
 TEST(LineProtocol, FieldTypes) {
@@ -155,6 +196,8 @@ TEST(LineProtocol, FloatErrors) {
   EXPECT_EQ(Error("m v=0x10"), "field \"v\": invalid number \"0x10\"");
   EXPECT_EQ(Error("m v=1_000"), "field \"v\": invalid number \"1_000\"");
   EXPECT_EQ(Error("m v=tRUE"), "field \"v\": invalid number \"tRUE\"");
+  EXPECT_EQ(Error("m v=+1"), "field \"v\": invalid number \"+1\"");
+  EXPECT_EQ(Error("m v=1\t"), "field \"v\": invalid number \"1\\x09\"");  // a tab is no separator
   for (const char* bad : {"NaN", "nan", "-nan", "Inf", "+Inf", "-inf", "infinity", "-Infinity"}) {
     EXPECT_THAT(Error(std::string("m v=") + bad), HasSubstr("NaN and infinities are not allowed"))
         << bad;
@@ -193,10 +236,99 @@ TEST(LineProtocol, Escapes) {
   EXPECT_EQ(p.measurement, "my meas,ure=x");  // '=' needs no escape in a measurement
   EXPECT_THAT(p.tags, ElementsAre(Pair("tag key,=", "tag val,=ue"), Pair("path", R"(C:\dir)")));
   EXPECT_EQ(p.fields[0].key, "field key,=");
-  EXPECT_EQ(ParseOk(R"(a\\b,t=c\\d v=1)").measurement, R"(a\b)");
-  EXPECT_THAT(ParseOk(R"(a\\b,t=c\\d v=1)").tags, ElementsAre(Pair("t", R"(c\d)")));
-  EXPECT_EQ(ParseOk(R"(m\=x v=1)").measurement, R"(m\=x)");  // no `\=` escape in measurements
-  EXPECT_EQ(Error(R"(m\ v=1)"), "no fields");                // the measurement is "m v=1"
+  EXPECT_EQ(Error(R"(m\ v=1)"), "no fields");  // the measurement is "m v=1"
+}
+
+// A backslash escapes ',' ' ' (and '=' outside the measurement) and nothing else: before any
+// other byte, a backslash included, it is itself.
+TEST(LineProtocol, EscapesInTheMeasurement) {
+  EXPECT_EQ(ParseOk(R"(c\ pu v=1)").measurement, "c pu");
+  EXPECT_EQ(ParseOk(R"(c\,pu v=1)").measurement, "c,pu");
+  EXPECT_EQ(ParseOk(R"(c\=pu v=1)").measurement, R"(c\=pu)");
+  EXPECT_EQ(ParseOk(R"(c\"pu v=1)").measurement, R"(c\"pu)");
+  EXPECT_EQ(ParseOk(R"(c\\pu v=1)").measurement, R"(c\\pu)");
+  EXPECT_EQ(ParseOk(R"(c\pu v=1)").measurement, R"(c\pu)");
+  EXPECT_EQ(ParseOk(R"(cpu\\\ x v=1)").measurement, R"(cpu\\ x)");
+  EXPECT_EQ(ParseOk(R"(c\\,t=a v=1)").measurement, R"(c\,t=a)");  // no tags: the comma is escaped
+  EXPECT_EQ(Error(R"(cpu\\ v=1 5)"), "field \"5\": missing \"=\"");  // measurement "cpu\\ v=1"
+  EXPECT_EQ(ParseOk("m\\ \\  v=1").measurement, "m  ");
+}
+
+TEST(LineProtocol, EscapesInTags) {
+  // The issue's cases, checked against influxd 1.6.
+  EXPECT_THAT(ParseOk(R"(cpu,regions=\\ east value=1.0)").tags,
+              ElementsAre(Pair("regions", R"(\ east)")));
+  EXPECT_THAT(ParseOk(R"(cpu,host=two\\\ words value=1)").tags,
+              ElementsAre(Pair("host", R"(two\\ words)")));
+  EXPECT_THAT(ParseOk(R"(cpu,t\ k=a\ b v=1)").tags, ElementsAre(Pair("t k", "a b")));
+  EXPECT_THAT(ParseOk(R"(cpu,t\,k=a\,b v=1)").tags, ElementsAre(Pair("t,k", "a,b")));
+  EXPECT_THAT(ParseOk(R"(cpu,t\=k=a\=b v=1)").tags, ElementsAre(Pair("t=k", "a=b")));
+  EXPECT_THAT(ParseOk(R"(cpu,t\"k=a\"b v=1)").tags, ElementsAre(Pair(R"(t\"k)", R"(a\"b)")));
+  EXPECT_THAT(ParseOk(R"(cpu,t\\k=a\\b v=1)").tags, ElementsAre(Pair(R"(t\\k)", R"(a\\b)")));
+  EXPECT_THAT(ParseOk(R"(cpu,t=a\b\c v=1)").tags, ElementsAre(Pair("t", R"(a\b\c)")));
+  EXPECT_THAT(ParseOk(R"(cpu,t="a" v=1)").tags, ElementsAre(Pair("t", R"("a")")));
+  EXPECT_THAT(ParseOk(R"(cpu,a=\\,b v=1)").tags, ElementsAre(Pair("a", R"(\,b)")))
+      << "'\\' before ',' escapes it whatever precedes the backslash";
+  // A value ending in a backslash escapes the space after it: the line runs on.
+  EXPECT_EQ(Error(R"(cpu,t=x\ v=1)"), "tag \"t\": unescaped \"=\" in value");
+  EXPECT_EQ(Error(R"(cpu,t=x\\ v=1)"), "tag \"t\": unescaped \"=\" in value");
+  EXPECT_EQ(Error(R"(cpu,t=\ v=1)"), "tag \"t\": unescaped \"=\" in value");
+}
+
+TEST(LineProtocol, EscapesInFieldKeys) {
+  EXPECT_EQ(ParseOk(R"(m f\ k=1)").fields[0].key, "f k");
+  EXPECT_EQ(ParseOk(R"(m f\,k=1)").fields[0].key, "f,k");
+  EXPECT_EQ(ParseOk(R"(m f\=k=1)").fields[0].key, "f=k");
+  EXPECT_EQ(ParseOk(R"(m f\"k=1)").fields[0].key, R"(f\"k)");
+  EXPECT_EQ(ParseOk(R"(m f\\k=1)").fields[0].key, R"(f\\k)");
+  EXPECT_EQ(ParseOk(R"(m f\k=1)").fields[0].key, R"(f\k)");
+  EXPECT_EQ(ParseOk(R"(m a\\\=b=1)").fields[0].key, R"(a\\=b)");
+}
+
+TEST(LineProtocol, EscapesInStringValues) {
+  EXPECT_EQ(ParseOk(R"(m s="a\\b")").fields[0].text, R"(a\b)");
+  EXPECT_EQ(ParseOk(R"(m s="a\\\\")").fields[0].text, R"(a\\)");
+  EXPECT_EQ(ParseOk(R"(m s="a\\")").fields[0].text, R"(a\)");
+  EXPECT_EQ(ParseOk(R"(m s="a\"b")").fields[0].text, R"(a"b)");
+  EXPECT_EQ(ParseOk(R"(m s="\n\t\r\x\,\=\ ")").fields[0].text, R"(\n\t\r\x\,\=\ )");
+  EXPECT_EQ(ParseOk(R"(m s="a\\\"b")").fields[0].text, R"(a\"b)");
+  EXPECT_EQ(Error(R"(m s="a\\" b")"), "timestamp \"b\\\"\": expected an integer");
+  LineProtocolBatch b =
+      ParseLineProtocol("m s=\"ends\\\\\"\nm v=2\n", Precision::kNanoseconds, kNow);
+  ASSERT_EQ(b.points.size(), 2u) << "\"\\\\\" closes the string";
+  EXPECT_EQ(b.points[0].fields[0].text, "ends\\");
+}
+
+// Control characters are refused where they would make a name no one can type or print;
+// tag values and string fields keep them, as InfluxDB does.
+TEST(LineProtocol, ControlCharactersInNamesAreRefused) {
+  EXPECT_EQ(Error("c\x01pu v=1"), "measurement \"c\\x01pu\": control characters are not allowed");
+  EXPECT_EQ(Error("cpu\x7f v=1"), "measurement \"cpu\\x7f\": control characters are not allowed");
+  EXPECT_EQ(Error("cpu\tx v=1"), "measurement \"cpu\\x09x\": control characters are not allowed");
+  EXPECT_EQ(Error(std::string("c\0pu v=1", 8)),
+            "measurement \"c\\x00pu\": control characters are not allowed");
+  EXPECT_EQ(Error("cpu,t\x1fk=a v=1"), "tag key \"t\\x1fk\": control characters are not allowed");
+  EXPECT_EQ(Error("cpu f\x01k=1"), "field key \"f\\x01k\": control characters are not allowed");
+  EXPECT_EQ(Error("cpu f\\\x01k=1"),
+            "field key \"f\\\\\\x01k\": control characters are not allowed");
+  EXPECT_THAT(ParseOk("cpu,t=a\x01\tb v=1").tags, ElementsAre(Pair("t", "a\x01\tb")));
+  EXPECT_EQ(ParseOk("cpu s=\"a\x01\tb\"").fields[0].text, "a\x01\tb");
+}
+
+TEST(LineProtocol, RepeatedFieldsKeepTheLastValue) {
+  Point p = ParseOk("m v=1,v=2");
+  ASSERT_EQ(p.fields.size(), 1u);
+  EXPECT_EQ(p.fields[0].number, 2.0);
+  p = ParseOk("m a=1,v=1,b=2,v=3,s=\"x\",s=\"y\",v=4");
+  ASSERT_EQ(p.fields.size(), 4u);
+  EXPECT_EQ(p.fields[0].key, "a");
+  EXPECT_EQ(p.fields[1].key, "v");
+  EXPECT_EQ(p.fields[1].number, 4.0);
+  EXPECT_EQ(p.fields[2].key, "b");
+  EXPECT_EQ(p.fields[3].text, "y");
+  EXPECT_EQ(Error("m v=1,v=2i"), "field \"v\": repeated with another type (float, then integer)");
+  EXPECT_EQ(Error("m v=t,v=\"t\""),
+            "field \"v\": repeated with another type (boolean, then string)");
 }
 
 TEST(LineProtocol, StructureErrors) {
@@ -215,7 +347,6 @@ TEST(LineProtocol, StructureErrors) {
   EXPECT_EQ(Error("m =1"), "field key: empty");
   EXPECT_EQ(Error("m v=1,"), "field key: empty");
   EXPECT_EQ(Error("m v=1,,w=2"), "field key: empty");
-  EXPECT_EQ(Error("m v=1,v=2"), "field \"v\": repeated");
   EXPECT_EQ(Error("m v=1 2 3"), "trailing garbage \"3\"");
 }
 
@@ -227,11 +358,16 @@ TEST(LineProtocol, ManyTagsAndFieldsFindRepeats) {
   EXPECT_EQ(Error(line), "tag \"t7\": repeated");
   line.replace(line.find(",t7=again"), 9, "");
   EXPECT_EQ(ParseOk(line).fields.size(), 40u);
-  EXPECT_EQ(Error(line + ",f39=1"), "field \"f39\": repeated");
+  Point p = ParseOk(line + ",f39=-1,f0=-2");
+  ASSERT_EQ(p.fields.size(), 40u);
+  EXPECT_EQ(p.fields[0].number, -2.0);
+  EXPECT_EQ(p.fields[39].number, -1.0);
+  EXPECT_EQ(Error(line + ",f39=1i"),
+            "field \"f39\": repeated with another type (float, then integer)");
 }
 
 TEST(LineProtocol, InvalidUtf8IsRejectedEverywhere) {
-  EXPECT_EQ(Error("m\xff v=1"), "measurement: invalid UTF-8");
+  EXPECT_EQ(Error("m\xff v=1"), "measurement \"m\\xff\": invalid UTF-8");
   EXPECT_EQ(Error("m,\xc3\x28=a v=1"), "tag key \"\\xc3(\": invalid UTF-8");
   EXPECT_EQ(Error("m,t=\xed\xa0\x80 v=1"), "tag \"t\": value is not valid UTF-8");  // surrogate
   EXPECT_EQ(Error("m \xc0\xaf=1"), "field key \"\\xc0\\xaf\": invalid UTF-8");      // overlong
@@ -416,10 +552,10 @@ TEST(LineProtocolFuzz, MutatedLinesNeverCrash) {
       "caf\xc3\xa9,t=\xe2\x82\xac v=1e308",
   };
   const std::string alphabet = ",= \\\"\n\r\t#iu.-+e0123456789tfTFaz\xff\xc3\xa9";
-  std::mt19937_64 rng(20260828);
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(3);
-  int iterations = 0;
-  for (; iterations < 200000 && std::chrono::steady_clock::now() < deadline; ++iterations) {
+  const uint64_t seed = 20260828;
+  std::printf("seed %llu\n", static_cast<unsigned long long>(seed));
+  std::mt19937_64 rng(seed);
+  for (int iteration = 0; iteration < 10000; ++iteration) {
     std::string s = seeds[rng() % seeds.size()];
     const int mutations = 1 + static_cast<int>(rng() % 6);
     for (int m = 0; m < mutations; ++m) {
@@ -447,8 +583,9 @@ TEST(LineProtocolFuzz, MutatedLinesNeverCrash) {
     for (const Point& p : b.points) {
       ASSERT_FALSE(p.measurement.empty()) << body;
       ASSERT_FALSE(p.fields.empty()) << body;
-      ASSERT_GE(p.time_micros, kMinTimestampMicros) << body;
-      ASSERT_LT(p.time_micros, kMaxTimestampMicros) << body;
+      ASSERT_GE(p.time_micros, kMinLineProtocolNanos / 1000 - 1) << body;
+      ASSERT_LE(p.time_micros, kMaxLineProtocolNanos / 1000) << body;
+      for (const char c : p.measurement) ASSERT_FALSE(c >= 0 && c < 0x20) << body;
       for (const Field& f : p.fields) {
         if (f.type != Field::kString) {
           ASSERT_TRUE(std::isfinite(f.number)) << body;
@@ -462,7 +599,6 @@ TEST(LineProtocolFuzz, MutatedLinesNeverCrash) {
     Point p;
     (void)ParseLineProtocolLine(s, Precision::kSeconds, kNow, p);
   }
-  EXPECT_GT(iterations, 1000);
 }
 
 }  // namespace
