@@ -1,12 +1,16 @@
 # Thin front over scripts/setup.sh and the CMake presets (CMakePresets.json).
 #   make          build build/dcmon (release preset)
 #   make run      build if needed, then `dcmon run` on embedded defaults (ARGS="..." adds flags)
-#   make test     unit + integration tests under ASan+UBSan, then under the release build
+#   make test     unit + integration tests under ASan+UBSan, then under the release build, then each fuzz
+#                 target for a fixed number of executions
+#   make fuzz     each fuzz target for FUZZ_SECONDS (default 60; FUZZ_SEED=N replays a run)
 #   make bench    run the benchmarks in bench/
 #   make tsan     the concurrent tests under ThreadSanitizer
 SHELL := /bin/bash
 .DEFAULT_GOAL := build
-.PHONY: build run test test-asan test-release tsan bench setup format clean
+.PHONY: build run test test-asan test-release test-fuzz fuzz fuzz-build tsan bench setup format clean
+
+FUZZ_SECONDS ?= 60
 
 setup:
 	@scripts/setup.sh
@@ -31,7 +35,19 @@ test-asan: setup
 test-release: build
 	@ctest --preset release
 
-test: test-asan test-release
+# The fuzz preset builds only fuzz/ and the libraries it links (clang, libFuzzer + ASan + UBSan).
+fuzz-build: setup
+	$(call configure,build-fuzz,fuzz)
+	@cmake --build --preset fuzz
+
+test-fuzz: fuzz-build
+	@ctest --preset fuzz
+
+# Same targets and runner as test-fuzz (fuzz/run.sh), with a time budget instead of a run count.
+fuzz: fuzz-build
+	@FUZZ_SECONDS=$(FUZZ_SECONDS) ctest --preset fuzz --timeout $$(($(FUZZ_SECONDS) * 2 + 120))
+
+test: test-asan test-release test-fuzz
 
 tsan: setup
 	$(call configure,build-tsan,tsan)
@@ -49,4 +65,4 @@ format:
 	@git ls-files '*.h' '*.cc' | xargs clang-format -i
 
 clean:
-	rm -rf build build-asan build-tsan
+	rm -rf build build-asan build-tsan build-fuzz

@@ -465,5 +465,17 @@ TEST(EventHub, SlowSubscribersAreDroppedNotBuffered) {
   EXPECT_EQ(end, std::nullopt);
 }
 
+// Found building the HTTP fuzz harness: a pool whose connections fail (here: the configuration is
+// locked, so Connect()'s SET TimeZone is refused) returned no error but aborted the process, its
+// destructor joining threads that were never started.
+TEST(WorkerPool, StartThatCannotConnectReturnsTheError) {
+  auto db = std::move(*store::Database::Open({.path = ":memory:", .memory_limit = "256MB"}));
+  auto admin = *db->Connect();
+  ASSERT_TRUE(admin->Execute("SET lock_configuration = true").ok());
+  Result<std::unique_ptr<WorkerPool>> pool = WorkerPool::Start(*db, {.threads = 2});
+  ASSERT_FALSE(pool.ok());
+  EXPECT_THAT(pool.status().message(), HasSubstr("api: worker connection"));
+}
+
 }  // namespace
 }  // namespace dcmon::api

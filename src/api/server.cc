@@ -13,6 +13,7 @@
 #include <thread>
 #include <vector>
 
+#include "api/beast_request.h"
 #include "core/log.h"
 
 namespace dcmon::api {
@@ -138,21 +139,11 @@ class Session : public std::enable_shared_from_this<Session> {
     keep_alive_ = req.keep_alive() && !server_.stopping.load();
     version_ = req.version();
     HttpRequest r;
-    r.method = std::string(req.method_string());
-    const auto target = req.target();
-    if (!ParseTarget(std::string_view(target.data(), target.size()), r.path, r.query)) {
+    if (!FromBeast(std::move(req), remote_, loopback_, r)) {
       keep_alive_ = false;
       return Write(Problem(400, "malformed request target",
                            "the URL has a bad percent-escape (expected %XX with hex digits)"));
     }
-    for (const auto& field : req) {
-      const auto name = field.name_string();
-      r.headers.emplace_back(LowerCase(std::string_view(name.data(), name.size())),
-                             std::string(field.value()));
-    }
-    r.body = std::move(req.body());
-    r.remote_address = remote_;
-    r.loopback = loopback_;
     server_.in_flight.fetch_add(1);
     server_.handler->Handle(std::move(r), [self = shared_from_this()](HttpResponse response) {
       asio::post(self->stream_.get_executor(), [self, response = std::move(response)]() mutable {
@@ -232,6 +223,24 @@ class Session : public std::enable_shared_from_this<Session> {
 };
 
 }  // namespace
+
+bool FromBeast(bhttp::request<bhttp::string_body>&& request, std::string remote_address,
+               bool loopback, HttpRequest& out) {
+  out.method = std::string(request.method_string());
+  const auto target = request.target();
+  if (!ParseTarget(std::string_view(target.data(), target.size()), out.path, out.query)) {
+    return false;
+  }
+  for (const auto& field : request) {
+    const auto name = field.name_string();
+    out.headers.emplace_back(LowerCase(std::string_view(name.data(), name.size())),
+                             std::string(field.value()));
+  }
+  out.body = std::move(request.body());
+  out.remote_address = std::move(remote_address);
+  out.loopback = loopback;
+  return true;
+}
 
 void HttpServer::Impl::Accept() {
   acceptor->async_accept(asio::make_strand(io), [this](beast::error_code ec, tcp::socket socket) {

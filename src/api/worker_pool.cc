@@ -83,8 +83,11 @@ void WorkerPool::Stop() {
   }
   cv_.notify_all();
   watch_cv_.notify_all();
-  for (auto& w : workers_) w->thread.join();
-  watchdog_.join();
+  // A pool whose Start() failed part-way has threads that never started.
+  for (auto& w : workers_) {
+    if (w->thread.joinable()) w->thread.join();
+  }
+  if (watchdog_.joinable()) watchdog_.join();
 }
 
 }  // namespace dcmon::api

@@ -293,6 +293,11 @@ Status FacilityConfig::Validate() const {
     if (!ids.insert(r.id).second)
       return InvalidArgument(fmt::format("{}id: duplicate room id \"{}\"", p, r.id));
     if (Status s = CheckRanges(p, kRoomFields, r); !s.ok()) return s;
+    if (r.crah_units > r.rows * r.racks_per_row) {
+      return InvalidArgument(fmt::format(
+          "{}crah_units: {} is more than the room's {} racks (each unit serves a zone of racks)", p,
+          r.crah_units, r.rows * r.racks_per_row));
+    }
     if (r.dew_point_max_c < r.dew_point_min_c) {
       return InvalidArgument(p + "dew_point_max_c: must not be below dew_point_min_c");
     }

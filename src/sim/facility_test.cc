@@ -1,9 +1,12 @@
 #include "sim/facility.h"
 
+#include <fmt/format.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include <fstream>
+
+#include "sim/physics.h"
 
 namespace dcmon::sim {
 namespace {
@@ -24,12 +27,22 @@ TEST(Facility, PresetSizes) {
   const FacilityConfig small = *LoadFacility("small");
   EXPECT_EQ(small.rooms.size(), 2u);
   EXPECT_EQ(small.RackCount(), 40);
-  for (const auto& room : small.rooms) {
-    // N+1: the room's IT fits on one unit fewer than it has.
-    EXPECT_GE((room.crah_units - 1) * room.crah_capacity_kw,
-              room.rows * room.racks_per_row * room.rack_rated_kw);
-  }
   EXPECT_GE(LoadFacility("large")->RackCount(), 10000);
+}
+
+// Provisioned as an operator would: N+1, the rated IT of each room fits, in heat and in airflow, on
+// one unit fewer than it has.
+TEST(Facility, EveryPresetIsNPlusOne) {
+  for (std::string_view name : FacilityPresetNames()) {
+    const FacilityConfig facility = *LoadFacility(name);
+    for (const RoomConfig& room : facility.rooms) {
+      SCOPED_TRACE(fmt::format("{} {}", name, room.id));
+      const double rated_kw = room.rows * room.racks_per_row * room.rack_rated_kw;
+      EXPECT_GE((room.crah_units - 1) * room.crah_capacity_kw, rated_kw);
+      EXPECT_GE((room.crah_units - 1) * room.crah_airflow_m3s,
+                AirflowFor(rated_kw * 1000, room.server_delta_t_k));
+    }
+  }
 }
 
 TEST(Facility, LoadsAFileByPath) {
@@ -59,6 +72,8 @@ TEST(Facility, ErrorsNameTheField) {
               HasSubstr("plant.economiser: unknown field"));
   EXPECT_THAT(ParseError("[[rooms]]\nid = \"a\"\ncrah_units = 1.5"),
               HasSubstr("rooms[0].crah_units: expected an integer, got number"));
+  EXPECT_THAT(ParseError("[[rooms]]\nid = \"a\"\nrows = 1\nracks_per_row = 4\ncrah_units = 5"),
+              HasSubstr("rooms[0].crah_units: 5 is more than the room's 4 racks"));
   EXPECT_THAT(ParseError("[[rooms]\nid = 1"), HasSubstr("test.toml:1:"));
 }
 
@@ -100,11 +115,12 @@ TEST(Facility, WeatherCsvErrorsNameLineAndColumn) {
 }
 
 TEST(Facility, FaultsScheduledInTheFile) {
-  Result<FacilityConfig> f =
-      ParseFacility("faults = [\"crah-trip@2h+30m\", \"malformed@0m*0.01\"]\n[[rooms]]\nid = \"a\"\n", "t.toml");
+  Result<FacilityConfig> f = ParseFacility(
+      "faults = [\"crah-trip@2h+30m\", \"malformed@0m*0.01\"]\n[[rooms]]\nid = \"a\"\n", "t.toml");
   ASSERT_TRUE(f.ok()) << f.status().message();
   EXPECT_THAT(f->faults, ::testing::ElementsAre("crah-trip@2h+30m", "malformed@0m*0.01"));
-  EXPECT_THAT(ParseError("faults = [1]\n[[rooms]]\nid = \"a\"\n"), HasSubstr("faults[0]: expected a string SPEC"));
+  EXPECT_THAT(ParseError("faults = [1]\n[[rooms]]\nid = \"a\"\n"),
+              HasSubstr("faults[0]: expected a string SPEC"));
 }
 
 TEST(Facility, UnknownPresetListsTheKnownOnes) {

@@ -1,7 +1,11 @@
 // The physical checks of issue #3, run on the shipped presets.
 #include "sim/model.h"
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
+
+#include <algorithm>
+#include <tuple>
 
 #include "core/time.h"
 
@@ -70,6 +74,81 @@ TEST(Model, LegacyAndHyperscaleEnvelopes) {
     EXPECT_GE(h.pue(), 1.1) << day;
     EXPECT_LE(h.pue(), 1.2) << day;
     EXPECT_LT(h.cooling_share(), 0.12) << day;
+  }
+}
+
+// DOMAIN.md's envelope in normal operation, held by every shipped preset on a summer afternoon
+// (peak load, the warmest and most humid weather) and a winter night (the driest air), after the
+// model's warm-up plus two settled hours. One test per preset and season, so ctest runs them side
+// by side.
+struct Season {
+  const char* name;
+  const char* start;
+};
+class PresetEnvelope : public ::testing::TestWithParam<std::tuple<std::string_view, Season>> {};
+
+TEST_P(PresetEnvelope, HoldsInNormalOperation) {
+  const auto [preset, season] = GetParam();
+  Model m(*LoadFacility(preset), 1, At(season.start));
+  const Energy e = Simulate(m, 2, 60);
+  double min_rise = 1e9, max_rise = -1e9, min_rh = 1e9, max_rh = -1e9;
+  for (const Rack& r : m.racks()) {
+    const double rise = r.exhaust_c - r.inlet_c[1];
+    min_rise = std::min(min_rise, rise);
+    max_rise = std::max(max_rise, rise);
+    min_rh = std::min(min_rh, r.inlet_rh_percent);
+    max_rh = std::max(max_rh, r.inlet_rh_percent);
+  }
+  double min_crah = 1e9, max_crah = -1e9;
+  for (const Crah& c : m.crahs()) {
+    min_crah = std::min(min_crah, c.return_c - c.supply_c);
+    max_crah = std::max(max_crah, c.return_c - c.supply_c);
+  }
+  fmt::print(
+      "{} {}: inlets {:.1f}-{:.1f} C, rack delta-T {:.1f}-{:.1f} K, RH {:.0f}-{:.0f} %, "
+      "CRAH delta-T {:.1f}-{:.1f} K, PUE {:.2f}, cooling {:.0f} % of energy\n",
+      preset, season.name, e.min_inlet, e.max_inlet, min_rise, max_rise, min_rh, max_rh, min_crah,
+      max_crah, e.pue(), 100 * e.cooling_share());
+  EXPECT_GE(e.min_inlet, 18.0) << "recommended low end";
+  EXPECT_LE(e.max_inlet, 27.0) << "recommended high end";
+  EXPECT_GE(min_rise, 8.0);
+  EXPECT_LE(max_rise, 20.0);
+  // legacy's constant-speed fans move twice what its racks draw: bypass air, a low 4–5 K, as in
+  // old rooms.
+  EXPECT_GE(min_crah, 4.0) << "return over supply";
+  EXPECT_LE(max_crah, 20.0);
+  EXPECT_GE(min_rh, 8.0);
+  EXPECT_LE(max_rh, 70.0);
+  for (size_t room = 0; room < m.facility().rooms.size(); ++room) {
+    EXPECT_GE(m.room_dew_point_c(static_cast<int>(room)), -12.0);
+    EXPECT_LE(m.room_dew_point_c(static_cast<int>(room)), 15.0);
+  }
+  EXPECT_GE(e.pue(), 1.05);
+  EXPECT_LE(e.pue(), 2.5);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    EveryPreset, PresetEnvelope,
+    ::testing::Combine(::testing::ValuesIn(FacilityPresetNames()),
+                       ::testing::Values(Season{"summer", "2025-07-20T12:00:00Z"},
+                                         Season{"winter", "2025-01-15T02:00:00Z"})),
+    [](const auto& info) {
+      return fmt::format("{}_{}", std::get<0>(info.param), std::get<1>(info.param).name);
+    });
+
+// Every CRAH unit serves a zone of the same number of racks (±1), with more units than a row has
+// racks (large) or fewer (small).
+TEST(Model, ZonesAreBalanced) {
+  for (std::string_view preset : FacilityPresetNames()) {
+    SCOPED_TRACE(preset);
+    FacilityConfig one = *LoadFacility(preset);  // the first room: the others are alike
+    one.rooms.resize(1);
+    Model m(one, 1, At("2025-07-20T12:00:00Z"));
+    std::vector<int> racks(m.crahs().size());
+    for (const Rack& r : m.racks()) ++racks[r.zone];
+    const auto [fewest, most] = std::minmax_element(racks.begin(), racks.end());
+    EXPECT_GE(*fewest, 1);
+    EXPECT_LE(*most - *fewest, 1);
   }
 }
 
