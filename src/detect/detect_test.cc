@@ -74,7 +74,7 @@ TEST(SeriesDetector, ScoresASpikeAndOutliersDoNotDragTheBaseline) {
   std::normal_distribution<double> noise(0, 0.1);
   SeriesDetector d;
   int64_t t = kT0;
-  for (int i = 0; i < 2000; ++i, t += 30 * kSecond) d.Update(t, 20 + noise(rng));
+  for (int i = 0; i < 4000; ++i, t += 30 * kSecond) d.Update(t, 20 + noise(rng));
   const double level = d.level();
   const SeriesPoint spike = d.Update(t, 30);
   t += 30 * kSecond;

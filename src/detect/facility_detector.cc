@@ -3,6 +3,7 @@
 #include <fmt/core.h>
 
 #include <algorithm>
+#include <deque>
 #include <cmath>
 #include <limits>
 
@@ -38,6 +39,9 @@ struct Gate {
 
 enum class Role { kOther, kInlet, kExhaust, kHumidity, kRackPower, kFacilityMeter, kItMeter };
 
+// Neighbours that must keep changing for a sensor to count as stuck: temperatures, humidity, power.
+int ChangeGroup(Role role) { return role == Role::kHumidity ? 1 : role == Role::kRackPower ? 2 : 0; }
+
 struct Rack;
 
 struct Sensor {
@@ -51,6 +55,9 @@ struct Sensor {
   int64_t last_micros = kNever;
   Gate step, drift, health_gate;
   bool silent = false;
+  int64_t zone_changes_at_run_start = 0;  // the zone's change count when this value last changed
+  int implausible_run = 0;                // consecutive samples refused as implausible
+  int64_t implausible_micros = kNever;    // the last one
 };
 
 struct Crah;
@@ -65,6 +72,10 @@ struct Rack {
   Sensor* pdu = nullptr;
   Sensor* exhaust_sensor = nullptr;
   Sensor* inlet_sensor[3] = {};
+  int64_t inlet_micros[3] = {kNever, kNever, kNever};
+  double pending_rh = kNaN;  // a humidity sample waiting for the middle inlet of the same instant
+  int64_t pending_rh_micros = kNever;
+  Sensor* humidity_sensor = nullptr;
   double MeanInlet() const {
     double s = 0;
     int n = 0;
@@ -88,7 +99,12 @@ struct Crah {
   double delta_t_k = kNaN;  // learned ((return - supply) * fan) per kW of zone IT power
   bool running = true;
   bool seen = false;
-  int64_t upset_micros = kNever;  // last time it was stopped or its supply air was anomalous
+  int64_t last_micros = kNever;
+  // Value changes of the zone's rack sensors, the neighbours of a stuck one, by ChangeGroup.
+  int64_t changes[3] = {};
+  int64_t last_change_micros[3] = {kNever, kNever, kNever};
+  int64_t upset_micros = kNever;    // last time it was stopped or its supply air was anomalous
+  int64_t stopped_micros = kNever;  // last time it was stopped
   SeriesDetector supply_series, delta_t_series;
   Gate stopped, supply_step, supply_drift, delta_t_drift;
 };
@@ -104,7 +120,24 @@ struct FacilityDetector::State {
   std::unordered_map<std::string, std::unique_ptr<Crah>> crahs;
   std::unordered_map<std::string, std::unique_ptr<Room>> rooms;
   std::unordered_map<std::string, int64_t> last_onset;  // device + '\0' + detector
+  SeriesOptions temperature_series;  // options.series with the temperature spread floor
   SeriesDetector plant_series, pue_series;
+  // Relation onsets of rack sensors wait until their zone's unit reported for the same instant, so
+  // a unit that stopped at that instant is known and blamed (records of one instant arrive in any
+  // order).
+  struct Onset {
+    Sensor* sensor;
+    const Sensor* other;  // the relation's other input, blamed when it broke its own relation
+    int64_t t;
+    double residual;
+    SeriesPoint point;
+    double drift_score;
+    bool step, drift;
+    DetectorKind kind;
+    std::string relation;
+  };
+  static constexpr size_t kMaxPending = 4096;
+  std::deque<Onset> pending;
   Gate plant_step, pue_drift, utility_lost;
   int64_t plant_upset_micros = kNever;
   double it_w = kNaN;
@@ -147,6 +180,15 @@ struct FacilityDetector::State {
     return nullptr;
   }
 
+  // A stopped or recently upset CRAH anywhere: the plant's load, the PUE and the other units'
+  // air follow it.
+  const std::string* StoppedUnit(int64_t t) const {
+    for (const auto& [id, c] : crahs) {
+      if (!c->running || Recent(c->stopped_micros, t)) return &c->id;
+    }
+    return nullptr;
+  }
+
   Sensor& SensorFor(const SensorReading& r) {
     auto [it, fresh] = sensors.try_emplace(r.device_id);
     if (!fresh) return *it->second;
@@ -176,6 +218,9 @@ struct FacilityDetector::State {
       s.height = r.position == "inlet_bottom" ? 0 : r.position == "inlet_middle" ? 1 : 2;
       s.rack->inlet_sensor[s.height] = &s;
     }
+    if (s.role == Role::kHumidity) s.rack->humidity_sensor = &s;
+    // Rack relations are temperature differences (the dew point's too).
+    if (s.role != Role::kRackPower) s.series = SeriesDetector(temperature_series);
     return s;
   }
 
@@ -188,8 +233,22 @@ struct FacilityDetector::State {
     s.last = r.value;
     s.last_micros = t;
     s.silent = false;
+    Crah* zone = s.rack != nullptr ? s.rack->crah : nullptr;
+    if (r.value != prev && zone != nullptr) {
+      s.zone_changes_at_run_start = ++zone->changes[ChangeGroup(s.role)];
+      zone->last_change_micros[ChangeGroup(s.role)] = t;
+    }
     CheckHealth(s, t, r.value);
-    if (CheckImplausible(s, t, r.value, prev, prev_micros)) return;
+    if (CheckImplausible(s, t, r.value, prev, prev_micros)) {
+      // Until a new level holds for several samples, the last plausible value stands for the
+      // sensor, so one spike cannot leak into the relations of its neighbours.
+      if (++s.implausible_run < options.series.change_points) {
+        s.last = prev;
+        s.last_micros = prev_micros;
+        return;
+      }
+    }
+    s.implausible_run = 0;
     switch (s.role) {
       case Role::kInlet:
         return ObserveInlet(s, t, r.value);
@@ -218,7 +277,8 @@ struct FacilityDetector::State {
   }
 
   void CheckHealth(Sensor& s, int64_t t, double v) {
-    const HealthFinding f = s.health.Observe(t, v);
+    HealthFinding f = s.health.Observe(t, v);
+    if (f == HealthFinding::kStuck && !StuckAgainstNeighbours(s)) f = HealthFinding::kNone;
     if (f != HealthFinding::kNone) Note(1);
     if (!s.health_gate.Onset(f == HealthFinding::kNone ? 0 : 1)) return;
     switch (f) {
@@ -235,6 +295,27 @@ struct FacilityDetector::State {
       case HealthFinding::kNone:
         return;
     }
+  }
+
+  // A sensor already out of its own relation, unhealthy, or implausible within the repeat window.
+  bool Suspect(const Sensor* s, int64_t t) const {
+    return s != nullptr &&
+           (s->step.open || s->drift.open || s->health_gate.open ||
+            t - s->implausible_micros <= static_cast<int64_t>(options.repeat_after_s * kMicros));
+  }
+
+  // A value that stopped changing is stuck only if the air around it did not: a rack sensor's zone
+  // neighbours changed at least every other sample meanwhile (a steady room repeats values on
+  // every sensor at once). A sensor without neighbours must also outlast its longest run so far.
+  bool StuckAgainstNeighbours(const Sensor& s) const {
+    if (s.rack != nullptr && s.rack->crah != nullptr) {
+      const Crah& zone = *s.rack->crah;
+      const int g = ChangeGroup(s.role);
+      const bool moving_now = s.last_micros - zone.last_change_micros[g] <=
+                              static_cast<int64_t>(2 * s.health.cadence_s() * kMicros);
+      return moving_now && 2 * (zone.changes[g] - s.zone_changes_at_run_start) >= s.health.run();
+    }
+    return s.health.run() > 2 * s.health.longest_run();
   }
 
   // A jump no physical process makes within one sample is the sensor's (a spike, a unit mix-up).
@@ -255,6 +336,7 @@ struct FacilityDetector::State {
     }
     if (!bad) return false;
     Note(1);
+    s.implausible_micros = t;
     Report(s.id, t, v, 1, DetectorKind::kImplausible, Category::kSensor,
            fmt::format("{} jumped from {} to {} {} in one sample", s.id, prev, v, what));
     return true;
@@ -263,7 +345,7 @@ struct FacilityDetector::State {
   void ObserveLevel(Sensor& s, int64_t t, double v, Category category) {
     const SeriesPoint p = s.series.Update(t, v);
     const double drift_score =
-        s.series.points() >= options.series.warmup_points ? Score(p.drift_z) : 0;
+        DriftScore(p);
     Note(std::max(p.score, drift_score));
     const bool step = s.step.Onset(p.score);
     if (step || s.drift.Onset(drift_score)) {
@@ -278,41 +360,73 @@ struct FacilityDetector::State {
   // Judges a relation residual: a step or a slow drift. Blames the upstream unit when one is upset
   // (the rack only followed it), else the sensor.
   void JudgeRelation(Sensor& s, int64_t t, double residual, DetectorKind kind,
-                     std::string_view relation, const Sensor* other = nullptr) {
+                     std::string relation, const Sensor* other = nullptr) {
     const SeriesPoint p = s.series.Update(t, residual);
-    const double drift_score = s.series.points() >= options.series.warmup_points
-                                   ? Score(p.drift_z)
-                                   : 0;
+    const double drift_score = DriftScore(p);
     Note(std::max(p.score, drift_score));
     const bool step = s.step.Onset(p.score);
     const bool drift = s.drift.Onset(drift_score);
     if (!step && !drift) return;
-    if (const std::string* up = Upstream(s.rack, t)) {
-      Report(*up, t, residual, std::max(p.score, drift_score), kind, Category::kFacility,
-             fmt::format("{} broke ({} off by {:+.2f}) while {} is stopped or upset", relation,
-                         s.id, residual - p.expected, *up));
+    Onset o{.sensor = &s,
+            .other = other,
+            .t = t,
+            .residual = residual,
+            .point = p,
+            .drift_score = drift_score,
+            .step = step,
+            .drift = drift,
+            .kind = kind,
+            .relation = std::move(relation)};
+    const Crah* zone = s.rack != nullptr ? s.rack->crah : nullptr;
+    if (zone == nullptr || !zone->seen || zone->last_micros >= t || pending.size() >= kMaxPending)
+      return Resolve(o);
+    pending.push_back(std::move(o));
+  }
+
+  // Blames the upstream unit when one is stopped or upset (the rack only followed it), else the
+  // relation's other input if that is itself out of its own relation, else the sensor.
+  void Resolve(const Onset& o) {
+    const Sensor& s = *o.sensor;
+    const SeriesPoint& p = o.point;
+    if (const std::string* up = Upstream(s.rack, o.t)) {
+      Report(*up, o.t, o.residual, std::max(p.score, o.drift_score), o.kind, Category::kFacility,
+             fmt::format("{} broke ({} off by {:+.2f}) while {} is stopped or upset", o.relation,
+                         s.id, o.residual - p.expected, *up));
       return;
     }
-    // When the relation's other input is itself out of its own relation, it is the one that broke.
-    const Sensor& blamed =
-        other != nullptr && (other->step.open || other->drift.open || other->health_gate.open)
-            ? *other
-            : s;
-    if (step) {
-      Report(blamed.id, t, residual, p.score, kind, Category::kFacility,
-             fmt::format("{}: {} off by {:+.2f} ({:+.1f} sigma)", relation, blamed.id,
-                         residual - p.expected, p.z));
+    const Sensor& blamed = Suspect(o.other, o.t) ? *o.other : s;
+    if (o.step) {
+      Report(blamed.id, o.t, o.residual, p.score, o.kind, Category::kFacility,
+             fmt::format("{}: {} off by {:+.2f} ({:+.1f} sigma)", o.relation, blamed.id,
+                         o.residual - p.expected, p.z));
     }
-    if (drift) {
-      Report(blamed.id, t, residual, drift_score, DetectorKind::kDrift, Category::kSensor,
-             fmt::format("{}: {} drifted from its learned offset ({:+.1f} sigma)", relation,
+    if (o.drift) {
+      Report(blamed.id, o.t, o.residual, o.drift_score, DetectorKind::kDrift, Category::kSensor,
+             fmt::format("{}: {} drifted from its learned offset ({:+.1f} sigma)", o.relation,
                          blamed.id, p.drift_z));
+    }
+  }
+
+  // Resolves the onsets that waited for `unit` to report at or after their instant.
+  void ResolvePending(const Crah* unit) {
+    for (auto it = pending.begin(); it != pending.end();) {
+      if (it->sensor->rack->crah == unit && it->t <= unit->last_micros) {
+        Resolve(*it);
+        it = pending.erase(it);
+      } else {
+        ++it;
+      }
     }
   }
 
   void ObserveInlet(Sensor& s, int64_t t, double v) {
     Rack& rack = *s.rack;
     rack.inlet[s.height] = v;
+    rack.inlet_micros[s.height] = t;
+    if (s.height == 1 && rack.pending_rh_micros == t && rack.humidity_sensor != nullptr) {
+      rack.pending_rh_micros = kNever;
+      JudgeDewPoint(*rack.humidity_sensor, t, rack.pending_rh);
+    }
     if (rack.crah == nullptr || std::isnan(rack.crah->supply)) return;
     JudgeRelation(s, t, v - rack.crah->supply, DetectorKind::kInletSupply,
                   fmt::format("inlet vs {} supply air", rack.crah->id));
@@ -332,23 +446,35 @@ struct FacilityDetector::State {
       rack.airflow_k += 0.001 * residual / kw;
     const SeriesPoint p = s.series.Update(t, residual);
     const double drift_score =
-        s.series.points() >= options.series.warmup_points ? Score(p.drift_z) : 0;
+        DriftScore(p);
     Note(std::max(p.score, drift_score));
     const bool step = s.step.Onset(p.score);
     const bool drift = s.drift.Onset(drift_score);
     if (!step && !drift) return;
-    // Which side moved: the power sensor if its own level left its band, else the exhaust sensor.
+    // Which side moved: an inlet or the power sensor if it is itself suspect, else the exhaust.
     const Sensor* blamed = &s;
-    if (rack.pdu != nullptr && rack.pdu->step.open) blamed = rack.pdu;
+    for (const Sensor* other : {rack.inlet_sensor[0], rack.inlet_sensor[1], rack.inlet_sensor[2],
+                                rack.pdu}) {
+      if (Suspect(other, t)) blamed = other;
+    }
     Report(blamed->id, t, residual, std::max(p.score, drift_score), DetectorKind::kAirflow,
            drift ? Category::kSensor : Category::kFacility,
            fmt::format("exhaust - inlet of {} is {:+.2f} K off what {:.1f} kW predicts", rack.id,
                        residual, kw));
   }
 
+  // The dew point needs the middle inlet of the same instant: a 30 s old temperature in a room
+  // whose air is changing reads as a dew point error.
   void ObserveHumidity(Sensor& s, int64_t t, double rh) {
     Rack& rack = *s.rack;
-    if (rack.crah == nullptr || std::isnan(rack.inlet[1])) return;
+    if (rack.inlet_micros[1] == t) return JudgeDewPoint(s, t, rh);
+    rack.pending_rh = rh;
+    rack.pending_rh_micros = t;
+  }
+
+  void JudgeDewPoint(Sensor& s, int64_t t, double rh) {
+    Rack& rack = *s.rack;
+    if (rack.crah == nullptr) return;
     Room& room = *rack.crah->room;
     const double dp = DewPoint(rack.inlet[1], rh);
     if (std::isnan(room.dew_point)) room.dew_point = dp;
@@ -369,14 +495,16 @@ struct FacilityDetector::State {
     const double pue = facility_w / it_w;
     const SeriesPoint p = pue_series.Update(t, pue);
     const double drift_score =
-        pue_series.points() >= options.series.warmup_points ? Score(p.drift_z) : 0;
+        DriftScore(p);
     Note(drift_score);
     if (!pue_drift.Onset(drift_score)) return;
-    const bool plant = Recent(plant_upset_micros, t);
-    Report(plant ? topology.plant : topology.facility_meter, t, pue, drift_score,
-           DetectorKind::kPue, Category::kFacility,
+    // Cooling moves the PUE: blame a stopped unit, else an upset plant, else the meter.
+    const std::string* cause = StoppedUnit(t);
+    if (cause == nullptr && Recent(plant_upset_micros, t)) cause = &topology.plant;
+    Report(cause ? *cause : topology.facility_meter, t, pue, drift_score, DetectorKind::kPue,
+           Category::kFacility,
            fmt::format("PUE {:.3f} drifted from its baseline {:.3f}{}", pue, p.expected,
-                       plant ? " with the chiller plant upset" : ""));
+                       cause ? " with " + *cause + " stopped or upset" : ""));
   }
 
   Crah* CrahFor(const std::string& id) {
@@ -385,13 +513,20 @@ struct FacilityDetector::State {
   }
 
   void ObserveCooling(const CoolingMetric& c) {
-    const int64_t t = c.timestamp_micros;
     if (c.system_id == topology.plant) return ObservePlant(c);
     Crah* u = CrahFor(c.system_id);
-    if (u == nullptr) return;
+    if (u == nullptr || c.timestamp_micros <= u->last_micros) return;
+    ObserveCrah(*u, c);
+    ResolvePending(u);
+  }
+
+  void ObserveCrah(Crah& unit, const CoolingMetric& c) {
+    Crah* u = &unit;
+    const int64_t t = c.timestamp_micros;
+    u->last_micros = t;
     const bool running = c.supply_air_temp_celsius.has_value() &&
                          c.fan_speed_percent.value_or(1) > 0 && c.power_consumption_watts > 0;
-    if (u->stopped.Onset(u->seen && u->running && !running ? 1 : u->running ? 0 : 1)) {
+    if (u->stopped.Onset(running ? 0 : 1)) {
       Report(u->id, t, c.power_consumption_watts, 1, DetectorKind::kUnitStopped,
              Category::kFacility, fmt::format("{} stopped: no airflow, {} W", u->id,
                                               c.power_consumption_watts));
@@ -400,14 +535,13 @@ struct FacilityDetector::State {
     u->running = running;
     if (!running) {
       Note(1);
-      u->upset_micros = t;
+      u->upset_micros = u->stopped_micros = t;
       return;
     }
     const double supply = *c.supply_air_temp_celsius;
     u->supply = supply;
     const SeriesPoint p = u->supply_series.Update(t, supply);
-    const double drift_score =
-        u->supply_series.points() >= options.series.warmup_points ? Score(p.drift_z) : 0;
+    const double drift_score = DriftScore(p);
     Note(std::max(p.score, drift_score));
     const bool step = u->supply_step.Onset(p.score);
     const bool drift = u->supply_drift.Onset(drift_score);
@@ -426,12 +560,15 @@ struct FacilityDetector::State {
     u->delta_t_k += 0.001 * residual / kw;
     const SeriesPoint d = u->delta_t_series.Update(t, residual);
     const double dscore =
-        u->delta_t_series.points() >= options.series.warmup_points ? Score(d.drift_z) : 0;
+        DriftScore(d);
     Note(dscore);
     if (u->delta_t_drift.Onset(dscore)) {
-      Report(u->id, t, residual, dscore, DetectorKind::kCrahDeltaT, Category::kFacility,
-             fmt::format("{}: return - supply is {:+.2f} K off what its zone's {:.1f} kW predicts",
-                         u->id, residual, kw));
+      // With a unit stopped, the others carry its zone's air: their relation follows it.
+      const std::string* stopped = StoppedUnit(t);
+      Report(stopped ? *stopped : u->id, t, residual, dscore, DetectorKind::kCrahDeltaT,
+             Category::kFacility,
+             fmt::format("{}: return - supply is {:+.2f} K off what its zone's {:.1f} kW predicts{}",
+                         u->id, residual, kw, stopped ? " with " + *stopped + " stopped" : ""));
     }
   }
 
@@ -441,10 +578,13 @@ struct FacilityDetector::State {
     Note(p.score);
     if (p.score >= kClearLevel) plant_upset_micros = t;
     if (plant_step.Onset(p.score)) {
-      Report(topology.plant, t, c.power_consumption_watts, p.score, DetectorKind::kLevel,
-             Category::kFacility,
-             fmt::format("{} draws {:.0f} W where its baseline expects {:.0f} W ({:+.1f} sigma)",
-                         topology.plant, c.power_consumption_watts, p.expected, p.z));
+      // The plant's load is the coils' heat: with a unit stopped, the plant follows it.
+      const std::string* stopped = StoppedUnit(t);
+      Report(stopped ? *stopped : topology.plant, t, c.power_consumption_watts, p.score,
+             DetectorKind::kLevel, Category::kFacility,
+             fmt::format("{} draws {:.0f} W where its baseline expects {:.0f} W ({:+.1f} sigma){}",
+                         topology.plant, c.power_consumption_watts, p.expected, p.z,
+                         stopped ? " with " + *stopped + " stopped" : ""));
     }
   }
 
@@ -472,6 +612,8 @@ Status FacilityDetectorOptions::Validate() const {
   if (!(implausible_jump_rh > 0)) return InvalidArgument("implausible_jump_rh: must be above 0");
   if (!(implausible_power_ratio > 1))
     return InvalidArgument("implausible_power_ratio: must be above 1");
+  if (!(temperature_min_sigma_c >= 0))
+    return InvalidArgument("temperature_min_sigma_c: must be at least 0");
   return Status::Ok();
 }
 
@@ -482,6 +624,8 @@ FacilityDetector::FacilityDetector(const FacilityDetectorOptions& options,
   s.options = options;
   s.topology = topology;
   s.on_anomaly = std::move(on_anomaly);
+  s.temperature_series = options.series;
+  s.temperature_series.min_sigma = std::max(options.series.min_sigma, options.temperature_min_sigma_c);
   s.plant_series = SeriesDetector(options.series);
   s.pue_series = SeriesDetector(options.series);
   for (const Topology::Zone& z : topology.zones) {
@@ -490,8 +634,8 @@ FacilityDetector::FacilityDetector(const FacilityDetectorOptions& options,
     auto& crah = s.crahs[z.crah];
     crah = std::make_unique<Crah>(Crah{.id = z.crah,
                                        .room = room.get(),
-                                       .supply_series = SeriesDetector(options.series),
-                                       .delta_t_series = SeriesDetector(options.series)});
+                                       .supply_series = SeriesDetector(s.temperature_series),
+                                       .delta_t_series = SeriesDetector(s.temperature_series)});
     room->crahs.push_back(crah.get());
     for (const std::string& r : z.racks) {
       s.racks[r] = std::make_unique<Rack>(Rack{.id = r, .crah = crah.get()});

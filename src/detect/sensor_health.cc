@@ -41,6 +41,7 @@ HealthFinding SensorHealth::Observe(int64_t t, double value) {
     ++changes_;
     mean_run_ += (changes_ < 16 ? 1.0 / static_cast<double>(changes_) : 1.0 / 16) *
                  (run_ - mean_run_);
+    longest_run_ = std::max(longest_run_, run_);
     run_ = 1;
     last_value_ = value;
   }

@@ -40,6 +40,8 @@ class SensorHealth {
   // True when nothing arrived for dropout_cadences cadences before `now_micros`.
   bool Silent(int64_t now_micros) const;
   double cadence_s() const { return cadence_s_; }
+  int run() const { return run_; }                  // samples in the current run of one value
+  int longest_run() const { return longest_run_; }  // longest finished run
 
  private:
   HealthOptions options_;
@@ -51,6 +53,7 @@ class SensorHealth {
   int64_t changes_ = 0;
   int64_t samples_ = 0;
   int run_ = 1;          // current run of identical values
+  int longest_run_ = 1;
   double bucket_ = 0;    // leaky bucket: +1 per sample, -1 per cadence
 };
 

@@ -27,16 +27,22 @@ Status SeriesOptions::Validate() const {
     return InvalidArgument("base_time_constant_s: must be in 1..1e9");
   if (!in(season_days, 0.5, 365)) return InvalidArgument("season_days: must be in 0.5..365");
   if (warmup_points < 2) return InvalidArgument("warmup_points: must be at least 2");
+  if (!in(warmup_s, 0, 1e9)) return InvalidArgument("warmup_s: must be in 0..1e9");
+  if (!in(min_sigma, 0, 1e12)) return InvalidArgument("min_sigma: must be at least 0");
   if (!in(change_z, 1, 100)) return InvalidArgument("change_z: must be in 1..100");
   if (change_points < 1) return InvalidArgument("change_points: must be at least 1");
+  if (!in(regime_accept_s, 0, 1e9)) return InvalidArgument("regime_accept_s: must be in 0..1e9");
   return Status::Ok();
 }
+
+double DriftScore(const SeriesPoint& p) { return p.warm ? Score(p.drift_z) : 0; }
 
 SeriesDetector::SeriesDetector(const SeriesOptions& options) : options_(options) {}
 
 double SeriesDetector::sigma() const {
   const double floor = std::max(options_.spread_floor_share * mad_long_, 0.5 * quantum_);
-  return kMadToSigma * std::max({mad_, floor, 1e-9 * std::fabs(level_), 1e-12});
+  return std::max(options_.min_sigma,
+                  kMadToSigma * std::max({mad_, floor, 1e-9 * std::fabs(level_), 1e-12}));
 }
 
 // The profile is interpolated between bin centres (hour h covers [h, h+1), centred at h + 0.5),
@@ -78,7 +84,7 @@ SeriesPoint SeriesDetector::Update(int64_t t, double x) {
   SeriesPoint out;
   if (!std::isfinite(x)) return out;
   if (points_ == 0) {
-    last_micros_ = t;
+    first_micros_ = last_micros_ = t;
     last_value_ = level_ = base_ = x;
     points_ = 1;
     out.expected = x;
@@ -99,9 +105,12 @@ SeriesPoint SeriesDetector::Update(int64_t t, double x) {
   const double gap = std::clamp(dt / cadence_s_, 1.0, 100.0);
   const double sig = sigma() * std::sqrt(gap);
   out.z = r / sig;
-  const bool warm = points_ >= options_.warmup_points;
+  const bool warm = points_ >= options_.warmup_points &&
+                    static_cast<double>(t - first_micros_) >= options_.warmup_s * kMicros;
+  out.warm = warm;
   const double dev = x - season - base_;
-  const double dev_sig = kMadToSigma * std::max(dev_mad_, mad_long_) + 1e-12;
+  const double dev_sig =
+      std::max(options_.min_sigma, kMadToSigma * std::max(dev_mad_, mad_long_) + 1e-12);
   out.drift_z = dev / dev_sig;
   if (warm) out.score = Score(out.z);
 
@@ -115,22 +124,43 @@ SeriesPoint SeriesDetector::Update(int64_t t, double x) {
   const double clip = warm ? options_.huber_k * sig : INFINITY;
   const double dev_clip = warm ? options_.huber_k * dev_sig : INFINITY;
   if (std::abs(run_) >= options_.change_points) {
-    level_ = base_ = x - season;
+    level_ = x - season;
     mad_ = std::max(mad_, std::fabs(r) / (4 * kMadToSigma));
     run_ = 0;
     out.regime_change = true;
   } else {
     level_ += options_.level_gain * Clip(r, clip);
+  }
+  // The slow baseline is not moved by an excursion that comes back (a trip and its recovery); a
+  // departure held for regime_accept_s is a new regime, and the baseline takes the level.
+  const int sign = !warm || std::fabs(out.drift_z) < options_.change_z / 2 ? 0
+                   : std::fabs(out.drift_z) > options_.change_z      ? (dev > 0 ? 1 : -1)
+                                                                     : away_sign_;
+  if (sign != away_sign_) {
+    away_sign_ = static_cast<int8_t>(sign);
+    away_since_micros_ = t;
+    away_points_ = 0;
+  }
+  if (away_sign_ != 0 && ++away_points_ >= options_.change_points &&
+      static_cast<double>(t - away_since_micros_) >= options_.regime_accept_s * kMicros) {
+    base_ = level_;
+    away_sign_ = 0;
+    out.regime_change = true;
+  } else if (std::fabs(dev) <= dev_clip) {
     const double base_gain = std::min(1.0, dt / options_.base_time_constant_s);
-    base_ += base_gain * Clip(dev, dev_clip);
+    base_ += base_gain * dev;
   }
   const double a = std::fabs(Clip(r, clip));
   const double lambda = 1.0 / std::min<double>(options_.spread_points, points_);
   mad_ += lambda * (a - mad_);
   const double long_lambda = 1.0 / std::min<double>(16 * options_.spread_points, points_);
   mad_long_ += long_lambda * (a - mad_long_);
-  dev_mad_ += long_lambda * (std::fabs(Clip(dev, dev_clip)) - dev_mad_);
-  LearnSeason(t, x - base_, dev_clip);
+  // The departure's spread and the profile learn from ordinary points only: an excursion must not
+  // widen the band that judges it, nor print itself into the daily profile.
+  if (std::fabs(dev) <= dev_clip) {
+    dev_mad_ += long_lambda * (std::fabs(dev) - dev_mad_);
+    LearnSeason(t, x - base_, dev_clip);
+  }
 
   last_micros_ = t;
   last_value_ = x;

@@ -25,8 +25,12 @@ struct SeriesOptions {
   double base_time_constant_s = 86400; // the slow (deseasonalised) level's time constant
   double season_days = 3;              // the daily profile forgets with this many days
   int warmup_points = 64;              // no score before this many points
+  double warmup_s = 86400;             // ... nor before this much time: one daily cycle learned
+  double min_sigma = 0;                // the spread never falls below this (sensor accuracy)
   double change_z = 4.0;               // a point this far out counts towards a regime change
-  int change_points = 8;               // this many same-signed such points in a row: new regime
+  int change_points = 8;               // this many same-signed such points in a row: new level
+  double regime_accept_s = 7200;       // a departure from the slow baseline held this long (and
+                                       // change_points points): the baseline takes the new level
   Status Validate() const;
 };
 
@@ -37,7 +41,11 @@ struct SeriesPoint {
   double drift_z = 0;   // (value - slow deseasonalised level - season) / its robust sigma: slow
                         // departures (a drifting sensor) that the one-step z cannot see
   bool regime_change = false;  // this point made the detector accept a new level
+  bool warm = false;           // past the warm-up: scores mean something
 };
+
+// The score of a point's slow departure (drift_z), 0 during warm-up.
+double DriftScore(const SeriesPoint& p);
 
 class SeriesDetector {
  public:
@@ -57,6 +65,7 @@ class SeriesDetector {
 
   SeriesOptions options_;  // by value: ~80 bytes, no lifetime to manage
   int64_t points_ = 0;
+  int64_t first_micros_ = 0;
   int64_t last_micros_ = 0;
   double last_value_ = 0;
   double cadence_s_ = 0;
@@ -67,6 +76,9 @@ class SeriesDetector {
   double dev_mad_ = 0;     // mean absolute deviation from base_ + season, long run
   double quantum_ = 0;     // the smallest change seen: the sensor's resolution
   int run_ = 0;            // consecutive same-signed points beyond change_z (sign in the value)
+  int64_t away_since_micros_ = 0;  // when the current departure from base_ began
+  int32_t away_points_ = 0;
+  int8_t away_sign_ = 0;           // its sign; 0: no departure
   std::array<float, 24> daily_{};  // hour-of-day profile, interpolated between hour centres
   std::array<float, 7> weekly_{};  // day-of-week offsets on top of the daily profile
 };
