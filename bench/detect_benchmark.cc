@@ -69,11 +69,13 @@ void BM_FacilityDetector(benchmark::State& state) {
   (void)(*sim)->RunUntil(t0 + 86400 * kSecond, c, nullptr);
   dcmon::detect::Topology topo;
   const auto& m = (*sim)->model();
-  for (const auto& u : m.crahs()) topo.zones.push_back({.crah = u.id, .room = m.facility().rooms[u.room].id});
+  for (const auto& u : m.crahs())
+    topo.zones.push_back({.crah = u.id, .room = m.facility().rooms[u.room].id});
   for (const auto& r : m.racks()) topo.zones[r.zone].racks.push_back(r.id);
   int64_t anomalies = 0;
   for (auto _ : state) {
-    dcmon::detect::FacilityDetector det({}, topo, [&](const dcmon::detect::Anomaly&) { ++anomalies; });
+    dcmon::detect::FacilityDetector det({}, topo,
+                                        [&](const dcmon::detect::Anomaly&) { ++anomalies; });
     for (const dcmon::Record& r : c.records) det.Observe(r);
   }
   benchmark::DoNotOptimize(anomalies);

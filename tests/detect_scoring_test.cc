@@ -1,16 +1,16 @@
 // The detection harness: simulates a scripted stretch of facility time with every sensor and
 // facility fault kind, feeds the records (as NDJSON, decoded like the loader does) to
 // detect::FacilityDetector, and scores its anomalies against the simulator's ground-truth labels:
-// an anomaly is a true positive when it falls inside a label's window (start .. end + recovery: 30 min for sensor faults, 1 h for
-// equipment faults) and names one of the label's devices. Per kind: precision, recall, detection delay.
-// Then a fault-free stretch must give no anomaly at all (every reported anomaly is at or above the
-// alert level).
+// an anomaly is a true positive when it falls inside a label's window (start .. end + recovery: 30
+// min for sensor faults, 1 h for equipment faults) and names one of the label's devices. Per kind:
+// precision, recall, detection delay. Then a fault-free stretch must give no anomaly at all (every
+// reported anomaly is at or above the alert level).
 //
 // Fast form (ctest): one room, one fault of each kind, 2.5 simulated days, then 3 fault-free days.
 // Full form (DCMON_DETECT_FULL=1, the table in docs/benchmarks.md): the `small` preset, four faults
 // of each kind over a week, then a fault-free week.
-#include <gtest/gtest.h>
 #include <fmt/format.h>
+#include <gtest/gtest.h>
 #include <simdjson.h>
 
 #include <algorithm>
@@ -104,9 +104,9 @@ struct Outcome {
 };
 
 Outcome Simulate(const sim::FacilityConfig& facility, int64_t start, int64_t end,
-             const std::vector<std::string>& scenarios) {
-  auto sim = sim::CreateWithScenarios(facility, {.seed = kSeed, .start_micros = start}, scenarios,
-                                      start);
+                 const std::vector<std::string>& scenarios) {
+  auto sim =
+      sim::CreateWithScenarios(facility, {.seed = kSeed, .start_micros = start}, scenarios, start);
   EXPECT_TRUE(sim.ok()) << sim.status().message();
   Outcome run;
   detect::FacilityDetector detector({}, TopologyOf((*sim)->model()),

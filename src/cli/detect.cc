@@ -34,7 +34,8 @@ Result<int64_t> ParseCsvTimestamp(std::string_view text) {
     const bool millis = number > 1e11;  // 1e11 s is the year 5138; 1e11 ms is 1973
     return static_cast<int64_t>(number * (millis ? 1e3 : 1e6));
   }
-  if (text.size() >= 19 && text[4] == '-' && text[7] == '-' && (text[10] == ' ' || text[10] == 'T')) {
+  if (text.size() >= 19 && text[4] == '-' && text[7] == '-' &&
+      (text[10] == ' ' || text[10] == 'T')) {
     std::string rfc(text);
     rfc[10] = 'T';
     const std::string_view tail = std::string_view(rfc).substr(19);
@@ -67,8 +68,8 @@ Result<std::vector<Point>> ReadCsv(const std::string& path, std::istream& in) {
     value = value.substr(0, value.find(','));
     Result<int64_t> t = ParseCsvTimestamp(ts);
     if (!t.ok())
-      return InvalidArgument(fmt::format("{}: line {}: timestamp \"{}\": {}", path, n, ts,
-                                         t.status().message()));
+      return InvalidArgument(
+          fmt::format("{}: line {}: timestamp \"{}\": {}", path, n, ts, t.status().message()));
     double v = 0;
     auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), v);
     if (ec != std::errc() || end != value.data() + value.size() || !std::isfinite(v))
@@ -152,8 +153,8 @@ int RunDetect(const DetectFlags& f) {
     const std::string device = std::filesystem::path(f.input).stem().string();
     if (scores) std::fputs("timestamp,value,score\n", scores);
     for (const Point& p : *series) {
-      const double score = detector.Observe(SensorReading{
-          .device_id = device, .value = p.value, .timestamp_micros = p.micros});
+      const double score = detector.Observe(
+          SensorReading{.device_id = device, .value = p.value, .timestamp_micros = p.micros});
       ++points;
       if (scores) fmt::print(scores, "{},{},{:.6f}\n", FormatRfc3339(p.micros), p.value, score);
     }

@@ -3,8 +3,8 @@
 #include <fmt/core.h>
 
 #include <algorithm>
-#include <deque>
 #include <cmath>
+#include <deque>
 #include <limits>
 
 #include "detect/score.h"
@@ -40,7 +40,9 @@ struct Gate {
 enum class Role { kOther, kInlet, kExhaust, kHumidity, kRackPower, kFacilityMeter, kItMeter };
 
 // Neighbours that must keep changing for a sensor to count as stuck: temperatures, humidity, power.
-int ChangeGroup(Role role) { return role == Role::kHumidity ? 1 : role == Role::kRackPower ? 2 : 0; }
+int ChangeGroup(Role role) {
+  return role == Role::kHumidity ? 1 : role == Role::kRackPower ? 2 : 0;
+}
 
 struct Rack;
 
@@ -121,6 +123,7 @@ struct FacilityDetector::State {
   std::unordered_map<std::string, std::unique_ptr<Room>> rooms;
   std::unordered_map<std::string, int64_t> last_onset;  // device + '\0' + detector
   SeriesOptions temperature_series;  // options.series with the temperature spread floor
+  SeriesOptions power_series;        // options.series with the IT power spread floor
   SeriesDetector plant_series, pue_series;
   // Relation onsets of rack sensors wait until their zone's unit reported for the same instant, so
   // a unit that stopped at that instant is known and blamed (records of one instant arrive in any
@@ -201,7 +204,10 @@ struct FacilityDetector::State {
                                                  .health = SensorHealth(options.health, rails)});
     Sensor& s = *it->second;
     if (r.device_id == topology.facility_meter) s.role = Role::kFacilityMeter;
-    if (r.device_id == topology.it_meter) s.role = Role::kItMeter;
+    if (r.device_id == topology.it_meter) {
+      s.role = Role::kItMeter;
+      s.series = SeriesDetector(power_series);
+    }
     auto rack = racks.find(r.placement.rack);
     if (rack == racks.end()) return s;
     s.rack = rack->second.get();
@@ -219,8 +225,9 @@ struct FacilityDetector::State {
       s.rack->inlet_sensor[s.height] = &s;
     }
     if (s.role == Role::kHumidity) s.rack->humidity_sensor = &s;
-    // Rack relations are temperature differences (the dew point's too).
-    if (s.role != Role::kRackPower) s.series = SeriesDetector(temperature_series);
+    // Rack power is judged on its level above the workload floor; the other rack sensors by
+    // relations that are temperature differences (the dew point's too).
+    s.series = SeriesDetector(s.role == Role::kRackPower ? power_series : temperature_series);
     return s;
   }
 
@@ -283,8 +290,9 @@ struct FacilityDetector::State {
     if (!s.health_gate.Onset(f == HealthFinding::kNone ? 0 : 1)) return;
     switch (f) {
       case HealthFinding::kStuck:
-        return Report(s.id, t, v, 1, DetectorKind::kStuck, Category::kSensor,
-                      fmt::format("{} has repeated {} for far longer than its usual runs", s.id, v));
+        return Report(
+            s.id, t, v, 1, DetectorKind::kStuck, Category::kSensor,
+            fmt::format("{} has repeated {} for far longer than its usual runs", s.id, v));
       case HealthFinding::kRail:
         return Report(s.id, t, v, 1, DetectorKind::kRail, Category::kSensor,
                       fmt::format("{} is flat at {}, a value failed probes report", s.id, v));
@@ -300,7 +308,7 @@ struct FacilityDetector::State {
   // A sensor already out of its own relation, unhealthy, or implausible within the repeat window.
   bool Suspect(const Sensor* s, int64_t t) const {
     return s != nullptr &&
-           (s->step.open || s->drift.open || s->health_gate.open ||
+           (s->step.open || s->drift.open || s->health_gate.open || s->silent ||
             t - s->implausible_micros <= static_cast<int64_t>(options.repeat_after_s * kMicros));
   }
 
@@ -312,8 +320,8 @@ struct FacilityDetector::State {
       const Crah& zone = *s.rack->crah;
       const int g = ChangeGroup(s.role);
       const bool moving_now = s.last_micros - zone.last_change_micros[g] <=
-                              static_cast<int64_t>(2 * s.health.cadence_s() * kMicros);
-      return moving_now && 2 * (zone.changes[g] - s.zone_changes_at_run_start) >= s.health.run();
+                              static_cast<int64_t>(10 * s.health.cadence_s() * kMicros);
+      return moving_now && 4 * (zone.changes[g] - s.zone_changes_at_run_start) >= s.health.run();
     }
     return s.health.run() > 2 * s.health.longest_run();
   }
@@ -344,8 +352,7 @@ struct FacilityDetector::State {
 
   void ObserveLevel(Sensor& s, int64_t t, double v, Category category) {
     const SeriesPoint p = s.series.Update(t, v);
-    const double drift_score =
-        DriftScore(p);
+    const double drift_score = DriftScore(p);
     Note(std::max(p.score, drift_score));
     const bool step = s.step.Onset(p.score);
     if (step || s.drift.Onset(drift_score)) {
@@ -359,8 +366,8 @@ struct FacilityDetector::State {
 
   // Judges a relation residual: a step or a slow drift. Blames the upstream unit when one is upset
   // (the rack only followed it), else the sensor.
-  void JudgeRelation(Sensor& s, int64_t t, double residual, DetectorKind kind,
-                     std::string relation, const Sensor* other = nullptr) {
+  void JudgeRelation(Sensor& s, int64_t t, double residual, DetectorKind kind, std::string relation,
+                     const Sensor* other = nullptr) {
     const SeriesPoint p = s.series.Update(t, residual);
     const double drift_score = DriftScore(p);
     Note(std::max(p.score, drift_score));
@@ -437,6 +444,11 @@ struct FacilityDetector::State {
     rack.exhaust = v;
     const double inlet = rack.MeanInlet();
     if (std::isnan(inlet) || std::isnan(rack.power_w) || rack.power_w <= 0) return;
+    // The relation needs inputs of about the same instant: not across a power sensor's dropout.
+    if (rack.pdu != nullptr &&
+        t - rack.pdu->last_micros > static_cast<int64_t>(options.health.dropout_cadences *
+                                                         rack.pdu->health.cadence_s() * kMicros))
+      return;
     const double kw = rack.power_w / 1000;
     const double rise = v - inlet;
     if (std::isnan(rack.airflow_k)) rack.airflow_k = rise / kw;
@@ -445,16 +457,15 @@ struct FacilityDetector::State {
     if (std::fabs(residual) < options.series.huber_k * s.series.sigma() * 4)
       rack.airflow_k += 0.001 * residual / kw;
     const SeriesPoint p = s.series.Update(t, residual);
-    const double drift_score =
-        DriftScore(p);
+    const double drift_score = DriftScore(p);
     Note(std::max(p.score, drift_score));
     const bool step = s.step.Onset(p.score);
     const bool drift = s.drift.Onset(drift_score);
     if (!step && !drift) return;
     // Which side moved: an inlet or the power sensor if it is itself suspect, else the exhaust.
     const Sensor* blamed = &s;
-    for (const Sensor* other : {rack.inlet_sensor[0], rack.inlet_sensor[1], rack.inlet_sensor[2],
-                                rack.pdu}) {
+    for (const Sensor* other :
+         {rack.inlet_sensor[0], rack.inlet_sensor[1], rack.inlet_sensor[2], rack.pdu}) {
       if (Suspect(other, t)) blamed = other;
     }
     Report(blamed->id, t, residual, std::max(p.score, drift_score), DetectorKind::kAirflow,
@@ -494,8 +505,7 @@ struct FacilityDetector::State {
     if (facility_w <= 0) return;
     const double pue = facility_w / it_w;
     const SeriesPoint p = pue_series.Update(t, pue);
-    const double drift_score =
-        DriftScore(p);
+    const double drift_score = DriftScore(p);
     Note(drift_score);
     if (!pue_drift.Onset(drift_score)) return;
     // Cooling moves the PUE: blame a stopped unit, else an upset plant, else the meter.
@@ -528,8 +538,8 @@ struct FacilityDetector::State {
                          c.fan_speed_percent.value_or(1) > 0 && c.power_consumption_watts > 0;
     if (u->stopped.Onset(running ? 0 : 1)) {
       Report(u->id, t, c.power_consumption_watts, 1, DetectorKind::kUnitStopped,
-             Category::kFacility, fmt::format("{} stopped: no airflow, {} W", u->id,
-                                              c.power_consumption_watts));
+             Category::kFacility,
+             fmt::format("{} stopped: no airflow, {} W", u->id, c.power_consumption_watts));
     }
     u->seen = true;
     u->running = running;
@@ -559,16 +569,16 @@ struct FacilityDetector::State {
     const double residual = moved - u->delta_t_k * kw;
     u->delta_t_k += 0.001 * residual / kw;
     const SeriesPoint d = u->delta_t_series.Update(t, residual);
-    const double dscore =
-        DriftScore(d);
+    const double dscore = DriftScore(d);
     Note(dscore);
     if (u->delta_t_drift.Onset(dscore)) {
       // With a unit stopped, the others carry its zone's air: their relation follows it.
       const std::string* stopped = StoppedUnit(t);
-      Report(stopped ? *stopped : u->id, t, residual, dscore, DetectorKind::kCrahDeltaT,
-             Category::kFacility,
-             fmt::format("{}: return - supply is {:+.2f} K off what its zone's {:.1f} kW predicts{}",
-                         u->id, residual, kw, stopped ? " with " + *stopped + " stopped" : ""));
+      Report(
+          stopped ? *stopped : u->id, t, residual, dscore, DetectorKind::kCrahDeltaT,
+          Category::kFacility,
+          fmt::format("{}: return - supply is {:+.2f} K off what its zone's {:.1f} kW predicts{}",
+                      u->id, residual, kw, stopped ? " with " + *stopped + " stopped" : ""));
     }
   }
 
@@ -614,18 +624,24 @@ Status FacilityDetectorOptions::Validate() const {
     return InvalidArgument("implausible_power_ratio: must be above 1");
   if (!(temperature_min_sigma_c >= 0))
     return InvalidArgument("temperature_min_sigma_c: must be at least 0");
+  if (!(power_min_sigma_share >= 0 && power_min_sigma_share <= 1))
+    return InvalidArgument("power_min_sigma_share: must be in 0..1");
   return Status::Ok();
 }
 
-FacilityDetector::FacilityDetector(const FacilityDetectorOptions& options,
-                                   const Topology& topology, AnomalyCallback on_anomaly)
+FacilityDetector::FacilityDetector(const FacilityDetectorOptions& options, const Topology& topology,
+                                   AnomalyCallback on_anomaly)
     : state_(std::make_unique<State>()) {
   State& s = *state_;
   s.options = options;
   s.topology = topology;
   s.on_anomaly = std::move(on_anomaly);
   s.temperature_series = options.series;
-  s.temperature_series.min_sigma = std::max(options.series.min_sigma, options.temperature_min_sigma_c);
+  s.temperature_series.min_sigma =
+      std::max(options.series.min_sigma, options.temperature_min_sigma_c);
+  s.power_series = options.series;
+  s.power_series.min_sigma_share =
+      std::max(options.series.min_sigma_share, options.power_min_sigma_share);
   s.plant_series = SeriesDetector(options.series);
   s.pue_series = SeriesDetector(options.series);
   for (const Topology::Zone& z : topology.zones) {

@@ -27,9 +27,10 @@ HealthFinding SensorHealth::Observe(int64_t t, double value) {
   }
   const double dt = static_cast<double>(t - last_micros_) / 1e6;
   if (dt > 0) {
-    cadence_s_ = cadence_s_ == 0 ? dt
-                                 : cadence_s_ + 0.05 * (std::clamp(dt, 0.5 * cadence_s_,
-                                                                   2 * cadence_s_) - cadence_s_);
+    cadence_s_ =
+        cadence_s_ == 0
+            ? dt
+            : cadence_s_ + 0.05 * (std::clamp(dt, 0.5 * cadence_s_, 2 * cadence_s_) - cadence_s_);
   }
   // Leak by elapsed cadences (bounded below at 0): a device on its cadence keeps the bucket near 0.
   if (cadence_s_ > 0) bucket_ = std::max(0.0, bucket_ + 1 - std::max(0.0, dt) / cadence_s_);
@@ -39,8 +40,8 @@ HealthFinding SensorHealth::Observe(int64_t t, double value) {
     ++run_;
   } else {
     ++changes_;
-    mean_run_ += (changes_ < 16 ? 1.0 / static_cast<double>(changes_) : 1.0 / 16) *
-                 (run_ - mean_run_);
+    mean_run_ +=
+        (changes_ < 16 ? 1.0 / static_cast<double>(changes_) : 1.0 / 16) * (run_ - mean_run_);
     longest_run_ = std::max(longest_run_, run_);
     run_ = 1;
     last_value_ = value;

@@ -18,12 +18,12 @@
 namespace dcmon::detect {
 
 struct HealthOptions {
-  double stuck_factor = 12;      // stuck: unchanged for this many times its usual run of repeats
-  int stuck_min_points = 20;     // ... and for at least this many samples
-  int stuck_min_changes = 16;    // judged only after this many changes were seen (a usual run)
-  int rail_points = 3;           // flat at a rail value for this many samples
-  double dropout_cadences = 4;   // silent for this many cadences: a dropout
-  double burst_cadences = 16;    // more than this many extra samples within the leak: a burst
+  double stuck_factor = 12;     // stuck: unchanged for this many times its usual run of repeats
+  int stuck_min_points = 20;    // ... and for at least this many samples
+  int stuck_min_changes = 16;   // judged only after this many changes were seen (a usual run)
+  int rail_points = 3;          // flat at a rail value for this many samples
+  double dropout_cadences = 4;  // silent for this many cadences: a dropout
+  double burst_cadences = 16;   // more than this many extra samples within the leak: a burst
   Status Validate() const;
 };
 
@@ -52,9 +52,9 @@ class SensorHealth {
   double mean_run_ = 1;  // usual length of a run of identical values
   int64_t changes_ = 0;
   int64_t samples_ = 0;
-  int run_ = 1;          // current run of identical values
+  int run_ = 1;  // current run of identical values
   int longest_run_ = 1;
-  double bucket_ = 0;    // leaky bucket: +1 per sample, -1 per cadence
+  double bucket_ = 0;  // leaky bucket: +1 per sample, -1 per cadence
 };
 
 inline constexpr double kTemperatureRails[] = {-127, -40, 0, 85, 125};

@@ -21,14 +21,14 @@ Status SeriesOptions::Validate() const {
   if (!in(level_gain, 0.001, 1)) return InvalidArgument("level_gain: must be in 0.001..1");
   if (!in(huber_k, 1, 20)) return InvalidArgument("huber_k: must be in 1..20");
   if (!in(spread_points, 2, 1e7)) return InvalidArgument("spread_points: must be in 2..1e7");
-  if (!in(spread_floor_share, 0, 1))
-    return InvalidArgument("spread_floor_share: must be in 0..1");
+  if (!in(spread_floor_share, 0, 1)) return InvalidArgument("spread_floor_share: must be in 0..1");
   if (!in(base_time_constant_s, 1, 1e9))
     return InvalidArgument("base_time_constant_s: must be in 1..1e9");
   if (!in(season_days, 0.5, 365)) return InvalidArgument("season_days: must be in 0.5..365");
   if (warmup_points < 2) return InvalidArgument("warmup_points: must be at least 2");
   if (!in(warmup_s, 0, 1e9)) return InvalidArgument("warmup_s: must be in 0..1e9");
   if (!in(min_sigma, 0, 1e12)) return InvalidArgument("min_sigma: must be at least 0");
+  if (!in(min_sigma_share, 0, 1)) return InvalidArgument("min_sigma_share: must be in 0..1");
   if (!in(change_z, 1, 100)) return InvalidArgument("change_z: must be in 1..100");
   if (change_points < 1) return InvalidArgument("change_points: must be at least 1");
   if (!in(regime_accept_s, 0, 1e9)) return InvalidArgument("regime_accept_s: must be in 0..1e9");
@@ -41,8 +41,8 @@ SeriesDetector::SeriesDetector(const SeriesOptions& options) : options_(options)
 
 double SeriesDetector::sigma() const {
   const double floor = std::max(options_.spread_floor_share * mad_long_, 0.5 * quantum_);
-  return std::max(options_.min_sigma,
-                  kMadToSigma * std::max({mad_, floor, 1e-9 * std::fabs(level_), 1e-12}));
+  return std::max({options_.min_sigma, options_.min_sigma_share * std::fabs(level_),
+                   kMadToSigma * std::max({mad_, floor, 1e-9 * std::fabs(level_), 1e-12})});
 }
 
 // The profile is interpolated between bin centres (hour h covers [h, h+1), centred at h + 0.5),
@@ -93,8 +93,10 @@ SeriesPoint SeriesDetector::Update(int64_t t, double x) {
   if (t <= last_micros_) return out;
   const double dt = static_cast<double>(t - last_micros_) / kMicros;
   // Cadence: the first gap, then a clipped running mean, so a dropout does not stretch it.
-  cadence_s_ = points_ == 1 ? dt : cadence_s_ + 0.05 * (std::clamp(dt, 0.5 * cadence_s_,
-                                                                   2 * cadence_s_) - cadence_s_);
+  cadence_s_ =
+      points_ == 1
+          ? dt
+          : cadence_s_ + 0.05 * (std::clamp(dt, 0.5 * cadence_s_, 2 * cadence_s_) - cadence_s_);
   const double change = std::fabs(x - last_value_);
   if (change > 0 && (quantum_ == 0 || change < quantum_)) quantum_ = change;
 
@@ -109,8 +111,8 @@ SeriesPoint SeriesDetector::Update(int64_t t, double x) {
                     static_cast<double>(t - first_micros_) >= options_.warmup_s * kMicros;
   out.warm = warm;
   const double dev = x - season - base_;
-  const double dev_sig =
-      std::max(options_.min_sigma, kMadToSigma * std::max(dev_mad_, mad_long_) + 1e-12);
+  const double dev_sig = std::max({options_.min_sigma, options_.min_sigma_share * std::fabs(base_),
+                                   kMadToSigma * std::max(dev_mad_, mad_long_) + 1e-12});
   out.drift_z = dev / dev_sig;
   if (warm) out.score = Score(out.z);
 
@@ -134,8 +136,8 @@ SeriesPoint SeriesDetector::Update(int64_t t, double x) {
   // The slow baseline is not moved by an excursion that comes back (a trip and its recovery); a
   // departure held for regime_accept_s is a new regime, and the baseline takes the level.
   const int sign = !warm || std::fabs(out.drift_z) < options_.change_z / 2 ? 0
-                   : std::fabs(out.drift_z) > options_.change_z      ? (dev > 0 ? 1 : -1)
-                                                                     : away_sign_;
+                   : std::fabs(out.drift_z) > options_.change_z            ? (dev > 0 ? 1 : -1)
+                                                                           : away_sign_;
   if (sign != away_sign_) {
     away_sign_ = static_cast<int8_t>(sign);
     away_since_micros_ = t;

@@ -18,19 +18,20 @@
 namespace dcmon::detect {
 
 struct SeriesOptions {
-  double level_gain = 0.3;             // share of each (clipped) residual the fast level takes up
-  double huber_k = 3.0;                // residuals are clipped at this many robust sigmas
-  double spread_points = 64;           // the spread forgets with this time constant, in points
-  double spread_floor_share = 0.5;     // the spread never falls below this share of its long run
-  double base_time_constant_s = 86400; // the slow (deseasonalised) level's time constant
-  double season_days = 3;              // the daily profile forgets with this many days
-  int warmup_points = 64;              // no score before this many points
-  double warmup_s = 86400;             // ... nor before this much time: one daily cycle learned
-  double min_sigma = 0;                // the spread never falls below this (sensor accuracy)
-  double change_z = 4.0;               // a point this far out counts towards a regime change
-  int change_points = 8;               // this many same-signed such points in a row: new level
-  double regime_accept_s = 7200;       // a departure from the slow baseline held this long (and
-                                       // change_points points): the baseline takes the new level
+  double level_gain = 0.3;              // share of each (clipped) residual the fast level takes up
+  double huber_k = 3.0;                 // residuals are clipped at this many robust sigmas
+  double spread_points = 64;            // the spread forgets with this time constant, in points
+  double spread_floor_share = 0.5;      // the spread never falls below this share of its long run
+  double base_time_constant_s = 86400;  // the slow (deseasonalised) level's time constant
+  double season_days = 3;               // the daily profile forgets with this many days
+  int warmup_points = 64;               // no score before this many points
+  double warmup_s = 86400;              // ... nor before this much time: one daily cycle learned
+  double min_sigma = 0;                 // the spread never falls below this (sensor accuracy)
+  double min_sigma_share = 0;           // ... nor below this share of |level| (workload noise)
+  double change_z = 4.0;                // a point this far out counts towards a regime change
+  int change_points = 8;                // this many same-signed such points in a row: new level
+  double regime_accept_s = 7200;        // a departure from the slow baseline held this long (and
+                                        // change_points points): the baseline takes the new level
   Status Validate() const;
 };
 
@@ -69,13 +70,13 @@ class SeriesDetector {
   int64_t last_micros_ = 0;
   double last_value_ = 0;
   double cadence_s_ = 0;
-  double level_ = 0;       // fast, deseasonalised
-  double base_ = 0;        // slow, deseasonalised: the reference the profile is learned against
-  double mad_ = 0;         // mean absolute one-step residual, short run
-  double mad_long_ = 0;    // the same, long run (the spread's floor)
-  double dev_mad_ = 0;     // mean absolute deviation from base_ + season, long run
-  double quantum_ = 0;     // the smallest change seen: the sensor's resolution
-  int run_ = 0;            // consecutive same-signed points beyond change_z (sign in the value)
+  double level_ = 0;     // fast, deseasonalised
+  double base_ = 0;      // slow, deseasonalised: the reference the profile is learned against
+  double mad_ = 0;       // mean absolute one-step residual, short run
+  double mad_long_ = 0;  // the same, long run (the spread's floor)
+  double dev_mad_ = 0;   // mean absolute deviation from base_ + season, long run
+  double quantum_ = 0;   // the smallest change seen: the sensor's resolution
+  int run_ = 0;          // consecutive same-signed points beyond change_z (sign in the value)
   int64_t away_since_micros_ = 0;  // when the current departure from base_ began
   int32_t away_points_ = 0;
   int8_t away_sign_ = 0;           // its sign; 0: no departure
