@@ -57,9 +57,9 @@ struct Sensor {
   int64_t last_micros = kNever;
   Gate step, drift, health_gate;
   bool silent = false;
-  int64_t zone_changes_at_run_start = 0;  // the zone's change count when this value last changed
-  int implausible_run = 0;                // consecutive samples refused as implausible
-  int64_t implausible_micros = kNever;    // the last one
+  int64_t run_start_micros = kNever;    // when the value last changed
+  int implausible_run = 0;              // consecutive samples refused as implausible
+  int64_t implausible_micros = kNever;  // the last one
 };
 
 struct Crah;
@@ -102,8 +102,8 @@ struct Crah {
   bool running = true;
   bool seen = false;
   int64_t last_micros = kNever;
-  // Value changes of the zone's rack sensors, the neighbours of a stuck one, by ChangeGroup.
-  int64_t changes[3] = {};
+  // The last value change of the zone's rack sensors, the neighbours of a stuck one, by
+  // ChangeGroup.
   int64_t last_change_micros[3] = {kNever, kNever, kNever};
   int64_t upset_micros = kNever;    // last time it was stopped or its supply air was anomalous
   int64_t stopped_micros = kNever;  // last time it was stopped
@@ -241,9 +241,9 @@ struct FacilityDetector::State {
     s.last_micros = t;
     s.silent = false;
     Crah* zone = s.rack != nullptr ? s.rack->crah : nullptr;
-    if (r.value != prev && zone != nullptr) {
-      s.zone_changes_at_run_start = ++zone->changes[ChangeGroup(s.role)];
-      zone->last_change_micros[ChangeGroup(s.role)] = t;
+    if (r.value != prev) {
+      s.run_start_micros = t;
+      if (zone != nullptr) zone->last_change_micros[ChangeGroup(s.role)] = t;
     }
     CheckHealth(s, t, r.value);
     if (CheckImplausible(s, t, r.value, prev, prev_micros)) {
@@ -312,16 +312,14 @@ struct FacilityDetector::State {
             t - s->implausible_micros <= static_cast<int64_t>(options.repeat_after_s * kMicros));
   }
 
-  // A value that stopped changing is stuck only if the air around it did not: a rack sensor's zone
-  // neighbours changed at least every other sample meanwhile (a steady room repeats values on
-  // every sensor at once). A sensor without neighbours must also outlast its longest run so far.
+  // A value that stopped changing is stuck only if the air around it did not: one of a rack
+  // sensor's zone neighbours changed in the second half of its run (a steady room repeats values
+  // on every sensor at once, all runs starting together). A sensor without neighbours must also
+  // outlast its longest run so far.
   bool StuckAgainstNeighbours(const Sensor& s) const {
     if (s.rack != nullptr && s.rack->crah != nullptr) {
-      const Crah& zone = *s.rack->crah;
-      const int g = ChangeGroup(s.role);
-      const bool moving_now = s.last_micros - zone.last_change_micros[g] <=
-                              static_cast<int64_t>(10 * s.health.cadence_s() * kMicros);
-      return moving_now && 4 * (zone.changes[g] - s.zone_changes_at_run_start) >= s.health.run();
+      const int64_t neighbour = s.rack->crah->last_change_micros[ChangeGroup(s.role)];
+      return neighbour > s.run_start_micros + (s.last_micros - s.run_start_micros) / 2;
     }
     return s.health.run() > 2 * s.health.longest_run();
   }
