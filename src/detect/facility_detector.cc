@@ -102,11 +102,9 @@ struct Crah {
   bool running = true;
   bool seen = false;
   int64_t last_micros = kNever;
-  // The last value change of the zone's rack sensors, the neighbours of a stuck one, by
-  // ChangeGroup.
-  int64_t last_change_micros[3] = {kNever, kNever, kNever};
-  int64_t upset_micros = kNever;    // last time it was stopped or its supply air was anomalous
-  int64_t stopped_micros = kNever;  // last time it was stopped
+  std::vector<const Sensor*> sensors;  // the zone's rack sensors: the neighbours of a stuck one
+  int64_t upset_micros = kNever;       // last time it was stopped or its supply air was anomalous
+  int64_t stopped_micros = kNever;     // last time it was stopped
   SeriesDetector supply_series, delta_t_series;
   Gate stopped, supply_step, supply_drift, delta_t_drift;
 };
@@ -225,6 +223,7 @@ struct FacilityDetector::State {
       s.rack->inlet_sensor[s.height] = &s;
     }
     if (s.role == Role::kHumidity) s.rack->humidity_sensor = &s;
+    if (s.rack->crah != nullptr) s.rack->crah->sensors.push_back(&s);
     // Rack power is judged on its level above the workload floor; the other rack sensors by
     // relations that are temperature differences (the dew point's too).
     s.series = SeriesDetector(s.role == Role::kRackPower ? power_series : temperature_series);
@@ -240,11 +239,7 @@ struct FacilityDetector::State {
     s.last = r.value;
     s.last_micros = t;
     s.silent = false;
-    Crah* zone = s.rack != nullptr ? s.rack->crah : nullptr;
-    if (r.value != prev) {
-      s.run_start_micros = t;
-      if (zone != nullptr) zone->last_change_micros[ChangeGroup(s.role)] = t;
-    }
+    if (r.value != prev) s.run_start_micros = t;
     CheckHealth(s, t, r.value);
     if (CheckImplausible(s, t, r.value, prev, prev_micros)) {
       // Until a new level holds for several samples, the last plausible value stands for the
@@ -312,14 +307,20 @@ struct FacilityDetector::State {
             t - s->implausible_micros <= static_cast<int64_t>(options.repeat_after_s * kMicros));
   }
 
-  // A value that stopped changing is stuck only if the air around it did not: one of a rack
-  // sensor's zone neighbours changed in the second half of its run (a steady room repeats values
-  // on every sensor at once, all runs starting together). A sensor without neighbours must also
-  // outlast its longest run so far.
+  // A value that stopped changing is stuck only if the air around it did not: at most a quarter
+  // of its zone neighbours of the same kind have held their value for half as long (a steady room
+  // repeats values on every sensor at once). Runs only for a stuck candidate, over its zone. A
+  // sensor without neighbours must also outlast its longest run so far.
   bool StuckAgainstNeighbours(const Sensor& s) const {
     if (s.rack != nullptr && s.rack->crah != nullptr) {
-      const int64_t neighbour = s.rack->crah->last_change_micros[ChangeGroup(s.role)];
-      return neighbour > s.run_start_micros + (s.last_micros - s.run_start_micros) / 2;
+      const int64_t half = (s.last_micros - s.run_start_micros) / 2;
+      int neighbours = 0, holding = 0;
+      for (const Sensor* n : s.rack->crah->sensors) {
+        if (n == &s || ChangeGroup(n->role) != ChangeGroup(s.role)) continue;
+        ++neighbours;
+        holding += s.last_micros - n->run_start_micros >= half;
+      }
+      return neighbours > 0 && 4 * holding <= neighbours;
     }
     return s.health.run() > 2 * s.health.longest_run();
   }
