@@ -6,7 +6,7 @@
 // precision, recall, detection delay. Then a fault-free stretch must give no anomaly at all (every
 // reported anomaly is at or above the alert level).
 //
-// Fast form (ctest): one room, one fault of each kind, 2.5 simulated days, then 3 fault-free days.
+// Fast form (ctest): one room, one fault of each kind in 3 simulated days, then 3 fault-free days.
 // Full form (DCMON_DETECT_FULL=1, the table in docs/benchmarks.md): the `small` preset, four faults
 // of each kind over a week, then a fault-free week.
 #include <fmt/format.h>

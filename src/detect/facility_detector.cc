@@ -675,8 +675,4 @@ double FacilityDetector::Observe(const Record& record) {
 
 void FacilityDetector::AdvanceTo(int64_t now_micros) { state_->AdvanceTo(now_micros); }
 
-size_t FacilityDetector::devices() const {
-  return state_->sensors.size() + state_->crahs.size() + 1;
-}
-
 }  // namespace dcmon::detect

@@ -69,8 +69,6 @@ class FacilityDetector {
   // Advances event time without a record: devices silent for too long are reported as dropouts.
   void AdvanceTo(int64_t now_micros);
 
-  size_t devices() const;
-
  private:
   struct State;
   std::unique_ptr<State> state_;
