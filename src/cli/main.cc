@@ -3,6 +3,7 @@
 #include <CLI/CLI.hpp>
 #include <cstdio>
 
+#include "cli/airbyte.h"
 #include "cli/broker.h"
 #include "cli/load.h"
 #include "cli/run.h"
@@ -29,6 +30,8 @@ int main(int argc, char** argv) {
   CLI::App* run = dcmon::cli::AddRun(app, run_flags);
   dcmon::cli::SqlFlags sql_flags;
   CLI::App* sql = dcmon::cli::AddSql(app, sql_flags);
+  dcmon::cli::AirbyteFlags airbyte_flags;
+  CLI::App* airbyte = dcmon::cli::AddAirbyte(app, airbyte_flags);
 
   try {
     app.parse(argc, argv);
@@ -47,6 +50,7 @@ int main(int argc, char** argv) {
   if (broker->parsed()) return dcmon::cli::RunBroker(broker_options);
   if (load->parsed()) return dcmon::cli::RunLoad(load_flags);
   if (sql->parsed()) return dcmon::cli::RunSql(sql_flags);
+  if (airbyte->parsed()) return dcmon::cli::RunAirbyte(*airbyte, airbyte_flags);
   if (serve->parsed()) return dcmon::cli::RunServe(serve_flags);
   if (run->parsed()) return dcmon::cli::RunRun(run_flags);
   std::fputs(app.help().c_str(), stdout);
