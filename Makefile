@@ -60,6 +60,7 @@ bench: build
 	@bench/kafka.sh
 	@bench/load.sh
 	@bench/api.sh
+	@bench/airbyte.sh
 
 format:
 	@git ls-files '*.h' '*.cc' | xargs clang-format -i

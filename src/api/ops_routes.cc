@@ -13,6 +13,7 @@ const std::vector<Api::Route>& Routes() {
       {"GET", "/api/airbyte/all", kScopeRead, AirbyteAll},
       {"GET", "/api/v1/readings", kScopeRead, Readings},
       {"GET", "/api/v1/cooling", kScopeRead, Cooling},
+      {"GET", "/api/v1/metrics", kScopeRead, MetricPoints},
       {"GET", "/api/v1/devices", kScopeRead, Devices},
       {"GET", "/api/v1/series", kScopeRead, Series},
       {"GET", "/api/v1/summary", kScopeRead, Summary},

@@ -34,6 +34,7 @@ void OnPool(WorkerPool* pool, Respond& respond,
 void AirbyteAll(Api::Context&, HttpRequest&, Respond&);
 void Readings(Api::Context&, HttpRequest&, Respond&);
 void Cooling(Api::Context&, HttpRequest&, Respond&);
+void MetricPoints(Api::Context&, HttpRequest&, Respond&);  // metrics_routes.cc
 void Devices(Api::Context&, HttpRequest&, Respond&);
 void Series(Api::Context&, HttpRequest&, Respond&);
 void Ingest(Api::Context&, HttpRequest&, Respond&);

@@ -3,6 +3,7 @@
 #include <CLI/CLI.hpp>
 #include <cstdio>
 
+#include "cli/airbyte.h"
 #include "cli/broker.h"
 #include "cli/detect.h"
 #include "cli/load.h"
@@ -32,6 +33,8 @@ int main(int argc, char** argv) {
   CLI::App* sql = dcmon::cli::AddSql(app, sql_flags);
   dcmon::cli::DetectFlags detect_flags;
   CLI::App* detect = dcmon::cli::AddDetect(app, detect_flags);
+  dcmon::cli::AirbyteFlags airbyte_flags;
+  CLI::App* airbyte = dcmon::cli::AddAirbyte(app, airbyte_flags);
 
   try {
     app.parse(argc, argv);
@@ -51,6 +54,7 @@ int main(int argc, char** argv) {
   if (load->parsed()) return dcmon::cli::RunLoad(load_flags);
   if (sql->parsed()) return dcmon::cli::RunSql(sql_flags);
   if (detect->parsed()) return dcmon::cli::RunDetect(detect_flags);
+  if (airbyte->parsed()) return dcmon::cli::RunAirbyte(*airbyte, airbyte_flags);
   if (serve->parsed()) return dcmon::cli::RunServe(serve_flags);
   if (run->parsed()) return dcmon::cli::RunRun(run_flags);
   std::fputs(app.help().c_str(), stdout);
