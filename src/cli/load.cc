@@ -14,7 +14,6 @@
 #include "core/log.h"
 #include "ingest/loader.h"
 #include "store/duckdb.h"
-#include "store/retention.h"
 
 namespace dcmon::cli {
 
@@ -23,7 +22,8 @@ CLI::App* AddLoad(CLI::App& app, LoadFlags& f) {
   f.kafka.Add(*cmd);
   cmd->add_option("--store", f.store, "DuckDB file, :memory:, or md:DATABASE")
       ->capture_default_str();
-  cmd->add_option("--group", f.group, "Kafka consumer group")->capture_default_str();
+  cmd->add_option("--group", f.group,
+                  "Kafka group id of the offsets' copy in Kafka (loader.group)");
   cmd->add_option("--memory-limit", f.memory_limit, "DuckDB memory_limit")->capture_default_str();
   cmd->add_option("--threads", f.threads, "DuckDB threads")
       ->capture_default_str()
@@ -38,16 +38,16 @@ CLI::App* AddLoad(CLI::App& app, LoadFlags& f) {
 int RunLoad(const LoadFlags& f) {
   Result<Config> config = f.kafka.Merge();
   if (!config.ok()) return Fail("load", 2, config.status().message());
+  if (!f.group.empty()) config->SetFlag("loader.group", f.group);
   const bus::KafkaConfig kafka = bus::KafkaConfigFrom(*config);
   if (Status s = kafka.Validate(); !s.ok())
     return Fail("load", 2, s.message() + " (--kafka or DCMON_KAFKA_BOOTSTRAP)");
-  Result<store::RetentionOptions> retention = store::RetentionOptionsFrom(*config);
-  if (!retention.ok()) return Fail("load", 2, retention.status().message());
+  Result<ingest::LoaderOptions> options = ingest::LoaderOptionsFrom(*config);
+  if (!options.ok()) return Fail("load", 2, options.status().message());
   Result<std::unique_ptr<store::Database>> db = store::Database::Open(
       {.path = f.store, .memory_limit = f.memory_limit, .threads = f.threads});
   if (!db.ok()) return Fail("load", 1, db.status().message());
-  Result<std::unique_ptr<ingest::Loader>> loader =
-      ingest::Loader::Create(kafka, **db, {.group = f.group, .retention = *retention});
+  Result<std::unique_ptr<ingest::Loader>> loader = ingest::Loader::Create(kafka, **db, *options);
   if (!loader.ok())
     return Fail("load", loader.status().code() == StatusCode::kInvalidArgument ? 2 : 1,
                 loader.status().message());
@@ -55,8 +55,9 @@ int RunLoad(const LoadFlags& f) {
 
   InstallStopSignals();
   auto log = Logger("load");
-  log->info("loading {} and {} from {} into {} (group {})", kafka.sensors_topic,
-            kafka.cooling_topic, kafka.bootstrap, f.store, f.group);
+  log->info("loading {} and {} from {} into {} (group {}, member {} of {})", kafka.sensors_topic,
+            kafka.cooling_topic, kafka.bootstrap, f.store, options->group,
+            options->membership.member, options->membership.members);
   // Every 10 s: throughput, lag per topic (summed over this member's partitions) and what did not
   // become a row.
   auto status_line = [&](double seconds, int64_t stored_before) {
@@ -97,8 +98,7 @@ int RunLoad(const LoadFlags& f) {
     // error is only reported here.
     if (Status s = l.RunOnce(); !s.ok()) log->error("{}", s.message());
   }
-  // The batch in hand was committed by the last RunOnce; leave the group so partitions move at
-  // once.
+  // The batch in hand was committed by the last RunOnce.
   (void)l.Close();
   log->info("stopped: stored {}, rejected {}, duplicates {}, lost {}", l.counters().stored.load(),
             l.counters().rejected.load(), l.counters().duplicates.load(),

@@ -12,7 +12,7 @@ namespace dcmon::cli {
 struct LoadFlags {
   KafkaFlags kafka;
   std::string store = "data/dcmon.duckdb";
-  std::string group = "dcmon-loader";
+  std::string group;  // empty: loader.group from the config, else the loader's default
   std::string memory_limit = "1GB";
   int threads = 2;
   double exit_when_idle_s = 0;  // > 0: a batch job; stop once nothing has arrived for this long

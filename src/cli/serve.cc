@@ -35,7 +35,6 @@ using Clock = std::chrono::steady_clock;
 // The [store], [loader], [api] and [analytics] settings serve reads (docs/configuration.md).
 struct Settings {
   store::DatabaseOptions store;
-  std::string group = "dcmon-loader";
   api::ServerOptions server;
   api::ApiOptions api;
   int read_threads = 2;
@@ -72,7 +71,6 @@ Result<Settings> SettingsFrom(const Config& c) {
   Result<int64_t> threads = c.GetInt("store.threads", s.store.threads, 1, 256);
   if (!threads.ok()) return threads.status();
   s.store.threads = static_cast<int>(*threads);
-  s.group = c.Get("loader.group").value_or(s.group);
   if (Status st = ParseListen(c.Get("api.listen").value_or("127.0.0.1:8080"), s.server); !st.ok())
     return st;
   Result<int64_t> io = c.GetInt("api.io_threads", s.server.io_threads, 1, 64);
@@ -209,14 +207,15 @@ int ServeUntilStopped(const Config& config, const std::function<void(const Serve
   analytics::LiveState live(settings->live);
   api::EventHub events;
   std::atomic<int64_t> last_publish{0};
-  ingest::LoaderOptions loader_options{.group = settings->group, .retention = settings->retention};
-  loader_options.on_commit = [&](const store::WriteBatch& batch, const store::CommitStats&) {
+  Result<ingest::LoaderOptions> loader_options = ingest::LoaderOptionsFrom(config);
+  if (!loader_options.ok()) return Fail("serve", 2, loader_options.status().message());
+  loader_options->on_commit = [&](const store::WriteBatch& batch, const store::CommitStats&) {
     live.Apply(batch.records);
     if (events.subscribers() > 0 && !batch.records.empty())
       events.Publish("readings", ReadingsEvent(batch.records));
   };
   Result<std::unique_ptr<ingest::Loader>> loader =
-      ingest::Loader::Create(kafka, **db, std::move(loader_options));
+      ingest::Loader::Create(kafka, **db, *loader_options);
   if (!loader.ok()) return Fail("serve", 1, loader.status().message());
   if (config.Get("loader.forget_offsets") == "true") {
     // `dcmon run` with a new embedded broker: positions from an earlier broker would point past
@@ -345,7 +344,7 @@ int ServeUntilStopped(const Config& config, const std::function<void(const Serve
                                : settings->server.host;
   info.url = fmt::format("http://{}:{}", host, (*server)->port());
   log->info("API on {}, store {}, Kafka {} (group {})", info.url, settings->store.path,
-            kafka.bootstrap, settings->group);
+            kafka.bootstrap, loader_options->group);
   on_ready(info);
 
   auto last_check = Clock::time_point();
