@@ -9,8 +9,7 @@ trap '[ -n "$broker_pid" ] && kill $broker_pid 2>/dev/null; rm -rf "$work"' EXIT
 source "$(dirname "$0")/lib.sh"
 
 "$dcmon" broker --partitions 3 >"$work/broker.out" 2>"$work/broker.err" & broker_pid=$!
-for _ in $(seq 50); do grep -q bootstrap.servers= "$work/broker.out" && break; sleep 0.1; done
-bootstrap=$(sed -n 's/^bootstrap.servers=//p' "$work/broker.out")
+bootstrap=$(bootstrap_of "$work/broker.out")
 check "broker prints one bootstrap line" test "$(wc -l <"$work/broker.out")" -eq 1 -a -n "$bootstrap"
 check "broker accepts Kafka clients" bash -c "kcat -L -b '$bootstrap' -t dc.sensors | grep -q '3 partitions'"
 

@@ -11,8 +11,7 @@ trap 'kill "${pids[@]}" 2>/dev/null; wait 2>/dev/null; rm -rf "$work"' EXIT
 source "$(dirname "$0")/lib.sh"
 
 "$dcmon" broker --partitions 2 >"$work/broker.out" 2>/dev/null & pids+=($!)
-for _ in $(seq 100); do grep -q bootstrap.servers= "$work/broker.out" && break; sleep 0.1; done
-bootstrap=$(sed -n 's/^bootstrap.servers=//p' "$work/broker.out")
+bootstrap=$(bootstrap_of "$work/broker.out")
 
 ts='"timestamp":"2025-08-21T16:00:00Z"'
 good() { printf '{"source_type":"sensor","device_id":"good-%s","location":"l","measurement_type":"t","value":1.5,%s}\n' "$1" "$ts"; }
@@ -33,10 +32,10 @@ kcat -P -b "$bootstrap" -t dc.sensors <"$work/lines"
 store="$work/rejects.duckdb"
 "$dcmon" load --kafka "$bootstrap" --store "$store" --group rejects --memory-limit 256MB 2>"$work/load.log" &
 loader=$!; pids+=($loader)
-sleep 12  # past the first status line
-check "dcmon load keeps running past 1,000 malformed lines" kill -0 $loader
-check "status line with records/s, lag, rejects, duplicates and loss" \
+# The first status line comes after 10 s.
+check "status line with records/s, lag, rejects, duplicates and loss" wait_for 30 \
   grep -qE 'records/s, (lag dc\.[a-z]+ [0-9]+, )+stored .*rejected 1000, duplicates 0, lost 0' "$work/load.log"
+check "dcmon load keeps running past 1,000 malformed lines" kill -0 $loader
 kill -TERM $loader; wait $loader; rc=$?
 check "SIGTERM stops it cleanly" test $rc -eq 0
 

@@ -11,8 +11,7 @@ source "$(dirname "$0")/lib.sh"
 fixtures=$(cd "$(dirname "$0")/fixtures" && pwd)
 
 "$dcmon" broker --partitions 3 >"$work/broker.out" 2>"$work/broker.err" & pids+=($!)
-for _ in $(seq 50); do grep -q bootstrap.servers= "$work/broker.out" && break; sleep 0.1; done
-bootstrap=$(sed -n 's/^bootstrap.servers=//p' "$work/broker.out")
+bootstrap=$(bootstrap_of "$work/broker.out")
 
 export DCMON_ADMIN_TOKEN=test-admin-token
 token=$DCMON_ADMIN_TOKEN
@@ -23,10 +22,13 @@ cat >"$work/dcmon.toml" <<EOF
 sha256 = "$read_hash"
 scopes = "read"
 EOF
-"$dcmon" serve --kafka "$bootstrap" --store "$work/serve.duckdb" --listen 127.0.0.1:0 --config "$work/dcmon.toml" \
-  >"$work/serve.out" 2>"$work/serve.err" & serve_pid=$!; pids+=($serve_pid)
-for _ in $(seq 100); do grep -q 'API on' "$work/serve.out" && break; sleep 0.1; done
-url=$(sed -n 's/^dcmon serve: API on //p' "$work/serve.out")
+start_serve() {  # start_serve OUT: serve on port 0; sets serve_pid and url (empty if it printed none in 10 s)
+  "$dcmon" serve --kafka "$bootstrap" --store "$work/serve.duckdb" --listen 127.0.0.1:0 --config "$work/dcmon.toml" \
+    >"$1" 2>"$1.err" & serve_pid=$!; pids+=($serve_pid)
+  wait_for 10 grep -q 'API on' "$1"
+  url=$(sed -n 's/^dcmon serve: API on //p' "$1")
+}
+start_serve "$work/serve.out"
 check "serve prints its URL" test -n "$url"
 check "no generated token when DCMON_ADMIN_TOKEN is set" bash -c "! grep -q 'admin token' '$work/serve.out'"
 
@@ -34,8 +36,8 @@ auth=(-H "Authorization: Bearer $token")
 code() { curl -s -o "$work/body" -w '%{http_code}' "$@"; }
 query() { curl -s "${auth[@]}" --data-binary "$(jq -nc --arg s "$1" '{sql: $s}')" "$url/api/v1/query" | jq -c .rows; }
 check "/healthz answers without a token" test "$(code "$url/healthz")" = 200
-for _ in $(seq 100); do [ "$(code "$url/readyz")" = 200 ] && break; sleep 0.2; done
-check "/readyz turns ready (broker, store, loader)" test "$(code "$url/readyz")" = 200
+ready() { [ "$(code "$url/readyz")" = 200 ]; }
+check "/readyz turns ready (broker, store, loader)" wait_for 20 ready
 check "/readyz names its checks" grep -q '"broker":"ok"' "$work/body"
 
 # Auth: 401 without or with an unknown token, 403 for a missing scope, problem JSON saying what is missing.
@@ -138,13 +140,10 @@ covered() {
     grep -q '^dcmon_kafka_consumer_lag{' "$work/metrics.txt" &&  # refreshed every 5 s
     grep -q '^dcmon_http_requests_total{route="/api/v1/ingest",status="200"}' "$work/metrics.txt"
 }
-for _ in $(seq 50); do
-  curl -s "${auth[@]}" "$url/metrics" >"$work/metrics.txt"
-  covered && break; sleep 0.2
-done
+scrape_covers() { curl -s "${auth[@]}" "$url/metrics" >"$work/metrics.txt" && covered; }
+wait_for 10 scrape_covers
 check "promtool check metrics" bash -c "promtool check metrics <'$work/metrics.txt'"
 check "metrics cover the loader, lag and HTTP" covered
-prom_port=$((20000 + RANDOM % 20000))
 cat >"$work/prometheus.yml" <<EOF
 global: {scrape_interval: 1s}
 scrape_configs:
@@ -152,13 +151,17 @@ scrape_configs:
     authorization: {credentials: "$token"}
     static_configs: [{targets: ["127.0.0.1:${url##*:}"]}]
 EOF
+# On port 0; it logs the port it got.
 prometheus --config.file="$work/prometheus.yml" --storage.tsdb.path="$work/prom" \
-  --web.listen-address="127.0.0.1:$prom_port" >"$work/prom.log" 2>&1 & pids+=($!)
+  --web.listen-address=127.0.0.1:0 >"$work/prom.log" 2>&1 & pids+=($!)
+wait_for 20 grep -q 'msg="Listening on" address=127.0.0.1:' "$work/prom.log"
+prom_port=$(sed -n 's/.*msg="Listening on" address=127.0.0.1:\([0-9]*\).*/\1/p' "$work/prom.log" | head -1)
 up=
-for _ in $(seq 60); do
+scraped() {
   up=$(curl -s "http://127.0.0.1:$prom_port/api/v1/query?query=dcmon_loader_batches_total" | jq -r '.data.result[0].value[1] // empty' 2>/dev/null)
-  [ -n "$up" ] && break; sleep 0.5
-done
+  [ -n "$up" ]
+}
+wait_for 30 scraped
 check "a Prometheus server scrapes dcmon (loader batches: ${up:-none})" test -n "$up"
 
 # Server-Sent Events: the summary at once.
@@ -182,6 +185,28 @@ done
 check "paged every record ($total)" test "$(wc -l <"$work/paged.txt")" -eq "$total"
 check "no ingest_seq twice" test "$(cut -d' ' -f1 "$work/paged.txt" | sort | uniq -d | wc -l)" -eq 0
 check "no record twice" test "$(cut -d' ' -f2- "$work/paged.txt" | sort | uniq -d | wc -l)" -eq 0
+
+# Killed with SIGKILL three times in a row and started again on the same store: each time, what was produced
+# while it was down is stored within 5 s of the restart, once (the re-send window off: only the stored offsets
+# keep records from landing twice).
+export DCMON_LOADER_DEDUP_WINDOW=0
+stored() { query 'SELECT (SELECT count(*) FROM sensor_readings) + (SELECT count(*) FROM cooling_metrics)' | jq '.[0][0]'; }
+landed() { [ "$(stored)" = "$want" ]; }
+want=$(stored)
+for k in 1 2 3; do
+  kill -9 $serve_pid; wait $serve_pid 2>/dev/null
+  range=(--from "2025-08-22T0${k}:00:00Z" --to "2025-08-22T0${k}:10:00Z")
+  "$dcmon" simulate "${range[@]}" --kafka "$bootstrap" >/dev/null 2>>"$work/sim.err"
+  want=$((want + $("$dcmon" simulate "${range[@]}" | wc -l)))
+  started=$(($(date +%s%N) / 1000000))
+  start_serve "$work/serve.$k.out"
+  wait_for 30 landed
+  took=$(($(date +%s%N) / 1000000 - started))
+  check "serve killed $k time(s) in a row: what was produced meanwhile stored within 5 s of the restart ($took ms)" \
+    test "$(stored)" = "$want" -a "$took" -le 5000
+done
+duplicates=$(curl -s "${auth[@]}" "$url/metrics" | sed -n 's/^dcmon_loader_records_total{outcome="duplicate"} //p')
+check "the restarted loader counted no duplicates" test "$duplicates" = 0
 
 # Graceful stop: SIGTERM finishes and exits 0.
 kill -TERM $serve_pid; wait $serve_pid; rc=$?

@@ -43,7 +43,8 @@ check "--quiet silences progress" test -z "$tty_out"
 
 # Real time at 600x: a few seconds give simulated minutes; SIGTERM ends it cleanly with everything flushed.
 "$dcmon" simulate --speed 600 --out "$work/live.ndjson" & pid=$!
-sleep 3
+wrote_some() { [ -f "$work/live.ndjson" ] && [ "$(wc -l <"$work/live.ndjson")" -gt 1000 ]; }
+wait_for 30 wrote_some
 kill -TERM $pid; wait $pid; rc=$?
 check "accelerated run stops on SIGTERM with exit 0" test $rc -eq 0
 check "accelerated run wrote records" test "$(wc -l <"$work/live.ndjson")" -gt 1000

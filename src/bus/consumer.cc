@@ -55,33 +55,46 @@ void Batch::Clear() {
   messages_.clear();
 }
 
+Status Membership::Validate() const {
+  if (members < 1) return InvalidArgument(fmt::format("members: must be >= 1, got {}", members));
+  if (member < 0 || member >= members) {
+    return InvalidArgument(
+        fmt::format("member: must be in 0..{} (members - 1), got {}", members - 1, member));
+  }
+  return Status::Ok();
+}
+
 Result<std::unique_ptr<Consumer>> Consumer::Create(const KafkaConfig& config,
                                                    const std::string& group,
                                                    const std::vector<std::string>& topics,
-                                                   RebalanceListener* listener) {
+                                                   AssignmentListener* listener,
+                                                   Membership membership) {
   if (Status s = config.Validate(); !s.ok()) return s;
+  if (Status s = membership.Validate(); !s.ok()) return s.WithPrefix("kafka consumer: ");
   if (group.empty()) return InvalidArgument("kafka consumer: a group id is required");
   std::unique_ptr<Consumer> c(new Consumer());
   c->listener_ = listener;
-  Result<KafkaConf> conf =
-      MakeConf(config, {
-                           {"group.id", group},
-                           {"enable.auto.commit", "false"},
-                           {"enable.auto.offset.store", "false"},
-                           // Out-of-range offsets come back as errors, so loss is counted.
-                           {"auto.offset.reset", "error"},
-                           {"enable.partition.eof", "false"},
-                           {"fetch.max.bytes", "52428800"},
-                           {"max.partition.fetch.bytes", "4194304"},
-                           {"queued.max.messages.kbytes", "65536"},
-                           // librdkafka's 500 ms lets a broker hold a fetch that long when little
-                           // is waiting: at 10,000 records/s that alone broke the 1 s p99 of
-                           // event-to-queryable latency (docs/benchmarks.md: 1,582 ms; 767 ms at 10).
-                           {"fetch.wait.max.ms", "10"},
-                       });
+  c->membership_ = membership;
+  Result<KafkaConf> conf = MakeConf(
+      config, {
+                  // Only for Kafka's copy of the offsets (Commit(), and the start of a
+                  // partition the listener has no position for): the consumer never joins
+                  // the group, so a restart waits for no session of its own to expire.
+                  {"group.id", group},
+                  {"enable.auto.commit", "false"},
+                  {"enable.auto.offset.store", "false"},
+                  // Out-of-range offsets come back as errors, so loss is counted.
+                  {"auto.offset.reset", "error"},
+                  {"enable.partition.eof", "false"},
+                  {"fetch.max.bytes", "52428800"},
+                  {"max.partition.fetch.bytes", "4194304"},
+                  {"queued.max.messages.kbytes", "65536"},
+                  // librdkafka's 500 ms lets a broker hold a fetch that long when little
+                  // is waiting: at 10,000 records/s that alone broke the 1 s p99 of
+                  // event-to-queryable latency (docs/benchmarks.md: 1,582 ms; 767 ms at 10).
+                  {"fetch.wait.max.ms", "10"},
+              });
   if (!conf.ok()) return conf.status();
-  rd_kafka_conf_set_opaque(conf->get(), c.get());
-  rd_kafka_conf_set_rebalance_cb(conf->get(), &Consumer::OnRebalance);
   char err[512];
   rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf->get(), err, sizeof err);
   if (!rk) return InvalidArgument(fmt::format("kafka consumer: {}", err));
@@ -89,56 +102,117 @@ Result<std::unique_ptr<Consumer>> Consumer::Create(const KafkaConfig& config,
   c->rk_.reset(rk);
   rd_kafka_poll_set_consumer(rk);
   c->queue_.reset(rd_kafka_queue_get_consumer(rk));
-  PartitionList subscription(rd_kafka_topic_partition_list_new(static_cast<int>(topics.size())));
-  for (const std::string& t : topics)
-    rd_kafka_topic_partition_list_add(subscription.get(), t.c_str(), RD_KAFKA_PARTITION_UA);
-  if (rd_kafka_resp_err_t e = rd_kafka_subscribe(rk, subscription.get());
-      e != RD_KAFKA_RESP_ERR_NO_ERROR) {
-    return KafkaError("subscribe", e);
+  for (const std::string& t : topics) {
+    rd_kafka_topic_t* topic = rd_kafka_topic_new(rk, t.c_str(), nullptr);
+    if (!topic) {
+      return InvalidArgument(fmt::format("kafka consumer: topic \"{}\": {}", t,
+                                         rd_kafka_err2str(rd_kafka_last_error())));
+    }
+    c->topics_.emplace_back(topic);
   }
   return c;
 }
 
 Consumer::~Consumer() { (void)Close(); }
 
-void Consumer::OnRebalance(rd_kafka_t* rk, rd_kafka_resp_err_t err,
-                           rd_kafka_topic_partition_list_t* list, void* opaque) {
-  auto* self = static_cast<Consumer*>(opaque);
-  self->counters_.rebalances.fetch_add(1, std::memory_order_relaxed);
-  if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
-    std::vector<PartitionOffset> parts = FromList(list);
-    // Kafka's committed offsets, else the beginning; a listener with a store of its own overrides
-    // them where the store knows better.
-    for (PartitionOffset& p : parts) p.offset = RD_KAFKA_OFFSET_BEGINNING;
-    PartitionList committed = ToList(parts);
-    if (rd_kafka_committed(rk, committed.get(), 10000) == RD_KAFKA_RESP_ERR_NO_ERROR) {
-      for (int i = 0; i < committed->cnt; ++i) {
-        if (committed->elems[i].offset >= 0) parts[i].offset = committed->elems[i].offset;
-      }
+Status Consumer::Discover(std::chrono::milliseconds timeout) {
+  std::vector<PartitionOffset> found;
+  Status failed;
+  bool every_topic_found = true;
+  for (const auto& topic : topics_) {
+    const rd_kafka_metadata_t* raw = nullptr;
+    const rd_kafka_resp_err_t e =
+        rd_kafka_metadata(rk_.get(), 0, topic.get(), &raw, static_cast<int>(timeout.count()));
+    std::unique_ptr<const rd_kafka_metadata_t, decltype(&rd_kafka_metadata_destroy)> md(
+        raw, &rd_kafka_metadata_destroy);
+    const std::string name = rd_kafka_topic_name(topic.get());
+    rd_kafka_resp_err_t topic_error = e;
+    if (e == RD_KAFKA_RESP_ERR_NO_ERROR) {
+      topic_error = md->topic_cnt == 1 ? md->topics[0].err : RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC;
     }
-    if (self->listener_) self->listener_->OnAssigned(parts);
-    self->start_offsets_.clear();
-    for (const PartitionOffset& p : parts) self->start_offsets_[{p.topic, p.partition}] = p.offset;
-    PartitionList start = ToList(parts);
-    rd_kafka_assign(rk, start.get());
-    Logger("bus")->info("assigned {} partition(s)", parts.size());
-  } else {
-    if (self->listener_) self->listener_->OnRevoked(FromList(list));
-    rd_kafka_assign(rk, nullptr);
-    Logger("bus")->info("revoked {} partition(s)", list ? list->cnt : 0);
+    if (topic_error != RD_KAFKA_RESP_ERR_NO_ERROR || md->topics[0].partition_cnt == 0) {
+      every_topic_found = false;
+      if (failed.ok()) {
+        failed = KafkaError(fmt::format("partitions of {}", name),
+                            topic_error == RD_KAFKA_RESP_ERR_NO_ERROR
+                                ? RD_KAFKA_RESP_ERR__UNKNOWN_PARTITION
+                                : topic_error);
+      }
+      continue;
+    }
+    const rd_kafka_metadata_topic_t& t = md->topics[0];
+    for (int i = 0; i < t.partition_cnt; ++i) {
+      const int32_t id = t.partitions[i].id;
+      if (id % membership_.members != membership_.member) continue;
+      if (start_offsets_.contains({name, id})) continue;
+      found.push_back({name, id, RD_KAFKA_OFFSET_BEGINNING});
+    }
   }
+  discover_at_ = std::chrono::steady_clock::now() +
+                 (every_topic_found ? std::chrono::seconds(10) : std::chrono::seconds(1));
+  if (found.empty()) return failed;
+  // Kafka's committed offsets, else the beginning; a listener with a store of its own overrides
+  // them where the store knows better.
+  PartitionList committed = ToList(found);
+  if (rd_kafka_resp_err_t e = rd_kafka_committed(rk_.get(), committed.get(), 10000);
+      e != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    // Starting at the beginning instead could read again what another store already holds: look
+    // again soon.
+    discover_at_ = std::chrono::steady_clock::now() + std::chrono::seconds(1);
+    return KafkaError("committed offsets", e);
+  }
+  for (int i = 0; i < committed->cnt; ++i) {
+    if (committed->elems[i].offset >= 0) found[i].offset = committed->elems[i].offset;
+  }
+  if (listener_) listener_->OnAssigned(found);
+  for (const PartitionOffset& p : found) start_offsets_[{p.topic, p.partition}] = p.offset;
+  counters_.assignments.fetch_add(static_cast<int64_t>(found.size()), std::memory_order_relaxed);
+  if (Status s = Reassign(found); !s.ok()) return s;
+  Logger("bus")->info("assigned {} partition(s) (member {} of {})", found.size(),
+                      membership_.member, membership_.members);
+  return failed;
 }
 
-void Consumer::HandleOutOfRange(const rd_kafka_message_t* m) {
+Status Consumer::Reassign(const std::vector<PartitionOffset>& changes) {
+  rd_kafka_topic_partition_list_t* raw = nullptr;
+  if (rd_kafka_resp_err_t e = rd_kafka_assignment(rk_.get(), &raw); e != RD_KAFKA_RESP_ERR_NO_ERROR)
+    return KafkaError("assignment", e);
+  PartitionList assignment(raw);
+  rd_kafka_position(rk_.get(), assignment.get());
+  for (int i = 0; i < assignment->cnt; ++i) {
+    rd_kafka_topic_partition_t& p = assignment->elems[i];
+    if (p.offset < 0) {
+      auto it = start_offsets_.find({p.topic, p.partition});
+      p.offset = it == start_offsets_.end() ? RD_KAFKA_OFFSET_BEGINNING : it->second;
+    }
+  }
+  for (const PartitionOffset& c : changes) {
+    rd_kafka_topic_partition_list_add(assignment.get(), c.topic.c_str(), c.partition)->offset =
+        c.offset;
+  }
+  // A partition listed twice: the change (added last) wins.
+  rd_kafka_topic_partition_list_t* merged = rd_kafka_topic_partition_list_new(assignment->cnt);
+  PartitionList out(merged);
+  for (int i = assignment->cnt - 1; i >= 0; --i) {
+    const rd_kafka_topic_partition_t& p = assignment->elems[i];
+    if (rd_kafka_topic_partition_list_find(merged, p.topic, p.partition)) continue;
+    rd_kafka_topic_partition_list_add(merged, p.topic, p.partition)->offset = p.offset;
+  }
+  if (rd_kafka_resp_err_t e = rd_kafka_assign(rk_.get(), merged); e != RD_KAFKA_RESP_ERR_NO_ERROR)
+    return KafkaError("assign", e);
+  return Status::Ok();
+}
+
+Status Consumer::HandleOutOfRange(const rd_kafka_message_t* m) {
   const char* topic = rd_kafka_topic_name(m->rkt);
   int64_t low = 0, high = 0;
   const rd_kafka_resp_err_t e =
       rd_kafka_query_watermark_offsets(rk_.get(), topic, m->partition, &low, &high, 10000);
   if (e != RD_KAFKA_RESP_ERR_NO_ERROR) {
     counters_.errors.fetch_add(1);
-    Logger("bus")->error("{}[{}]: offset {} out of range and watermarks unknown: {}", topic,
-                         m->partition, m->offset, rd_kafka_err2str(e));
-    return;
+    return Status(StatusCode::kIoError,
+                  fmt::format("kafka {}[{}]: offset {} out of range and watermarks unknown: {}",
+                              topic, m->partition, m->offset, rd_kafka_err2str(e)));
   }
   // Below the oldest record held: those records are gone. Past the end: nothing was lost, start at
   // the end.
@@ -151,58 +225,66 @@ void Consumer::HandleOutOfRange(const rd_kafka_message_t* m) {
       topic, m->partition, m->offset, low, high, lost, resume);
   // The partition has stopped fetching, and a seek does not restart it (librdkafka 2.0): assign
   // again, this partition at `resume` and every other one where the application has got to.
-  rd_kafka_topic_partition_list_t* raw = nullptr;
-  if (rd_kafka_assignment(rk_.get(), &raw) != RD_KAFKA_RESP_ERR_NO_ERROR) return;
-  PartitionList assignment(raw);
-  rd_kafka_position(rk_.get(), assignment.get());
-  for (int i = 0; i < assignment->cnt; ++i) {
-    rd_kafka_topic_partition_t& p = assignment->elems[i];
-    if (p.partition == m->partition && std::string_view(p.topic) == topic) {
-      p.offset = resume;
-    } else if (p.offset < 0) {
-      auto it = start_offsets_.find({p.topic, p.partition});
-      p.offset = it == start_offsets_.end() ? RD_KAFKA_OFFSET_BEGINNING : it->second;
-    }
-  }
-  if (rd_kafka_resp_err_t err = rd_kafka_assign(rk_.get(), assignment.get());
-      err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+  if (Status s = Reassign({{topic, m->partition, resume}}); !s.ok()) {
     counters_.errors.fetch_add(1);
-    Logger("bus")->error("{}[{}]: resuming at {} failed: {}", topic, m->partition, resume,
-                         rd_kafka_err2str(err));
+    return s.WithPrefix(fmt::format("{}[{}]: resuming at {}: ", topic, m->partition, resume));
   }
+  return Status::Ok();
 }
 
 Status Consumer::Poll(size_t max, std::chrono::milliseconds timeout, Batch& out) {
-  // Whole batches off the consumer queue (which also serves rebalance callbacks): much cheaper per
-  // record than one poll per message.
+  Status first;
+  int others = 0;
+  auto note = [&](Status s) {
+    if (s.ok()) return;
+    if (first.ok()) {
+      first = std::move(s);
+    } else {
+      ++others;
+    }
+  };
+  // The first search must not fail only because connecting took longer than a short poll.
+  if (std::chrono::steady_clock::now() >= discover_at_)
+    note(Discover(std::max<std::chrono::milliseconds>(timeout, std::chrono::seconds(5))));
+  // Whole batches off the consumer queue: much cheaper per record than one poll per message.
   int wait = static_cast<int>(timeout.count());
   std::vector<rd_kafka_message_t*> got(std::min<size_t>(max, 10000));
   while (out.messages_.size() < max) {
     const size_t room = std::min(got.size(), max - out.messages_.size());
     const ssize_t n = rd_kafka_consume_batch_queue(queue_.get(), wait, got.data(), room);
-    if (n <= 0) break;
+    if (n < 0) {
+      note(KafkaError("consume", rd_kafka_last_error()));
+      break;
+    }
+    if (n == 0) break;
     wait = 0;  // only the first batch is waited for
-    for (ssize_t i = 0; i < n; ++i) Accept(got[i], out);
+    for (ssize_t i = 0; i < n; ++i) note(Accept(got[i], out));
   }
-  return Status::Ok();
+  if (others > 0) {
+    return Status(first.code(), fmt::format("{} (and {} more error(s))", first.message(), others));
+  }
+  return first;
 }
 
-void Consumer::Accept(rd_kafka_message_t* m, Batch& out) {
-  {
-    if (m->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
-      out.messages_.push_back(m);
-      counters_.consumed.fetch_add(1, std::memory_order_relaxed);
-      return;
-    }
-    if (m->err == RD_KAFKA_RESP_ERR__AUTO_OFFSET_RESET ||
-        m->err == RD_KAFKA_RESP_ERR_OFFSET_OUT_OF_RANGE) {
-      HandleOutOfRange(m);
-    } else if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF) {
-      counters_.errors.fetch_add(1, std::memory_order_relaxed);
-      Logger("bus")->warn("consumer: {}", rd_kafka_message_errstr(m));
-    }
-    rd_kafka_message_destroy(m);
+Status Consumer::Accept(rd_kafka_message_t* m, Batch& out) {
+  if (m->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+    out.messages_.push_back(m);
+    counters_.consumed.fetch_add(1, std::memory_order_relaxed);
+    return Status::Ok();
   }
+  Status s;
+  if (m->err == RD_KAFKA_RESP_ERR__AUTO_OFFSET_RESET ||
+      m->err == RD_KAFKA_RESP_ERR_OFFSET_OUT_OF_RANGE) {
+    s = HandleOutOfRange(m);
+  } else if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+    counters_.errors.fetch_add(1, std::memory_order_relaxed);
+    s = Status(StatusCode::kIoError,
+               m->rkt ? fmt::format("kafka {}[{}]: {}", rd_kafka_topic_name(m->rkt), m->partition,
+                                    rd_kafka_message_errstr(m))
+                      : fmt::format("kafka: {}", rd_kafka_message_errstr(m)));
+  }
+  rd_kafka_message_destroy(m);
+  return s;
 }
 
 Status Consumer::Commit(const std::vector<PartitionOffset>& next_offsets) {

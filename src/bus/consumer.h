@@ -1,14 +1,19 @@
-// Kafka consumer for loaders: a consumer group with manual offset management. The caller decides
-// when a batch is durable (for dcmon, committed to DuckDB together with its offsets) and tells the
-// consumer where each partition starts on assignment; Kafka's committed offsets are only a copy for
-// lag tools. Offsets that fell out of the broker's retention are never skipped silently: the gap is
-// counted as lost, logged, and consumption resumes at the oldest record still held. One thread uses
-// a Consumer; counters() may be read from any thread.
+// Kafka consumer for loaders: partitions assigned directly (no group rebalancing) with manual
+// offset management. A member reads the partitions its Membership gives it, found in the brokers'
+// metadata at the first Poll() and looked for again every few seconds (new topics and partitions
+// join), so a member killed and started again reads at once: there is no group session to expire.
+// The caller decides when a batch is durable (for dcmon, committed to DuckDB together with its
+// offsets) and tells the consumer where each partition starts; Kafka's committed offsets under the
+// group id are a copy for lag tools and for hand-off between stores. Offsets that fell out of the
+// broker's retention are never skipped silently: the gap is counted as lost, logged, and
+// consumption resumes at the oldest record still held. One thread uses a Consumer; counters() may
+// be read from any thread.
 //
-//   struct Store : RebalanceListener { ... };      // OnAssigned fills start offsets, OnRevoked
-//   drops work auto c = Consumer::Create(kafka, "dcmon-loader", {"dc.sensors", "dc.cooling"},
-//   &store); Batch batch;
-//   (*c)->Poll(50000, std::chrono::milliseconds(200), batch);
+//   struct Store : AssignmentListener { ... };      // OnAssigned fills start offsets
+//   auto c = Consumer::Create(kafka, "dcmon-loader", {"dc.sensors", "dc.cooling"}, &store,
+//                             {.member = 0, .members = 2});   // partitions 0, 2, 4, ...
+//   Batch batch;
+//   if (Status s = (*c)->Poll(50000, std::chrono::milliseconds(200), batch); !s.ok()) log(s);
 //   ... store batch.message(i).value ...; (*c)->Commit(next_offsets);
 #pragma once
 
@@ -35,16 +40,24 @@ struct PartitionOffset {
   friend bool operator==(const PartitionOffset&, const PartitionOffset&) = default;
 };
 
-class RebalanceListener {
+class AssignmentListener {
  public:
-  virtual ~RebalanceListener() = default;
-  // These partitions are now ours: set each one's `offset` to where reading must start. It arrives
-  // as the group's committed offset in Kafka, or RD_KAFKA_OFFSET_BEGINNING when there is none;
-  // leave it for partitions with no position of the listener's own.
+  virtual ~AssignmentListener() = default;
+  // These partitions are now ours (called inside Poll(), on its thread): set each one's `offset` to
+  // where reading must start. It arrives as the group's committed offset in Kafka, or
+  // RD_KAFKA_OFFSET_BEGINNING when there is none; leave it for partitions with no position of the
+  // listener's own. A partition, once assigned, stays assigned until the consumer is closed.
   virtual void OnAssigned(std::vector<PartitionOffset>& partitions) = 0;
-  // These partitions are about to go to another member: finish or drop work on them now. Records of
-  // them that were not made durable will be read again by the new owner.
-  virtual void OnRevoked(const std::vector<PartitionOffset>& partitions) = 0;
+};
+
+// Which partitions a member reads: partition p of every topic where p % members == member. Every
+// member of a deployment runs with the same `members` and its own `member`, so that together they
+// read every partition once.
+struct Membership {
+  int member = 0;   // this member's index, 0 <= member < members
+  int members = 1;  // how many members split the partitions
+
+  Status Validate() const;
 };
 
 // The messages of one Poll(); owns them until cleared or destroyed.
@@ -76,9 +89,9 @@ class Batch {
 
 struct ConsumerCounters {
   std::atomic<int64_t> consumed{0};
-  std::atomic<int64_t> lost{0};        // records that fell out of retention before they were read
-  std::atomic<int64_t> errors{0};      // consumer errors other than end-of-partition
-  std::atomic<int64_t> rebalances{0};  // assignments and revocations
+  std::atomic<int64_t> lost{0};         // records that fell out of retention before they were read
+  std::atomic<int64_t> errors{0};       // consumer errors other than end-of-partition
+  std::atomic<int64_t> assignments{0};  // partitions assigned
 };
 
 // How far a member is behind in one partition: the high watermark minus the next offset it will
@@ -93,15 +106,19 @@ struct PartitionLag {
 
 class Consumer {
  public:
-  // Partitions start at the group's committed offset in Kafka, or the beginning, unless `listener`
-  // (may be null) says otherwise.
+  // Partitions start at the committed offset in Kafka of `group`, or the beginning, unless
+  // `listener` (may be null) says otherwise.
   static Result<std::unique_ptr<Consumer>> Create(const KafkaConfig& config,
                                                   const std::string& group,
                                                   const std::vector<std::string>& topics,
-                                                  RebalanceListener* listener);
+                                                  AssignmentListener* listener,
+                                                  Membership membership = {});
   ~Consumer();
 
-  // Appends up to `max` messages to `out`, waiting at most `timeout` for the first one.
+  // Appends up to `max` messages to `out`, waiting at most `timeout` for the first one (a partition
+  // search, when due, may add up to 5 s more). Returns the first error met on the way (a broker
+  // unreachable, a topic unknown or refused, a failed partition search) with the number of others;
+  // librdkafka keeps retrying by itself, and the messages appended to `out` are valid either way.
   Status Poll(size_t max, std::chrono::milliseconds timeout, Batch& out);
   // Commits next offsets to Kafka (synchronously): for lag monitoring; dcmon's source of truth is
   // its store.
@@ -117,22 +134,29 @@ class Consumer {
   // Lag of every assigned partition, from the watermarks of the last fetch (asks the broker, up to
   // 1 s, for partitions not fetched yet).
   std::vector<PartitionLag> Lag() const;
-  // Leaves the group (its partitions go to the remaining members).
+  // Stops fetching; Poll() must not be called afterwards.
   Status Close();
 
   const ConsumerCounters& counters() const { return counters_; }
 
  private:
   Consumer() = default;
-  static void OnRebalance(rd_kafka_t* rk, rd_kafka_resp_err_t err,
-                          rd_kafka_topic_partition_list_t* list, void* opaque);
-  void HandleOutOfRange(const rd_kafka_message_t* m);
-  // Keeps a message in `out`, or handles and frees an error event.
-  void Accept(rd_kafka_message_t* m, Batch& out);
+  // Looks for this member's partitions in the brokers' metadata and assigns the new ones.
+  Status Discover(std::chrono::milliseconds timeout);
+  // Assigns every partition of the current assignment again, at the position the application has
+  // got to (its start when nothing was read yet), with `changes` overriding or adding partitions.
+  Status Reassign(const std::vector<PartitionOffset>& changes);
+  Status HandleOutOfRange(const rd_kafka_message_t* m);
+  // Keeps a message in `out`, or handles and frees an error event (returned).
+  Status Accept(rd_kafka_message_t* m, Batch& out);
 
   KafkaHandle rk_;
   std::unique_ptr<rd_kafka_queue_t, RdKafkaDeleter> queue_;  // the consumer queue
-  RebalanceListener* listener_ = nullptr;
+  std::vector<std::unique_ptr<rd_kafka_topic_t, RdKafkaDeleter>> topics_;
+  AssignmentListener* listener_ = nullptr;
+  Membership membership_;
+  // When to look for partitions next: soon while a topic has none, rarely once all have some.
+  std::chrono::steady_clock::time_point discover_at_;
   std::map<std::pair<std::string, int32_t>, int64_t> start_offsets_;  // of the current assignment
   ConsumerCounters counters_;
   bool closed_ = false;

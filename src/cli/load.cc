@@ -14,7 +14,6 @@
 #include "core/log.h"
 #include "ingest/loader.h"
 #include "store/duckdb.h"
-#include "store/retention.h"
 
 namespace dcmon::cli {
 
@@ -99,8 +98,7 @@ int RunLoad(const LoadFlags& f) {
     // error is only reported here.
     if (Status s = l.RunOnce(); !s.ok()) log->error("{}", s.message());
   }
-  // The batch in hand was committed by the last RunOnce; leave the group so partitions move at
-  // once.
+  // The batch in hand was committed by the last RunOnce.
   (void)l.Close();
   log->info("stopped: stored {}, rejected {}, duplicates {}, lost {}", l.counters().stored.load(),
             l.counters().rejected.load(), l.counters().duplicates.load(),

@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <charconv>
 #include <chrono>
 
 namespace dcmon {
@@ -183,6 +184,30 @@ std::string FormatRfc3339(int64_t micros) {
   std::string out;
   AppendRfc3339(micros, out);
   return out;
+}
+
+Result<std::chrono::microseconds> ParseDuration(std::string_view text) {
+  const std::string_view digits = text.substr(0, text.find_first_not_of("0123456789"));
+  const std::string_view unit = text.substr(digits.size());
+  int64_t n = 0;
+  const auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), n);
+  if (digits.empty() || ec != std::errc()) {
+    return InvalidArgument(
+        fmt::format("expected a duration such as 10m, 90s or 0, got \"{}\"", text));
+  }
+  static constexpr std::pair<std::string_view, int64_t> kUnits[] = {
+      {"us", 1}, {"ms", 1000}, {"s", 1000000}, {"m", 60000000}, {"h", 3600000000}};
+  int64_t scale = unit.empty() && n == 0 ? 1 : 0;
+  for (const auto& [name, micros] : kUnits) {
+    if (unit == name) scale = micros;
+  }
+  if (scale == 0) {
+    return InvalidArgument(
+        fmt::format("expected a duration with a unit (us, ms, s, m, h), got \"{}\"", text));
+  }
+  if (n > INT64_MAX / scale)
+    return InvalidArgument(fmt::format("duration \"{}\" is too long", text));
+  return std::chrono::microseconds(n * scale);
 }
 
 int64_t NowMicros() {

@@ -6,6 +6,7 @@
 //   std::string s; AppendRfc3339(*t, s);                             // "2025-08-21T16:48:00.500Z"
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -30,6 +31,10 @@ inline constexpr size_t kRfc3339MaxLength = 27;  // "2025-08-21T16:48:00.123456Z
 char* WriteRfc3339(int64_t micros, char* dst);
 void AppendRfc3339(int64_t micros, std::string& out);
 std::string FormatRfc3339(int64_t micros);
+
+// Parses a duration: a non-negative integer and a unit, "us", "ms", "s", "m" or "h" ("10m",
+// "1500ms"); "0" needs none. The error message says what is wrong; callers add the key.
+Result<std::chrono::microseconds> ParseDuration(std::string_view text);
 
 // The wall clock now, UTC microseconds (ingest times, the simulator's real-time anchor).
 int64_t NowMicros();

@@ -1,5 +1,6 @@
 #include "core/time.h"
 
+#include <fmt/format.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -89,6 +90,26 @@ TEST(Rfc3339, RoundTripsEveryMicrosecondInRange) {
     const int64_t t = dist(rng);
     ASSERT_EQ(Parse(FormatRfc3339(t)), t) << FormatRfc3339(t);
   }
+}
+
+TEST(Duration, NumbersWithUnits) {
+  EXPECT_EQ(*ParseDuration("0"), std::chrono::microseconds(0));
+  EXPECT_EQ(*ParseDuration("0s"), std::chrono::microseconds(0));
+  EXPECT_EQ(*ParseDuration("250us"), std::chrono::microseconds(250));
+  EXPECT_EQ(*ParseDuration("1500ms"), std::chrono::milliseconds(1500));
+  EXPECT_EQ(*ParseDuration("90s"), std::chrono::seconds(90));
+  EXPECT_EQ(*ParseDuration("10m"), std::chrono::minutes(10));
+  EXPECT_EQ(*ParseDuration("2h"), std::chrono::hours(2));
+}
+
+TEST(Duration, ErrorsSayWhatIsExpected) {
+  for (std::string_view bad : {"", "10", "m", "-5s", "1.5s", "10 m", "10min", "5d"}) {
+    Result<std::chrono::microseconds> r = ParseDuration(bad);
+    ASSERT_FALSE(r.ok()) << bad;
+    EXPECT_THAT(r.status().message(), HasSubstr("expected a duration")) << bad;
+    EXPECT_THAT(r.status().message(), HasSubstr(fmt::format("\"{}\"", bad)));
+  }
+  EXPECT_THAT(ParseDuration("99999999999999999h").status().message(), HasSubstr("too long"));
 }
 
 }  // namespace

@@ -14,7 +14,8 @@ DedupWindow::Seen DedupWindow::Stage(std::string_view device, std::string_view m
     newest = it->second.newest;
   }
   Device& staged = staged_[id];
-  if (!staged.keys.insert(std::move(key)).second) return {.duplicate = true};
+  // Off (a window of 0): no keys are kept, only each device's newest event, for lateness.
+  if (window_ > 0 && !staged.keys.insert(std::move(key)).second) return {.duplicate = true};
   newest = std::max(newest, staged.newest);
   staged.newest = std::max(staged.newest, event_micros);
   return {.behind_micros = newest > event_micros ? newest - event_micros : 0};
@@ -37,7 +38,11 @@ void DedupWindow::Merge(const std::string& id, const Device& from) {
   d.keys.insert(from.keys.begin(), from.keys.end());
   // Only the window behind the newest event is kept: older re-sends are no longer recognised (and
   // are stored), which is what bounds the memory.
-  d.keys.erase(d.keys.begin(), d.keys.lower_bound({d.newest - window_, std::string()}));
+  if (window_ == 0) {
+    d.keys.clear();
+  } else {
+    d.keys.erase(d.keys.begin(), d.keys.lower_bound({d.newest - window_, std::string()}));
+  }
   size_ += d.keys.size();
 }
 

@@ -1,9 +1,10 @@
 // The loader's memory of recent events, for dropping exact re-sends and measuring lateness. A key
 // is (device, measurement, event time): a sensor's measurement_type, "" for a cooling system. Per
 // device it keeps the keys whose event time is within `window` of the newest event time seen for
-// that device, so memory is bounded by the devices' rates times the window. Keys of a batch are
-// staged and join the window only once the batch is stored: a batch that fails to commit is read
-// again and must not then look like a re-send of itself. One thread uses a DedupWindow.
+// that device, so memory is bounded by the devices' rates times the window; a window of 0 turns
+// the dropping off and keeps only each device's newest event time (for lateness). Keys of a batch
+// are staged and join the window only once the batch is stored: a batch that fails to commit is
+// read again and must not then look like a re-send of itself. One thread uses a DedupWindow.
 //
 //   DedupWindow w(std::chrono::minutes(10));
 //   DedupWindow::Seen s = w.Stage("temp_rack-a1", "temperature", t);

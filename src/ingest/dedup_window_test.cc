@@ -55,5 +55,21 @@ TEST(DedupWindow, SeededKeysCatchReSends) {
   EXPECT_TRUE(w.Stage("a", "t", kMinute).duplicate);
 }
 
+// A window of 0 is off: nothing is a duplicate, within a batch, across batches or after seeding,
+// and lateness is still measured.
+TEST(DedupWindow, AWindowOfZeroDropsNothingAndStillMeasuresLateness) {
+  DedupWindow w(0min);
+  w.Add("a", "temperature", 5 * kMinute);
+  EXPECT_EQ(w.size(), 0u);
+  EXPECT_FALSE(w.Stage("a", "temperature", 5 * kMinute).duplicate) << "after seeding";
+  EXPECT_FALSE(w.Stage("a", "temperature", 5 * kMinute).duplicate) << "within one batch";
+  w.Commit();
+  EXPECT_EQ(w.size(), 0u);
+  const DedupWindow::Seen late = w.Stage("a", "temperature", 3 * kMinute);
+  EXPECT_FALSE(late.duplicate);
+  EXPECT_EQ(late.behind_micros, 2 * kMinute);
+  EXPECT_FALSE(w.Stage("a", "temperature", 5 * kMinute).duplicate) << "across batches";
+}
+
 }  // namespace
 }  // namespace dcmon::ingest

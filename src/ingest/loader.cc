@@ -19,6 +19,7 @@ Status LoaderOptions::Validate() const {
   if (group.empty()) return InvalidArgument("loader: group must not be empty");
   if (batch_records == 0) return InvalidArgument("loader: batch_records must be > 0");
   if (batch_time.count() <= 0) return InvalidArgument("loader: batch_time must be > 0");
+  if (Status s = membership.Validate(); !s.ok()) return s.WithPrefix("loader: ");
   if (dedup_window.count() < 0) return InvalidArgument("loader: dedup_window must be >= 0");
   if (retry_backoff.count() <= 0 || retry_backoff_max < retry_backoff)
     return InvalidArgument("loader: need 0 < retry_backoff <= retry_backoff_max");
@@ -26,10 +27,24 @@ Status LoaderOptions::Validate() const {
   return Status::Ok();
 }
 
-Result<LoaderOptions> LoaderOptionsFrom(const Config& c) {
+Result<LoaderOptions> LoaderOptionsFrom(const Config& config) {
   LoaderOptions o;
-  o.group = c.Get("loader.group").value_or(o.group);
-  Result<store::RetentionOptions> retention = store::RetentionOptionsFrom(c);
+  o.group = config.Get("loader.group").value_or(o.group);
+  Result<int64_t> members = config.GetInt("loader.members", o.membership.members, 1, 100000);
+  if (!members.ok()) return members.status();
+  o.membership.members = static_cast<int>(*members);
+  Result<int64_t> member = config.GetInt("loader.member", o.membership.member, 0, *members - 1);
+  if (!member.ok()) return member.status();
+  o.membership.member = static_cast<int>(*member);
+  if (std::optional<std::string> window = config.Get("loader.dedup_window")) {
+    Result<std::chrono::microseconds> d = ParseDuration(*window);
+    if (!d.ok()) {
+      return d.status().WithPrefix(
+          fmt::format("loader.dedup_window ({}): ", config.Origin("loader.dedup_window")));
+    }
+    o.dedup_window = *d;
+  }
+  Result<store::RetentionOptions> retention = store::RetentionOptionsFrom(config);
   if (!retention.ok()) return retention.status();
   o.retention = *retention;
   if (Status s = o.Validate(); !s.ok()) return s;
@@ -54,8 +69,9 @@ Result<std::unique_ptr<Loader>> Loader::Create(const bus::KafkaConfig& kafka, st
   // A dead letter that cannot be queued within this long is logged and left in `rejects` only: the
   // loader must not stall on the side channel.
   l->dead_letters_->enqueue_timeout = std::chrono::milliseconds(1000);
-  Result<std::unique_ptr<bus::Consumer>> consumer = bus::Consumer::Create(
-      kafka, l->options_.group, {kafka.sensors_topic, kafka.cooling_topic}, l.get());
+  Result<std::unique_ptr<bus::Consumer>> consumer =
+      bus::Consumer::Create(kafka, l->options_.group, {kafka.sensors_topic, kafka.cooling_topic},
+                            l.get(), l->options_.membership);
   if (!consumer.ok()) return consumer.status();
   l->consumer_ = std::move(*consumer);
   return l;
@@ -98,23 +114,7 @@ void Loader::OnAssigned(std::vector<bus::PartitionOffset>& partitions) {
     // Without the store's positions no start is safe: RunOnce() stores nothing more and reports the
     // error.
     assign_error_ = s;
-    return;
   }
-  starts_ = partitions;
-}
-
-void Loader::OnRevoked(const std::vector<bus::PartitionOffset>&) {
-  // Revocations arrive inside a poll, with part of a batch in hand: its records may now belong to
-  // another member (and, if they come back to us, be read again from the stored offsets). RunOnce()
-  // drops that batch.
-  revoked_ = true;
-  // The last moment this member may commit for these partitions: their next owner, if its store
-  // has never held them, starts at the offsets committed here. If Kafka still refuses, the next
-  // owner re-reads what was stored since the last accepted commit (docs/store.md).
-  if (!kafka_pending_.empty()) CommitToKafka();
-  kafka_pending_.clear();
-  held_ = false;
-  starts_.clear();
 }
 
 Status Loader::RunOnce() {
@@ -135,47 +135,24 @@ Status Loader::RunOnce() {
     }
     if (Status s = Retry(); !s.ok()) return s;
   }
-  // Kafka refused the last offsets (a rebalance in progress): store nothing more until it takes
-  // them, so that a next owner with another store re-reads at most that one batch. Polling goes on
-  // meanwhile, to serve the rebalance; what it reads is dropped and read again afterwards.
-  bool hold = false;
-  if (!kafka_pending_.empty()) {
-    CommitToKafka();
-    hold = !kafka_pending_.empty();
-  }
-  if (!hold && held_) {
-    held_ = false;
-    std::vector<bus::PartitionOffset> positions = starts_;
-    if (Status s = ApplyStoredOffsets(positions); !s.ok()) return s;
-    if (Status s = consumer_->Seek(positions); !s.ok()) return s;
-  }
   messages_.Clear();
   batch_.Clear();
   reject_messages_.clear();
   spans_.clear();
   pending_ = {};
+  // What the consumer met (a broker away, a topic unknown) is reported after the batch: the
+  // messages in hand are valid, and dropping them would skip them.
+  Status polled;
   const auto deadline = std::chrono::steady_clock::now() + options_.batch_time;
   while (messages_.size() < options_.batch_records) {
     const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
         deadline - std::chrono::steady_clock::now());
     if (left.count() <= 0) break;
-    if (Status s = consumer_->Poll(options_.batch_records - messages_.size(), left, messages_);
-        !s.ok())
-      return s;
-    if (revoked_) {
-      // Nothing of the batch is kept; what we still own restarts at its assigned start (nothing was
-      // committed since), which also covers records polled after the new assignment.
-      revoked_ = false;
-      messages_.Clear();
-      return consumer_->Seek(starts_);
-    }
+    Status s = consumer_->Poll(options_.batch_records - messages_.size(), left, messages_);
+    if (polled.ok()) polled = std::move(s);
   }
-  if (hold) {
-    held_ = true;
-    messages_.Clear();
-    return Status::Ok();
-  }
-  if (messages_.empty()) return Status::Ok();
+  if (!assign_error_.ok()) return assign_error_;
+  if (messages_.empty()) return polled;
 
   const int64_t now = NowMicros();
   Decode(now);
@@ -185,7 +162,7 @@ Status Loader::RunOnce() {
       std::chrono::duration<double>(std::chrono::steady_clock::now() - commit_start).count());
   if (!stats.ok()) return BackOff(stats.status());
   OnCommitted(*stats);
-  return Status::Ok();
+  return polled;
 }
 
 void Loader::Decode(int64_t now_micros) {
@@ -231,7 +208,11 @@ void Loader::OnCommitted(const store::CommitStats& stats) {
   failures_in_row_ = 0;
   failing_since_ns_ = 0;
   backoff_ = std::chrono::milliseconds(0);
-  counters_.batches.fetch_add(1);
+  // A restart is visible in the log as soon as it stores again (tests/crash_test.sh waits for it).
+  if (counters_.batches.fetch_add(1) == 0) {
+    Logger("ingest")->info("first batch stored: {} record(s), {} reject(s)",
+                           stats.sensor_rows + stats.cooling_rows, stats.rejects);
+  }
   counters_.stored.fetch_add(stats.sensor_rows + stats.cooling_rows);
   counters_.rejected.fetch_add(stats.rejects);
   counters_.duplicates.fetch_add(pending_.duplicates);
@@ -256,8 +237,8 @@ void Loader::OnCommitted(const store::CommitStats& stats) {
   }
   ProduceDeadLetters();
   // Kafka's copy of the offsets: for lag tools, and where a loader with another store takes over a
-  // partition. This store already holds the truth, so a failure here (a rebalance in progress) is
-  // logged, and the offsets are sent again with the next commit or on revocation.
+  // partition. This store already holds the truth, so a failure here is logged, and the offsets
+  // are sent again with the next commit or on Close().
   for (const store::StoredOffset& o : batch_.offsets)
     kafka_pending_[{o.topic, o.partition}] = o.next_offset;
   CommitToKafka();
@@ -364,7 +345,9 @@ Status Loader::Close() {
     if (Status s = dead_letters_->Flush(std::chrono::seconds(5)); !s.ok())
       Logger("ingest")->warn("dead letters: {}", s.message());
   }
-  return consumer_ ? consumer_->Close() : Status::Ok();
+  if (!consumer_) return Status::Ok();
+  if (!kafka_pending_.empty()) CommitToKafka();
+  return consumer_->Close();
 }
 
 void Loader::WriteMetrics(Exposition& e) const {

@@ -1,13 +1,13 @@
 // The exactly-once loader: Kafka → decode → DuckDB. It polls a batch (closed on size or time),
-// decodes each record, drops exact re-sends within an event-time window, and commits the good rows,
-// the rejects (with their reasons) and the next offset of every partition in one DuckDB
-// transaction. Partitions start where the store says on every assignment (where Kafka's committed
-// offset says for partitions the store has never held), so a crash anywhere re-reads exactly what
-// was not committed. After each commit: the on_commit hook, the dead letters to the rejects topic,
-// and Kafka's copy of the offsets (for lag tools and hand-off; while Kafka refuses it during a
-// rebalance, nothing more is stored). A batch whose partitions were revoked during its poll is
-// dropped. When a store commit fails the partitions are paused and rewound, and the loader backs
-// off before it tries again.
+// decodes each record, drops exact re-sends within an event-time window (when one is set), and
+// commits the good rows, the rejects (with their reasons) and the next offset of every partition in
+// one DuckDB transaction. It reads the partitions of its `membership` directly (no group
+// rebalancing: a loader killed and started again reads at once), each starting where the store
+// says (where Kafka's committed offset says for partitions the store has never held), so a crash
+// anywhere re-reads exactly what was not committed. After each commit: the on_commit hook, the dead
+// letters to the rejects topic, and Kafka's copy of the offsets (for lag tools and hand-off). When
+// a store commit fails the partitions are paused and rewound, and the loader backs off before it
+// tries again.
 //
 // One thread runs a Loader. counters(), healthy(), last_error() and partition_lags() may be read
 // from any thread.
@@ -38,11 +38,14 @@
 namespace dcmon::ingest {
 
 struct LoaderOptions {
-  std::string group = "dcmon-loader";         // Kafka consumer group
+  std::string group = "dcmon-loader";  // Kafka group id of the offsets' copy in Kafka
+  // Which partitions this loader reads (loader.member of loader.members): loaders with their own
+  // stores split the partitions by running with the same `members` and each its own `member`.
+  bus::Membership membership;
   size_t batch_records = 50000;               // a batch closes at this many records ...
   std::chrono::milliseconds batch_time{200};  // ... or after this long
   // Records with the same device, measurement and event time as one seen within this event-time
-  // window (behind the device's newest) are dropped as re-sends and counted.
+  // window (behind the device's newest) are dropped as re-sends and counted; 0 turns it off.
   std::chrono::microseconds dedup_window = std::chrono::minutes(10);
   // After a failed commit, the partitions pause this long before the next try, doubling up to the
   // max.
@@ -82,25 +85,31 @@ struct LoaderCounters {
   std::atomic<int64_t> delay_last_micros{0};
 };
 
-class Loader : public bus::RebalanceListener {
+// The [loader] settings of a merged Config: loader.group, loader.member, loader.members,
+// loader.dedup_window (a duration: "10m", "90s", "0" for off), and store::RetentionOptionsFrom's.
+// Errors name the key, the value and its origin.
+Result<LoaderOptions> LoaderOptionsFrom(const Config& config);
+
+class Loader : public bus::AssignmentListener {
  public:
   static Result<std::unique_ptr<Loader>> Create(const bus::KafkaConfig& kafka, store::Database& db,
                                                 LoaderOptions options);
 
-  // Closes first: leaving the group calls OnRevoked(), which needs every member alive.
+  // Closes first.
   ~Loader() override;
 
   // Polls one batch and commits it. An error leaves nothing half-stored; the batch is read again
   // after the back-off, during which RunOnce() waits (at most batch_time per call) and returns ok.
   Status RunOnce();
-  // Commits nothing more, waits briefly for dead letters in flight, and leaves the group.
+  // Commits nothing more to the store, waits briefly for dead letters in flight, sends Kafka's copy
+  // of the offsets once more if it was refused, and stops reading.
   Status Close();
 
   const LoaderCounters& counters() const { return counters_; }
   const bus::ConsumerCounters& consumer_counters() const { return consumer_->counters(); }
   const bus::ProducerCounters& dead_letter_counters() const { return dead_letters_->counters(); }
   int64_t last_ingest_seq() const { return writer_->last_ingest_seq(); }
-  // True once the group has given this loader partitions.
+  // True once this loader has found partitions of its membership to read.
   bool assigned() const { return !consumer_->Assignment().empty(); }
   // False while commits keep failing (options: unhealthy_failures, unhealthy_after), or when the
   // store's offsets could not be read on an assignment.
@@ -116,7 +125,6 @@ class Loader : public bus::RebalanceListener {
   void WriteMetrics(Exposition& e) const;
 
   void OnAssigned(std::vector<bus::PartitionOffset>& partitions) override;
-  void OnRevoked(const std::vector<bus::PartitionOffset>& partitions) override;
 
  private:
   Loader() = default;
@@ -160,11 +168,8 @@ class Loader : public bus::RebalanceListener {
   std::unique_ptr<store::Retention> retention_;
   Histogram commit_seconds_{{0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10}};
   Status assign_error_;
-  std::vector<bus::PartitionOffset> starts_;  // of the current assignment
-  // Stored offsets not yet committed to Kafka (a commit failed during a rebalance).
+  // Stored offsets not yet committed to Kafka (a commit that Kafka refused).
   std::map<std::pair<std::string, int32_t>, int64_t> kafka_pending_;
-  bool held_ = false;  // batches were dropped while Kafka refused offsets: seek back to the store
-  bool revoked_ = false;  // a revocation came during the poll in hand
 
   // Back-off after a failed commit: the partitions are paused until retry_at_, then sought back to
   // rewind_ (the failed batch's first offsets) and resumed.
