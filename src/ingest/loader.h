@@ -37,8 +37,10 @@
 namespace dcmon::ingest {
 
 struct LoaderOptions {
-  std::string group = "dcmon-loader";         // Kafka consumer group
-  size_t batch_records = 50000;               // a batch closes at this many records ...
+  std::string group = "dcmon-loader";  // Kafka consumer group
+  // A batch closes at this many records ... (with a backlog: enough that a batch's sensor rows fill
+  // a DuckDB row group, 122,880 rows, which then goes to the file directly instead of the WAL)
+  size_t batch_records = 150000;
   std::chrono::milliseconds batch_time{200};  // ... or after this long
   // Records with the same device, measurement and event time as one seen within this event-time
   // window (behind the device's newest) are dropped as re-sends and counted.
