@@ -83,7 +83,9 @@ for run in 1 2 3; do
   read -r rows later span < <($dcmon sql --store "$store" --format csv "
     WITH t AS (SELECT ingest_time FROM sensor_readings UNION ALL SELECT ingest_time FROM cooling_metrics)
     SELECT count(*), count(*) FILTER (WHERE ingest_time > (SELECT min(ingest_time) FROM t)),
-           epoch_us(max(ingest_time)) - epoch_us(min(ingest_time)) FROM t" | tail -1 | tr ',' ' ')
+           epoch_us(max(ingest_time)) - epoch_us(min(ingest_time)) FROM t" 2>"$work/sql.err" |
+    tail -1 | tr ',' ' ')
+  [ -n "$rows" ] || { echo "round $run: dcmon sql: $(cat "$work/sql.err")" >&2; rows=0; }
   load_line=$(awk -v n="$rows" -v later="$later" -v span="$span" -v w="$lw" -v idle=$idle \
     -v c="$lc" -v r="$lr" -v bytes="$bytes" 'BEGIN {
       printf "%d %.0f %.2f %d %.1f %s", n, n / (w - idle), c / (n / 1e6), r,

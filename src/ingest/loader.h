@@ -38,9 +38,9 @@ namespace dcmon::ingest {
 
 struct LoaderOptions {
   std::string group = "dcmon-loader";  // Kafka consumer group
-  // A batch closes at this many records ... (with a backlog: enough that a batch's sensor rows fill
-  // a DuckDB row group, 122,880 rows, which then goes to the file directly instead of the WAL)
-  size_t batch_records = 150000;
+  // A batch closes at this many records ... (150,000, which would fill a DuckDB row group with a
+  // backlog's sensor rows, cost more CPU per record and a larger file: docs/benchmarks.md)
+  size_t batch_records = 50000;
   std::chrono::milliseconds batch_time{200};  // ... or after this long
   // Records with the same device, measurement and event time as one seen within this event-time
   // window (behind the device's newest) are dropped as re-sends and counted.
