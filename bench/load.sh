@@ -89,7 +89,7 @@ for run in 1 2 3; do
   load_line=$(awk -v n="$rows" -v later="$later" -v span="$span" -v w="$lw" -v idle=$idle \
     -v c="$lc" -v r="$lr" -v bytes="$bytes" 'BEGIN {
       printf "%d %.0f %.2f %d %.1f %s", n, n / (w - idle), c / (n / 1e6), r,
-             bytes / 1e6 / (n / 1e6), span > 0 ? sprintf("%.0f", later / (span / 1e6)) : "-" }')
+             bytes / 1e6 / (n / 1e6), (span > 0 ? sprintf("%.0f", later / (span / 1e6)) : "-") }')
   rm -f "$store"*
   echo "round $run: kcat [records rec/s cpu-s/M rss-MB] $kcat_line;" \
        "duckdb bulk [records rec/s cpu-s/M rss-MB MB/M] $bulk_line;" \
