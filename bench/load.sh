@@ -1,27 +1,31 @@
 #!/usr/bin/env bash
-# Loader throughput, size, memory and latency (issue #5), on `dcmon broker` (64 partitions, so the
-# prefill stays within its in-memory retention):
-#  1. prefill: `dcmon simulate` backfills the small preset from LOAD_FROM to LOAD_TO into Kafka
-#     (default one simulated day, 781,056 records);
-#  2. three runs of `dcmon load --exit-when-idle` (fresh file store, new group, memory_limit 1GB,
-#     threads 2) under /usr/bin/time -v: records/s between the first and the last commit
-#     (ingest_time; each commit holds its rows and offsets, exactly once) and over the whole run,
-#     bytes on disk per million records, peak RSS; medians;
-#  3. bench/latency_benchmark.cc: event-to-queryable latency at 10,000 records/s for 30 s (after
-#     10 s of warm-up) on a fresh broker, with dcmon's fetch wait (10 ms) and librdkafka's (500 ms).
+# Loader throughput against its peers, size, memory and latency (issue #11), in one run on
+# `dcmon broker` (128 partitions, so the prefill stays within the broker's in-memory retention):
+#  1. prefill: `dcmon simulate` backfills the small preset from LOAD_FROM to LOAD_TO (default four
+#     simulated days, 3,124,224 records) into Kafka, and the same records into an NDJSON file;
+#  2. three rounds, each of: `kcat -C -e -q` reading both topics (raw consume, nothing stored);
+#     DuckDB's own bulk load of the NDJSON file (`store_benchmark bulk`: INSERT … SELECT … FROM
+#     read_ndjson into a fresh store, same memory_limit and threads); `dcmon load --exit-when-idle`
+#     (fresh file store, new group, memory_limit 1GB, threads 2). Every side runs under
+#     /usr/bin/time -v: records/s, CPU seconds (user + system) per million records, peak RSS;
+#     for dcmon also records/s between its first and last commit and bytes on disk per million;
+#  3. one table of the medians, with dcmon's ratio to DuckDB's bulk load and to kcat;
+#  4. bench/latency_benchmark.cc: event-to-queryable latency at 10,000 records/s for 30 s (after
+#     10 s of warm-up) on a fresh broker, with dcmon's fetch wait (10 ms).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 dcmon=build/dcmon
 from=${LOAD_FROM:-2025-08-01T00:00:00Z}
-to=${LOAD_TO:-2025-08-02T00:00:00Z}
+to=${LOAD_TO:-2025-08-05T00:00:00Z}
 idle=2
-echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(date -u +%F)"
+echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)," \
+     "load average $(cut -d' ' -f1-3 /proc/loadavg), $(date -u '+%F %H:%M UTC')"
 
 work=$(mktemp -d)
 broker=
 start_broker() {  # a fresh in-memory broker; sets $bootstrap
   if [ -n "$broker" ]; then kill "$broker"; wait "$broker" 2>/dev/null || true; fi
-  $dcmon broker --partitions 64 >"$work/broker.out" 2>"$work/broker.log" & broker=$!
+  $dcmon broker --partitions 128 >"$work/broker.out" 2>"$work/broker.log" & broker=$!
   for _ in $(seq 100); do grep -q bootstrap "$work/broker.out" && break; sleep 0.1; done
   bootstrap=$(sed -n 's/^bootstrap.servers=//p' "$work/broker.out")
   [ -n "$bootstrap" ] || { echo "dcmon broker did not start" >&2; exit 1; }
@@ -29,44 +33,100 @@ start_broker() {  # a fresh in-memory broker; sets $bootstrap
 trap 'if [ -n "$broker" ]; then kill $broker 2>/dev/null; fi; rm -rf "$work"' EXIT
 start_broker
 
-records=$($dcmon simulate --from "$from" --to "$to" --quiet | wc -l)
+$dcmon simulate --from "$from" --to "$to" --quiet >"$work/records.ndjson"
+records=$(wc -l <"$work/records.ndjson")
 $dcmon simulate --from "$from" --to "$to" --kafka "$bootstrap" --quiet
-echo "prefilled $records records ($from .. $to, small preset) into $bootstrap"
+echo "prefilled $records records ($from .. $to, small preset, $(du -m "$work/records.ndjson" |
+  cut -f1) MB of NDJSON) into $bootstrap"
 
-results=()
+# From a /usr/bin/time -v log: wall seconds, CPU seconds, peak RSS in MB.
+timed() {
+  awk -F': ' '/Elapsed \(wall clock\)/ { n = split($2, p, ":"); s = 0;
+      for (i = 1; i <= n; i++) s = s * 60 + p[i]; wall = s }
+    /User time/ { cpu += $2 } /System time/ { cpu += $2 }
+    /Maximum resident set size/ { rss = int($2 / 1024) }
+    END { print wall, cpu, rss }' "$1"
+}
+
 for run in 1 2 3; do
+  # kcat: both topics, one after the other, from the beginning to the end.
+  : >"$work/kcat-$run.count"
+  for topic in dc.sensors dc.cooling; do
+    /usr/bin/time -v sh -c "kcat -C -b $bootstrap -t $topic -o beginning -e -q | wc -l" \
+      >>"$work/kcat-$run.count" 2>"$work/kcat-$run-$topic.log"
+  done
+  read -r w1 c1 r1 < <(timed "$work/kcat-$run-dc.sensors.log")
+  read -r w2 c2 r2 < <(timed "$work/kcat-$run-dc.cooling.log")
+  kcat_rows=$(awk '{ s += $1 } END { print s }' "$work/kcat-$run.count")
+  kcat_line=$(awk -v n="$kcat_rows" -v w1="$w1" -v w2="$w2" -v c1="$c1" \
+    -v c2="$c2" -v r1="$r1" -v r2="$r2" 'BEGIN { w = w1 + w2;
+      printf "%d %.0f %.2f %d", n, n / w, (c1 + c2) / (n / 1e6), (r1 > r2 ? r1 : r2) }')
+
+  # DuckDB's bulk load of the same records.
+  /usr/bin/time -v build/bench/store_benchmark bulk "$work/records.ndjson" "$work/bulk-$run.duckdb" \
+    1GB 2 >"$work/bulk-$run.out" 2>"$work/bulk-$run.log"
+  read -r bw bc br < <(timed "$work/bulk-$run.log")
+  bulk_rows=$(sed -nE 's/^bulk: ([0-9]+) records.*/\1/p' "$work/bulk-$run.out")
+  bulk_mb=$(sed -nE 's/.* ([0-9.]+) MB per million.*/\1/p' "$work/bulk-$run.out")
+  bulk_line=$(awk -v n="$bulk_rows" -v w="$bw" -v c="$bc" -v r="$br" -v mb="$bulk_mb" 'BEGIN {
+      printf "%d %.0f %.2f %d %s", n, n / w, c / (n / 1e6), r, mb }')
+  rm -f "$work/bulk-$run.duckdb"*
+
+  # dcmon load.
   store="$work/load-$run.duckdb"
   /usr/bin/time -v $dcmon load --kafka "$bootstrap" --store "$store" --group "load-bench-$run" \
     --memory-limit 1GB --threads 2 --exit-when-idle $idle 2>"$work/load-$run.log"
-  elapsed=$(awk -F': ' '/Elapsed \(wall clock\)/ { n = split($2, p, ":"); s = 0;
-    for (i = 1; i <= n; i++) s = s * 60 + p[i]; print s }' "$work/load-$run.log")
-  rss=$(awk -F': ' '/Maximum resident set size/ { print int($2 / 1024) }' "$work/load-$run.log")
+  read -r lw lc lr < <(timed "$work/load-$run.log")
   lost=$(sed -nE 's/.*stopped: .*lost ([0-9]+).*/\1/p' "$work/load-$run.log")
   bytes=$(du -cb "$store"* | tail -1 | cut -f1)
   # rows, rows after the first commit, first to last commit (ingest_time) in microseconds
   read -r rows later span < <($dcmon sql --store "$store" --format csv "
     WITH t AS (SELECT ingest_time FROM sensor_readings UNION ALL SELECT ingest_time FROM cooling_metrics)
     SELECT count(*), count(*) FILTER (WHERE ingest_time > (SELECT min(ingest_time) FROM t)),
-           epoch_us(max(ingest_time)) - epoch_us(min(ingest_time)) FROM t" | tail -1 | tr ',' ' ')
-  line=$(awk -v rows="$rows" -v later="$later" -v span="$span" -v el="$elapsed" -v idle=$idle \
-    -v bytes="$bytes" -v rss="$rss" -v lost="$lost" -v want="$records" 'BEGIN {
-      printf "%d of %d records stored (lost %s); %.0f records/s between first and last commit; " \
-             "%.0f records/s over the run (%.1f s, less %d s idle); %.1f MB on disk per million; " \
-             "peak RSS %d MB", rows, want, lost, later / (span / 1e6), rows / (el - idle), el, idle,
-             bytes / 1e6 / (rows / 1e6), rss }')
-  echo "run $run: $line"
-  results+=("$line")
+           epoch_us(max(ingest_time)) - epoch_us(min(ingest_time)) FROM t" 2>"$work/sql.err" |
+    tail -1 | tr ',' ' ')
+  [ -n "$rows" ] || { echo "round $run: dcmon sql: $(cat "$work/sql.err")" >&2; rows=0; }
+  load_line=$(awk -v n="$rows" -v later="$later" -v span="$span" -v w="$lw" -v idle=$idle \
+    -v c="$lc" -v r="$lr" -v bytes="$bytes" 'BEGIN {
+      printf "%d %.0f %.2f %d %.1f %s", n, n / (w - idle), c / (n / 1e6), r,
+             bytes / 1e6 / (n / 1e6), (span > 0 ? sprintf("%.0f", later / (span / 1e6)) : "-") }')
+  rm -f "$store"*
+  echo "round $run: kcat [records rec/s cpu-s/M rss-MB] $kcat_line;" \
+       "duckdb bulk [records rec/s cpu-s/M rss-MB MB/M] $bulk_line;" \
+       "dcmon load [records rec/s cpu-s/M rss-MB MB/M rec/s-between-commits] $load_line (lost $lost)"
+  for n in "$kcat_rows" "$bulk_rows" "$rows"; do
+    [ "$n" = "$records" ] || echo "round $run: WRONG COUNT $n, expected $records" >&2
+  done
+  echo "$kcat_line" >>"$work/kcat.res"
+  echo "$bulk_line" >>"$work/bulk.res"
+  echo "$load_line" >>"$work/load.res"
+  echo "$(echo "$load_line" | cut -d' ' -f2) $(echo "$bulk_line" | cut -d' ' -f2)" \
+       "$(echo "$kcat_line" | cut -d' ' -f2)" >>"$work/ratio.res"
 done
-median() { printf '%s\n' "${results[@]}" | sed -nE "s/$1/\1/p" | sort -n | sed -n 2p; }
-echo "median: $(median '.*; ([0-9]+) records\/s between.*') records/s between first and last commit," \
-     "$(median '.* ([0-9]+) records\/s over the run.*') records/s over the run," \
-     "$(median '.* ([0-9.]+) MB on disk per million.*') MB per million records," \
-     "peak RSS $(median '.*peak RSS ([0-9]+) MB.*') MB"
 
-# Latency on an empty broker: dcmon's consumer (fetch.wait.max.ms 10), then librdkafka's 500 ms for
-# comparison.
-for wait_ms in 10 500; do
-  start_broker
-  echo "fetch.wait.max.ms=$wait_ms: $(build/bench/latency_benchmark "$bootstrap" 10000 30 \
-    "$work/latency.duckdb" fetch.wait.max.ms=$wait_ms 2>"$work/latency.log")"
-done
+median() {  # FILE COLUMN: the median of three runs
+  cut -d' ' -f"$2" "$1" | sort -g | sed -n 2p
+}
+ratio() {  # COLUMN of ratio.res to divide load's rate by: per round, then the median
+  awk -v c="$1" '{ printf "%.2f\n", $1 / $c }' "$work/ratio.res" | sort -g | sed -n 2p
+}
+echo
+echo "medians of 3 rounds, $records records:"
+printf '| %-34s | %12s | %13s | %11s | %12s |\n' side "records/s" "CPU s/M rec" "peak RSS MB" "MB/M on disk"
+printf '| %-34s | %12s | %13s | %11s | %12s |\n' "kcat -C -e -q (both topics)" \
+  "$(median "$work/kcat.res" 2)" "$(median "$work/kcat.res" 3)" "$(median "$work/kcat.res" 4)" "-"
+printf '| %-34s | %12s | %13s | %11s | %12s |\n' "DuckDB INSERT ... read_ndjson" \
+  "$(median "$work/bulk.res" 2)" "$(median "$work/bulk.res" 3)" "$(median "$work/bulk.res" 4)" \
+  "$(median "$work/bulk.res" 5)"
+printf '| %-34s | %12s | %13s | %11s | %12s |\n' "dcmon load (whole run)" \
+  "$(median "$work/load.res" 2)" "$(median "$work/load.res" 3)" "$(median "$work/load.res" 4)" \
+  "$(median "$work/load.res" 5)"
+printf '| %-34s | %12s | %13s | %11s | %12s |\n' "dcmon load (first to last commit)" \
+  "$(median "$work/load.res" 6)" "" "" ""
+echo "ratio dcmon load / DuckDB bulk load: $(ratio 2) (median of the per-round ratios)"
+echo "ratio dcmon load / kcat: $(ratio 3)"
+
+# Latency on an empty broker, with dcmon's consumer defaults.
+start_broker
+echo "latency: $(build/bench/latency_benchmark "$bootstrap" 10000 30 "$work/latency.duckdb" \
+  2>"$work/latency.log")"

@@ -7,6 +7,15 @@
 //   build/bench/store_benchmark [records] [batch] [path] [staged]
 //     (default 800,000; 50,000; /tmp/dcmon-store-bench.duckdb; "staged": through the TEMP staging
 //     tables that md: stores use, here into the local file)
+//
+// The peer bench/load.sh holds `dcmon load` against: DuckDB's own bulk load of the same records
+// from an NDJSON file already on local disk, `INSERT INTO … SELECT … FROM read_ndjson(…)` into a
+// fresh store (the same tables, threads and memory_limit), in one transaction, timed up to the
+// closing checkpoint:
+//
+//   build/bench/store_benchmark bulk NDJSON PATH [memory_limit] [threads]
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -18,6 +27,7 @@
 #include "core/time.h"
 #include "sim/facility.h"
 #include "sim/simulator.h"
+#include "store/duckdb.h"
 #include "store/writer.h"
 
 namespace {
@@ -40,10 +50,67 @@ class Decoded : public dcmon::Sink {
   dcmon::RecordDecoder decoder_;
 };
 
+// read_ndjson's view of a simulator line: every field of both record kinds, typed as stored.
+constexpr const char* kNdjsonColumns = R"({
+  'source_type': 'VARCHAR', 'device_id': 'VARCHAR', 'location': 'VARCHAR',
+  'measurement_type': 'VARCHAR', 'value': 'DOUBLE', 'timestamp': 'TIMESTAMPTZ', 'unit': 'VARCHAR',
+  'seq': 'BIGINT', 'site': 'VARCHAR', 'room': 'VARCHAR', 'row': 'VARCHAR', 'rack': 'VARCHAR',
+  'position': 'VARCHAR', 'system_id': 'VARCHAR', 'efficiency_percent': 'DOUBLE',
+  'power_consumption_watts': 'DOUBLE', 'supply_air_temp_celsius': 'DOUBLE',
+  'return_air_temp_celsius': 'DOUBLE', 'fan_speed_percent': 'DOUBLE'})";
+
+int BulkLoad(const std::string& ndjson, const std::string& path, const std::string& memory_limit,
+             int threads) {
+  using namespace dcmon;
+  std::filesystem::remove(path);
+  std::filesystem::remove(path + ".wal");
+  auto db = store::Database::Open({.path = path, .memory_limit = memory_limit, .threads = threads});
+  if (!db.ok()) return std::fprintf(stderr, "%s\n", db.status().message().c_str()), 1;
+  {
+    auto writer = store::Writer::Create(**db);  // the same fresh tables dcmon load writes
+    if (!writer.ok()) return std::fprintf(stderr, "%s\n", writer.status().message().c_str()), 1;
+  }
+  auto conn = (*db)->Connect();
+  if (!conn.ok()) return std::fprintf(stderr, "%s\n", conn.status().message().c_str()), 1;
+  const std::string source =
+      fmt::format("read_ndjson({}, columns = {}, format = 'newline_delimited')",
+                  store::SqlString(ndjson), kNdjsonColumns);
+  const auto t0 = Clock::now();
+  const std::string sql = fmt::format(R"sql(
+BEGIN TRANSACTION;
+INSERT INTO sensor_readings
+SELECT row_number() OVER (), device_id, location, measurement_type, value, "timestamp", unit, seq,
+       site, room, "row", rack, position, NULL, now(), NULL, NULL, NULL
+FROM {0} WHERE source_type = 'sensor';
+INSERT INTO cooling_metrics
+SELECT row_number() OVER (), system_id, efficiency_percent, power_consumption_watts, "timestamp",
+       seq, site, room, "row", rack, supply_air_temp_celsius, return_air_temp_celsius,
+       fan_speed_percent, NULL, now(), NULL, NULL, NULL
+FROM {0} WHERE source_type = 'cooling';
+COMMIT;)sql",
+                                      source);
+  if (Status s = (*conn)->Execute(sql); !s.ok())
+    return std::fprintf(stderr, "%s\n", s.message().c_str()), 1;
+  const int64_t rows = (*(*conn)->Query("SELECT (SELECT count(*) FROM sensor_readings) + "
+                                        "(SELECT count(*) FROM cooling_metrics)"))
+                           .Int64(0, 0);
+  conn->reset();
+  db->reset();  // closing checkpoint
+  const double seconds = std::chrono::duration<double>(Clock::now() - t0).count();
+  const auto bytes = std::filesystem::file_size(path);
+  std::printf("bulk: %lld records in %.2f s = %.0f records/s; %.1f MB per million records\n",
+              static_cast<long long>(rows), seconds, rows / seconds,
+              bytes / 1e6 / (static_cast<double>(rows) / 1e6));
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   using namespace dcmon;
+  if (argc > 3 && std::string(argv[1]) == "bulk")
+    return BulkLoad(argv[2], argv[3], argc > 4 ? argv[4] : "1GB",
+                    argc > 5 ? std::stoi(argv[5]) : 2);
   const size_t want = argc > 1 ? std::stoul(argv[1]) : 800000;
   const size_t batch_size = argc > 2 ? std::stoul(argv[2]) : 50000;
   const std::string path = argc > 3 ? argv[3] : "/tmp/dcmon-store-bench.duckdb";

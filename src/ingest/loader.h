@@ -42,7 +42,9 @@ struct LoaderOptions {
   // Which partitions this loader reads (loader.member of loader.members): loaders with their own
   // stores split the partitions by running with the same `members` and each its own `member`.
   bus::Membership membership;
-  size_t batch_records = 50000;               // a batch closes at this many records ...
+  // A batch closes at this many records ... (150,000, which would fill a DuckDB row group with a
+  // backlog's sensor rows, cost more CPU per record and a larger file: docs/benchmarks.md)
+  size_t batch_records = 50000;
   std::chrono::milliseconds batch_time{200};  // ... or after this long
   // Records with the same device, measurement and event time as one seen within this event-time
   // window (behind the device's newest) are dropped as re-sends and counted; 0 turns it off.

@@ -162,4 +162,8 @@ std::string SqlString(std::string_view s) { return Quote(s, '\''); }
 
 std::string SqlIdentifier(std::string_view s) { return Quote(s, '"'); }
 
+std::string SqlTimestamp(int64_t micros) {
+  return fmt::format("(TIMESTAMPTZ '1970-01-01 00:00:00+00' + to_microseconds({}))", micros);
+}
+
 }  // namespace dcmon::store

@@ -102,5 +102,7 @@ class Database {
 std::string SqlString(std::string_view s);
 // Quotes an SQL identifier ("my ""db""").
 std::string SqlIdentifier(std::string_view s);
+// A TIMESTAMPTZ literal for UTC microseconds since the epoch.
+std::string SqlTimestamp(int64_t micros);
 
 }  // namespace dcmon::store

@@ -25,10 +25,6 @@ int64_t DayStart(int64_t micros) {
   return micros - (r < 0 ? r + kDayMicros : r);
 }
 
-std::string Timestamp(int64_t micros) {
-  return fmt::format("(TIMESTAMPTZ '1970-01-01 00:00:00+00' + to_microseconds({}))", micros);
-}
-
 }  // namespace
 
 Status RetentionOptions::Validate() const {
@@ -88,7 +84,7 @@ Status Retention::Recover(Connection& conn) {
 
 Status Retention::ExpireTable(Connection& conn, const char* table, const char* time_column,
                               int64_t cutoff_micros, int64_t now_micros, RetentionStats& stats) {
-  const std::string expired = fmt::format("{} < {}", time_column, Timestamp(cutoff_micros));
+  const std::string expired = fmt::format("{} < {}", time_column, SqlTimestamp(cutoff_micros));
   if (options_.export_dir.empty()) {
     Result<QueryResult> r = conn.Query(fmt::format("DELETE FROM {} WHERE {}", table, expired));
     if (!r.ok()) return r.status();
@@ -123,7 +119,7 @@ Status Retention::ExportDay(Connection& conn, const char* table, const char* tim
   if (ec) return IoError(fmt::format("creating {}: {}", dir.string(), ec.message()));
   if (Status s = conn.Execute(fmt::format(
           "INSERT INTO retention_exports VALUES ({}, {}, DATE '{}', {}, NULL, {}, NULL)", export_id,
-          SqlString(table), day, SqlString(path), Timestamp(now_micros)));
+          SqlString(table), day, SqlString(path), SqlTimestamp(now_micros)));
       !s.ok())
     return s;
   const std::string in_day = fmt::format(
@@ -148,7 +144,7 @@ Status Retention::ExportDay(Connection& conn, const char* table, const char* tim
   if (s.ok())
     s = conn.Execute(
         fmt::format("UPDATE retention_exports SET rows = {}, finished_at = {} WHERE id = {}",
-                    exported, Timestamp(now_micros), export_id));
+                    exported, SqlTimestamp(now_micros), export_id));
   if (s.ok()) s = conn.Execute("COMMIT");
   if (!s.ok()) {
     (void)conn.Execute("ROLLBACK");

@@ -234,6 +234,48 @@ TEST(Writer, RollupsAndDevicesFollowTheData) {
   EXPECT_EQ(r->Int64(3, 0), kT + 61000000);
 }
 
+// The writer derives devices from the batch in C++; they must be what SQL's arg_max over the stored
+// rows gives: the newest event's value of each column, skipping absent ones, whatever the order.
+TEST(Writer, DevicesAreTheNewestValuesOfTheBatchWhateverTheOrder) {
+  auto db = Open();
+  auto writer = *Writer::Create(*db);
+  WriteBatch b;
+  for (int i = 0; i < 3000; ++i) {
+    const int j = (i * 1237) % 3000;  // shuffled by a fixed stride
+    SensorReading r = Reading("d" + std::to_string(j % 5), j, kT + j * 1000000LL);
+    r.placement.rack = "rack-" + std::to_string(j % 11);
+    if (j % 7 == 0) r.unit.clear();  // absent: the newest unit given is kept
+    r.measurement_type = j % 2 ? "temperature" : "humidity";
+    b.records.push_back(r);
+    if (j % 100 == 0)
+      b.records.push_back(CoolingMetric{.system_id = "hvac" + std::to_string(j % 3),
+                                        .efficiency_percent = 90,
+                                        .power_consumption_watts = 1000,
+                                        .timestamp_micros = kT + j * 1000000LL,
+                                        .placement = {"dc1", "room-" + std::to_string(j), "", ""}});
+  }
+  ASSERT_TRUE(writer->Commit(b, kT).ok());
+  auto& c = writer->connection();
+  const char* diff = R"sql(
+SELECT count(*) FROM (
+  (SELECT * FROM devices
+   EXCEPT
+   (SELECT device_id, 'sensor', arg_max(measurement_type, event_time), arg_max(unit, event_time),
+           arg_max(location, event_time), arg_max(site, event_time), arg_max(room, event_time),
+           arg_max("row", event_time), arg_max(rack, event_time), arg_max(position, event_time),
+           min(event_time), max(event_time)
+    FROM sensor_readings GROUP BY device_id
+    UNION ALL
+    SELECT system_id, 'cooling', NULL, NULL, NULL, arg_max(site, event_time),
+           arg_max(room, event_time), arg_max("row", event_time), arg_max(rack, event_time), NULL,
+           min(event_time), max(event_time)
+    FROM cooling_metrics GROUP BY system_id))))sql";
+  Result<QueryResult> r = c.Query(diff);
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  EXPECT_EQ(r->Int64(0, 0), 0);
+  EXPECT_EQ((*c.Query("SELECT count(*) FROM devices")).Int64(0, 0), 8);
+}
+
 // MotherDuck's stand-in: the tables live in a second local file ATTACHed to the writer's database,
 // the way an md: database is attached to a MotherDuck client, and the writer stages every batch
 // in TEMP tables. (What this cannot show: that md: refuses appenders and accepts INSERT … SELECT.)

@@ -1,8 +1,9 @@
 // The store's single writer: appends decoded records to the typed tables with DuckDB data chunks
 // and, in the same transaction, their rejects, the next Kafka offsets, the 1-minute rollups and the
-// device catalogue. A batch lands whole or not at all, which is what makes loading exactly once:
-// offsets and rows can never disagree. Every stored row gets the next `ingest_seq`, one sequence
-// across both record tables, continuing from the file's maximum on open.
+// device catalogue (both computed in C++ from the batch in hand and merged in SQL). A batch lands
+// whole or not at all, which is what makes loading exactly once: offsets and rows can never
+// disagree. Every stored row gets the next `ingest_seq`, one sequence across both record tables,
+// continuing from the file's maximum on open.
 //
 // MotherDuck (md:) tables take no appender, so there the Writer stages: it appends into local TEMP
 // tables and moves the batch with INSERT … SELECT inside the batch's transaction (TEMP tables are
@@ -22,9 +23,12 @@
 
 #include "core/record.h"
 #include "core/status.h"
+#include "store/appender.h"
 #include "store/duckdb.h"
 
 namespace dcmon::store {
+
+class Derived;  // a batch's rollups and device updates (writer.cc)
 
 // Where a record came from in Kafka (partition -1: not from Kafka).
 struct Origin {
@@ -92,16 +96,17 @@ class Writer {
 
  private:
   Writer() = default;
+  Status OpenAppenders();
   Status AppendRows(const WriteBatch& batch, int64_t ingest_time, CommitStats& stats);
   Status MoveStaged();
+  Status Merge(const Derived& derived);
   Status StoreOffsets(const std::vector<StoredOffset>& offsets, int64_t ingest_time_micros);
-  Status Derive(int64_t after_seq);
   void ResetAppenders();
 
   std::unique_ptr<Connection> conn_;
-  duckdb_appender sensors_ = nullptr;
-  duckdb_appender cooling_ = nullptr;
-  duckdb_appender rejects_ = nullptr;
+  // Opened on first use and kept across batches; dropped after a failure, which leaves an appender
+  // unusable. The last two fill the TEMP tables a batch's rollups and devices are merged from.
+  std::unique_ptr<Appender> sensors_, cooling_, rejects_, batch_rollups_, batch_devices_;
   int64_t last_seq_ = 0;
   bool staging_ = false;
 };
