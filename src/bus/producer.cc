@@ -36,19 +36,21 @@ Result<std::unique_ptr<Producer>> Producer::Create(const KafkaConfig& config) {
 }
 
 Producer::~Producer() {
-  if (rk_) rd_kafka_flush(rk_.get(), 5000);
+  if (rk_) {
+    rd_kafka_flush(rk_.get(), 5000);
+    // What is still queued gets its delivery report now (as purged), which releases its tracker.
+    rd_kafka_purge(rk_.get(), RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
+    rd_kafka_flush(rk_.get(), 1000);
+  }
   topics_.clear();
 }
 
 void Producer::OnDelivery(rd_kafka_t*, const rd_kafka_message_t* message, void* opaque) {
   auto* self = static_cast<Producer*>(opaque);
   if (auto* tracker = static_cast<DeliveryTracker*>(message->_private)) {
-    std::lock_guard lock(tracker->mu_);
-    --tracker->pending_;
-    if (message->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
-      ++tracker->failed_;
-      tracker->error_ = rd_kafka_err2str(message->err);
-    }
+    const bool late = tracker->Remove(
+        message->err == RD_KAFKA_RESP_ERR_NO_ERROR ? nullptr : rd_kafka_err2str(message->err));
+    if (late) self->counters_.late.fetch_add(1, std::memory_order_relaxed);
   }
   if (message->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
     self->counters_.acked.fetch_add(1, std::memory_order_relaxed);
@@ -87,6 +89,23 @@ rd_kafka_topic_t* Producer::Topic(std::string_view name) {
   return topics_.emplace(std::string(name), t).first->second.get();
 }
 
+void DeliveryTracker::Add() {
+  std::lock_guard lock(mu_);
+  if (pending_++ == 0) self_ = shared_from_this();
+}
+
+bool DeliveryTracker::Remove(const char* error) {
+  // Released after the lock: the last record's report may drop the last reference.
+  std::shared_ptr<DeliveryTracker> last;
+  std::lock_guard lock(mu_);
+  if (error) {
+    ++failed_;
+    error_ = error;
+  }
+  if (--pending_ == 0) last = std::move(self_);
+  return abandoned_;
+}
+
 Status DeliveryTracker::Wait(rd_kafka_t* rk, std::chrono::milliseconds deadline) {
   const auto until = std::chrono::steady_clock::now() + deadline;
   for (;;) {
@@ -99,6 +118,7 @@ Status DeliveryTracker::Wait(rd_kafka_t* rk, std::chrono::milliseconds deadline)
     }
     if (std::chrono::steady_clock::now() > until) {
       std::lock_guard lock(mu_);
+      abandoned_ = true;
       return IoError(fmt::format("kafka: {} record(s) not acknowledged within {} ms", pending_,
                                  deadline.count()));
     }
@@ -108,7 +128,8 @@ Status DeliveryTracker::Wait(rd_kafka_t* rk, std::chrono::milliseconds deadline)
 }
 
 Status Producer::Produce(std::string_view topic, std::string_view key, std::string_view value,
-                         std::span<const Header> headers, DeliveryTracker* tracker) {
+                         std::span<const Header> headers,
+                         const std::shared_ptr<DeliveryTracker>& tracker) {
   rd_kafka_topic_t* t = Topic(topic);
   if (!t)
     return InvalidArgument(
@@ -122,22 +143,17 @@ Status Producer::Produce(std::string_view topic, std::string_view key, std::stri
   }
   const auto deadline = std::chrono::steady_clock::now() + enqueue_timeout;
   // Counted in before it can be counted out (another thread may serve its delivery report first).
-  auto untrack = [tracker] {
-    if (!tracker) return;
-    std::lock_guard lock(tracker->mu_);
-    --tracker->pending_;
+  auto untrack = [&tracker] {
+    if (tracker) (void)tracker->Remove(nullptr);
   };
-  if (tracker) {
-    std::lock_guard lock(tracker->mu_);
-    ++tracker->pending_;
-  }
+  if (tracker) tracker->Add();
   for (;;) {
     const rd_kafka_resp_err_t err =
         rd_kafka_producev(rk_.get(), RD_KAFKA_V_RKT(t), RD_KAFKA_V_PARTITION(RD_KAFKA_PARTITION_UA),
                           RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
                           RD_KAFKA_V_VALUE(const_cast<char*>(value.data()), value.size()),
                           RD_KAFKA_V_KEY(key.data(), key.size()), RD_KAFKA_V_HEADERS(hdrs.get()),
-                          RD_KAFKA_V_OPAQUE(tracker), RD_KAFKA_V_END);
+                          RD_KAFKA_V_OPAQUE(tracker.get()), RD_KAFKA_V_END);
     if (err == RD_KAFKA_RESP_ERR_NO_ERROR) {
       (void)hdrs.release();
       // Delivery reports are served every 1,024 records: polling per record costs more than

@@ -26,9 +26,9 @@ using namespace std::chrono_literals;
 
 struct Fixture {
   Fixture() {
-    auto b = bus::EmbeddedBroker::Start(
-        {.partitions = 4,
-         .topics = {kafka.sensors_topic, kafka.cooling_topic, kafka.rejects_topic}});
+    auto b = bus::EmbeddedBroker::Start({.partitions = 4,
+                                         .topics = {kafka.sensors_topic, kafka.cooling_topic,
+                                                    kafka.rejects_topic, kafka.metrics_topic}});
     broker = std::move(*b);
     kafka.bootstrap = broker->bootstrap();
     kafka.properties["session.timeout.ms"] = "6000";

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cstring>
 
+#include "store/points.h"
 #include "store/schema.h"
 
 namespace dcmon::store {
@@ -345,6 +346,11 @@ Result<CommitStats> Writer::Commit(const WriteBatch& batch, int64_t ingest_time_
   CommitStats stats;
   Status s = conn_->Execute("BEGIN TRANSACTION");
   if (s.ok()) s = AppendRows(batch, ingest_time_micros, stats);
+  if (s.ok() && !batch.points.empty()) {
+    Result<int64_t> rows = AppendPoints(*conn_, batch.points, ingest_time_micros);
+    if (rows.ok()) stats.metric_rows = *rows;
+    s = rows.ok() ? Status::Ok() : rows.status();
+  }
   if (s.ok() && staging_) s = MoveStaged();
   if (s.ok() && !batch.records.empty()) s = Derive(last_seq_);
   if (s.ok() && !batch.offsets.empty()) s = StoreOffsets(batch.offsets, ingest_time_micros);
