@@ -11,6 +11,7 @@
 #include "bus/embedded_broker.h"
 #include "ingest/loader.h"
 #include "store/points.h"
+#include "store/writer.h"
 
 #if defined(__SANITIZE_ADDRESS__)
 // A record's delivery report that reaches a tracker on a returned stack frame is the defect the
@@ -201,6 +202,36 @@ TEST(PointsMessage, RoundTripsEveryFieldType) {
     EXPECT_TRUE(cut.empty());
   }
   EXPECT_FALSE(store::DecodePointsMessage("", back).ok());
+}
+
+// More rows than one data chunk holds, each with its own tags: every MAP entry lands on its row.
+TEST(AppendPoints, RowsAndTagsAcrossChunks) {
+  auto db = *store::Database::Open({.path = ":memory:", .memory_limit = "256MB"});
+  auto writer = *store::Writer::Create(*db);
+  store::WriteBatch batch;
+  constexpr int kPoints = 3000;
+  for (int i = 0; i < kPoints; ++i) {
+    Point p{.measurement = "m", .time_micros = i};
+    if (i % 3) p.tags = {{"host", fmt::format("h{}", i)}, {"i", std::to_string(i % 3)}};
+    p.fields.push_back({.key = "v", .type = Field::kFloat, .number = double(i)});
+    if (i % 2) p.fields.push_back({.key = "s", .type = Field::kString, .text = "t"});
+    batch.points.push_back(std::move(p));
+  }
+  Result<store::CommitStats> stats = writer->Commit(batch, 7);
+  ASSERT_TRUE(stats.ok()) << stats.status().message();
+  EXPECT_EQ(stats->metric_rows, kPoints + kPoints / 2);
+  auto conn = *db->Connect();
+  auto bad = conn->Query(
+      "SELECT count(*) FROM metrics WHERE field = 'v' AND (value <> epoch_us(time) OR "
+      "(value % 3 = 0) <> (cardinality(tags) = 0) OR (value % 3 <> 0 AND (tags['host'] <> 'h' || "
+      "value::BIGINT OR tags['i'] <> (value::BIGINT % 3)::VARCHAR)))");
+  ASSERT_TRUE(bad.ok()) << bad.status().message();
+  EXPECT_EQ(bad->Int64(0, 0), 0);
+  auto texts = conn->Query(
+      "SELECT count(*) FROM metrics WHERE field = 's' AND text = 't' AND value IS NULL AND "
+      "epoch_us(time) % 2 = 1 AND epoch_us(ingest_time) = 7");
+  ASSERT_TRUE(texts.ok()) << texts.status().message();
+  EXPECT_EQ(texts->Int64(0, 0), kPoints / 2);
 }
 
 }  // namespace

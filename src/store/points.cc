@@ -10,15 +10,6 @@ namespace {
 
 constexpr char kVersion = 1;
 
-// Owns one duckdb_value.
-struct Value {
-  duckdb_value v;
-  explicit Value(duckdb_value x) : v(x) {}
-  ~Value() { duckdb_destroy_value(&v); }
-  Value(const Value&) = delete;
-  Value& operator=(const Value&) = delete;
-};
-
 void PutVarint(uint64_t v, std::string& out) {
   while (v >= 0x80) {
     out.push_back(static_cast<char>(v | 0x80));
@@ -195,61 +186,75 @@ Result<int64_t> AppendPoints(Connection& conn, const std::vector<Point>& points,
     duckdb_appender_destroy(&appender);
     return IoError("duckdb appender for metrics: " + message);
   }
+  // Data chunks, the tags straight into the MAP's key and value vectors: a duckdb_value per tag
+  // map cost more than everything else of a batch.
+  enum Column { kTime, kMeasurement, kTags, kField, kValue, kText, kIngestTime, kColumns };
   duckdb_logical_type varchar = duckdb_create_logical_type(DUCKDB_TYPE_VARCHAR);
-  duckdb_logical_type map_type = duckdb_create_map_type(varchar, varchar);
+  duckdb_logical_type timestamp = duckdb_create_logical_type(DUCKDB_TYPE_TIMESTAMP_TZ);
+  duckdb_logical_type number = duckdb_create_logical_type(DUCKDB_TYPE_DOUBLE);
+  duckdb_logical_type map = duckdb_create_map_type(varchar, varchar);
+  duckdb_logical_type types[kColumns] = {timestamp, varchar, map,      varchar,
+                                         number,    varchar, timestamp};
+  duckdb_data_chunk chunk = duckdb_create_data_chunk(types, kColumns);
+  const idx_t capacity = duckdb_vector_size();
+  auto vector = [&](Column c) { return duckdb_data_chunk_get_vector(chunk, c); };
+  auto null = [&](Column c, idx_t row) {
+    duckdb_vector v = vector(c);
+    duckdb_vector_ensure_validity_writable(v);
+    duckdb_validity_set_row_invalid(duckdb_vector_get_validity(v), row);
+  };
   Status status;
-  int64_t rows = 0;
-  std::vector<duckdb_value> keys, values;
-  for (const Point& p : points) {
-    keys.clear();
-    values.clear();
-    for (const auto& [k, v] : p.tags) {
-      keys.push_back(duckdb_create_varchar_length(k.data(), k.size()));
-      values.push_back(duckdb_create_varchar_length(v.data(), v.size()));
-    }
-    // DuckDB wants non-null arrays even for an empty map (a point without tags).
-    duckdb_value none = nullptr;
-    Value tags(duckdb_create_map_value(map_type, keys.empty() ? &none : keys.data(),
-                                       values.empty() ? &none : values.data(), keys.size()));
-    for (duckdb_value& v : keys) duckdb_destroy_value(&v);
-    for (duckdb_value& v : values) duckdb_destroy_value(&v);
-    if (!tags.v) {
+  idx_t row = 0, tags = 0;  // rows in the chunk, entries in its MAP child
+  auto flush = [&] {
+    if (row == 0) return;
+    duckdb_data_chunk_set_size(chunk, row);
+    if (duckdb_append_data_chunk(appender, chunk) == DuckDBError)
       status =
-          InvalidArgument(fmt::format("metrics: the tags of \"{}\" make no map", p.measurement));
-      break;
-    }
+          IoError(fmt::format("duckdb append to metrics: {}", duckdb_appender_error(appender)));
+    duckdb_data_chunk_reset(chunk);
+    row = 0;
+    tags = 0;
+  };
+  int64_t rows = 0;
+  for (const Point& p : points) {
     for (const Field& f : p.fields) {
-      bool ok = duckdb_append_timestamp(appender, duckdb_timestamp{p.time_micros}) == DuckDBSuccess;
-      ok = ok && duckdb_append_varchar_length(appender, p.measurement.data(),
-                                              p.measurement.size()) == DuckDBSuccess;
-      ok = ok && duckdb_append_value(appender, tags.v) == DuckDBSuccess;
-      ok =
-          ok && duckdb_append_varchar_length(appender, f.key.data(), f.key.size()) == DuckDBSuccess;
+      if (row == capacity) flush();
+      if (!status.ok()) break;
+      static_cast<int64_t*>(duckdb_vector_get_data(vector(kTime)))[row] = p.time_micros;
+      duckdb_vector_assign_string_element_len(vector(kMeasurement), row, p.measurement.data(),
+                                              p.measurement.size());
+      duckdb_vector m = vector(kTags);
+      duckdb_list_vector_reserve(m, tags + p.tags.size());
+      duckdb_vector entries = duckdb_list_vector_get_child(m);
+      duckdb_vector keys = duckdb_struct_vector_get_child(entries, 0);
+      duckdb_vector values = duckdb_struct_vector_get_child(entries, 1);
+      static_cast<duckdb_list_entry*>(duckdb_vector_get_data(m))[row] = {tags, p.tags.size()};
+      for (const auto& [k, v] : p.tags) {
+        duckdb_vector_assign_string_element_len(keys, tags, k.data(), k.size());
+        duckdb_vector_assign_string_element_len(values, tags, v.data(), v.size());
+        ++tags;
+      }
+      duckdb_list_vector_set_size(m, tags);
+      duckdb_vector_assign_string_element_len(vector(kField), row, f.key.data(), f.key.size());
       if (f.type == Field::kString) {
-        ok = ok && duckdb_append_null(appender) == DuckDBSuccess;
-        ok = ok &&
-             duckdb_append_varchar_length(appender, f.text.data(), f.text.size()) == DuckDBSuccess;
+        null(kValue, row);
+        duckdb_vector_assign_string_element_len(vector(kText), row, f.text.data(), f.text.size());
       } else {
-        ok = ok && duckdb_append_double(appender, f.number) == DuckDBSuccess;
-        ok = ok && duckdb_append_null(appender) == DuckDBSuccess;
+        static_cast<double*>(duckdb_vector_get_data(vector(kValue)))[row] = f.number;
+        null(kText, row);
       }
-      ok =
-          ok && duckdb_append_timestamp(appender, duckdb_timestamp{ingest_micros}) == DuckDBSuccess;
-      ok = ok && duckdb_appender_end_row(appender) == DuckDBSuccess;
-      if (!ok) {
-        status =
-            IoError(fmt::format("duckdb append to metrics: {}", duckdb_appender_error(appender)));
-        break;
-      }
+      static_cast<int64_t*>(duckdb_vector_get_data(vector(kIngestTime)))[row] = ingest_micros;
+      ++row;
       ++rows;
     }
-    if (!status.ok()) break;
   }
+  if (status.ok()) flush();
   if (status.ok() && duckdb_appender_flush(appender) == DuckDBError)
     status = IoError(fmt::format("duckdb append to metrics: {}", duckdb_appender_error(appender)));
+  duckdb_destroy_data_chunk(&chunk);
   duckdb_appender_destroy(&appender);
-  duckdb_destroy_logical_type(&map_type);
-  duckdb_destroy_logical_type(&varchar);
+  for (duckdb_logical_type* t : {&map, &number, &timestamp, &varchar})
+    duckdb_destroy_logical_type(t);
   if (!status.ok()) return status;
   return rows;
 }
