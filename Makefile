@@ -44,6 +44,7 @@ bench: build
 	@bench/kafka.sh
 	@bench/load.sh
 	@bench/api.sh
+	@bench/influx.sh
 
 format:
 	@git ls-files '*.h' '*.cc' | xargs clang-format -i
