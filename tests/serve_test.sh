@@ -124,6 +124,8 @@ check "influx CLI INSERT" test $? -eq 0
 printf '# DML\n# CONTEXT-DATABASE: dc\ncrah,unit=crah-1 supply=17.9,mode="cooling" 1700000000\ncrah,unit=crah-2 fan=62i 1700000001\n' >"$work/import.txt"
 "${influx[@]}" -import -path "$work/import.txt" -precision s >"$work/import.out" 2>&1
 check "influx CLI -import" grep -q 'Processed 2 inserts' "$work/import.out"
+# Acknowledged means in Kafka: the points are queryable once the loader's next batch is stored.
+for _ in $(seq 100); do [ "$(query "SELECT count(*) FROM metrics WHERE measurement = 'crah'")" = '[[3]]' ] && break; sleep 0.1; done
 check "points stored as metrics with their tags" test "$(query "SELECT field, value, text, tags['unit'], epoch(time)::BIGINT FROM metrics WHERE measurement = 'crah' ORDER BY field")" = '[["fan",62,null,"crah-2",1700000001],["mode",null,"cooling","crah-1",1700000000],["supply",17.9,null,"crah-1",1700000000]]'
 check "tags map queryable" test "$(query "SELECT value FROM metrics WHERE tags['rack'] = 'a01' AND field = 'watts'")" = '[[4012.5]]'
 printf 'gz,host=h v=1 1700000000000000000\n' | gzip -c >"$work/lp.gz"

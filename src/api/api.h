@@ -25,10 +25,9 @@
 #include "api/rate_limit.h"
 #include "api/server.h"
 #include "api/worker_pool.h"
-#include "bus/kafka_config.h"
-#include "bus/producer.h"
 #include "core/config.h"
 #include "core/metrics.h"
+#include "ingest/http_ingest.h"
 
 namespace dcmon::api {
 
@@ -56,10 +55,9 @@ struct Readiness {
 };
 
 struct ApiParts {
-  WorkerPool* reads = nullptr;        // queries
-  WorkerPool* writes = nullptr;       // ingest: one thread, which alone uses `producer`
-  bus::Producer* producer = nullptr;  // HTTP ingest produces here; null: ingest answers 503
-  bus::KafkaConfig kafka;             // topic names
+  WorkerPool* reads = nullptr;           // queries
+  WorkerPool* writes = nullptr;          // ingest: its threads wait for Kafka's acknowledgements
+  ingest::HttpIngest* ingest = nullptr;  // records and line protocol in; null: they answer 503
   analytics::LiveState* live = nullptr;
   EventHub* events = nullptr;
   const TokenStore* tokens = nullptr;

@@ -26,7 +26,7 @@ std::vector<PartitionOffset> FromList(const rd_kafka_topic_partition_list_t* lis
 }
 
 Status KafkaError(std::string_view what, rd_kafka_resp_err_t err) {
-  return Status(StatusCode::kIoError, fmt::format("kafka {}: {}", what, rd_kafka_err2str(err)));
+  return Status(StatusCode::kUnavailable, fmt::format("kafka {}: {}", what, rd_kafka_err2str(err)));
 }
 
 }  // namespace

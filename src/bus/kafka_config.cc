@@ -8,7 +8,7 @@ Status KafkaConfig::Validate() const {
   if (bootstrap.empty() && !properties.count("bootstrap.servers")) {
     return InvalidArgument("kafka.bootstrap: required (host:port[,host:port...])");
   }
-  for (const auto* topic : {&sensors_topic, &cooling_topic, &rejects_topic}) {
+  for (const auto* topic : {&sensors_topic, &cooling_topic, &rejects_topic, &metrics_topic}) {
     if (topic->empty()) return InvalidArgument("kafka topics: names must not be empty");
   }
   return Status::Ok();
@@ -20,6 +20,7 @@ KafkaConfig KafkaConfigFrom(const Config& config) {
   k.sensors_topic = config.Get("kafka.sensors_topic").value_or(k.sensors_topic);
   k.cooling_topic = config.Get("kafka.cooling_topic").value_or(k.cooling_topic);
   k.rejects_topic = config.Get("kafka.rejects_topic").value_or(k.rejects_topic);
+  k.metrics_topic = config.Get("kafka.metrics_topic").value_or(k.metrics_topic);
   for (const auto& [key, value] : config.Section("kafka.properties")) k.properties[key] = value;
   return k;
 }

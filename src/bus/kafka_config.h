@@ -24,13 +24,14 @@ struct KafkaConfig {
   std::string sensors_topic = "dc.sensors";  // sensor readings
   std::string cooling_topic = "dc.cooling";  // cooling-system metrics
   std::string rejects_topic = "dc.rejects";  // dead letters: undecodable input with its reason
+  std::string metrics_topic = "dc.metrics";  // line-protocol points from HTTP (store/points.h)
 
   Status Validate() const;
 };
 
 // The [kafka] settings of a merged Config: kafka.bootstrap, kafka.sensors_topic,
-// kafka.cooling_topic, kafka.rejects_topic, and kafka.properties.* (any librdkafka property). Empty
-// bootstrap when none is set.
+// kafka.cooling_topic, kafka.rejects_topic, kafka.metrics_topic, and kafka.properties.* (any
+// librdkafka property). Empty bootstrap when none is set.
 KafkaConfig KafkaConfigFrom(const Config& config);
 
 struct RdKafkaDeleter {

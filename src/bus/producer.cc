@@ -36,19 +36,21 @@ Result<std::unique_ptr<Producer>> Producer::Create(const KafkaConfig& config) {
 }
 
 Producer::~Producer() {
-  if (rk_) rd_kafka_flush(rk_.get(), 5000);
+  if (rk_) {
+    rd_kafka_flush(rk_.get(), 5000);
+    // What is still queued gets its delivery report now (as purged), which releases its tracker.
+    rd_kafka_purge(rk_.get(), RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
+    rd_kafka_flush(rk_.get(), 1000);
+  }
   topics_.clear();
 }
 
 void Producer::OnDelivery(rd_kafka_t*, const rd_kafka_message_t* message, void* opaque) {
   auto* self = static_cast<Producer*>(opaque);
   if (auto* tracker = static_cast<DeliveryTracker*>(message->_private)) {
-    std::lock_guard lock(tracker->mu_);
-    --tracker->pending_;
-    if (message->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
-      ++tracker->failed_;
-      tracker->error_ = rd_kafka_err2str(message->err);
-    }
+    const bool late = tracker->Remove(
+        message->err == RD_KAFKA_RESP_ERR_NO_ERROR ? nullptr : rd_kafka_err2str(message->err));
+    if (late) self->counters_.late.fetch_add(1, std::memory_order_relaxed);
   }
   if (message->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
     self->counters_.acked.fetch_add(1, std::memory_order_relaxed);
@@ -87,6 +89,23 @@ rd_kafka_topic_t* Producer::Topic(std::string_view name) {
   return topics_.emplace(std::string(name), t).first->second.get();
 }
 
+void DeliveryTracker::Add() {
+  std::lock_guard lock(mu_);
+  if (pending_++ == 0) self_ = shared_from_this();
+}
+
+bool DeliveryTracker::Remove(const char* error) {
+  // Released after the lock: the last record's report may drop the last reference.
+  std::shared_ptr<DeliveryTracker> last;
+  std::lock_guard lock(mu_);
+  if (error) {
+    ++failed_;
+    error_ = error;
+  }
+  if (--pending_ == 0) last = std::move(self_);
+  return abandoned_;
+}
+
 Status DeliveryTracker::Wait(rd_kafka_t* rk, std::chrono::milliseconds deadline) {
   const auto until = std::chrono::steady_clock::now() + deadline;
   for (;;) {
@@ -94,13 +113,15 @@ Status DeliveryTracker::Wait(rd_kafka_t* rk, std::chrono::milliseconds deadline)
       std::lock_guard lock(mu_);
       if (pending_ == 0) {
         if (failed_ == 0) return Status::Ok();
-        return IoError(fmt::format("kafka: {} record(s) not delivered: {}", failed_, error_));
+        return dcmon::Unavailable(
+            fmt::format("kafka: {} record(s) not delivered: {}", failed_, error_));
       }
     }
     if (std::chrono::steady_clock::now() > until) {
       std::lock_guard lock(mu_);
-      return IoError(fmt::format("kafka: {} record(s) not acknowledged within {} ms", pending_,
-                                 deadline.count()));
+      abandoned_ = true;
+      return DeadlineExceeded(fmt::format("kafka: {} record(s) not acknowledged within {} ms",
+                                          pending_, deadline.count()));
     }
     // Serves delivery reports: this caller's, and any other's.
     rd_kafka_poll(rk, 5);
@@ -108,7 +129,8 @@ Status DeliveryTracker::Wait(rd_kafka_t* rk, std::chrono::milliseconds deadline)
 }
 
 Status Producer::Produce(std::string_view topic, std::string_view key, std::string_view value,
-                         std::span<const Header> headers, DeliveryTracker* tracker) {
+                         std::span<const Header> headers,
+                         const std::shared_ptr<DeliveryTracker>& tracker) {
   rd_kafka_topic_t* t = Topic(topic);
   if (!t)
     return InvalidArgument(
@@ -122,22 +144,17 @@ Status Producer::Produce(std::string_view topic, std::string_view key, std::stri
   }
   const auto deadline = std::chrono::steady_clock::now() + enqueue_timeout;
   // Counted in before it can be counted out (another thread may serve its delivery report first).
-  auto untrack = [tracker] {
-    if (!tracker) return;
-    std::lock_guard lock(tracker->mu_);
-    --tracker->pending_;
+  auto untrack = [&tracker] {
+    if (tracker) (void)tracker->Remove(nullptr);
   };
-  if (tracker) {
-    std::lock_guard lock(tracker->mu_);
-    ++tracker->pending_;
-  }
+  if (tracker) tracker->Add();
   for (;;) {
     const rd_kafka_resp_err_t err =
         rd_kafka_producev(rk_.get(), RD_KAFKA_V_RKT(t), RD_KAFKA_V_PARTITION(RD_KAFKA_PARTITION_UA),
                           RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
                           RD_KAFKA_V_VALUE(const_cast<char*>(value.data()), value.size()),
                           RD_KAFKA_V_KEY(key.data(), key.size()), RD_KAFKA_V_HEADERS(hdrs.get()),
-                          RD_KAFKA_V_OPAQUE(tracker), RD_KAFKA_V_END);
+                          RD_KAFKA_V_OPAQUE(tracker.get()), RD_KAFKA_V_END);
     if (err == RD_KAFKA_RESP_ERR_NO_ERROR) {
       (void)hdrs.release();
       // Delivery reports are served every 1,024 records: polling per record costs more than
@@ -148,7 +165,7 @@ Status Producer::Produce(std::string_view topic, std::string_view key, std::stri
     }
     if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL) {
       untrack();
-      return Status(StatusCode::kIoError,
+      return Status(StatusCode::kUnavailable,
                     fmt::format("kafka produce to {}: {}", topic, rd_kafka_err2str(err)));
     }
     // Back-pressure: the queue is full, so wait for deliveries to make room rather than grow
@@ -157,7 +174,7 @@ Status Producer::Produce(std::string_view topic, std::string_view key, std::stri
     if (std::chrono::steady_clock::now() > deadline) {
       untrack();
       return Status(
-          StatusCode::kIoError,
+          StatusCode::kUnavailable,
           fmt::format("kafka produce to {}: queue still full after {} ms (broker unreachable?{})",
                       topic, enqueue_timeout.count(),
                       last_error().empty() ? "" : " last error: " + last_error()));
@@ -170,12 +187,12 @@ Status Producer::Flush(std::chrono::milliseconds deadline) {
   const rd_kafka_resp_err_t err = rd_kafka_flush(rk_.get(), static_cast<int>(deadline.count()));
   if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
     return Status(
-        StatusCode::kIoError,
+        StatusCode::kDeadlineExceeded,
         fmt::format("kafka flush: {} records still unacknowledged after {} ms ({})",
                     rd_kafka_outq_len(rk_.get()), deadline.count(), rd_kafka_err2str(err)));
   }
   if (counters_.failed.load() > 0) {
-    return Status(StatusCode::kIoError,
+    return Status(StatusCode::kUnavailable,
                   fmt::format("kafka: {} records failed delivery; last error: {}",
                               counters_.failed.load(), last_error()));
   }

@@ -4,6 +4,8 @@
 // `enqueue_timeout`. Every delivery is counted as acked or failed, with librdkafka's reason for the
 // last failure. Produce() may be called from several threads at once (HTTP ingest does), each
 // waiting for its own records with a DeliveryTracker; counters() may be read from any thread.
+// Every Producer outlives the trackers of the records it has in flight only through them: a
+// tracker keeps itself alive while a record refers to it, so a caller may stop waiting at any time.
 //
 //   auto p = Producer::Create({.bootstrap = "127.0.0.1:9092"});
 //   (*p)->Produce("dc.sensors", "room-1-a01-pdu", json);
@@ -30,6 +32,9 @@ struct ProducerCounters {
   std::atomic<int64_t> failed{0};    // given up on after librdkafka's retries
   std::atomic<int64_t> retries{0};   // request retries librdkafka made (from its statistics)
   std::atomic<int64_t> waits{0};     // times Produce() waited for room in the queue (back-pressure)
+  // Delivery reports that came after their tracker's caller had stopped waiting (its request was
+  // answered 503): acknowledged or failed, each is counted here as well.
+  std::atomic<int64_t> late{0};
 };
 
 // A Kafka record header, e.g. {"dcmon-reason", "value: expected a number"}.
@@ -41,18 +46,31 @@ struct Header {
 // One caller's records in flight: Produce() counts them in, delivery reports count them out, and
 // Wait() returns once the broker has acknowledged or refused each. Lets several threads share a
 // producer without waiting for one another's records (as Flush() would). Thread-safe.
-class DeliveryTracker {
+//
+// Lifecycle: create it with std::make_shared. Each record in flight holds the tracker's address as
+// librdkafka's message opaque, so while any is pending the tracker holds a reference to itself,
+// released by the delivery report of its last record: the caller may drop its own reference (for
+// example after Wait() gave up at its deadline) and the late reports still find the tracker alive.
+class DeliveryTracker : public std::enable_shared_from_this<DeliveryTracker> {
  public:
   // Ok once every record is acknowledged; an error with librdkafka's reason if any was refused,
-  // or if some are still in flight at the deadline.
+  // or if some are still in flight at the deadline (from then on the reports still to come are
+  // counted as late by the producer).
   Status Wait(rd_kafka_t* rk, std::chrono::milliseconds deadline);
 
  private:
   friend class Producer;
-  std::mutex mu_;
+  // Counts one record in (Produce) or out (its delivery report, or a Produce that failed).
+  void Add();
+  // Returns whether the caller had stopped waiting; `error` is null for an acknowledged record.
+  bool Remove(const char* error);
+
+  std::mutex mu_;  // guards the members below
   int64_t pending_ = 0;
   int64_t failed_ = 0;
   std::string error_;
+  bool abandoned_ = false;                 // Wait() gave up: later reports are late
+  std::shared_ptr<DeliveryTracker> self_;  // set while pending_ > 0
 };
 
 class Producer {
@@ -61,7 +79,8 @@ class Producer {
   ~Producer();
 
   Status Produce(std::string_view topic, std::string_view key, std::string_view value,
-                 std::span<const Header> headers = {}, DeliveryTracker* tracker = nullptr);
+                 std::span<const Header> headers = {},
+                 const std::shared_ptr<DeliveryTracker>& tracker = nullptr);
   // Serves delivery reports without blocking.
   void Poll() { rd_kafka_poll(rk_.get(), 0); }
   // Waits until every queued record is acknowledged or failed, at most `deadline`.

@@ -26,7 +26,8 @@ CLI::App* AddBroker(CLI::App& app, bus::EmbeddedBrokerOptions& o) {
 
 int RunBroker(bus::EmbeddedBrokerOptions options) {
   const bus::KafkaConfig topics;
-  options.topics = {topics.sensors_topic, topics.cooling_topic, topics.rejects_topic};
+  options.topics = {topics.sensors_topic, topics.cooling_topic, topics.rejects_topic,
+                    topics.metrics_topic};
   InstallStopSignals();
   Result<std::unique_ptr<bus::EmbeddedBroker>> broker = bus::EmbeddedBroker::Start(options);
   if (!broker.ok()) {

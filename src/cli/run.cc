@@ -89,9 +89,10 @@ int RunRun(const RunFlags& f) {
   std::unique_ptr<bus::EmbeddedBroker> broker;
   if (!config->Get("kafka.bootstrap")) {
     const bus::KafkaConfig topics = bus::KafkaConfigFrom(*config);
-    Result<std::unique_ptr<bus::EmbeddedBroker>> b = bus::EmbeddedBroker::Start(
-        {.partitions = f.partitions,
-         .topics = {topics.sensors_topic, topics.cooling_topic, topics.rejects_topic}});
+    Result<std::unique_ptr<bus::EmbeddedBroker>> b =
+        bus::EmbeddedBroker::Start({.partitions = f.partitions,
+                                    .topics = {topics.sensors_topic, topics.cooling_topic,
+                                               topics.rejects_topic, topics.metrics_topic}});
     if (!b.ok()) return Fail("run", b.status());
     broker = std::move(*b);
     config->SetFlag("kafka.bootstrap", broker->bootstrap());

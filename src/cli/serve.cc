@@ -22,6 +22,7 @@
 #include "core/json_writer.h"
 #include "core/log.h"
 #include "core/time.h"
+#include "ingest/http_ingest.h"
 #include "ingest/loader.h"
 #include "store/duckdb.h"
 #include "store/retention.h"
@@ -176,6 +177,7 @@ int ServeUntilStopped(const Config& config, const std::function<void(const Serve
   }
   Result<std::unique_ptr<bus::Producer>> producer = bus::Producer::Create(kafka);
   if (!producer.ok()) return Fail("serve", producer.status());
+  ingest::HttpIngest http_ingest(**producer, kafka);
   Result<std::unique_ptr<api::WorkerPool>> reads = api::WorkerPool::Start(
       **db, {.threads = settings->api.read_threads, .timeout = settings->api.query_timeout});
   if (!reads.ok()) return Fail("serve", reads.status());
@@ -213,8 +215,7 @@ int ServeUntilStopped(const Config& config, const std::function<void(const Serve
 
   api::ApiParts parts{.reads = reads->get(),
                       .writes = writes->get(),
-                      .producer = producer->get(),
-                      .kafka = kafka,
+                      .ingest = &http_ingest,
                       .live = &live,
                       .events = &events,
                       .tokens = &*tokens};
@@ -237,6 +238,9 @@ int ServeUntilStopped(const Config& config, const std::function<void(const Serve
               {{"outcome", "acked"}}, static_cast<double>(pc.acked.load()));
     e.Counter("dcmon_ingest_records_total", "Records from HTTP ingest, by Kafka outcome",
               {{"outcome", "failed"}}, static_cast<double>(pc.failed.load()));
+    e.Counter("dcmon_ingest_late_deliveries_total",
+              "Kafka delivery reports that came after their HTTP request was answered 503", {},
+              static_cast<double>(pc.late.load()));
     std::error_code ec;
     const auto size = std::filesystem::file_size(settings->store.path, ec);
     if (!ec) e.Gauge("dcmon_store_bytes", "Size of the store file", {}, static_cast<double>(size));

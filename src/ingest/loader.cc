@@ -7,9 +7,13 @@
 
 #include "core/log.h"
 #include "core/time.h"
+#include "ingest/points_sink.h"
 
 namespace dcmon::ingest {
 namespace {
+
+// In reject_messages_: a reject that needs no dead letter.
+constexpr size_t kNoDeadLetter = SIZE_MAX;
 
 int64_t SteadyNanos() { return std::chrono::steady_clock::now().time_since_epoch().count(); }
 
@@ -56,7 +60,7 @@ Result<std::unique_ptr<Loader>> Loader::Create(const bus::KafkaConfig& kafka, st
   if (Status s = options.Validate(); !s.ok()) return s;
   std::unique_ptr<Loader> l(new Loader());
   l->options_ = std::move(options);
-  l->rejects_topic_ = kafka.rejects_topic;
+  l->kafka_ = kafka;
   l->dedup_ = DedupWindow(l->options_.dedup_window);
   Result<std::unique_ptr<store::Writer>> writer = store::Writer::Create(db);
   if (!writer.ok()) return writer.status();
@@ -69,9 +73,10 @@ Result<std::unique_ptr<Loader>> Loader::Create(const bus::KafkaConfig& kafka, st
   // A dead letter that cannot be queued within this long is logged and left in `rejects` only: the
   // loader must not stall on the side channel.
   l->dead_letters_->enqueue_timeout = std::chrono::milliseconds(1000);
-  Result<std::unique_ptr<bus::Consumer>> consumer =
-      bus::Consumer::Create(kafka, l->options_.group, {kafka.sensors_topic, kafka.cooling_topic},
-                            l.get(), l->options_.membership);
+  Result<std::unique_ptr<bus::Consumer>> consumer = bus::Consumer::Create(
+      kafka, l->options_.group,
+      {kafka.sensors_topic, kafka.cooling_topic, kafka.metrics_topic, kafka.rejects_topic}, l.get(),
+      l->options_.membership);
   if (!consumer.ok()) return consumer.status();
   l->consumer_ = std::move(*consumer);
   return l;
@@ -173,7 +178,15 @@ void Loader::Decode(int64_t now_micros) {
       span = spans_.try_emplace({std::string(m.topic), m.partition}, m.offset, m.offset).first;
     }
     span->second.second = m.offset + 1;
-    Result<Record> r = decoder_.Decode(m.value);
+    // HTTP ingest's points and rejects; a malformed points message is a reject like a bad record.
+    Status http;
+    if (IsHttpTopic(kafka_, m.topic)) {
+      http = TakeHttpMessage(kafka_, messages_, i, batch_);
+      // HTTP's rejects are on the rejects topic already: no dead letter for them.
+      reject_messages_.resize(batch_.rejects.size(), kNoDeadLetter);
+      if (http.ok()) continue;
+    }
+    Result<Record> r = http.ok() ? decoder_.Decode(m.value) : Result<Record>(http);
     if (!r.ok()) {
       batch_.rejects.push_back({"kafka", fmt::format("{}/{}@{}", m.topic, m.partition, m.offset),
                                 r.status().message(), std::string(m.value.substr(0, 64 * 1024))});
@@ -261,11 +274,12 @@ void Loader::CommitToKafka() {
 // and a delivery that fails is counted in dead_letter_counters().failed.
 void Loader::ProduceDeadLetters() {
   for (size_t j = 0; j < batch_.rejects.size(); ++j) {
+    if (reject_messages_[j] == kNoDeadLetter) continue;
     const store::RejectRow& reject = batch_.rejects[j];
     const bus::Batch::View m = messages_.message(reject_messages_[j]);
-    const bus::Header headers[] = {{"dcmon-reason", reject.reason},
-                                   {"dcmon-position", reject.position}};
-    if (Status s = dead_letters_->Produce(rejects_topic_, m.key, m.value, headers); !s.ok()) {
+    const bus::Header headers[] = {{kRejectReasonHeader, reject.reason},
+                                   {kRejectPositionHeader, reject.position}};
+    if (Status s = dead_letters_->Produce(kafka_.rejects_topic, m.key, m.value, headers); !s.ok()) {
       Logger("ingest")->warn("dead letter {} kept in the store only: {}", reject.position,
                              s.message());
       continue;

@@ -148,7 +148,7 @@ class Loader : public bus::AssignmentListener {
   void RefreshLags();
 
   LoaderOptions options_;
-  std::string rejects_topic_;
+  bus::KafkaConfig kafka_;  // topic names
   std::unique_ptr<store::Writer> writer_;
   std::unique_ptr<bus::Consumer> consumer_;
   std::unique_ptr<bus::Producer> dead_letters_;

@@ -26,9 +26,9 @@ using namespace std::chrono_literals;
 
 struct Fixture {
   Fixture() {
-    auto b = bus::EmbeddedBroker::Start(
-        {.partitions = 4,
-         .topics = {kafka.sensors_topic, kafka.cooling_topic, kafka.rejects_topic}});
+    auto b = bus::EmbeddedBroker::Start({.partitions = 4,
+                                         .topics = {kafka.sensors_topic, kafka.cooling_topic,
+                                                    kafka.rejects_topic, kafka.metrics_topic}});
     broker = std::move(*b);
     kafka.bootstrap = broker->bootstrap();
   }
@@ -412,7 +412,7 @@ TEST(Loader, ReportsLagPerPartition) {
   };
   LoadUntil(*loader, 100);
   ASSERT_TRUE(loader->RunOnce().ok());  // refreshes the lags of the position after the last batch
-  EXPECT_EQ(loader->partition_lags().size(), 8u);
+  EXPECT_EQ(loader->partition_lags().size(), 16u);  // sensors, cooling, metrics, rejects: 4 each
   EXPECT_GT(total(), 0);
   EXPECT_LE(total(), produced - 100);
   LoadUntil(*loader, produced);

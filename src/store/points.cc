@@ -2,83 +2,261 @@
 
 #include <fmt/format.h>
 
+#include <bit>
+#include <cstring>
+
 namespace dcmon::store {
 namespace {
 
-// Owns one duckdb_value.
-struct Value {
-  duckdb_value v;
-  explicit Value(duckdb_value x) : v(x) {}
-  ~Value() { duckdb_destroy_value(&v); }
-  Value(const Value&) = delete;
-  Value& operator=(const Value&) = delete;
+constexpr char kVersion = 1;
+
+void PutVarint(uint64_t v, std::string& out) {
+  while (v >= 0x80) {
+    out.push_back(static_cast<char>(v | 0x80));
+    v >>= 7;
+  }
+  out.push_back(static_cast<char>(v));
+}
+
+void PutSigned(int64_t v, std::string& out) {  // zigzag: small negatives stay small
+  PutVarint((static_cast<uint64_t>(v) << 1) ^ static_cast<uint64_t>(v >> 63), out);
+}
+
+void PutString(std::string_view s, std::string& out) {
+  PutVarint(s.size(), out);
+  out.append(s);
+}
+
+// Reads what PutVarint and friends wrote; any read past the end turns ok() false for good.
+class Reader {
+ public:
+  explicit Reader(std::string_view in) : in_(in) {}
+  bool ok() const { return ok_; }
+  bool done() const { return in_.empty(); }
+  uint64_t Varint() {
+    uint64_t v = 0;
+    for (int shift = 0; shift < 64; shift += 7) {
+      if (in_.empty()) break;
+      const auto byte = static_cast<uint8_t>(in_.front());
+      in_.remove_prefix(1);
+      v |= static_cast<uint64_t>(byte & 0x7f) << shift;
+      if (!(byte & 0x80)) return v;
+    }
+    ok_ = false;
+    return 0;
+  }
+  int64_t Signed() {
+    const uint64_t z = Varint();
+    return static_cast<int64_t>(z >> 1) ^ -static_cast<int64_t>(z & 1);
+  }
+  std::string_view Bytes(uint64_t n) {
+    if (n > in_.size()) {
+      ok_ = false;
+      return {};
+    }
+    const std::string_view s = in_.substr(0, n);
+    in_.remove_prefix(n);
+    return s;
+  }
+  std::string_view String() { return Bytes(Varint()); }
+
+ private:
+  std::string_view in_;
+  bool ok_ = true;
 };
 
 }  // namespace
 
-Status AppendPoints(Connection& conn, const std::vector<Point>& points, int64_t ingest_micros) {
-  if (points.empty()) return Status::Ok();
+void StartPointsMessage(std::string& out) {
+  out.clear();
+  out.push_back(kVersion);
+}
+
+void AppendPoint(const Point& p, std::string& out) {
+  PutString(p.measurement, out);
+  PutVarint(p.tags.size(), out);
+  for (const auto& [k, v] : p.tags) {
+    PutString(k, out);
+    PutString(v, out);
+  }
+  PutVarint(p.fields.size(), out);
+  for (const Field& f : p.fields) {
+    PutString(f.key, out);
+    out.push_back(static_cast<char>(f.type));
+    switch (f.type) {
+      case Field::kFloat: {
+        const auto bits = std::bit_cast<uint64_t>(f.number);
+        for (int i = 0; i < 8; ++i) out.push_back(static_cast<char>(bits >> (8 * i)));
+        break;
+      }
+      case Field::kInteger:
+        PutSigned(f.integer, out);
+        break;
+      case Field::kUnsigned:
+        PutVarint(f.uinteger, out);
+        break;
+      case Field::kBoolean:
+        out.push_back(f.boolean() ? 1 : 0);
+        break;
+      case Field::kString:
+        PutString(f.text, out);
+        break;
+    }
+  }
+  PutSigned(p.time_micros, out);
+}
+
+Status DecodePointsMessage(std::string_view message, std::vector<Point>& out) {
+  if (message.empty() || message.front() != kVersion) {
+    return InvalidArgument(fmt::format("points message: expected version {}, got {}", int{kVersion},
+                                       message.empty() ? -1 : int{message.front()}));
+  }
+  Reader in(message.substr(1));
+  const size_t first = out.size();
+  while (in.ok() && !in.done()) {
+    Point& p = out.emplace_back();
+    p.measurement = in.String();
+    const uint64_t tags = in.Varint();
+    for (uint64_t i = 0; in.ok() && i < tags; ++i) {
+      std::string_view k = in.String();
+      p.tags.emplace_back(k, in.String());
+    }
+    const uint64_t fields = in.Varint();
+    for (uint64_t i = 0; in.ok() && i < fields; ++i) {
+      Field& f = p.fields.emplace_back();
+      f.key = in.String();
+      const std::string_view type = in.Bytes(1);
+      if (!in.ok()) break;
+      switch (type[0]) {
+        case Field::kFloat: {
+          const std::string_view b = in.Bytes(8);
+          uint64_t bits = 0;
+          for (size_t j = 0; j < b.size(); ++j)
+            bits |= static_cast<uint64_t>(static_cast<uint8_t>(b[j])) << (8 * j);
+          f.type = Field::kFloat;
+          f.number = std::bit_cast<double>(bits);
+          break;
+        }
+        case Field::kInteger:
+          f.type = Field::kInteger;
+          f.integer = in.Signed();
+          f.number = static_cast<double>(f.integer);
+          break;
+        case Field::kUnsigned:
+          f.type = Field::kUnsigned;
+          f.uinteger = in.Varint();
+          f.number = static_cast<double>(f.uinteger);
+          break;
+        case Field::kBoolean: {
+          const std::string_view b = in.Bytes(1);
+          f.type = Field::kBoolean;
+          f.number = !b.empty() && b[0] ? 1 : 0;
+          break;
+        }
+        case Field::kString:
+          f.type = Field::kString;
+          f.text = in.String();
+          break;
+        default:
+          out.resize(first);
+          return InvalidArgument(
+              fmt::format("points message: field \"{}\": unknown type {}", f.key, int{type[0]}));
+      }
+    }
+    p.time_micros = in.Signed();
+    if (in.ok() && p.fields.empty()) {
+      out.resize(first);
+      return InvalidArgument(
+          fmt::format("points message: point \"{}\" has no fields", p.measurement));
+    }
+  }
+  if (!in.ok()) {
+    out.resize(first);
+    return InvalidArgument("points message: truncated");
+  }
+  return Status::Ok();
+}
+
+Result<int64_t> AppendPoints(Connection& conn, const std::vector<Point>& points,
+                             int64_t ingest_micros) {
+  if (points.empty()) return int64_t{0};
   duckdb_appender appender = nullptr;
   if (duckdb_appender_create(conn.raw(), nullptr, "metrics", &appender) == DuckDBError) {
     const std::string message = duckdb_appender_error(appender);
     duckdb_appender_destroy(&appender);
     return IoError("duckdb appender for metrics: " + message);
   }
+  // Data chunks, the tags straight into the MAP's key and value vectors: a duckdb_value per tag
+  // map cost more than everything else of a batch.
+  enum Column { kTime, kMeasurement, kTags, kField, kValue, kText, kIngestTime, kColumns };
   duckdb_logical_type varchar = duckdb_create_logical_type(DUCKDB_TYPE_VARCHAR);
-  duckdb_logical_type map_type = duckdb_create_map_type(varchar, varchar);
-  Status status = conn.Execute("BEGIN TRANSACTION");
-  std::vector<duckdb_value> keys, values;
+  duckdb_logical_type timestamp = duckdb_create_logical_type(DUCKDB_TYPE_TIMESTAMP_TZ);
+  duckdb_logical_type number = duckdb_create_logical_type(DUCKDB_TYPE_DOUBLE);
+  duckdb_logical_type map = duckdb_create_map_type(varchar, varchar);
+  duckdb_logical_type types[kColumns] = {timestamp, varchar, map,      varchar,
+                                         number,    varchar, timestamp};
+  duckdb_data_chunk chunk = duckdb_create_data_chunk(types, kColumns);
+  const idx_t capacity = duckdb_vector_size();
+  auto vector = [&](Column c) { return duckdb_data_chunk_get_vector(chunk, c); };
+  auto null = [&](Column c, idx_t row) {
+    duckdb_vector v = vector(c);
+    duckdb_vector_ensure_validity_writable(v);
+    duckdb_validity_set_row_invalid(duckdb_vector_get_validity(v), row);
+  };
+  Status status;
+  idx_t row = 0, tags = 0;  // rows in the chunk, entries in its MAP child
+  auto flush = [&] {
+    if (row == 0) return;
+    duckdb_data_chunk_set_size(chunk, row);
+    if (duckdb_append_data_chunk(appender, chunk) == DuckDBError)
+      status =
+          IoError(fmt::format("duckdb append to metrics: {}", duckdb_appender_error(appender)));
+    duckdb_data_chunk_reset(chunk);
+    row = 0;
+    tags = 0;
+  };
+  int64_t rows = 0;
   for (const Point& p : points) {
-    if (!status.ok()) break;
-    keys.clear();
-    values.clear();
-    for (const auto& [k, v] : p.tags) {
-      keys.push_back(duckdb_create_varchar_length(k.data(), k.size()));
-      values.push_back(duckdb_create_varchar_length(v.data(), v.size()));
-    }
-    // DuckDB wants non-null arrays even for an empty map (a point without tags).
-    duckdb_value none = nullptr;
-    Value tags(duckdb_create_map_value(map_type, keys.empty() ? &none : keys.data(),
-                                       values.empty() ? &none : values.data(), keys.size()));
-    for (duckdb_value& v : keys) duckdb_destroy_value(&v);
-    for (duckdb_value& v : values) duckdb_destroy_value(&v);
-    if (!tags.v) {
-      status = InvalidArgument(fmt::format("metrics: the tags of \"{}\" make no map", p.measurement));
-      break;
-    }
     for (const Field& f : p.fields) {
-      bool ok = duckdb_append_timestamp(appender, duckdb_timestamp{p.time_micros}) == DuckDBSuccess;
-      ok = ok && duckdb_append_varchar_length(appender, p.measurement.data(),
-                                              p.measurement.size()) == DuckDBSuccess;
-      ok = ok && duckdb_append_value(appender, tags.v) == DuckDBSuccess;
-      ok =
-          ok && duckdb_append_varchar_length(appender, f.key.data(), f.key.size()) == DuckDBSuccess;
+      if (row == capacity) flush();
+      if (!status.ok()) break;
+      static_cast<int64_t*>(duckdb_vector_get_data(vector(kTime)))[row] = p.time_micros;
+      duckdb_vector_assign_string_element_len(vector(kMeasurement), row, p.measurement.data(),
+                                              p.measurement.size());
+      duckdb_vector m = vector(kTags);
+      duckdb_list_vector_reserve(m, tags + p.tags.size());
+      duckdb_vector entries = duckdb_list_vector_get_child(m);
+      duckdb_vector keys = duckdb_struct_vector_get_child(entries, 0);
+      duckdb_vector values = duckdb_struct_vector_get_child(entries, 1);
+      static_cast<duckdb_list_entry*>(duckdb_vector_get_data(m))[row] = {tags, p.tags.size()};
+      for (const auto& [k, v] : p.tags) {
+        duckdb_vector_assign_string_element_len(keys, tags, k.data(), k.size());
+        duckdb_vector_assign_string_element_len(values, tags, v.data(), v.size());
+        ++tags;
+      }
+      duckdb_list_vector_set_size(m, tags);
+      duckdb_vector_assign_string_element_len(vector(kField), row, f.key.data(), f.key.size());
       if (f.type == Field::kString) {
-        ok = ok && duckdb_append_null(appender) == DuckDBSuccess;
-        ok = ok &&
-             duckdb_append_varchar_length(appender, f.text.data(), f.text.size()) == DuckDBSuccess;
+        null(kValue, row);
+        duckdb_vector_assign_string_element_len(vector(kText), row, f.text.data(), f.text.size());
       } else {
-        ok = ok && duckdb_append_double(appender, f.number) == DuckDBSuccess;
-        ok = ok && duckdb_append_null(appender) == DuckDBSuccess;
+        static_cast<double*>(duckdb_vector_get_data(vector(kValue)))[row] = f.number;
+        null(kText, row);
       }
-      ok =
-          ok && duckdb_append_timestamp(appender, duckdb_timestamp{ingest_micros}) == DuckDBSuccess;
-      ok = ok && duckdb_appender_end_row(appender) == DuckDBSuccess;
-      if (!ok) {
-        status =
-            IoError(fmt::format("duckdb append to metrics: {}", duckdb_appender_error(appender)));
-        break;
-      }
+      static_cast<int64_t*>(duckdb_vector_get_data(vector(kIngestTime)))[row] = ingest_micros;
+      ++row;
+      ++rows;
     }
   }
+  if (status.ok()) flush();
   if (status.ok() && duckdb_appender_flush(appender) == DuckDBError)
     status = IoError(fmt::format("duckdb append to metrics: {}", duckdb_appender_error(appender)));
+  duckdb_destroy_data_chunk(&chunk);
   duckdb_appender_destroy(&appender);
-  if (status.ok()) status = conn.Execute("COMMIT");
-  if (!status.ok()) (void)conn.Execute("ROLLBACK");
-  duckdb_destroy_logical_type(&map_type);
-  duckdb_destroy_logical_type(&varchar);
-  return status;
+  for (duckdb_logical_type* t : {&map, &number, &timestamp, &varchar})
+    duckdb_destroy_logical_type(t);
+  if (!status.ok()) return status;
+  return rows;
 }
 
 }  // namespace dcmon::store

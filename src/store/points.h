@@ -1,12 +1,17 @@
-// Stores InfluxDB line-protocol points (core/line_protocol.h) in the `metrics` table: one row per
-// field, tags as a MAP, in one transaction per call, so a request lands whole or not at all. Runs
-// on whatever connection it is given (the API's write worker), beside the loader's appends to the
-// record tables, which it never touches.
+// InfluxDB line-protocol points (core/line_protocol.h) on their way to the `metrics` table: the
+// compact encoding they travel in through Kafka (dc.metrics) from HTTP ingest to the loader, and
+// the append of one row per field, tags as a MAP. AppendPoints runs inside the caller's transaction
+// (the Writer's batch), so points land together with their Kafka offsets or not at all.
 //
-//   Status s = AppendPoints(conn, batch.points, now_micros);
+//   std::string message;  StartPointsMessage(message);
+//   for (const Point& p : points) AppendPoint(p, message);            // produce `message`
+//   std::vector<Point> back;  Status s = DecodePointsMessage(message, back);
+//   Result<int64_t> rows = AppendPoints(conn, back, now_micros);  // in a transaction
 #pragma once
 
 #include <cstdint>
+#include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/line_protocol.h"
@@ -15,6 +20,19 @@
 
 namespace dcmon::store {
 
-Status AppendPoints(Connection& conn, const std::vector<Point>& points, int64_t ingest_micros);
+// A message is a version byte, then per point the measurement, the tags, the fields (type and
+// value) and the time, lengths and integers as varints. StartPointsMessage() sets `out` to an
+// empty message; AppendPoint() adds one point to it.
+void StartPointsMessage(std::string& out);
+void AppendPoint(const Point& p, std::string& out);
+
+// Appends the points of one message to `out`; an error names what is malformed (and nothing is
+// appended).
+Status DecodePointsMessage(std::string_view message, std::vector<Point>& out);
+
+// Appends one `metrics` row per field of each point; returns the rows appended. The caller owns the
+// transaction.
+Result<int64_t> AppendPoints(Connection& conn, const std::vector<Point>& points,
+                             int64_t ingest_micros);
 
 }  // namespace dcmon::store

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <unordered_map>
 
+#include "store/points.h"
 #include "store/schema.h"
 
 namespace dcmon::store {
@@ -361,6 +362,11 @@ Result<CommitStats> Writer::Commit(const WriteBatch& batch, int64_t ingest_time_
   CommitStats stats;
   Status s = conn_->Execute("BEGIN TRANSACTION");
   if (s.ok()) s = AppendRows(batch, ingest_time_micros, stats);
+  if (s.ok() && !batch.points.empty()) {
+    Result<int64_t> rows = AppendPoints(*conn_, batch.points, ingest_time_micros);
+    if (rows.ok()) stats.metric_rows = *rows;
+    s = rows.ok() ? Status::Ok() : rows.status();
+  }
   if (s.ok() && !batch.offsets.empty()) s = StoreOffsets(batch.offsets, ingest_time_micros);
   for (size_t i = 0; staging_ && s.ok() && i < std::size(kAppendedTables); ++i)
     s = conn_->Execute(fmt::format("DELETE FROM {}", Staged(kAppendedTables[i])));

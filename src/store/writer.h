@@ -21,6 +21,7 @@
 #include <string>
 #include <vector>
 
+#include "core/line_protocol.h"
 #include "core/record.h"
 #include "core/status.h"
 #include "store/appender.h"
@@ -57,8 +58,10 @@ struct WriteBatch {
   std::vector<Origin> origins;  // parallel to records, or empty
   std::vector<RejectRow> rejects;
   std::vector<StoredOffset> offsets;
+  std::vector<Point> points;  // line-protocol points for `metrics` (store/points.h)
   void Clear() {
     records.clear();
+    points.clear();
     origins.clear();
     rejects.clear();
     offsets.clear();
@@ -69,6 +72,7 @@ struct CommitStats {
   int64_t sensor_rows = 0;
   int64_t cooling_rows = 0;
   int64_t rejects = 0;
+  int64_t metric_rows = 0;       // one per field of each point
   int64_t first_ingest_seq = 0;  // of this batch's rows (0 when none)
   int64_t last_ingest_seq = 0;
 };

@@ -1,0 +1,202 @@
+#include "ingest/http_ingest.h"
+
+#include <fmt/format.h>
+#include <simdjson.h>
+
+#include <cstring>
+
+#include "ingest/points_sink.h"
+#include "store/points.h"
+
+namespace dcmon::ingest {
+namespace {
+
+bool IsSpace(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; }
+
+std::string_view Trim(std::string_view s) {
+  while (!s.empty() && IsSpace(s.front())) s.remove_prefix(1);
+  while (!s.empty() && IsSpace(s.back())) s.remove_suffix(1);
+  return s;
+}
+
+// The elements of a JSON array, found without parsing them (each is parsed once, by the record
+// decoder): brackets and braces are counted outside strings. Errors say what is wrong with the
+// array as a whole; a malformed element that still balances is the decoder's to reject.
+Status SplitJsonArray(std::string_view text, std::vector<std::string_view>& out) {
+  const size_t n = text.size();
+  size_t i = 1;  // after '['
+  auto skip_space = [&] {
+    while (i < n && IsSpace(text[i])) ++i;
+  };
+  skip_space();
+  if (i < n && text[i] == ']') {
+    ++i;
+  } else {
+    for (;;) {
+      const size_t start = i;
+      int depth = 0;
+      for (; i < n; ++i) {
+        const char c = text[i];
+        if (c == '"') {
+          for (++i; i < n && text[i] != '"'; ++i) {
+            if (text[i] == '\\') ++i;
+          }
+          if (i >= n) return InvalidArgument("body: not JSON (unterminated string)");
+        } else if (c == '{' || c == '[') {
+          ++depth;
+        } else if (c == '}' || c == ']') {
+          if (depth == 0) break;
+          --depth;
+        } else if (c == ',' && depth == 0) {
+          break;
+        }
+      }
+      if (i >= n) return InvalidArgument("body: not JSON (unterminated array)");
+      const std::string_view element = Trim(text.substr(start, i - start));
+      if (element.empty() || text[i] == '}') {
+        return InvalidArgument(
+            fmt::format("body: not JSON (element {}: expected a value)", out.size() + 1));
+      }
+      out.push_back(element);
+      if (text[i++] == ']') break;
+    }
+  }
+  skip_space();
+  if (i != n) return InvalidArgument("body: not JSON (text after the array)");
+  return Status::Ok();
+}
+
+struct Decoders {
+  RecordDecoder records;
+  std::string minified;
+  std::vector<std::string_view> elements;
+  std::string points;
+};
+
+// One per ingest worker thread: the decoder keeps its parser buffers.
+Decoders& ThreadDecoders() {
+  thread_local Decoders d;
+  return d;
+}
+
+}  // namespace
+
+Status HttpIngestOptions::Validate() const {
+  if (ack_timeout.count() <= 0) return InvalidArgument("ingest.ack_timeout: must be > 0");
+  if (points_message_bytes < 1024)
+    return InvalidArgument("ingest.points_message_bytes: must be >= 1024");
+  return Status::Ok();
+}
+
+HttpIngest::HttpIngest(bus::Producer& producer, bus::KafkaConfig topics, HttpIngestOptions options)
+    : producer_(producer), topics_(std::move(topics)), options_(options) {}
+
+Result<IngestOutcome> HttpIngest::Records(std::string_view body, std::string_view remote) {
+  Decoders& d = ThreadDecoders();
+  IngestOutcome out;
+  auto tracker = std::make_shared<bus::DeliveryTracker>();
+  Status produced;
+  // Produces one validated record as the bytes it was decoded from.
+  auto take = [&](std::string_view raw, int64_t line) {
+    Result<Record> r = d.records.Decode(raw);
+    if (!r.ok()) {
+      out.rejects.push_back({line, fmt::format("line {}: {}", line, r.status().message()),
+                             std::string(raw.substr(0, DecodeLimits{}.max_record_bytes))});
+      return;
+    }
+    const std::string& topic =
+        std::holds_alternative<SensorReading>(*r) ? topics_.sensors_topic : topics_.cooling_topic;
+    produced = producer_.Produce(topic, DeviceIdOf(*r), raw, {}, tracker);
+    if (produced.ok()) ++out.accepted;
+  };
+  const std::string_view text = Trim(body);
+  if (!text.empty() && text.front() == '[') {
+    // Positions are 1-based element numbers, reported as "line" like NDJSON's.
+    d.elements.clear();
+    if (Status s = SplitJsonArray(text, d.elements); !s.ok()) return s;
+    for (size_t i = 0; i < d.elements.size() && produced.ok(); ++i) {
+      const std::string_view element = d.elements[i];
+      ++out.lines;
+      d.minified.resize(element.size());
+      size_t len = 0;
+      if (simdjson::minify(element.data(), element.size(), d.minified.data(), len)) len = 0;
+      take(len ? std::string_view(d.minified.data(), len) : element, static_cast<int64_t>(i) + 1);
+    }
+  } else {
+    // NDJSON as RecordDecoder::DecodeNdjson reads it: a trailing '\r' is dropped, blank lines are
+    // skipped but counted.
+    int64_t line_no = 0;
+    for (size_t pos = 0; pos < body.size() && produced.ok();) {
+      ++line_no;
+      const char* nl =
+          static_cast<const char*>(std::memchr(body.data() + pos, '\n', body.size() - pos));
+      const size_t end = nl ? static_cast<size_t>(nl - body.data()) : body.size();
+      std::string_view line = body.substr(pos, end - pos);
+      pos = end + 1;
+      if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+      if (line.find_first_not_of(" \t\r") == std::string_view::npos) continue;
+      ++out.lines;
+      take(line, line_no);
+    }
+  }
+  if (!produced.ok()) {
+    // Some may be in Kafka already: a retry re-sends them, and the loader drops re-sends.
+    (void)tracker->Wait(producer_.handle(), options_.ack_timeout);
+    return produced;
+  }
+  if (Status s = Finish(out.rejects, remote, tracker); !s.ok()) return s;
+  return out;
+}
+
+Result<IngestOutcome> HttpIngest::LineProtocol(std::string_view body, Precision precision,
+                                               int64_t now_micros, std::string_view remote) {
+  const LineProtocolBatch batch = ParseLineProtocol(body, precision, now_micros);
+  IngestOutcome out;
+  out.lines = static_cast<int64_t>(batch.points.size() + batch.errors.size());
+  auto tracker = std::make_shared<bus::DeliveryTracker>();
+  std::string& message = ThreadDecoders().points;
+  // Points go in messages of about points_message_bytes, each one unit of the loader's commit.
+  for (size_t i = 0; i < batch.points.size();) {
+    store::StartPointsMessage(message);
+    for (; i < batch.points.size() && message.size() < options_.points_message_bytes; ++i)
+      store::AppendPoint(batch.points[i], message);
+    if (Status s = producer_.Produce(topics_.metrics_topic, {}, message, {}, tracker); !s.ok()) {
+      (void)tracker->Wait(producer_.handle(), options_.ack_timeout);
+      return s;
+    }
+  }
+  out.accepted = static_cast<int64_t>(batch.points.size());
+  // A rejected line's raw text, found in one pass (errors come in body order).
+  std::string_view rest = body;
+  int64_t at = 1;
+  for (const LineError& e : batch.errors) {
+    for (; at < e.line && !rest.empty(); ++at) {
+      const size_t nl = rest.find('\n');
+      rest = nl == std::string_view::npos ? std::string_view() : rest.substr(nl + 1);
+    }
+    out.rejects.push_back(
+        {e.line, e.status.message(),
+         std::string(rest.substr(0, std::min(rest.find('\n'), kMaxLineProtocolLineBytes)))});
+  }
+  if (Status s = Finish(out.rejects, remote, tracker); !s.ok()) return s;
+  return out;
+}
+
+Status HttpIngest::Finish(const std::vector<RejectedLine>& rejects, std::string_view remote,
+                          const std::shared_ptr<bus::DeliveryTracker>& tracker) {
+  std::string position;
+  for (const RejectedLine& r : rejects) {
+    position = fmt::format("{} line {}", remote, r.line);
+    const bus::Header headers[] = {{kRejectReasonHeader, r.reason},
+                                   {kRejectPositionHeader, position},
+                                   {kRejectSourceHeader, "http"}};
+    if (Status s = producer_.Produce(topics_.rejects_topic, {}, r.raw, headers, tracker); !s.ok()) {
+      (void)tracker->Wait(producer_.handle(), options_.ack_timeout);
+      return s;
+    }
+  }
+  // Answer only once Kafka holds them: a 200 means the records are durable.
+  return tracker->Wait(producer_.handle(), options_.ack_timeout);
+}
+
+}  // namespace dcmon::ingest
