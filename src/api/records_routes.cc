@@ -4,6 +4,7 @@
 // record reads back exactly as it was sent, plus its `ingest_seq`.
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <charconv>
 #include <chrono>
 
@@ -89,11 +90,12 @@ Status AddFilters(const HttpRequest& req, std::string_view device_column, Page& 
   return Status::Ok();
 }
 
-std::string PageSql(std::string_view columns, std::string_view table, const Page& p) {
-  return fmt::format("SELECT {} FROM {} WHERE ingest_seq > {}{}{} ORDER BY ingest_seq LIMIT {}",
-                     columns, table, p.start,
-                     p.end ? fmt::format(" AND ingest_seq <= {}", *p.end) : std::string(), p.where,
-                     p.limit);
+// `sorted`: ORDER BY ingest_seq in SQL. Without it the rows come in the order they were stored.
+std::string PageSql(std::string_view columns, std::string_view table, const Page& p,
+                    bool sorted = true) {
+  return fmt::format("SELECT {} FROM {} WHERE ingest_seq > {}{}{}{} LIMIT {}", columns, table,
+                     p.start, p.end ? fmt::format(" AND ingest_seq <= {}", *p.end) : std::string(),
+                     p.where, sorted ? " ORDER BY ingest_seq" : "", p.limit);
 }
 
 constexpr std::string_view kSensorColumns =
@@ -156,32 +158,34 @@ constexpr std::initializer_list<duckdb_type> kCoolingTypes = {
     DUCKDB_TYPE_VARCHAR, DUCKDB_TYPE_VARCHAR, DUCKDB_TYPE_DOUBLE,  DUCKDB_TYPE_DOUBLE,
     DUCKDB_TYPE_DOUBLE,  DUCKDB_TYPE_VARCHAR};
 
-// One table's page, ascending on ingest_seq, one row at a time: `record` and `seq` hold the current
-// row while `valid`.
+// One table's page, one row at a time: `record` and `seq` hold the current row while `valid`.
+// `ascending` turns false if a row's ingest_seq is not above the one before it.
 struct TableRows {
   TableRows(store::RowCursor cursor, void (*read)(const store::RowCursor&, Record&))
       : rows(std::move(cursor)), read(read) {
     Advance();
   }
   void Advance() {
+    const int64_t previous = seq;
     valid = rows.Next();
     if (!valid) return;
     seq = rows.Int64(0);
+    ascending = ascending && seq > previous;
     read(rows, record);
   }
   store::RowCursor rows;
   void (*read)(const store::RowCursor&, Record&);
   Record record;
-  int64_t seq = 0;
+  int64_t seq = INT64_MIN;
   bool valid = false;
+  bool ascending = true;
 };
 
 // {"data":[...], "next_cursor": N|null, "limit": L}: next_cursor is null once a page comes back
 // short, so a client pages until null and resumes from its last ingest_seq later. Both tables share
 // one cursor: their pages are merged on it and the first `limit` rows written, straight from the
-// query results.
-HttpResponse PageResponse(std::vector<TableRows>& tables, const Page& p) {
-  std::string body;
+// query results. False, with `body` unspecified, if a table's rows were not in ingest_seq order.
+bool WritePage(std::vector<TableRows>& tables, const Page& p, std::string& body) {
   {
     JsonWriter w(body);
     w.BeginObject();
@@ -195,7 +199,7 @@ HttpResponse PageResponse(std::vector<TableRows>& tables, const Page& p) {
       for (TableRows& t : tables) {
         if (t.valid && (!next || t.seq < next->seq)) next = &t;
       }
-      if (!next) break;
+      if (!next || !next->ascending) break;
       w.BeginObject();
       w.Key("ingest_seq");
       w.Int(next->seq);
@@ -218,7 +222,7 @@ HttpResponse PageResponse(std::vector<TableRows>& tables, const Page& p) {
     w.Int(p.limit);
     w.EndObject();
   }
-  return Json(std::move(body));
+  return std::all_of(tables.begin(), tables.end(), [](const TableRows& t) { return t.ascending; });
 }
 
 HttpResponse Failed(const Status& s) {
@@ -231,6 +235,47 @@ HttpResponse Failed(const Status& s) {
 
 enum class Tables { kBoth, kSensors, kCooling };
 
+// A page is read in two steps per table: its last ingest_seq first, from that column alone; then
+// its rows up to that ingest_seq, which the scan finds by the row groups' min/max. With `sorted`
+// false the rows come in the order they were stored (ingest_seq order, as the loader writes):
+// sorting them in SQL cost as much as everything else together (docs/benchmarks.md). Returns the
+// body, or nullopt if a table's rows were out of ingest_seq order (only when not `sorted`).
+Result<std::optional<std::string>> ReadPage(store::Connection& conn, const Page& p, Tables tables,
+                                            bool sorted) {
+  std::optional<store::QueryResult> results[2];  // outlive the cursors that read them
+  std::vector<TableRows> rows;
+  rows.reserve(2);
+  auto open = [&](std::string_view columns, std::string_view table,
+                  std::initializer_list<duckdb_type> types,
+                  void (*read)(const store::RowCursor&, Record&)) -> Status {
+    Result<store::QueryResult> last = conn.Query(
+        fmt::format("SELECT max(ingest_seq) FROM ({})", PageSql("ingest_seq", table, p)));
+    if (!last.ok()) return last.status();
+    if (last->IsNull(0, 0)) return Status::Ok();  // nothing past the cursor
+    Page up_to_last = p;
+    up_to_last.end = last->Int64(0, 0);
+    Result<store::QueryResult> r = conn.Query(PageSql(columns, table, up_to_last, sorted));
+    if (!r.ok()) return r.status();
+    std::optional<store::QueryResult>& result = results[rows.size()];
+    result.emplace(std::move(*r));
+    Result<store::RowCursor> cursor = store::RowCursor::Open(*result, types);
+    if (!cursor.ok()) return cursor.status();
+    rows.emplace_back(std::move(*cursor), read);
+    return Status::Ok();
+  };
+  if (tables != Tables::kCooling) {
+    if (Status s = open(kSensorColumns, "sensor_readings", kSensorTypes, ReadSensor); !s.ok())
+      return s;
+  }
+  if (tables != Tables::kSensors) {
+    if (Status s = open(kCoolingColumns, "cooling_metrics", kCoolingTypes, ReadCooling); !s.ok())
+      return s;
+  }
+  std::string body;
+  if (!WritePage(rows, p, body)) return std::optional<std::string>();
+  return std::optional<std::string>(std::move(body));
+}
+
 void PagedRecords(Api::Context& ctx, HttpRequest& req, Respond& respond, Tables tables) {
   Result<Page> page = ParsePage(ctx, req);
   if (!page.ok()) return respond(BadParam(page.status()));
@@ -240,32 +285,10 @@ void PagedRecords(Api::Context& ctx, HttpRequest& req, Respond& respond, Tables 
       return respond(BadParam(s));
   }
   OnPool(ctx.parts.reads, respond, [p = *page, tables](store::Connection& conn) {
-    // The results outlive the cursors that read them.
-    std::optional<store::QueryResult> sensors, cooling;
-    std::vector<TableRows> rows;
-    rows.reserve(2);
-    auto open = [&](std::optional<store::QueryResult>& result, std::string_view columns,
-                    std::string_view table, std::initializer_list<duckdb_type> types,
-                    void (*read)(const store::RowCursor&, Record&)) -> Status {
-      Result<store::QueryResult> r = conn.Query(PageSql(columns, table, p));
-      if (!r.ok()) return r.status();
-      result.emplace(std::move(*r));
-      Result<store::RowCursor> cursor = store::RowCursor::Open(*result, types);
-      if (!cursor.ok()) return cursor.status();
-      rows.emplace_back(std::move(*cursor), read);
-      return Status::Ok();
-    };
-    if (tables != Tables::kCooling) {
-      if (Status s = open(sensors, kSensorColumns, "sensor_readings", kSensorTypes, ReadSensor);
-          !s.ok())
-        return Failed(s);
-    }
-    if (tables != Tables::kSensors) {
-      if (Status s = open(cooling, kCoolingColumns, "cooling_metrics", kCoolingTypes, ReadCooling);
-          !s.ok())
-        return Failed(s);
-    }
-    return PageResponse(rows, p);
+    Result<std::optional<std::string>> body = ReadPage(conn, p, tables, /*sorted=*/false);
+    if (body.ok() && !*body) body = ReadPage(conn, p, tables, /*sorted=*/true);
+    if (!body.ok()) return Failed(body.status());
+    return Json(std::move(**body));
   });
 }
 
