@@ -4,6 +4,7 @@
 // record reads back exactly as it was sent, plus its `ingest_seq`.
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <charconv>
 #include <chrono>
 
@@ -12,6 +13,7 @@
 #include "core/record_json.h"
 #include "core/time.h"
 #include "store/duckdb.h"
+#include "store/query.h"
 
 namespace dcmon::api {
 namespace {
@@ -88,11 +90,12 @@ Status AddFilters(const HttpRequest& req, std::string_view device_column, Page& 
   return Status::Ok();
 }
 
-std::string PageSql(std::string_view columns, std::string_view table, const Page& p) {
-  return fmt::format("SELECT {} FROM {} WHERE ingest_seq > {}{}{} ORDER BY ingest_seq LIMIT {}",
-                     columns, table, p.start,
-                     p.end ? fmt::format(" AND ingest_seq <= {}", *p.end) : std::string(), p.where,
-                     p.limit);
+// `sorted`: ORDER BY ingest_seq in SQL. Without it the rows come in the order they were stored.
+std::string PageSql(std::string_view columns, std::string_view table, const Page& p,
+                    bool sorted = true) {
+  return fmt::format("SELECT {} FROM {} WHERE ingest_seq > {}{}{}{} LIMIT {}", columns, table,
+                     p.start, p.end ? fmt::format(" AND ingest_seq <= {}", *p.end) : std::string(),
+                     p.where, sorted ? " ORDER BY ingest_seq" : "", p.limit);
 }
 
 constexpr std::string_view kSensorColumns =
@@ -103,76 +106,115 @@ constexpr std::string_view kCoolingColumns =
     "seq, site, room, \"row\", rack, supply_air_temp_celsius, return_air_temp_celsius, "
     "fan_speed_percent, extra";
 
-std::string Str(store::QueryResult& r, size_t c, size_t i) { return r.Text(c, i).value_or(""); }
-std::optional<int64_t> OptInt(store::QueryResult& r, size_t c, size_t i) {
-  if (r.IsNull(c, i)) return std::nullopt;
-  return r.Int64(c, i);
-}
-std::optional<double> OptDouble(store::QueryResult& r, size_t c, size_t i) {
-  if (r.IsNull(c, i)) return std::nullopt;
-  return r.Double(c, i);
+// Fills `out` from a row of kSensorColumns, reusing its buffers.
+void ReadSensor(const store::RowCursor& r, Record& out) {
+  auto* s = std::get_if<SensorReading>(&out);
+  if (!s) s = &out.emplace<SensorReading>();
+  s->device_id.assign(r.Text(1));
+  s->location.assign(r.Text(2));
+  s->measurement_type.assign(r.Text(3));
+  s->value = r.Double(4);
+  s->timestamp_micros = r.Int64(5);
+  s->unit.assign(r.Text(6));
+  s->seq = r.IsNull(7) ? std::nullopt : std::optional<int64_t>(r.Int64(7));
+  s->placement.site.assign(r.Text(8));
+  s->placement.room.assign(r.Text(9));
+  s->placement.row.assign(r.Text(10));
+  s->placement.rack.assign(r.Text(11));
+  s->position.assign(r.Text(12));
+  s->extra.assign(r.Text(13));
 }
 
-struct Row {
-  int64_t seq;
+// Fills `out` from a row of kCoolingColumns, reusing its buffers.
+void ReadCooling(const store::RowCursor& r, Record& out) {
+  auto optional = [&r](size_t c) {
+    return r.IsNull(c) ? std::nullopt : std::optional<double>(r.Double(c));
+  };
+  auto* c = std::get_if<CoolingMetric>(&out);
+  if (!c) c = &out.emplace<CoolingMetric>();
+  c->system_id.assign(r.Text(1));
+  c->efficiency_percent = r.Double(2);
+  c->power_consumption_watts = r.Double(3);
+  c->timestamp_micros = r.Int64(4);
+  c->seq = r.IsNull(5) ? std::nullopt : std::optional<int64_t>(r.Int64(5));
+  c->placement.site.assign(r.Text(6));
+  c->placement.room.assign(r.Text(7));
+  c->placement.row.assign(r.Text(8));
+  c->placement.rack.assign(r.Text(9));
+  c->supply_air_temp_celsius = optional(10);
+  c->return_air_temp_celsius = optional(11);
+  c->fan_speed_percent = optional(12);
+  c->extra.assign(r.Text(13));
+}
+
+constexpr std::initializer_list<duckdb_type> kSensorTypes = {
+    DUCKDB_TYPE_BIGINT,  DUCKDB_TYPE_VARCHAR, DUCKDB_TYPE_VARCHAR, DUCKDB_TYPE_VARCHAR,
+    DUCKDB_TYPE_DOUBLE,  DUCKDB_TYPE_BIGINT,  DUCKDB_TYPE_VARCHAR, DUCKDB_TYPE_BIGINT,
+    DUCKDB_TYPE_VARCHAR, DUCKDB_TYPE_VARCHAR, DUCKDB_TYPE_VARCHAR, DUCKDB_TYPE_VARCHAR,
+    DUCKDB_TYPE_VARCHAR, DUCKDB_TYPE_VARCHAR};
+constexpr std::initializer_list<duckdb_type> kCoolingTypes = {
+    DUCKDB_TYPE_BIGINT,  DUCKDB_TYPE_VARCHAR, DUCKDB_TYPE_DOUBLE,  DUCKDB_TYPE_DOUBLE,
+    DUCKDB_TYPE_BIGINT,  DUCKDB_TYPE_BIGINT,  DUCKDB_TYPE_VARCHAR, DUCKDB_TYPE_VARCHAR,
+    DUCKDB_TYPE_VARCHAR, DUCKDB_TYPE_VARCHAR, DUCKDB_TYPE_DOUBLE,  DUCKDB_TYPE_DOUBLE,
+    DUCKDB_TYPE_DOUBLE,  DUCKDB_TYPE_VARCHAR};
+
+// One table's page, one row at a time: `record` and `seq` hold the current row while `valid`.
+// `ascending` turns false if a row's ingest_seq is not above the one before it.
+struct TableRows {
+  TableRows(store::RowCursor cursor, void (*read)(const store::RowCursor&, Record&))
+      : rows(std::move(cursor)), read(read) {
+    Advance();
+  }
+  void Advance() {
+    const int64_t previous = seq;
+    valid = rows.Next();
+    if (!valid) return;
+    seq = rows.Int64(0);
+    ascending = ascending && seq > previous;
+    read(rows, record);
+  }
+  store::RowCursor rows;
+  void (*read)(const store::RowCursor&, Record&);
   Record record;
+  int64_t seq = INT64_MIN;
+  bool valid = false;
+  bool ascending = true;
 };
 
-void SensorRows(store::QueryResult& r, std::vector<Row>& out) {
-  for (size_t i = 0; i < r.rows(); ++i) {
-    SensorReading s{.device_id = Str(r, 1, i),
-                    .location = Str(r, 2, i),
-                    .measurement_type = Str(r, 3, i),
-                    .value = r.Double(4, i),
-                    .timestamp_micros = r.Int64(5, i)};
-    s.unit = Str(r, 6, i);
-    s.seq = OptInt(r, 7, i);
-    s.placement = {Str(r, 8, i), Str(r, 9, i), Str(r, 10, i), Str(r, 11, i)};
-    s.position = Str(r, 12, i);
-    s.extra = Str(r, 13, i);
-    out.push_back({r.Int64(0, i), std::move(s)});
-  }
-}
-
-void CoolingRows(store::QueryResult& r, std::vector<Row>& out) {
-  for (size_t i = 0; i < r.rows(); ++i) {
-    CoolingMetric c{.system_id = Str(r, 1, i),
-                    .efficiency_percent = r.Double(2, i),
-                    .power_consumption_watts = r.Double(3, i),
-                    .timestamp_micros = r.Int64(4, i)};
-    c.seq = OptInt(r, 5, i);
-    c.placement = {Str(r, 6, i), Str(r, 7, i), Str(r, 8, i), Str(r, 9, i)};
-    c.supply_air_temp_celsius = OptDouble(r, 10, i);
-    c.return_air_temp_celsius = OptDouble(r, 11, i);
-    c.fan_speed_percent = OptDouble(r, 12, i);
-    c.extra = Str(r, 13, i);
-    out.push_back({r.Int64(0, i), std::move(c)});
-  }
-}
-
 // {"data":[...], "next_cursor": N|null, "limit": L}: next_cursor is null once a page comes back
-// short, so a client pages until null and resumes from its last ingest_seq later.
-HttpResponse PageResponse(const std::vector<Row>& rows, const Page& p) {
-  std::string body;
+// short, so a client pages until null and resumes from its last ingest_seq later. Both tables share
+// one cursor: their pages are merged on it and the first `limit` rows written, straight from the
+// query results. False, with `body` unspecified, if a table's rows were not in ingest_seq order.
+bool WritePage(std::vector<TableRows>& tables, const Page& p, std::string& body) {
   {
     JsonWriter w(body);
     w.BeginObject();
     w.Key("data");
     w.BeginArray();
     std::string record;
-    for (const Row& row : rows) {
+    int64_t rows = 0;
+    int64_t last = 0;
+    while (rows < p.limit) {
+      TableRows* next = nullptr;
+      for (TableRows& t : tables) {
+        if (t.valid && (!next || t.seq < next->seq)) next = &t;
+      }
+      if (!next || !next->ascending) break;
       w.BeginObject();
       w.Key("ingest_seq");
-      w.Int(row.seq);
+      w.Int(next->seq);
       record.clear();
-      AppendRecordJson(row.record, record);
+      AppendRecordJson(next->record, record);
       w.Members(record);
       w.EndObject();
+      last = next->seq;
+      ++rows;
+      next->Advance();
     }
     w.EndArray();
     w.Key("next_cursor");
-    if (static_cast<int64_t>(rows.size()) == p.limit) {
-      w.Int(rows.back().seq);
+    if (rows == p.limit) {
+      w.Int(last);
     } else {
       w.Null();
     }
@@ -180,7 +222,7 @@ HttpResponse PageResponse(const std::vector<Row>& rows, const Page& p) {
     w.Int(p.limit);
     w.EndObject();
   }
-  return Json(std::move(body));
+  return std::all_of(tables.begin(), tables.end(), [](const TableRows& t) { return t.ascending; });
 }
 
 HttpResponse Failed(const Status& s) {
@@ -188,6 +230,47 @@ HttpResponse Failed(const Status& s) {
 }
 
 enum class Tables { kBoth, kSensors, kCooling };
+
+// A page is read in two steps per table: its last ingest_seq first, from that column alone; then
+// its rows up to that ingest_seq, which the scan finds by the row groups' min/max. With `sorted`
+// false the rows come in the order they were stored (ingest_seq order, as the loader writes):
+// sorting them in SQL cost as much as everything else together (docs/benchmarks.md). Returns the
+// body, or nullopt if a table's rows were out of ingest_seq order (only when not `sorted`).
+Result<std::optional<std::string>> ReadPage(store::Connection& conn, const Page& p, Tables tables,
+                                            bool sorted) {
+  std::optional<store::QueryResult> results[2];  // outlive the cursors that read them
+  std::vector<TableRows> rows;
+  rows.reserve(2);
+  auto open = [&](std::string_view columns, std::string_view table,
+                  std::initializer_list<duckdb_type> types,
+                  void (*read)(const store::RowCursor&, Record&)) -> Status {
+    Result<store::QueryResult> last = conn.Query(
+        fmt::format("SELECT max(ingest_seq) FROM ({})", PageSql("ingest_seq", table, p)));
+    if (!last.ok()) return last.status();
+    if (last->IsNull(0, 0)) return Status::Ok();  // nothing past the cursor
+    Page up_to_last = p;
+    up_to_last.end = last->Int64(0, 0);
+    Result<store::QueryResult> r = conn.Query(PageSql(columns, table, up_to_last, sorted));
+    if (!r.ok()) return r.status();
+    std::optional<store::QueryResult>& result = results[rows.size()];
+    result.emplace(std::move(*r));
+    Result<store::RowCursor> cursor = store::RowCursor::Open(*result, types);
+    if (!cursor.ok()) return cursor.status();
+    rows.emplace_back(std::move(*cursor), read);
+    return Status::Ok();
+  };
+  if (tables != Tables::kCooling) {
+    if (Status s = open(kSensorColumns, "sensor_readings", kSensorTypes, ReadSensor); !s.ok())
+      return s;
+  }
+  if (tables != Tables::kSensors) {
+    if (Status s = open(kCoolingColumns, "cooling_metrics", kCoolingTypes, ReadCooling); !s.ok())
+      return s;
+  }
+  std::string body;
+  if (!WritePage(rows, p, body)) return std::optional<std::string>();
+  return std::optional<std::string>(std::move(body));
+}
 
 void PagedRecords(Api::Context& ctx, HttpRequest& req, Respond& respond, Tables tables) {
   Result<Page> page = ParsePage(ctx, req);
@@ -198,21 +281,10 @@ void PagedRecords(Api::Context& ctx, HttpRequest& req, Respond& respond, Tables 
       return respond(BadParam(s));
   }
   OnPool(ctx.parts.reads, respond, [p = *page, tables](store::Connection& conn) {
-    std::vector<Row> rows;
-    if (tables != Tables::kCooling) {
-      Result<store::QueryResult> r = conn.Query(PageSql(kSensorColumns, "sensor_readings", p));
-      if (!r.ok()) return Failed(r.status());
-      SensorRows(*r, rows);
-    }
-    if (tables != Tables::kSensors) {
-      Result<store::QueryResult> r = conn.Query(PageSql(kCoolingColumns, "cooling_metrics", p));
-      if (!r.ok()) return Failed(r.status());
-      CoolingRows(*r, rows);
-    }
-    // Both tables share one cursor: merge and keep the first `limit`.
-    std::sort(rows.begin(), rows.end(), [](const Row& a, const Row& b) { return a.seq < b.seq; });
-    if (static_cast<int64_t>(rows.size()) > p.limit) rows.resize(p.limit);
-    return PageResponse(rows, p);
+    Result<std::optional<std::string>> body = ReadPage(conn, p, tables, /*sorted=*/false);
+    if (body.ok() && !*body) body = ReadPage(conn, p, tables, /*sorted=*/true);
+    if (!body.ok()) return Failed(body.status());
+    return Json(std::move(**body));
   });
 }
 

@@ -5,6 +5,7 @@
 #include <simdjson.h>
 
 #include <array>
+#include <bit>
 #include <charconv>
 #include <cmath>
 #include <cstdio>
@@ -173,15 +174,33 @@ Status ParseError(simdjson::error_code err, std::string_view json) {
   return FieldError("record", fmt::format("malformed JSON ({})", simdjson::error_message(err)));
 }
 
-// True if s has a byte below 0x20 or DEL; 8 bytes at a time.
+// True if s has a byte below 0x20 or DEL; 8 bytes at a time, the last word overlapping the one
+// before it rather than copied out byte by byte.
 bool HasControlByte(std::string_view s) {
+  auto bad = [](uint64_t x) { return swar::BytesBelow(x, 0x20) | swar::BytesEqual(x, 0x7f); };
+  if (s.size() < 8) {
+    for (const char c : s) {
+      if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) return true;
+    }
+    return false;
+  }
   size_t i = 0;
   for (; i + 8 <= s.size(); i += 8) {
-    const uint64_t x = swar::Load(s.data() + i);
-    if (swar::BytesBelow(x, 0x20) | swar::BytesEqual(x, 0x7f)) return true;
+    if (bad(swar::Load(s.data() + i))) return true;
   }
-  const uint64_t tail = swar::LoadPartial(s.data() + i, s.size() - i, 'x');
-  return swar::BytesBelow(tail, 0x20) | swar::BytesEqual(tail, 0x7f);
+  return i < s.size() && bad(swar::Load(s.data() + s.size() - 8));
+}
+
+// The length of a key up to its closing quote or first backslash. `key` points into the padded
+// input, so whole words past the key's end are readable.
+size_t KeyLength(const char* key) {
+  for (size_t n = 0;; n += 8) {
+    const uint64_t x = swar::Load(key + n);
+    // The lowest flagged byte is the first match (only bytes above a match can be flagged falsely).
+    if (const uint64_t m = swar::BytesEqual(x, '"') | swar::BytesEqual(x, '\\')) {
+      return n + static_cast<size_t>(std::countr_zero(m)) / 8;
+    }
+  }
 }
 
 Status CheckRange(Field f, double v, double lo, double hi) {
@@ -189,6 +208,40 @@ Status CheckRange(Field f, double v, double lo, double hi) {
     return FieldError(kFields[f].name, fmt::format("{} is out of range {}..{}", v, lo, hi));
   }
   return Status::Ok();
+}
+
+// Reads two digits at p into out; false unless both are digits.
+bool TwoDigits(const char* p, unsigned& out) {
+  const unsigned a = static_cast<unsigned char>(p[0]) - '0';
+  const unsigned b = static_cast<unsigned char>(p[1]) - '0';
+  out = a * 10 + b;
+  return a <= 9 && b <= 9;
+}
+
+// The microseconds after midnight of the common form "YYYY-MM-DDTHH:MM:SS[.fraction]Z" (upper case
+// T and Z, a fraction of 1 to 9 digits), or -1 for anything else. The date part is not checked.
+int64_t TimeOfDayMicros(std::string_view s) {
+  if (s.size() < 20 || s.size() > 30 || s[10] != 'T' || s[13] != ':' || s[16] != ':' ||
+      s.back() != 'Z') {
+    return -1;
+  }
+  unsigned hour, minute, second;
+  if (!TwoDigits(&s[11], hour) || !TwoDigits(&s[14], minute) || !TwoDigits(&s[17], second) ||
+      hour > 23 || minute > 59 || second > 59) {
+    return -1;
+  }
+  int64_t fraction = 0;
+  if (s.size() > 20) {
+    if (s[19] != '.' || s.size() == 21) return -1;
+    int64_t scale = 100000;
+    for (size_t i = 20; i + 1 < s.size(); ++i) {
+      const unsigned d = static_cast<unsigned char>(s[i]) - '0';
+      if (d > 9) return -1;
+      fraction += d * scale;  // digits past the 6th have scale 0: truncated, as ParseRfc3339 does
+      scale /= 10;
+    }
+  }
+  return (hour * 3600 + minute * 60 + second) * int64_t{1000000} + fraction;
 }
 
 }  // namespace
@@ -211,6 +264,9 @@ struct RecordDecoder::Impl {
   // Per-field steps return false with the reason in `error`: no Status is built on the happy path.
   bool ReadField(Field id, od::value v, Fields& f);
   bool AddExtra(std::string_view key, od::value v);
+  // ParseRfc3339, with the result for the last date seen kept: a batch's timestamps share a few
+  // dates, so the common "…Z" form only needs its time of day read.
+  Result<int64_t> ParseTimestamp(std::string_view s);
   bool Fail(Status s) {
     error = std::move(s);
     return false;
@@ -224,7 +280,23 @@ struct RecordDecoder::Impl {
   std::string extra;   // unknown fields of the record being decoded, as a JSON object
   std::vector<std::string> extra_keys;
   Status error;
+  std::array<char, 10> last_date{};  // "YYYY-MM-DD" of the last common-form timestamp parsed
+  int64_t last_midnight = -1;        // its midnight in UTC microseconds; -1 before the first
 };
+
+Result<int64_t> RecordDecoder::Impl::ParseTimestamp(std::string_view s) {
+  const int64_t time_of_day = TimeOfDayMicros(s);
+  if (time_of_day >= 0 && last_midnight >= 0 &&
+      std::memcmp(s.data(), last_date.data(), last_date.size()) == 0) {
+    return last_midnight + time_of_day;
+  }
+  Result<int64_t> t = ParseRfc3339(s);
+  if (t.ok() && time_of_day >= 0) {
+    std::memcpy(last_date.data(), s.data(), last_date.size());
+    last_midnight = *t - time_of_day;
+  }
+  return t;
+}
 
 bool RecordDecoder::Impl::ReadField(Field id, od::value v, Fields& f) {
   const std::string_view name = kFields[id].name;
@@ -261,7 +333,7 @@ bool RecordDecoder::Impl::ReadField(Field id, od::value v, Fields& f) {
     case Kind::kTimestamp: {
       std::string_view s;
       if (v.get_string().get(s)) return Fail(FieldError(name, "malformed string"));
-      Result<int64_t> t = ParseRfc3339(s);
+      Result<int64_t> t = ParseTimestamp(s);
       if (!t.ok()) return Fail(t.status().WithPrefix(fmt::format("{}: {}: ", name, Quote(s))));
       f.timestamp = *t;
       break;
@@ -368,8 +440,7 @@ Status RecordDecoder::Impl::DecodePadded(const char* data, size_t len, size_t ca
     // Most keys have no escapes: read them in place, and unescape (through simdjson) only when
     // needed.
     const char* raw_key = reinterpret_cast<const char*>(field.key().raw());
-    size_t key_len = 0;
-    while (raw_key[key_len] != '"' && raw_key[key_len] != '\\') ++key_len;
+    const size_t key_len = KeyLength(raw_key);
     std::string_view key(raw_key, key_len);
     if (raw_key[key_len] == '\\' && field.unescaped_key().get(key)) {
       return FieldError("record", "malformed field name");

@@ -2,6 +2,7 @@
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <simdjson.h>
 
 #include <cmath>
 #include <cstring>
@@ -467,6 +468,85 @@ TEST(RecordJson, RoundTripThroughNdjson) {
   decoder.DecodeNdjson(body, batch);
   EXPECT_TRUE(batch.rejects.empty()) << batch.rejects[0].reason;
   EXPECT_EQ(batch.records, records);
+}
+
+// Values are kept as sent: negative zero in known fields, and unknown fields' numbers in their own
+// spelling (1E2 stays 1E2, -0 stays -0), whether the record came as an NDJSON line or as the
+// minified text of a JSON array element (what HTTP ingest produces to Kafka).
+TEST(RecordJson, ValuesAreKeptAsSent) {
+  const std::string pretty =
+      "{ \"source_type\": \"sensor\", \"device_id\": \"d\", \"location\": \"l\",\n"
+      "  \"measurement_type\": \"m\", \"value\": -0, \"timestamp\": \"2025-08-21T16:48:00Z\",\n"
+      "  \"a\": 1E2, \"b\": -0, \"c\": -0.0, \"d\": 1.0, \"e\": [ 0.1e1, -0 ], \"f\": {\"g\": "
+      "2E-3} }";
+  const std::string kept = R"({"a":1E2,"b":-0,"c":-0.0,"d":1.0,"e":[0.1e1,-0],"f":{"g":2E-3}})";
+  RecordDecoder decoder;
+  std::string minified(pretty.size(), '\0');
+  size_t length = 0;
+  ASSERT_EQ(simdjson::minify(pretty.data(), pretty.size(), minified.data(), length),
+            simdjson::SUCCESS);
+  minified.resize(length);
+  NdjsonBatch batch;
+  decoder.DecodeNdjson(minified + "\n" +
+                           Cooling(R"("power_consumption_watts":-0,)"
+                                   R"("fan_speed_percent":-0.0,)"
+                                   R"("timestamp":"2025-08-21T16:48:00Z","x":-0})"),
+                       batch);
+  ASSERT_TRUE(batch.rejects.empty()) << batch.rejects[0].reason;
+  ASSERT_EQ(batch.records.size(), 2u);
+  for (const std::string& text : {pretty, minified}) {
+    Result<Record> r = decoder.Decode(text);
+    ASSERT_TRUE(r.ok()) << r.status().message();
+    EXPECT_EQ(*r, batch.records[0]);
+    const auto& s = std::get<SensorReading>(*r);
+    EXPECT_TRUE(std::signbit(s.value));
+    EXPECT_EQ(s.extra, kept);
+    EXPECT_THAT(RecordToJson(*r), HasSubstr(R"("value":-0,)"));
+    EXPECT_THAT(RecordToJson(*r), HasSubstr(kept.substr(1)));
+  }
+  const auto& c = std::get<CoolingMetric>(batch.records[1]);
+  EXPECT_TRUE(std::signbit(c.power_consumption_watts));
+  EXPECT_TRUE(std::signbit(*c.fan_speed_percent));
+  EXPECT_EQ(c.extra, R"({"x":-0})");
+  EXPECT_THAT(RecordToJson(c), HasSubstr(R"("power_consumption_watts":-0,)"));
+  EXPECT_THAT(RecordToJson(c), HasSubstr(R"("fan_speed_percent":-0,"x":-0})"));
+}
+
+// The decoder reads the common "…Z" form of a date it has just seen without ParseRfc3339; every
+// spelling must still decode to ParseRfc3339's value or fail with its message.
+TEST(RecordJson, TimestampsAgreeWithParseRfc3339) {
+  const uint64_t seed = std::random_device{}();
+  SCOPED_TRACE(testing::Message() << "seed " << seed);
+  std::mt19937_64 rng(seed);
+  static const char* kDates[] = {"2025-08-21", "2025-08-22", "2024-02-29", "2199-12-31",
+                                 "1970-01-01", "2023-02-29", "2025-13-01", "2025-08-2x"};
+  static const char* kZones[] = {"Z", "Z", "Z", "z", "+02:00", "-00:30", "", "ZZ", " Z"};
+  RecordDecoder decoder;
+  for (int i = 0; i < 20000; ++i) {
+    auto two = [&rng](unsigned max) {
+      const unsigned v = static_cast<unsigned>(rng() % (max + 1));
+      return std::string{static_cast<char>('0' + v / 10), static_cast<char>('0' + v % 10)};
+    };
+    std::string ts = kDates[rng() % 4 == 0 ? rng() % std::size(kDates) : rng() % 2];
+    ts += rng() % 50 == 0 ? 't' : 'T';
+    ts += two(rng() % 20 == 0 ? 29 : 23) + ":" + two(rng() % 20 == 0 ? 99 : 59) + ":" +
+          two(rng() % 20 == 0 ? 60 : 59);
+    if (const size_t digits = rng() % 12; digits > 0) {
+      ts += '.';
+      for (size_t d = 1; d < digits; ++d) ts += static_cast<char>('0' + rng() % 10);
+      if (rng() % 50 == 0) ts += 'x';
+    }
+    ts += kZones[rng() % std::size(kZones)];
+    SCOPED_TRACE(ts);
+    Result<Record> r = decoder.Decode(Sensor(R"("value":1,"timestamp":")" + ts + "\"}"));
+    Result<int64_t> want = ParseRfc3339(ts);
+    ASSERT_EQ(r.ok(), want.ok()) << (r.ok() ? want.status().message() : r.status().message());
+    if (want.ok()) {
+      EXPECT_EQ(std::get<SensorReading>(*r).timestamp_micros, *want);
+    } else {
+      EXPECT_THAT(r.status().message(), HasSubstr(want.status().message()));
+    }
+  }
 }
 
 }  // namespace

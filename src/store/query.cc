@@ -5,6 +5,7 @@
 #include <cctype>
 #include <charconv>
 #include <cmath>
+#include <utility>
 
 #include "core/json_writer.h"
 
@@ -60,7 +61,77 @@ Status CheckReadOnly(Connection& conn, const std::string& sql) {
   return s;
 }
 
+std::string_view TypeName(duckdb_type t) {
+  switch (t) {
+    case DUCKDB_TYPE_BIGINT:
+      return "BIGINT";
+    case DUCKDB_TYPE_DOUBLE:
+      return "DOUBLE";
+    case DUCKDB_TYPE_VARCHAR:
+      return "VARCHAR";
+    default:
+      return "another type";
+  }
+}
+
 }  // namespace
+
+Result<RowCursor> RowCursor::Open(QueryResult& result, std::initializer_list<duckdb_type> types) {
+  if (result.columns() != types.size()) {
+    return IoError(
+        fmt::format("query returned {} columns, expected {}", result.columns(), types.size()));
+  }
+  size_t c = 0;
+  for (duckdb_type want : types) {
+    const duckdb_type got = duckdb_column_type(result.raw(), c);
+    if (got != want) {
+      return IoError(fmt::format("column {}: expected {}, got {}", result.ColumnName(c),
+                                 TypeName(want), TypeName(got)));
+    }
+    ++c;
+  }
+  return RowCursor(result, types.size());
+}
+
+RowCursor::RowCursor(QueryResult& result, size_t columns)
+    : result_(result.raw()), data_(columns), validity_(columns) {}
+
+RowCursor::RowCursor(RowCursor&& other) noexcept
+    : result_(other.result_),
+      chunk_(std::exchange(other.chunk_, nullptr)),
+      size_(other.size_),
+      row_(other.row_),
+      data_(std::move(other.data_)),
+      validity_(std::move(other.validity_)) {}
+
+RowCursor::~RowCursor() {
+  if (chunk_) duckdb_destroy_data_chunk(&chunk_);
+}
+
+bool RowCursor::Next() {
+  if (chunk_ && ++row_ < size_) return true;
+  do {
+    if (chunk_) duckdb_destroy_data_chunk(&chunk_);
+    chunk_ = duckdb_fetch_chunk(*result_);
+    if (!chunk_) return false;
+    size_ = duckdb_data_chunk_get_size(chunk_);
+  } while (size_ == 0);
+  row_ = 0;
+  for (size_t c = 0; c < data_.size(); ++c) {
+    duckdb_vector v = duckdb_data_chunk_get_vector(chunk_, c);
+    data_[c] = duckdb_vector_get_data(v);
+    validity_[c] = duckdb_vector_get_validity(v);
+  }
+  return true;
+}
+
+std::string_view RowCursor::Text(size_t col) const {
+  if (IsNull(col)) return {};
+  const auto& s = static_cast<const duckdb_string_t*>(data_[col])[row_];
+  // duckdb.h's layout: up to 12 bytes inline, longer strings behind a pointer.
+  const uint32_t n = s.value.inlined.length;
+  return {n <= 12 ? s.value.inlined.inlined : s.value.pointer.ptr, n};
+}
 
 Result<TextTable> RunReadOnlyQuery(Connection& conn, std::string_view query, size_t row_cap) {
   // A trailing ';' is fine for one statement but not inside the subquery below.
