@@ -2,8 +2,8 @@
 // connection to the store the loader writes, so queries (and ingest, which may wait on Kafka)
 // never run on an I/O thread and never wait for one another's connection. The queue is bounded:
 // when it is full Submit() says no and the caller answers 503 instead of piling up memory. A query
-// running past the timeout is interrupted (DuckDB's own interrupt) and fails with "INTERRUPT
-// Error". Thread-safe; Stop() joins the workers.
+// running past the timeout is interrupted (DuckDB's own interrupt) and fails with
+// kDeadlineExceeded. Thread-safe; Stop() joins the workers.
 //
 //   auto pool = WorkerPool::Start(db, {.threads = 2});
 //   bool queued = (*pool)->Submit([](store::Connection& c) { auto r = c.Query("SELECT 1"); });

@@ -78,15 +78,15 @@ std::string_view TypeName(duckdb_type t) {
 
 Result<RowCursor> RowCursor::Open(QueryResult& result, std::initializer_list<duckdb_type> types) {
   if (result.columns() != types.size()) {
-    return IoError(
+    return Internal(
         fmt::format("query returned {} columns, expected {}", result.columns(), types.size()));
   }
   size_t c = 0;
   for (duckdb_type want : types) {
     const duckdb_type got = duckdb_column_type(result.raw(), c);
     if (got != want) {
-      return IoError(fmt::format("column {}: expected {}, got {}", result.ColumnName(c),
-                                 TypeName(want), TypeName(got)));
+      return Internal(fmt::format("column {}: expected {}, got {}", result.ColumnName(c),
+                                  TypeName(want), TypeName(got)));
     }
     ++c;
   }
