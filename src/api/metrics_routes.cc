@@ -22,32 +22,19 @@ struct MetricsPage {
   std::string where;  // the cursor range and filters, " AND ..."
 };
 
-Result<int64_t> IntegerParam(const HttpRequest& req, std::string_view name, int64_t fallback,
-                             int64_t min, int64_t max) {
-  const std::optional<std::string_view> v = req.Param(name);
-  if (!v) return fallback;
-  int64_t x = 0;
-  const auto [end, ec] = std::from_chars(v->data(), v->data() + v->size(), x);
-  if (ec != std::errc() || end != v->data() + v->size() || x < min || x > max) {
-    return InvalidArgument(
-        fmt::format("{}: expected an integer from {} to {}, got \"{}\"", name, min, max, *v));
-  }
-  return x;
-}
-
 Result<MetricsPage> ParseMetricsPage(const Api::Context& ctx, const HttpRequest& req) {
   MetricsPage p;
-  Result<int64_t> start = IntegerParam(req, "start", 0, 0, INT64_MAX);
+  Result<int64_t> start = IntParam(req, "start", 0, 0, INT64_MAX);
   if (!start.ok()) return start.status();
   p.start = *start;
   p.where = fmt::format(" AND ingest_time > make_timestamptz({})", p.start);
   if (req.Param("end")) {
-    Result<int64_t> end = IntegerParam(req, "end", 0, 0, INT64_MAX);
+    Result<int64_t> end = IntParam(req, "end", 0, 0, INT64_MAX);
     if (!end.ok()) return end.status();
     p.where += fmt::format(" AND ingest_time <= make_timestamptz({})", *end);
   }
   Result<int64_t> limit =
-      IntegerParam(req, "limit", ctx.options.page_limit, 1, ctx.options.max_page_limit);
+      IntParam(req, "limit", ctx.options.page_limit, 1, ctx.options.max_page_limit);
   if (!limit.ok()) return limit.status();
   p.limit = *limit;
   if (auto m = req.Param("measurement"))
@@ -68,8 +55,6 @@ std::pair<int64_t, bool> PageBound(const std::vector<int64_t>& times, int64_t li
   }
   return {last, true};
 }
-
-HttpResponse StoreFailed(const Status& s) { return Problem(500, "store error", s.message()); }
 
 }  // namespace
 

@@ -20,19 +20,6 @@ namespace {
 
 using store::SqlString;
 
-Result<int64_t> IntParam(const HttpRequest& req, std::string_view name, int64_t fallback,
-                         int64_t min, int64_t max) {
-  const std::optional<std::string_view> v = req.Param(name);
-  if (!v) return fallback;
-  int64_t x = 0;
-  const auto [end, ec] = std::from_chars(v->data(), v->data() + v->size(), x);
-  if (ec != std::errc() || end != v->data() + v->size() || x < min || x > max) {
-    return InvalidArgument(
-        fmt::format("{}: expected an integer from {} to {}, got \"{}\"", name, min, max, *v));
-  }
-  return x;
-}
-
 Result<std::optional<int64_t>> TimeParam(const HttpRequest& req, std::string_view name) {
   const std::optional<std::string_view> v = req.Param(name);
   if (!v) return std::optional<int64_t>();
@@ -225,10 +212,6 @@ bool WritePage(std::vector<TableRows>& tables, const Page& p, std::string& body)
   return std::all_of(tables.begin(), tables.end(), [](const TableRows& t) { return t.ascending; });
 }
 
-HttpResponse Failed(const Status& s) {
-  return ProblemFrom(s, s.code() == StatusCode::kDeadlineExceeded ? "query timed out" : "");
-}
-
 enum class Tables { kBoth, kSensors, kCooling };
 
 // A page is read in two steps per table: its last ingest_seq first, from that column alone; then
@@ -283,12 +266,29 @@ void PagedRecords(Api::Context& ctx, HttpRequest& req, Respond& respond, Tables 
   OnPool(ctx.parts.reads, respond, [p = *page, tables](store::Connection& conn) {
     Result<std::optional<std::string>> body = ReadPage(conn, p, tables, /*sorted=*/false);
     if (body.ok() && !*body) body = ReadPage(conn, p, tables, /*sorted=*/true);
-    if (!body.ok()) return Failed(body.status());
+    if (!body.ok()) return StoreFailed(body.status());
     return Json(std::move(**body));
   });
 }
 
 }  // namespace
+
+Result<int64_t> IntParam(const HttpRequest& req, std::string_view name, int64_t fallback,
+                         int64_t min, int64_t max) {
+  const std::optional<std::string_view> v = req.Param(name);
+  if (!v) return fallback;
+  int64_t x = 0;
+  const auto [end, ec] = std::from_chars(v->data(), v->data() + v->size(), x);
+  if (ec != std::errc() || end != v->data() + v->size() || x < min || x > max) {
+    return InvalidArgument(
+        fmt::format("{}: expected an integer from {} to {}, got \"{}\"", name, min, max, *v));
+  }
+  return x;
+}
+
+HttpResponse StoreFailed(const Status& s) {
+  return ProblemFrom(s, s.code() == StatusCode::kDeadlineExceeded ? "query timed out" : "");
+}
 
 void AirbyteAll(Api::Context& ctx, HttpRequest& req, Respond& respond) {
   PagedRecords(ctx, req, respond, Tables::kBoth);
@@ -310,7 +310,7 @@ void Devices(Api::Context& ctx, HttpRequest& req, Respond& respond) {
         "position, epoch_us(first_seen), epoch_us(last_seen) FROM devices WHERE {} ORDER BY "
         "device_id",
         where));
-    if (!r.ok()) return Failed(r.status());
+    if (!r.ok()) return StoreFailed(r.status());
     static constexpr JsonKey kKeys[] = {
         "device_id", "kind", "measurement_type", "unit", "location", "site", "room",
         "row",       "rack", "position"};
@@ -397,7 +397,7 @@ void Series(Api::Context& ctx, HttpRequest& req, Respond& respond) {
          [sql, rollups, step = *step, device = std::string(*device),
           measurement = std::string(*measurement)](store::Connection& conn) {
            Result<store::QueryResult> r = conn.Query(sql);
-           if (!r.ok()) return Failed(r.status());
+           if (!r.ok()) return StoreFailed(r.status());
            std::string body;
            {
              JsonWriter w(body);

@@ -27,6 +27,12 @@ struct Api::Route {
 
 const std::vector<Api::Route>& Routes();
 
+// A query parameter as an integer in [min, max], `fallback` when absent; the error names it.
+Result<int64_t> IntParam(const HttpRequest& req, std::string_view name, int64_t fallback,
+                         int64_t min, int64_t max);
+// A store failure as the routes answer it (ProblemFrom; a deadline is "query timed out").
+HttpResponse StoreFailed(const Status& s);
+
 // Runs `work` on a pool thread; answers 503 when the pool's queue is full.
 void OnPool(WorkerPool* pool, Respond& respond,
             std::function<HttpResponse(store::Connection&)> work);

@@ -32,10 +32,28 @@ Appender::~Appender() {
 void Appender::BindVectors() {
   vectors_.resize(types_.size());
   data_.resize(types_.size());
+  list_sizes_.assign(types_.size(), 0);
   for (size_t c = 0; c < types_.size(); ++c) {
     vectors_[c] = duckdb_data_chunk_get_vector(chunk_, c);
     data_[c] = duckdb_vector_get_data(vectors_[c]);
   }
+}
+
+void Appender::StringMap(size_t col,
+                         const std::vector<std::pair<std::string, std::string>>& entries) {
+  duckdb_vector map = vectors_[col];
+  idx_t& size = list_sizes_[col];
+  duckdb_list_vector_reserve(map, size + entries.size());
+  duckdb_vector children = duckdb_list_vector_get_child(map);
+  duckdb_vector keys = duckdb_struct_vector_get_child(children, 0);
+  duckdb_vector values = duckdb_struct_vector_get_child(children, 1);
+  static_cast<duckdb_list_entry*>(duckdb_vector_get_data(map))[row_] = {size, entries.size()};
+  for (const auto& [k, v] : entries) {
+    duckdb_vector_assign_string_element_len(keys, size, k.data(), k.size());
+    duckdb_vector_assign_string_element_len(values, size, v.data(), v.size());
+    ++size;
+  }
+  duckdb_list_vector_set_size(map, size);
 }
 
 Status Appender::AppendChunk() {

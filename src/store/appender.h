@@ -62,6 +62,9 @@ class Appender {
       Null(col);
     }
   }
+  // A MAP(VARCHAR, VARCHAR): the pairs go straight into the map's key and value vectors (a
+  // duckdb_value per map cost more than the rest of a batch).
+  void StringMap(size_t col, const std::vector<std::pair<std::string, std::string>>& entries);
   void Null(size_t col) {
     duckdb_vector_ensure_validity_writable(vectors_[col]);
     duckdb_validity_set_row_invalid(duckdb_vector_get_validity(vectors_[col]), row_);
@@ -81,6 +84,7 @@ class Appender {
   duckdb_data_chunk chunk_ = nullptr;
   std::vector<duckdb_vector> vectors_;  // of chunk_, per column
   std::vector<void*> data_;             // their data, per column
+  std::vector<idx_t> list_sizes_;       // entries in each list (MAP) column's child this chunk
   int64_t row_ = -1;
   int64_t capacity_ = 0;
 };

@@ -5,6 +5,8 @@
 #include <bit>
 #include <cstring>
 
+#include "store/appender.h"
+
 namespace dcmon::store {
 namespace {
 
@@ -180,82 +182,30 @@ Status DecodePointsMessage(std::string_view message, std::vector<Point>& out) {
 Result<int64_t> AppendPoints(Connection& conn, const std::vector<Point>& points,
                              int64_t ingest_micros) {
   if (points.empty()) return int64_t{0};
-  duckdb_appender appender = nullptr;
-  if (duckdb_appender_create(conn.raw(), nullptr, "metrics", &appender) == DuckDBError) {
-    const std::string message = duckdb_appender_error(appender);
-    duckdb_appender_destroy(&appender);
-    return IoError("duckdb appender for metrics: " + message);
-  }
-  // Data chunks, the tags straight into the MAP's key and value vectors: a duckdb_value per tag
-  // map cost more than everything else of a batch.
-  enum Column { kTime, kMeasurement, kTags, kField, kValue, kText, kIngestTime, kColumns };
-  duckdb_logical_type varchar = duckdb_create_logical_type(DUCKDB_TYPE_VARCHAR);
-  duckdb_logical_type timestamp = duckdb_create_logical_type(DUCKDB_TYPE_TIMESTAMP_TZ);
-  duckdb_logical_type number = duckdb_create_logical_type(DUCKDB_TYPE_DOUBLE);
-  duckdb_logical_type map = duckdb_create_map_type(varchar, varchar);
-  duckdb_logical_type types[kColumns] = {timestamp, varchar, map,      varchar,
-                                         number,    varchar, timestamp};
-  duckdb_data_chunk chunk = duckdb_create_data_chunk(types, kColumns);
-  const idx_t capacity = duckdb_vector_size();
-  auto vector = [&](Column c) { return duckdb_data_chunk_get_vector(chunk, c); };
-  auto null = [&](Column c, idx_t row) {
-    duckdb_vector v = vector(c);
-    duckdb_vector_ensure_validity_writable(v);
-    duckdb_validity_set_row_invalid(duckdb_vector_get_validity(v), row);
-  };
-  Status status;
-  idx_t row = 0, tags = 0;  // rows in the chunk, entries in its MAP child
-  auto flush = [&] {
-    if (row == 0) return;
-    duckdb_data_chunk_set_size(chunk, row);
-    if (duckdb_append_data_chunk(appender, chunk) == DuckDBError)
-      status =
-          IoError(fmt::format("duckdb append to metrics: {}", duckdb_appender_error(appender)));
-    duckdb_data_chunk_reset(chunk);
-    row = 0;
-    tags = 0;
-  };
+  Result<std::unique_ptr<Appender>> a = Appender::Open(conn, "metrics");
+  if (!a.ok()) return a.status();
+  Appender& out = **a;
+  enum Column { kTime, kMeasurement, kTags, kField, kValue, kText, kIngestTime };
   int64_t rows = 0;
   for (const Point& p : points) {
     for (const Field& f : p.fields) {
-      if (row == capacity) flush();
-      if (!status.ok()) break;
-      static_cast<int64_t*>(duckdb_vector_get_data(vector(kTime)))[row] = p.time_micros;
-      duckdb_vector_assign_string_element_len(vector(kMeasurement), row, p.measurement.data(),
-                                              p.measurement.size());
-      duckdb_vector m = vector(kTags);
-      duckdb_list_vector_reserve(m, tags + p.tags.size());
-      duckdb_vector entries = duckdb_list_vector_get_child(m);
-      duckdb_vector keys = duckdb_struct_vector_get_child(entries, 0);
-      duckdb_vector values = duckdb_struct_vector_get_child(entries, 1);
-      static_cast<duckdb_list_entry*>(duckdb_vector_get_data(m))[row] = {tags, p.tags.size()};
-      for (const auto& [k, v] : p.tags) {
-        duckdb_vector_assign_string_element_len(keys, tags, k.data(), k.size());
-        duckdb_vector_assign_string_element_len(values, tags, v.data(), v.size());
-        ++tags;
-      }
-      duckdb_list_vector_set_size(m, tags);
-      duckdb_vector_assign_string_element_len(vector(kField), row, f.key.data(), f.key.size());
+      if (Status s = out.NextRow(); !s.ok()) return s;
+      out.Value(kTime, p.time_micros);
+      out.String(kMeasurement, p.measurement);
+      out.StringMap(kTags, p.tags);
+      out.String(kField, f.key);
       if (f.type == Field::kString) {
-        null(kValue, row);
-        duckdb_vector_assign_string_element_len(vector(kText), row, f.text.data(), f.text.size());
+        out.Null(kValue);
+        out.String(kText, f.text);
       } else {
-        static_cast<double*>(duckdb_vector_get_data(vector(kValue)))[row] = f.number;
-        null(kText, row);
+        out.Value(kValue, f.number);
+        out.Null(kText);
       }
-      static_cast<int64_t*>(duckdb_vector_get_data(vector(kIngestTime)))[row] = ingest_micros;
-      ++row;
+      out.Value(kIngestTime, ingest_micros);
       ++rows;
     }
   }
-  if (status.ok()) flush();
-  if (status.ok() && duckdb_appender_flush(appender) == DuckDBError)
-    status = IoError(fmt::format("duckdb append to metrics: {}", duckdb_appender_error(appender)));
-  duckdb_destroy_data_chunk(&chunk);
-  duckdb_appender_destroy(&appender);
-  for (duckdb_logical_type* t : {&map, &number, &timestamp, &varchar})
-    duckdb_destroy_logical_type(t);
-  if (!status.ok()) return status;
+  if (Status s = out.Flush(); !s.ok()) return s;
   return rows;
 }
 
