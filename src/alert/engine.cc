@@ -136,12 +136,15 @@ void Engine::Evaluate(Device& d, Slot& s, int64_t t, double value) {
       break;
     }
     case RuleKind::kStuck: {
-      if (!s.seen || value != s.last_value) {
+      // A gap in the data (a dropout) restarts the count: flat means flat while reporting.
+      const bool gap = t - s.last_sample > rule.window_micros / 2;
+      s.last_sample = t;
+      if (!s.seen || value != s.last_value || gap) {
         s.seen = true;
         s.last_value = value;
         s.last_change = t;
       }
-      bool trouble = t - s.last_change >= rule.window_micros;
+      bool trouble = t - s.last_change >= rule.window_micros && PeersMoved(d, s);
       Step(d, s, t, trouble, !trouble, static_cast<double>(t - s.last_change) / 1e6);
       break;
     }
@@ -150,20 +153,36 @@ void Engine::Evaluate(Device& d, Slot& s, int64_t t, double value) {
   }
 }
 
+bool Engine::PeersMoved(const Device& d, const Slot& s) const {
+  if (d.rack.empty()) return true;
+  int others = 0, moved = 0;
+  for (size_t i : devices_of_rack_.at(d.rack)) {
+    const Device& peer = devices_[i];
+    if (&peer == &d) continue;
+    for (const Slot& p : peer.slots) {
+      if (p.rule != s.rule || !p.seen) continue;
+      ++others;
+      // A sensor with a sensor problem is no evidence that the rack's air moved.
+      moved += p.last_change > s.last_change && peer.sensor_firing == 0;
+    }
+  }
+  return others == 0 || (moved > 0 && 2 * moved >= others);
+}
+
 void Engine::EvaluateStale(Device& d, Slot& s) {
   const Rule& rule = rules_[s.rule];
   const int64_t after = std::max(rule.after_micros, options_.stale_cadence_factor * d.cadence);
   const int64_t now = s.ingest_clock ? clock_() : watermark_;
   const int64_t last = s.ingest_clock ? d.last_ingest : d.last_event;
+  // Until two samples gave the device's cadence, its silence cannot be judged.
+  if (d.cadence == 0) return;
   const int64_t silent = now - last;
-  // Pending from the last sample on: the silence began there, not when it was noticed.
-  if (silent >= after && !s.alert) {
-    Step(d, s, last, true, false, 0);
-  }
-  Step(d, s, now, silent >= after, silent < after, static_cast<double>(silent) / 1e6);
+  // Pending since the last sample: the silence began there, not when the sweep noticed it.
+  Step(d, s, now, silent >= after, silent < after, static_cast<double>(silent) / 1e6, last);
 }
 
-void Engine::Step(Device& d, Slot& s, int64_t t, bool trouble, bool clear, double value) {
+void Engine::Step(Device& d, Slot& s, int64_t t, bool trouble, bool clear, double value,
+                  std::optional<int64_t> since) {
   const Rule& rule = rules_[s.rule];
   if (!s.alert) {
     if (!trouble) return;
@@ -173,7 +192,7 @@ void Engine::Step(Device& d, Slot& s, int64_t t, bool trouble, bool clear, doubl
     if (rule.kind == RuleKind::kStale) a.clock = s.ingest_clock ? "ingest" : "event";
     a.category = rule.category;
     a.severity = rule.severity;
-    a.pending_since_micros = t;
+    a.pending_since_micros = since.value_or(t);
     a.value = value;
     a.labels = rule.labels;
     a.labels["alertname"] = rule.name;
@@ -206,7 +225,9 @@ void Engine::Step(Device& d, Slot& s, int64_t t, bool trouble, bool clear, doubl
 }
 
 std::string Engine::InhibitorFor(const Device& d, const Rule& rule) const {
-  if (rule.category != Category::kFacility || rule.site_incident) return "";
+  // One sensor problem per device at a time: a unit mix-up is not also a spike.
+  if (rule.category == Category::kSensor) return d.sensor_firing > 0 ? d.sensor_inhibitor : "";
+  if (rule.site_incident) return "";
   if (!site_incidents_.empty()) return site_incidents_.begin()->first;
   if (rule.zone_incident) return "";
   if (d.sensor_firing > 0) return d.sensor_inhibitor;

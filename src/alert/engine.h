@@ -109,6 +109,7 @@ class Engine {
     // rate: monotonic deques of (time, value) over the window
     std::deque<std::pair<int64_t, double>> max_q, min_q;
     // stuck
+    int64_t last_sample = 0;
     double last_value = 0;
     int64_t last_change = 0;
     bool seen = false;
@@ -126,9 +127,16 @@ class Engine {
          std::function<int64_t()> clock);
   Device& DeviceFor(const Record& record);
   void Evaluate(Device& d, Slot& s, int64_t t, double value);
+  // Stuck rules: whether most of the other sensors of the device's rack (same rule) changed since
+  // this one last did. A rack in perfectly steady air repeats every value and is not stuck; one
+  // sensor that moves alone (drifting, broken) does not make its steady peers stuck. A device
+  // without a rack is judged alone. O(sensors of the rack).
+  bool PeersMoved(const Device& d, const Slot& s) const;
   void EvaluateStale(Device& d, Slot& s);
   // The shared lifecycle: `trouble` starts/keeps pending and firing, `clear` counts toward resolve.
-  void Step(Device& d, Slot& s, int64_t t, bool trouble, bool clear, double value);
+  // `since`: when the trouble began, if before `t` (staleness).
+  void Step(Device& d, Slot& s, int64_t t, bool trouble, bool clear, double value,
+            std::optional<int64_t> since = std::nullopt);
   void Fire(Device& d, Slot& s, int64_t t);
   void Resolve(Device& d, Slot& s, int64_t t);
   std::string InhibitorFor(const Device& d, const Rule& rule) const;

@@ -107,6 +107,20 @@ TEST(Engine, KeepFiringForHoldsThroughABriefClear) {
   EXPECT_EQ(h.Take(), std::vector<std::string>{"resolved Hot r1-inlet-top"});
 }
 
+// Air that does not move (a steady room at 0.01 °C resolution) repeats every sensor's value: no
+// sensor is stuck while its whole rack reads flat.
+TEST(Engine, SteadyRackIsNotStuck) {
+  Rule r = Base("Stuck", RuleKind::kStuck);
+  r.category = Category::kSensor;
+  r.window_micros = 600 * kS;
+  Harness h({r});
+  for (int i = 0; i <= 40; ++i) {
+    h.Feed(Inlet("r1", "mid", 20.12, kT0 + i * 30 * kS));
+    h.Feed(Inlet("r1", "top", 20.2, kT0 + i * 30 * kS));
+  }
+  EXPECT_TRUE(h.Take().empty());
+}
+
 TEST(Engine, RateOfChangeOverTheWindowInEitherDirection) {
   Rule r = Base("Fast", RuleKind::kRate);
   r.delta = 5;
@@ -132,7 +146,10 @@ TEST(Engine, StuckSensorAndItsRecovery) {
   r.category = Category::kSensor;
   r.window_micros = 600 * kS;
   Harness h({r});
-  for (int i = 0; i <= 20; ++i) h.Feed(Inlet("r1", "mid", 22.31, kT0 + i * 30 * kS));
+  for (int i = 0; i <= 20; ++i) {
+    h.Feed(Inlet("r1", "mid", 22.31, kT0 + i * 30 * kS));
+    h.Feed(Inlet("r1", "top", 22.4 + 0.01 * i, kT0 + i * 30 * kS));  // its rack's air moves
+  }
   EXPECT_EQ(h.Take(),
             (std::vector<std::string>{"pending Stuck r1-inlet-mid", "firing Stuck r1-inlet-mid"}));
   h.Feed(Inlet("r1", "mid", 22.32, kT0 + 21 * 30 * kS));
