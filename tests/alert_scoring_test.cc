@@ -178,8 +178,13 @@ TEST(AlertScoring, EveryFaultKindAgainstTheLabels) {
   for (const sim::Fault& f : run.faults) {
     Score& s = by_kind[std::string(sim::FaultKindName(f.kind))];
     ++s.labels;
-    s.detected += std::any_of(run.paged.begin(), run.paged.end(),
-                              [&](const Alert& a) { return Explains(a, f, run.topology); });
+    bool detected = std::any_of(run.paged.begin(), run.paged.end(),
+                                [&](const Alert& a) { return Explains(a, f, run.topology); });
+    s.detected += detected;
+    if (!detected) {
+      fmt::print("  missed: {} {} at {}\n", FaultKindName(f.kind), f.target,
+                 FormatRfc3339(f.start_micros));
+    }
   }
   // Precision per kind: of the alerts that report a kind, those a label of that kind explains.
   int unexplained = 0;

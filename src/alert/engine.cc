@@ -224,15 +224,20 @@ void Engine::Step(Device& d, Slot& s, int64_t t, bool trouble, bool clear, doubl
   if (t - *s.clear_since >= rule.keep_firing_for_micros) Resolve(d, s, t);
 }
 
-std::string Engine::InhibitorFor(const Device& d, const Rule& rule) const {
+std::string Engine::InhibitorFor(const Device& d, const Rule& rule, int64_t t) const {
   // One sensor problem per device at a time: a unit mix-up is not also a spike.
   if (rule.category == Category::kSensor) return d.sensor_firing > 0 ? d.sensor_inhibitor : "";
   if (rule.site_incident) return "";
   if (!site_incidents_.empty()) return site_incidents_.begin()->first;
+  for (const auto& [name, until] : site_settling_) {
+    if (t < until) return name;
+  }
   if (rule.zone_incident) return "";
   if (d.sensor_firing > 0) return d.sensor_inhibitor;
   if (auto z = zone_unit_of_rack_.find(d.rack); z != zone_unit_of_rack_.end()) {
-    if (auto i = inhibited_zone_.find(z->second); i != inhibited_zone_.end()) return i->first;
+    if (inhibited_zone_.count(z->second)) return z->second;
+    if (auto i = zone_settling_.find(z->second); i != zone_settling_.end() && t < i->second)
+      return z->second;
   }
   return "";
 }
@@ -242,7 +247,7 @@ void Engine::Fire(Device& d, Slot& s, int64_t t) {
   Alert& a = *s.alert;
   a.state = AlertState::kFiring;
   a.starts_at_micros = t;
-  a.inhibited_by = InhibitorFor(d, rule);
+  a.inhibited_by = InhibitorFor(d, rule, t);
   if (rule.category == Category::kSensor && d.sensor_firing++ == 0) d.sensor_inhibitor = rule.name;
   if (rule.zone_incident) {
     if (auto z = zone_of_unit_.find(d.id); z != zone_of_unit_.end()) {
@@ -265,10 +270,21 @@ void Engine::Resolve(Device& d, Slot& s, int64_t t) {
   a.state = AlertState::kResolved;
   a.ends_at_micros = t;
   if (rule.category == Category::kSensor) --d.sensor_firing;
-  if (rule.zone_incident && inhibited_zone_.erase(d.id) > 0) SetZoneInhibition(d.id, "");
+  // A settling incident keeps what it muted muted; without settling, it lifts it now.
+  if (rule.zone_incident && inhibited_zone_.erase(d.id) > 0) {
+    if (rule.settle_micros > 0) {
+      zone_settling_[d.id] = t + rule.settle_micros;
+    } else {
+      SetZoneInhibition(d.id, "");
+    }
+  }
   if (rule.site_incident && --site_incidents_[rule.name] == 0) {
     site_incidents_.erase(rule.name);
-    SetSiteInhibition(rule.name);
+    if (rule.settle_micros > 0) {
+      site_settling_[rule.name] = t + rule.settle_micros;
+    } else {
+      SetSiteInhibition(rule.name);
+    }
   }
   Emit(AlertState::kResolved, a);
   s.alert.reset();
@@ -304,7 +320,7 @@ void Engine::SetSiteInhibition(const std::string& by) {
       if (starting) {
         s.alert->inhibited_by = by;
       } else if (s.alert->inhibited_by == by) {
-        s.alert->inhibited_by = InhibitorFor(d, rule);
+        s.alert->inhibited_by = InhibitorFor(d, rule, s.alert->starts_at_micros);
       }
     }
   }

@@ -139,7 +139,7 @@ class Engine {
             std::optional<int64_t> since = std::nullopt);
   void Fire(Device& d, Slot& s, int64_t t);
   void Resolve(Device& d, Slot& s, int64_t t);
-  std::string InhibitorFor(const Device& d, const Rule& rule) const;
+  std::string InhibitorFor(const Device& d, const Rule& rule, int64_t t) const;
   void SetZoneInhibition(const std::string& unit, const std::string& by);
   void SetSiteInhibition(const std::string& by);
   void Emit(AlertState state, const Alert& alert);
@@ -154,6 +154,9 @@ class Engine {
   std::unordered_map<std::string, std::vector<size_t>> devices_of_rack_;
   std::unordered_map<std::string, std::string> inhibited_zone_;  // unit -> its firing incident
   std::map<std::string, int> site_incidents_;  // firing site incidents by rule name
+  // Resolved incidents still settling: unit (or site rule name) -> until (event time).
+  std::unordered_map<std::string, int64_t> zone_settling_;
+  std::map<std::string, int64_t> site_settling_;
   Topology topology_;
   int64_t watermark_ = 0;  // newest event time seen
   int64_t last_sweep_ingest_ = 0, last_sweep_event_ = 0;

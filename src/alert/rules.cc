@@ -122,6 +122,8 @@ Status Rule::Validate() const {
   if (runbook.empty()) return bad("runbook", "must not be empty: say what the operator does");
   if (zone_incident && site_incident)
     return bad("site_incident", "a rule is a zone incident or a site incident, not both");
+  if (settle_micros > 0 && !zone_incident && !site_incident)
+    return bad("settle_s", "only incidents (zone_incident, site_incident) settle");
   if ((zone_incident || site_incident) && category != Category::kFacility)
     return bad("category", "incidents are facility problems");
   if (!select.source.empty() && select.source != "sensor" && select.source != "cooling") {
@@ -234,6 +236,7 @@ Result<std::vector<Rule>> ParseRules(std::string_view text, std::string_view ori
     in.Seconds("after_s", r.after_micros);
     in.Bool("zone_incident", r.zone_incident);
     in.Bool("site_incident", r.site_incident);
+    in.Seconds("settle_s", r.settle_micros);
     in.Str("severity", r.severity);
     in.Str("runbook", r.runbook);
     in.Str("summary", r.summary);

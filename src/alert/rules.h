@@ -59,6 +59,9 @@ struct Rule {
   // A site-wide cause (utility power, chiller plant): while it fires, every other facility alert
   // is inhibited, zone incidents included (a utility outage stops every CRAH fan).
   bool site_incident = false;
+  // Incidents: for this long after resolving, new facility alerts it would have inhibited are
+  // still explained by it (a zone takes minutes to cool down once its unit restarts).
+  int64_t settle_micros = 0;
   std::string severity;                       // "critical", "warning", "info"
   std::string runbook;                        // annotation: what the operator does
   std::string summary;                        // annotation: one line
