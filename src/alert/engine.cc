@@ -57,7 +57,7 @@ Engine::Engine(std::vector<Rule> rules, Topology topology, EngineOptions options
 
 Engine::Device& Engine::DeviceFor(const Record& record) {
   std::string_view id = DeviceIdOf(record);
-  auto it = devices_by_id_.find(std::string(id));
+  auto it = devices_by_id_.find(id);
   if (it != devices_by_id_.end()) return devices_[it->second];
   Device d;
   d.id = std::string(id);
@@ -166,7 +166,7 @@ bool Engine::PeersMoved(const Device& d, const Slot& s) const {
       moved += p.last_change > s.last_change && peer.sensor_firing == 0;
     }
   }
-  return others == 0 || (moved > 0 && 2 * moved >= others);
+  return others == 0 || 2 * moved > others;
 }
 
 void Engine::EvaluateStale(Device& d, Slot& s) {

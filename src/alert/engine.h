@@ -127,10 +127,10 @@ class Engine {
          std::function<int64_t()> clock);
   Device& DeviceFor(const Record& record);
   void Evaluate(Device& d, Slot& s, int64_t t, double value);
-  // Stuck rules: whether most of the other sensors of the device's rack (same rule) changed since
-  // this one last did. A rack in perfectly steady air repeats every value and is not stuck; one
-  // sensor that moves alone (drifting, broken) does not make its steady peers stuck. A device
-  // without a rack is judged alone. O(sensors of the rack).
+  // Stuck rules: whether more than half of the other sensors of the device's rack (same rule)
+  // changed since this one last did. A rack in perfectly steady air repeats every value and is not
+  // stuck; one sensor that moves alone (drifting, broken) does not make its steady peers stuck. A
+  // device without a rack is judged alone. O(sensors of the rack).
   bool PeersMoved(const Device& d, const Slot& s) const;
   void EvaluateStale(Device& d, Slot& s);
   // The shared lifecycle: `trouble` starts/keeps pending and firing, `clear` counts toward resolve.
@@ -147,7 +147,12 @@ class Engine {
   std::vector<Rule> rules_;
   EngineOptions options_;
   std::function<int64_t()> clock_;
-  std::unordered_map<std::string, size_t> devices_by_id_;
+  // Looked up by the record's string_view without building a std::string per record.
+  struct IdHash {
+    using is_transparent = void;
+    size_t operator()(std::string_view id) const { return std::hash<std::string_view>{}(id); }
+  };
+  std::unordered_map<std::string, size_t, IdHash, std::equal_to<>> devices_by_id_;
   std::vector<Device> devices_;
   std::unordered_map<std::string, size_t> zone_of_unit_;  // unit -> index in topology_.zones
   std::unordered_map<std::string, std::string> zone_unit_of_rack_;

@@ -121,6 +121,20 @@ TEST(Engine, SteadyRackIsNotStuck) {
   EXPECT_TRUE(h.Take().empty());
 }
 
+// One sensor drifting alone in a steady rack does not make its flat peers stuck.
+TEST(Engine, OneMovingSensorDoesNotMakeItsPeersStuck) {
+  Rule r = Base("Stuck", RuleKind::kStuck);
+  r.category = Category::kSensor;
+  r.window_micros = 600 * kS;
+  Harness h({r});
+  for (int i = 0; i <= 40; ++i) {
+    h.Feed(Inlet("r1", "bottom", 20.1, kT0 + i * 30 * kS));
+    h.Feed(Inlet("r1", "mid", 20.12 + 0.01 * i, kT0 + i * 30 * kS));
+    h.Feed(Inlet("r1", "top", 20.2, kT0 + i * 30 * kS));
+  }
+  EXPECT_TRUE(h.Take().empty());
+}
+
 TEST(Engine, RateOfChangeOverTheWindowInEitherDirection) {
   Rule r = Base("Fast", RuleKind::kRate);
   r.delta = 5;
@@ -180,6 +194,22 @@ TEST(Engine, StaleOnEventTimeAndIngestTimeSeparately) {
   ASSERT_EQ(active.size(), 2u);
   EXPECT_EQ(active[0].pending_since_micros, kT0 + 4 * 30 * kS)
       << "the silence began at the last sample";
+}
+
+// A device seen once has no cadence yet: a weather station sampling every 5 minutes is not
+// stale after the rule's 2 minutes; after its second sample it is judged on 3 × 300 s.
+TEST(Engine, StalenessWaitsForTheDeviceCadence) {
+  Harness h({Silent()});
+  h.Feed(Inlet("slow", "top", 22, kT0));
+  for (int i = 1; i <= 10; ++i) h.Feed(Inlet("fast", "top", 22, kT0 + i * 30 * kS));
+  h.engine.Tick();
+  h.Feed(Inlet("slow", "top", 22, kT0 + 300 * kS));
+  for (int i = 11; i <= 38; ++i) h.Feed(Inlet("fast", "top", 22, kT0 + i * 30 * kS));
+  h.engine.Tick();
+  EXPECT_TRUE(h.Take().empty());
+  for (int i = 39; i <= 42; ++i) h.Feed(Inlet("fast", "top", 22, kT0 + i * 30 * kS));
+  h.engine.Tick();
+  EXPECT_EQ(h.Take().size(), 4u) << "both clocks, pending and firing, after 900 s";
 }
 
 // A buffered replay: nothing arrives for 10 minutes (ingest clock runs), then the held-back
@@ -265,6 +295,39 @@ TEST(Engine, CrahIncidentNamesItsZoneAndInhibitsItsRacks) {
   }
   h.Feed(crah(60, kT0 + 60 * kS));
   for (const Alert& a : h.engine.Active()) EXPECT_EQ(a.inhibited_by, "") << a.device;
+}
+
+// After the unit restarts, the zone's inlets swing for a while: alerts that start then are still
+// the incident's (settle), alerts after the settle time are paged.
+TEST(Engine, IncidentSettles) {
+  Rule down = Base("CrahUnitDown", RuleKind::kThreshold);
+  down.select.source = "cooling";
+  down.select.field = "fan_speed_percent";
+  down.below = true;
+  down.level = 1;
+  down.clear = 5;
+  down.zone_incident = true;
+  down.settle_micros = 600 * kS;
+  Rule hot = Hot();
+  hot.for_micros = 0;
+  Harness h({down, hot}, Topology{{{.unit = "crah-1", .room = "room-1", .racks = {"r1"}}}});
+  auto crah = [](double fan, int64_t t) {
+    CoolingMetric c{.system_id = "crah-1", .timestamp_micros = t};
+    c.fan_speed_percent = fan;
+    return c;
+  };
+  h.Feed(crah(0, kT0));
+  h.Feed(crah(60, kT0 + 60 * kS));  // resolved
+  h.Feed(Inlet("r1", "top", 28, kT0 + 120 * kS));
+  h.Feed(Inlet("r1", "top", 25, kT0 + 180 * kS));
+  h.Feed(Inlet("r1", "top", 28, kT0 + 700 * kS));
+  std::vector<std::string> inhibitors;
+  for (const AlertEvent& e : h.engine.TakeEvents()) {
+    if (e.state == AlertState::kFiring && e.alert.rule == "Hot") {
+      inhibitors.push_back(e.alert.inhibited_by);
+    }
+  }
+  EXPECT_EQ(inhibitors, (std::vector<std::string>{"crah-1", ""}));
 }
 
 TEST(Engine, SensorProblemInhibitsTheFacilityAlertOfTheSameDevice) {
