@@ -2,8 +2,9 @@
 // a scripted stretch of simulated time on the `small` preset with every fault kind, then the same
 // facility with no fault at all. Prints the table docs/benchmarks.md quotes.
 //
-// Fast form (ctest): 2 simulated days with faults, 1 without. The week of docs/benchmarks.md:
-//   DCMON_SCORING_DAYS=7 build/tests/alert_scoring_test
+// Fast form (ctest): 1 simulated day with faults in 100-minute slots (every kind at least once),
+// then 12 hours without. The week of docs/benchmarks.md (3-hour slots, a fault-free week):
+//   DCMON_SCORING_DAYS=7 DCMON_SCORING_SLOT_MIN=180 build/tests/alert_scoring_test
 // Randomness: the seed (DCMON_SCORING_SEED, default 1) picks fault targets and the physics' noise.
 #include <fmt/format.h>
 #include <gtest/gtest.h>
@@ -141,16 +142,16 @@ bool Explains(const Alert& a, const sim::Fault& f, const Topology& topo) {
          a.starts_at_micros >= f.start_micros && a.starts_at_micros < f.end_micros + kSettle;
 }
 
-// One fault of each kind per 3-hour slot, in turn, 30 minutes into the slot; targets from the seed.
-std::vector<std::string> Script(int days) {
+// One fault per slot, the kinds in turn, 30 minutes into the slot; targets from the seed.
+std::vector<std::string> Script(int days, int slot_min) {
   const std::vector<std::string> kinds = {
       "crah-trip@{}+30m",    "sensor-stuck@{}+2h",   "utility-outage@{}+2m", "sensor-spike@{}+1h",
       "chiller-trip@{}+15m", "sensor-dropout@{}+1h", "unit-mixup@{}+1h",     "late:{}@{}+30m",
       "sensor-drift@{}+2h",  "blanking-gap@{}+2h",   "duplicates@{}+30m",    "reorder@{}+30m",
       "malformed@{}+30m"};
   std::vector<std::string> out;
-  for (int slot = 0; slot < days * 8; ++slot) {
-    std::string at = fmt::format("{}m", slot * 180 + 30);
+  for (int slot = 0; slot < days * 24 * 60 / slot_min; ++slot) {
+    std::string at = fmt::format("{}m", slot * slot_min + 30);
     const std::string& k = kinds[slot % kinds.size()];
     if (k.starts_with("late")) {
       // One device held back (a buffering gateway), not the whole site.
@@ -164,12 +165,14 @@ std::vector<std::string> Script(int days) {
 }
 
 TEST(AlertScoring, EveryFaultKindAgainstTheLabels) {
-  const int days = static_cast<int>(EnvInt("DCMON_SCORING_DAYS", 2));
+  const int days = static_cast<int>(EnvInt("DCMON_SCORING_DAYS", 1));
+  const int slot_min = static_cast<int>(EnvInt("DCMON_SCORING_SLOT_MIN", 100));
   const uint64_t seed = static_cast<uint64_t>(EnvInt("DCMON_SCORING_SEED", 1));
   const int64_t start = *ParseRfc3339("2025-07-20T00:00:00Z");
-  fmt::print("alert scoring: small preset, {} simulated days from 2025-07-20, seed {}\n", days,
-             seed);
-  ScoredRun run = Simulate(start, start + days * 24 * kHour, Script(days), seed);
+  fmt::print(
+      "alert scoring: small preset, {} simulated days from 2025-07-20, {}-minute slots, seed {}\n",
+      days, slot_min, seed);
+  ScoredRun run = Simulate(start, start + days * 24 * kHour, Script(days, slot_min), seed);
 
   struct Score {
     int labels = 0, detected = 0, alerts = 0, true_alerts = 0;
@@ -254,14 +257,16 @@ TEST(AlertScoring, EveryFaultKindAgainstTheLabels) {
 }
 
 TEST(AlertScoring, NoAlertOnAFaultFreeStretch) {
-  const int days = static_cast<int>(EnvInt("DCMON_SCORING_DAYS", 2)) > 2 ? 7 : 1;
+  // The fast form: 12 hours; with DCMON_SCORING_DAYS set, that many days.
+  const int64_t hours =
+      std::getenv("DCMON_SCORING_DAYS") ? 24 * EnvInt("DCMON_SCORING_DAYS", 1) : 12;
   const uint64_t seed = static_cast<uint64_t>(EnvInt("DCMON_SCORING_SEED", 1));
   const int64_t start = *ParseRfc3339("2025-07-20T00:00:00Z");
-  ScoredRun run = Simulate(start, start + days * 24 * kHour, {}, seed);
+  ScoredRun run = Simulate(start, start + hours * kHour, {}, seed);
   for (const Alert& a : run.paged) {
     ADD_FAILURE() << a.rule << " " << a.device << " at " << FormatRfc3339(a.starts_at_micros);
   }
-  fmt::print("fault-free: {} simulated days, seed {}: {} alerts ({} inhibited)\n", days, seed,
+  fmt::print("fault-free: {} simulated hours, seed {}: {} alerts ({} inhibited)\n", hours, seed,
              run.paged.size(), run.inhibited.size());
   EXPECT_TRUE(run.inhibited.empty());
 }
