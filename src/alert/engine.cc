@@ -28,6 +28,9 @@ Status EngineOptions::Validate() const {
     return InvalidArgument(
         fmt::format("alert.stale_cadence_factor: {} is out of range 1..100", stale_cadence_factor));
   if (max_queued_events < 1) return InvalidArgument("alert.max_queued_events: must be at least 1");
+  if (max_future_s < 0 || max_future_s > 86400)
+    return InvalidArgument(
+        fmt::format("alert.max_future_s: {} is out of range 0..86400", max_future_s));
   return Status::Ok();
 }
 
@@ -95,7 +98,8 @@ void Engine::Observe(const Record& record) {
     if (d.last_event != 0 && (d.cadence == 0 || t - d.last_event < d.cadence))
       d.cadence = t - d.last_event;
     d.last_event = t;
-    watermark_ = std::max(watermark_, t);
+    // A device with a wrong clock (a year ahead) must not make every other device look silent.
+    watermark_ = std::max(watermark_, std::min(t, now + options_.max_future_s * 1'000'000));
   } else {
     ++counters_.late_records;
   }

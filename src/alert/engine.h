@@ -39,11 +39,15 @@ struct Topology {
 };
 
 struct EngineOptions {
-  int64_t sweep_interval_s =
-      10;  // staleness is evaluated at most this often (ingest or event time)
-  int64_t stale_cadence_factor = 3;  // a device is stale after max(after_s, this × its cadence)
-  size_t max_queued_events =
-      100'000;  // events not yet taken; beyond it they are counted as dropped
+  // Staleness is evaluated at most this often, in ingest or event time.
+  int64_t sweep_interval_s = 10;
+  // A device is stale after max(after_s, this × its cadence).
+  int64_t stale_cadence_factor = 3;
+  // Events not yet taken; beyond this they are counted as dropped, never blocking.
+  size_t max_queued_events = 100'000;
+  // Clock skew allowed between devices and the engine: event times past ingest time + this do not
+  // advance the event clock (keep it below the rules' after_s).
+  int64_t max_future_s = 60;
 
   Status Validate() const;
 };

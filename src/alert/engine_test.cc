@@ -212,6 +212,19 @@ TEST(Engine, StalenessWaitsForTheDeviceCadence) {
   EXPECT_EQ(h.Take().size(), 4u) << "both clocks, pending and firing, after 900 s";
 }
 
+// One device with its clock a day ahead does not move the event clock past everyone else.
+TEST(Engine, AFutureTimestampDoesNotMakeEveryoneStale) {
+  Harness h({Silent()});
+  for (int i = 0; i <= 4; ++i) {
+    h.Feed(Inlet("r1", "top", 22, kT0 + i * 30 * kS));
+    h.Feed(Inlet("r2", "top", 22, kT0 + i * 30 * kS));
+  }
+  h.engine.Observe(Inlet("r2", "top", 22, kT0 + 86400 * kS));
+  h.engine.Observe(Inlet("r2", "top", 22, kT0 + 86430 * kS));
+  h.engine.Tick();
+  EXPECT_TRUE(h.Take().empty());
+}
+
 // A buffered replay: nothing arrives for 10 minutes (ingest clock runs), then the held-back
 // records arrive with their original times. The ingest outage stays in the history (fired and
 // resolved); the event clock saw no gap in r1's own data once the replay landed.
