@@ -3,7 +3,8 @@
 // facility with no fault at all. Prints the table docs/benchmarks.md quotes.
 //
 // Fast form (ctest): 1 simulated day with faults in 100-minute slots (every kind at least once),
-// then the 6 hottest hours of a day without. The week of docs/benchmarks.md (3-hour slots, a fault-free week):
+// then the 6 hottest hours of a day without. The week of docs/benchmarks.md (3-hour slots, a
+// fault-free week):
 //   DCMON_SCORING_DAYS=7 DCMON_SCORING_SLOT_MIN=180 build/tests/alert_scoring_test
 // Randomness: the seed (DCMON_SCORING_SEED, default 1) picks fault targets and the physics' noise.
 #include <fmt/format.h>
