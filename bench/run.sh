@@ -7,3 +7,4 @@ taskset -c 0 build/bench/codec_benchmark --benchmark_repetitions=5 --benchmark_r
   --benchmark_min_time=0.5 "$@"
 taskset -c 0 build/bench/detect_benchmark --benchmark_repetitions=5 --benchmark_report_aggregates_only=true \
   --benchmark_min_time=0.5
+taskset -c 0 build/bench/alert_benchmark --benchmark_repetitions=3 --benchmark_report_aggregates_only=true

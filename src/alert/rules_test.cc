@@ -1,0 +1,65 @@
+#include "alert/rules.h"
+
+#include <gtest/gtest.h>
+
+namespace dcmon::alert {
+namespace {
+
+TEST(Rules, ShippedDefaultsParse) {
+  Result<std::vector<Rule>> rules = LoadRules(DCMON_SOURCE_DIR "/config/alerts.toml");
+  ASSERT_TRUE(rules.ok()) << rules.status().message();
+  EXPECT_GE(rules->size(), 8u);
+  for (const Rule& r : *rules) {
+    EXPECT_FALSE(r.runbook.empty()) << r.name;
+    EXPECT_FALSE(r.severity.empty()) << r.name;
+  }
+}
+
+TEST(Rules, ThresholdFieldsAndHysteresis) {
+  auto rules = ParseRules(R"(
+[[rule]]
+name = "Hot"
+source = "sensor"
+level = 27
+clear = 26
+for_s = 300
+keep_firing_for_s = 60
+severity = "warning"
+runbook = "cool it"
+labels = { team = "facilities" }
+)",
+                          "t.toml");
+  ASSERT_TRUE(rules.ok()) << rules.status().message();
+  const Rule& r = rules->front();
+  EXPECT_EQ(r.kind, RuleKind::kThreshold);
+  EXPECT_EQ(r.for_micros, 300'000'000);
+  EXPECT_EQ(r.keep_firing_for_micros, 60'000'000);
+  EXPECT_DOUBLE_EQ(r.clear, 26);
+  EXPECT_EQ(r.labels.at("team"), "facilities");
+}
+
+TEST(Rules, ErrorsNameTheField) {
+  auto expect_error = [](std::string_view toml, std::string_view needle) {
+    auto rules = ParseRules(toml, "t.toml");
+    ASSERT_FALSE(rules.ok()) << toml;
+    EXPECT_NE(rules.status().message().find(needle), std::string::npos) << rules.status().message();
+  };
+  expect_error("[[rule]]\nname='a'\nseverity='x'\nrunbook='y'\nlevl=3\n",
+               "rule[0].levl: unknown field");
+  expect_error("[[rule]]\nname='a'\nseverity='x'\nrunbook='y'\nfor_s='5m'\n",
+               "for_s: expected whole seconds");
+  expect_error("[[rule]]\nname='a'\nseverity='x'\nlevel=27\nclear=28\nrunbook='y'\n",
+               "clear: must be at or below level");
+  expect_error("[[rule]]\nname='a'\nseverity='x'\n", "runbook: must not be empty");
+  expect_error("[[rule]]\nname='a'\nkind='rate'\nseverity='x'\nrunbook='y'\n",
+               "delta: must be above 0");
+  expect_error("[[rule]]\nname='a'\nkind='slow'\nseverity='x'\nrunbook='y'\n",
+               "kind: expected threshold");
+  expect_error(
+      "[[rule]]\nname='a'\nseverity='x'\nrunbook='y'\n[[rule]]\nname='a'\nseverity='x'\nrunbook='y'"
+      "\n",
+      "\"a\" is used twice");
+}
+
+}  // namespace
+}  // namespace dcmon::alert
