@@ -291,7 +291,7 @@ async function loadChart() {
       width, height: 260,
       series: [{}, { label: "avg °C", stroke: css("--ok"), width: 2 },
         { label: "min °C", stroke: css("--cold") }, { label: "max °C", stroke: css("--hot") }],
-      axes: [{ stroke: css("--fg") }, { stroke: css("--fg") }],
+      axes: [{ stroke: css("--fg") }, { stroke: css("--fg"), size: 60 }],
     }, data, el);
   } else {
     chart.setData(data);
