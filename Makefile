@@ -61,6 +61,7 @@ bench: build
 	@bench/load.sh
 	@bench/api.sh
 	@bench/airbyte.sh
+	@bench/dashboard.sh
 
 format:
 	@git ls-files '*.h' '*.cc' | xargs clang-format -i

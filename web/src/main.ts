@@ -54,7 +54,7 @@ function renderSummary(s: Summary) {
     ["kpi-pue-now", fmt(s.pue?.now, 3)], ["kpi-pue-day", fmt(s.pue?.day, 3)],
     ["kpi-it", fmt(s.power?.it_kw, 1)], ["kpi-cooling", fmt(s.power?.cooling_kw, 1)],
     ["kpi-share", fmt(s.power?.cooling_share, 1, 100)], ["kpi-stale", s.stale ? String(s.stale.count) : "–"],
-    ["kpi-inlets", s.inlets && s.inlets.sensors ? `${s.inlets.in_recommended} / ${s.inlets.sensors}` : "–"],
+    ["kpi-inlets", s.inlets ? `${s.inlets.in_recommended} / ${s.inlets.sensors}` : "–"],
   ];
   for (const [id, text] of tiles) $(id).textContent = text;
   document.querySelector(".tiles")!.setAttribute("data-updated-at", s.updated_at ?? "");
@@ -128,10 +128,10 @@ function buildPlan() {
     const rows = [...rowMap].sort(([a], [b]) => a.localeCompare(b)).map(([, racks]) =>
       racks.sort((a, b) => a.rack.localeCompare(b.rack)));
     const widest = Math.max(...rows.map((r) => r.length));
-    const cell = widest > 40 ? 10 : 28;
+    const racks = rows.reduce((n, r) => n + r.length, 0);
+    const cell = racks > 200 ? 10 : 28;  // large rooms small, so the large preset's rooms fit a screen
     const fig = document.createElement("figure");
     const cap = document.createElement("figcaption");
-    const racks = rows.reduce((n, r) => n + r.length, 0);
     total += racks;
     cap.textContent = `${room}: ${rows.length} rows, ${racks} racks`;
     const canvas = document.createElement("canvas");
@@ -270,7 +270,8 @@ async function loadLatest(s: Summary) {
 
 let chart: uPlot | null = null;
 async function loadChart() {
-  const device = selected?.sensors.get("inlet_top") ?? summary.hottest_inlets?.[0]?.device_id;
+  const device = selected?.sensors.get("inlet_top") ?? summary.hottest_inlets?.[0]?.device_id ??
+    plans[0]?.rows[0]?.[0]?.sensors.get("inlet_top");
   if (!device || !summary.latest_event_time) return;
   const started = performance.now();
   const to = new Date(Date.parse(summary.latest_event_time) + 60_000);
