@@ -19,4 +19,32 @@ median() {  # median KEY FILE
 for key in first_render_ms warm_render_ms hour_chart_ms week_chart_ms; do
   echo "small, median of $runs: $key $(median $key "$work/small.txt")"
 done
+
+# The peer, side by side: curl fetching what the warm page fetches before its first render (the page, its
+# two assets, the summary, the device list, the newest readings), one after the other, from a warm server.
+peer() {  # peer PRESET
+  (exec build/dcmon run --listen 127.0.0.1:0 --store "$work/$1.duckdb" --history 10 --facility "$1" \
+    >"$work/$1.out" 2>/dev/null) &
+  local run_pid=$!
+  for _ in $(seq 300); do grep -q 'Ctrl-C stops everything' "$work/$1.out" && break; sleep 0.1; done
+  local url latest from
+  url=$(sed -n 's/^  API  *\(http[^ ]*\).*/\1/p' "$work/$1.out")
+  for _ in $(seq 300); do [ "$(curl -s "$url/api/v1/summary" | jq '.pue.now')" != null ] && break; sleep 0.2; done
+  sleep 10  # about as warm as the test's reloaded page
+  latest=$(curl -s "$url/api/v1/summary" | jq -r '.latest_event_time')
+  from=$(date -u -d "@$(($(date -d "$latest" +%s) - 120))" +%FT%TZ)
+  for _ in $(seq 5); do
+    local start
+    start=$(date +%s%N)
+    for path in / /assets/app.js /assets/app.css /api/v1/summary "/api/v1/devices?kind=sensor" \
+      "/api/v1/readings?from=$from&start=0&limit=10000"; do
+      curl -sf -o /dev/null "$url$path"
+    done
+    echo $((($(date +%s%N) - start) / 1000000))
+  done | sort -n | sed -n 3p | xargs echo "$1, median of 5: curl_fetch_ms (first readings page only)"
+  kill $run_pid
+  wait $run_pid 2>/dev/null
+}
+peer small
 tests/browser/dashboard_test.sh build/dcmon "$work/large.png" large | sed 's/^/large: /'
+peer large
