@@ -15,7 +15,7 @@ type Summary = {
   devices?: number;
 };
 type Device = { device_id: string; kind: string; measurement_type?: string; room?: string; row?: string; rack?: string; position?: string };
-type Reading = { device_id: string; value: number; time?: string; timestamp?: string };
+type Reading = { device_id: string; value: number };
 type Rack = { room: string; row: string; rack: string; sensors: Map<string, string> };  // position -> device id
 
 // The ASHRAE TC 9.9 envelopes in °C, as src/analytics/live_state.cc counts them.
