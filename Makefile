@@ -62,6 +62,7 @@ bench: build
 	@bench/api.sh
 	@bench/airbyte.sh
 	@bench/influx.sh
+	@bench/dashboard.sh
 
 format:
 	@git ls-files '*.h' '*.cc' | xargs clang-format -i

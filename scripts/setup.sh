@@ -10,6 +10,7 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   librdkafka-dev libsimdjson-dev libcli11-dev libtomlplusplus-dev libspdlog-dev libfmt-dev libboost-dev libssl-dev zlib1g-dev
   kcat jq wrk influxdb influxdb-client prometheus python3 python3-jsonschema python3-yaml
+  nodejs chromium
 )
 
 missing=()
@@ -30,6 +31,12 @@ if ((${#missing[@]})); then
 fi
 
 # DUCKDB_ROOT points at an official release (include/duckdb.h, lib/libduckdb.so) instead of the npm pin.
+# The dashboard's build tools and browser-test driver (web/package-lock.json), installed once; npm
+# records the install in node_modules/.package-lock.json, so a changed lockfile installs again.
+if [[ ! "$root/web/node_modules/.package-lock.json" -nt "$root/web/package-lock.json" ]]; then
+  (cd "$root/web" && npm ci --no-audit --no-fund --loglevel=error)
+fi
+
 if [[ -z "${DUCKDB_ROOT:-}" ]]; then
   "$root/scripts/fetch-duckdb.sh"
 fi

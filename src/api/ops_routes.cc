@@ -28,6 +28,9 @@ const std::vector<Api::Route>& Routes() {
       {"HEAD", "/ping", 0, Ping},
       {"GET", "/readyz", 0, Readyz},
       {"GET", "/openapi.json", 0, OpenApi},
+      {"GET", "/", 0, WebAsset},
+      {"GET", "/assets/app.js", 0, WebAsset},
+      {"GET", "/assets/app.css", 0, WebAsset},
   };
   return kRoutes;
 }

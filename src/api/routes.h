@@ -53,5 +53,6 @@ void Healthz(Api::Context&, HttpRequest&, Respond&);
 void Ping(Api::Context&, HttpRequest&, Respond&);
 void Readyz(Api::Context&, HttpRequest&, Respond&);
 void OpenApi(Api::Context&, HttpRequest&, Respond&);
+void WebAsset(Api::Context&, HttpRequest&, Respond&);  // web_routes.cc: the dashboard
 
 }  // namespace dcmon::api

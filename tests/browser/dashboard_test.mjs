@@ -1,0 +1,135 @@
+// Drives the dashboard of a running `dcmon run` (URL) in headless chromium and checks what an operator
+// sees: the tiles equal /api/v1/summary, the floor plan has every rack (RACKS) coloured, the chart has
+// data, the stream's "stale" state shows when the server stops (SIGSTOP DCMON_PID) and clears when it
+// resumes, and no console errors. Prints the timings docs/benchmarks.md records; saves SCREENSHOT.
+import { createRequire } from "node:module";
+
+const { URL: url, RACKS, DCMON_PID, SCREENSHOT, WEB_DIR } = process.env;
+const { chromium } = createRequire(`${WEB_DIR}/package.json`)("playwright-core");
+
+let failed = 0;
+function check(name, ok, detail = "") {
+  console.log(`${ok ? "ok  " : "FAIL"} ${name}${detail ? ` (${detail})` : ""}`);
+  if (!ok) failed = 1;
+}
+// Polls fn until it returns a truthy value or the deadline passes; returns the last value.
+async function until(fn, seconds) {
+  const end = Date.now() + seconds * 1000;
+  let v;
+  while (!(v = await fn()) && Date.now() < end) await new Promise((r) => setTimeout(r, 100));
+  return v;
+}
+
+// Every summary the server publishes, by updated_at, to compare with what the page shows.
+const summaries = new Map();
+let polling = true;
+const poller = (async () => {
+  while (polling) {
+    try {
+      const s = await (await fetch(`${url}/api/v1/summary`)).json();
+      if (s.updated_at) summaries.set(s.updated_at, s);
+    } catch {}
+    await new Promise((r) => setTimeout(r, 200));
+  }
+})();
+
+const browser = await chromium.launch({
+  executablePath: "/usr/bin/chromium",
+  // Running as root (the test machines are) needs chromium's sandbox off.
+  args: process.getuid?.() === 0 ? ["--no-sandbox"] : [],
+});
+const errors = [];
+try {
+  const page = await browser.newPage({ viewport: { width: 1280, height: 1000 } });
+  page.on("console", (m) => m.type() === "error" && errors.push(m.text()));
+  page.on("pageerror", (e) => errors.push(String(e)));
+  await page.goto(`${url}/`);
+
+  const firstRender = await until(() => page.evaluate(() =>
+    performance.getEntriesByName("dcmon-first-render")[0]?.startTime), 30);
+  check("the page renders tiles and a coloured floor plan", firstRender !== undefined,
+    `first render ${firstRender?.toFixed(0)} ms after navigation`);
+
+  const drawn = await until(async () => {
+    const n = await page.getAttribute("#rooms", "data-racks");
+    return Number(n) === Number(RACKS) && n;
+  }, 30);
+  check("the floor plan shows every rack of the preset", Number(drawn) === Number(RACKS),
+    `${drawn} of ${RACKS}`);
+  const unread = await until(() => page.evaluate(() =>
+    [...document.querySelectorAll("#rooms canvas")].every((c) =>
+      c.getAttribute("aria-label").includes(" 0 without a reading"))), 30);
+  check("every rack is coloured by its inlet", unread === true);
+
+  const fmt = (v, digits, scale = 1) => (v === null || v === undefined ? "–" : (v * scale).toFixed(digits));
+  const same = await until(async () => {
+    const shown = await page.evaluate(() => ({
+      at: document.querySelector(".tiles").dataset.updatedAt,
+      tiles: Object.fromEntries([...document.querySelectorAll(".tiles output")].map((o) => [o.id, o.textContent])),
+    }));
+    const s = summaries.get(shown.at);
+    if (!s || s.pue?.now == null) return null;
+    const want = {
+      "kpi-pue-now": fmt(s.pue.now, 3), "kpi-pue-day": fmt(s.pue.day, 3), "kpi-it": fmt(s.power.it_kw, 1),
+      "kpi-cooling": fmt(s.power.cooling_kw, 1), "kpi-share": fmt(s.power.cooling_share, 1, 100),
+      "kpi-stale": String(s.stale.count), "kpi-inlets": `${s.inlets.in_recommended} / ${s.inlets.sensors}`,
+    };
+    return { shown: shown.tiles, want };
+  }, 20);
+  const wrong = same ? Object.keys(same.want).filter((k) => same.shown[k] !== same.want[k]) : ["all"];
+  check("the tiles equal /api/v1/summary", wrong.length === 0,
+    same ? `${JSON.stringify(same.shown)}${wrong.length ? `; want ${JSON.stringify(same.want)}` : ""}`
+      : "no summary with a PUE matched the page's");
+
+  const points = await until(async () => Number(await page.getAttribute("#chart", "data-points")), 30);
+  check("the chart has data", points > 0, `${points} points of ${await page.getAttribute("#chart", "data-device")}`);
+  await page.screenshot({ path: SCREENSHOT });
+  const hour = await page.textContent("#chart-note");
+
+  // Rendering again with the server warm: the time an operator waits for the page.
+  await page.reload();
+  const warm = await until(() => page.evaluate(() =>
+    performance.getEntriesByName("dcmon-first-render")[0]?.startTime), 30);
+  check("a reload renders again", warm !== undefined, `first render ${warm?.toFixed(0)} ms after navigation`);
+  await until(async () => Number(await page.getAttribute("#chart", "data-points")), 30);
+
+  const before = await page.textContent("#chart-note");
+  const warmHour = before;
+  await page.getByRole("button", { name: "7 d" }).click();
+  const week = await until(async () => {
+    const note = await page.textContent("#chart-note");
+    return note !== before && note;
+  }, 10);
+  check("the 7 d range loads", Boolean(week), week ?? "");
+
+  // The keyboard: focus a room, move to a rack, Enter charts that rack's top inlet.
+  await page.locator("#rooms canvas").first().focus();
+  await page.keyboard.press("ArrowDown");
+  await page.keyboard.press("ArrowRight");
+  const tip = await page.textContent("#tooltip");
+  const rack = /rack (\S+)/.exec(tip)?.[1];
+  await page.keyboard.press("Enter");
+  const picked = await until(async () =>
+    (await page.getAttribute("#chart", "data-device")) === `${rack}-inlet-top`, 10);
+  check("the keyboard picks a rack: its tooltip and its chart", picked === true, tip.split("\n")[0]);
+
+  const state = () => page.getAttribute("#stream-state", "data-state");
+  check("the stream is live", (await until(async () => (await state()) === "live", 10)) === true);
+  process.kill(Number(DCMON_PID), "SIGSTOP");
+  const stale = await until(async () => (await state()) !== "live", 15);
+  const shownStale = await state();
+  process.kill(Number(DCMON_PID), "SIGCONT");
+  check("a stopped server shows as stale", stale === true, shownStale);
+  check("and live again when it resumes", (await until(async () => (await state()) === "live", 20)) === true);
+
+  check("no console errors", errors.length === 0, errors.join(" | "));
+  const ms = (note) => /loaded in (\d+) ms/.exec(note ?? "")?.[1];
+  // One line for bench/dashboard.sh.
+  console.log(`dashboard: first_render_ms=${firstRender?.toFixed(0)} warm_render_ms=${warm?.toFixed(0)} ` +
+    `hour_chart_ms=${ms(warmHour)} week_chart_ms=${ms(week)}`);
+} finally {
+  polling = false;
+  await poller;
+  await browser.close();
+}
+process.exit(failed);
