@@ -114,6 +114,7 @@ int RunRun(const RunFlags& f) {
     });
     std::printf("dcmon run: a simulated facility (%s, %zu devices) is live\n", f.facility.c_str(),
                 (*simulator)->devices().size());
+    std::printf("  dashboard  %s/\n", info.url.c_str());
     std::printf("  API        %s  (summary: %s/api/v1/summary)\n", info.url.c_str(),
                 info.url.c_str());
     std::printf("  metrics    %s/metrics\n", info.url.c_str());
