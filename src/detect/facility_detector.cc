@@ -60,6 +60,8 @@ struct Sensor {
   int64_t run_start_micros = kNever;    // when the value last changed
   int implausible_run = 0;              // consecutive samples refused as implausible
   int64_t implausible_micros = kNever;  // the last one
+  double offset = kNaN;  // inlets: inlet - supply, slow mean: where it sits in its zone's air
+  int64_t offset_micros = kNever;
 };
 
 struct Crah;
@@ -102,9 +104,10 @@ struct Crah {
   bool running = true;
   bool seen = false;
   int64_t last_micros = kNever;
-  std::vector<const Sensor*> sensors;  // the zone's rack sensors: the neighbours of a stuck one
-  int64_t upset_micros = kNever;       // last time it was stopped or its supply air was anomalous
-  int64_t stopped_micros = kNever;     // last time it was stopped
+  std::vector<const Sensor*> sensors;    // the zone's rack sensors: the neighbours of a stuck one
+  std::vector<const Sensor*> inlets[3];  // the zone's inlets by height: its cold aisle
+  int64_t upset_micros = kNever;         // last time it was stopped or its supply air was anomalous
+  int64_t stopped_micros = kNever;       // last time it was stopped
   SeriesDetector supply_series, delta_t_series;
   Gate stopped, supply_step, supply_drift, delta_t_drift;
 };
@@ -139,6 +142,7 @@ struct FacilityDetector::State {
   };
   static constexpr size_t kMaxPending = 4096;
   std::deque<Onset> pending;
+  std::vector<double> peers;  // scratch for ZoneShift
   Gate plant_step, pue_drift, utility_lost;
   int64_t plant_upset_micros = kNever;
   double it_w = kNaN;
@@ -224,6 +228,8 @@ struct FacilityDetector::State {
     }
     if (s.role == Role::kHumidity) s.rack->humidity_sensor = &s;
     if (s.rack->crah != nullptr) s.rack->crah->sensors.push_back(&s);
+    if (s.role == Role::kInlet && s.rack->crah != nullptr)
+      s.rack->crah->inlets[s.height].push_back(&s);
     // Rack power is judged on its level above the workload floor; the other rack sensors by
     // relations that are temperature differences (the dew point's too).
     s.series = SeriesDetector(s.role == Role::kRackPower ? power_series : temperature_series);
@@ -425,6 +431,37 @@ struct FacilityDetector::State {
     }
   }
 
+  // How far the air of `s`'s zone moved at its height: the median, over the zone's other inlets
+  // there, of their departure from their own offset. The racks of a zone breathe the same air, so
+  // what moves them all at once (the units' fans settling at a new speed, a neighbour's air mixing
+  // in) is the zone's, not N sensors'; the median keeps a faulty peer out. 0 with fewer than two
+  // peers reporting: the inlet is then judged against the supply air alone.
+  double ZoneShift(const Sensor& s) {
+    const Crah& zone = *s.rack->crah;
+    peers.clear();
+    for (const Sensor* n : zone.inlets[s.height]) {
+      if (n != &s && !n->silent && !std::isnan(n->offset))
+        peers.push_back(n->last - zone.supply - n->offset);
+    }
+    if (peers.size() < 2) return 0;
+    const auto mid = peers.begin() + static_cast<std::ptrdiff_t>(peers.size() / 2);
+    std::nth_element(peers.begin(), mid, peers.end());
+    if (peers.size() % 2 == 1) return *mid;
+    return (*mid + *std::max_element(peers.begin(), mid)) / 2;
+  }
+
+  // The offset learns with the slow baseline's time constant, and not while the sensor is suspect.
+  void LearnOffset(Sensor& s, int64_t t, double over_supply) {
+    if (std::isnan(s.offset)) {
+      s.offset = over_supply;
+    } else if (!Suspect(&s, t)) {
+      const double dt = static_cast<double>(t - s.offset_micros) / kMicros;
+      s.offset +=
+          std::min(1.0, dt / options.series.base_time_constant_s) * (over_supply - s.offset);
+    }
+    s.offset_micros = t;
+  }
+
   void ObserveInlet(Sensor& s, int64_t t, double v) {
     Rack& rack = *s.rack;
     rack.inlet[s.height] = v;
@@ -434,8 +471,10 @@ struct FacilityDetector::State {
       JudgeDewPoint(*rack.humidity_sensor, t, rack.pending_rh);
     }
     if (rack.crah == nullptr || std::isnan(rack.crah->supply)) return;
-    JudgeRelation(s, t, v - rack.crah->supply, DetectorKind::kInletSupply,
-                  fmt::format("inlet vs {} supply air", rack.crah->id));
+    const double over_supply = v - rack.crah->supply;
+    JudgeRelation(s, t, over_supply - ZoneShift(s), DetectorKind::kInletSupply,
+                  fmt::format("inlet vs {} supply air and its zone's", rack.crah->id));
+    LearnOffset(s, t, over_supply);
   }
 
   void ObserveExhaust(Sensor& s, int64_t t, double v) {
