@@ -664,6 +664,8 @@ Status FacilityDetectorOptions::Validate() const {
     return InvalidArgument("temperature_min_sigma_c: must be at least 0");
   if (!(power_min_sigma_share >= 0 && power_min_sigma_share <= 1))
     return InvalidArgument("power_min_sigma_share: must be in 0..1");
+  if (!(pue_min_sigma_share >= 0 && pue_min_sigma_share <= 1))
+    return InvalidArgument("pue_min_sigma_share: must be in 0..1");
   return Status::Ok();
 }
 
@@ -681,7 +683,10 @@ FacilityDetector::FacilityDetector(const FacilityDetectorOptions& options, const
   s.power_series.min_sigma_share =
       std::max(options.series.min_sigma_share, options.power_min_sigma_share);
   s.plant_series = SeriesDetector(options.series);
-  s.pue_series = SeriesDetector(options.series);
+  SeriesOptions pue_series = options.series;
+  pue_series.min_sigma_share =
+      std::max(options.series.min_sigma_share, options.pue_min_sigma_share);
+  s.pue_series = SeriesDetector(pue_series);
   for (const Topology::Zone& z : topology.zones) {
     auto& room = s.rooms[z.room];
     if (!room) room = std::make_unique<Room>();

@@ -53,6 +53,8 @@ struct FacilityDetectorOptions {
   double temperature_min_sigma_c = 0.05;  // temperature residuals' spread floor: sensor accuracy
   double power_min_sigma_share = 0.015;   // IT power's spread floor, share of its level: load
                                           // changes under ~10 % are workload, not faults
+  double pue_min_sigma_share = 0.005;     // the PUE's spread floor, share of its level: the
+                                          // accuracy of its two meters (class 0.5, IEC 62053-22)
   Status Validate() const;
 };
 
