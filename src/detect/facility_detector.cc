@@ -604,8 +604,10 @@ struct FacilityDetector::State {
     const double kw = u->zone_power_w / 1000;
     const double moved = (*c.return_air_temp_celsius - supply) * *c.fan_speed_percent / 100;
     if (std::isnan(u->delta_t_k)) u->delta_t_k = moved / kw;
-    const double residual = moved - u->delta_t_k * kw;
-    u->delta_t_k += 0.001 * residual / kw;
+    // Judged as a share of the prediction: the units share the plenum's air, so the spread that
+    // counts is relative (options.delta_t_min_sigma_share), whatever the zone's load.
+    const double residual = moved / (u->delta_t_k * kw) - 1;
+    u->delta_t_k += 0.001 * u->delta_t_k * residual;
     const SeriesPoint d = u->delta_t_series.Update(t, residual);
     const double dscore = DriftScore(d);
     Note(dscore);
@@ -615,8 +617,9 @@ struct FacilityDetector::State {
       Report(
           stopped ? *stopped : u->id, t, residual, dscore, DetectorKind::kCrahDeltaT,
           Category::kFacility,
-          fmt::format("{}: return - supply is {:+.2f} K off what its zone's {:.1f} kW predicts{}",
-                      u->id, residual, kw, stopped ? " with " + *stopped + " stopped" : ""));
+          fmt::format("{}: (return - supply) x fan is {:+.1f} % off what its zone's {:.1f} kW "
+                      "predicts{}",
+                      u->id, 100 * residual, kw, stopped ? " with " + *stopped + " stopped" : ""));
     }
   }
 
@@ -664,6 +667,8 @@ Status FacilityDetectorOptions::Validate() const {
     return InvalidArgument("temperature_min_sigma_c: must be at least 0");
   if (!(power_min_sigma_share >= 0 && power_min_sigma_share <= 1))
     return InvalidArgument("power_min_sigma_share: must be in 0..1");
+  if (!(delta_t_min_sigma_share >= 0 && delta_t_min_sigma_share <= 1))
+    return InvalidArgument("delta_t_min_sigma_share: must be in 0..1");
   if (!(pue_min_sigma_share >= 0 && pue_min_sigma_share <= 1))
     return InvalidArgument("pue_min_sigma_share: must be in 0..1");
   return Status::Ok();
@@ -683,6 +688,8 @@ FacilityDetector::FacilityDetector(const FacilityDetectorOptions& options, const
   s.power_series.min_sigma_share =
       std::max(options.series.min_sigma_share, options.power_min_sigma_share);
   s.plant_series = SeriesDetector(options.series);
+  SeriesOptions delta_t_series = options.series;
+  delta_t_series.min_sigma = std::max(options.series.min_sigma, options.delta_t_min_sigma_share);
   SeriesOptions pue_series = options.series;
   pue_series.min_sigma_share =
       std::max(options.series.min_sigma_share, options.pue_min_sigma_share);
@@ -694,7 +701,7 @@ FacilityDetector::FacilityDetector(const FacilityDetectorOptions& options, const
     crah = std::make_unique<Crah>(Crah{.id = z.crah,
                                        .room = room.get(),
                                        .supply_series = SeriesDetector(s.temperature_series),
-                                       .delta_t_series = SeriesDetector(s.temperature_series)});
+                                       .delta_t_series = SeriesDetector(delta_t_series)});
     room->crahs.push_back(crah.get());
     for (const std::string& r : z.racks) {
       s.racks[r] = std::make_unique<Rack>(Rack{.id = r, .crah = crah.get()});
