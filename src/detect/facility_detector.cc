@@ -62,6 +62,7 @@ struct Sensor {
   int64_t implausible_micros = kNever;  // the last one
   double offset = kNaN;  // inlets: inlet - supply, slow mean: where it sits in its zone's air
   int64_t offset_micros = kNever;
+  double relation_drift_z = 0;  // its relation's last slow departure (rack sensors)
 };
 
 struct Crah;
@@ -313,6 +314,14 @@ struct FacilityDetector::State {
             t - s->implausible_micros <= static_cast<int64_t>(options.repeat_after_s * kMicros));
   }
 
+  // The relation's other input is already out of its own relation, the same way, beyond noise (3
+  // sigma, where scores start): a drifting inlet moves its rack's dew point with it, and may cross
+  // the alert level a sample later than the dew point does.
+  static bool Leads(const Sensor* other, const SeriesPoint& p) {
+    return other != nullptr && std::fabs(other->relation_drift_z) > 3 &&
+           (other->relation_drift_z > 0) == (p.drift_z > 0);
+  }
+
   // A value that stopped changing is stuck only if the air around it did not: at most a quarter
   // of its zone neighbours of the same kind have held their value for half as long (a steady room
   // repeats values on every sensor at once). Runs only for a stuck candidate, over its zone. A
@@ -374,6 +383,7 @@ struct FacilityDetector::State {
   void JudgeRelation(Sensor& s, int64_t t, double residual, DetectorKind kind, std::string relation,
                      const Sensor* other = nullptr) {
     const SeriesPoint p = s.series.Update(t, residual);
+    s.relation_drift_z = p.drift_z;
     const double drift_score = DriftScore(p);
     Note(std::max(p.score, drift_score));
     const bool step = s.step.Onset(p.score);
@@ -406,7 +416,7 @@ struct FacilityDetector::State {
                          s.id, o.residual - p.expected, *up));
       return;
     }
-    const Sensor& blamed = Suspect(o.other, o.t) ? *o.other : s;
+    const Sensor& blamed = Suspect(o.other, o.t) || Leads(o.other, p) ? *o.other : s;
     if (o.step) {
       Report(blamed.id, o.t, o.residual, p.score, o.kind, Category::kFacility,
              fmt::format("{}: {} off by {:+.2f} ({:+.1f} sigma)", o.relation, blamed.id,
