@@ -204,9 +204,10 @@ TEST(FacilityDetector, StoppedCrahIsReportedOnItsFirstSample) {
   EXPECT_EQ(seen[0].timestamp_micros, t);
 }
 
-// A zone of six racks (middle inlets, power) under one CRAH, fed 30 s samples; `air(t, rack)` is
-// each inlet's departure from its own level, `moved(t)` the unit's (return - supply) x fan
-// departure, as a share.
+// A zone of six racks (middle inlets, humidity, power) under one CRAH, fed 30 s samples; `air(t,
+// rack)` is each inlet's departure from its own level, `moved(t)` the unit's (return - supply) x
+// fan departure, as a share; `misread(t, rack)` what a middle inlet reads beyond its air. The
+// room's dew point is 8 degC: humidity is what that air holds at the inlet's true temperature.
 struct Zone {
   static constexpr int kRacks = 6;
   std::vector<Anomaly> seen;
@@ -218,8 +219,8 @@ struct Zone {
                                 .room = "z",
                                 .racks = {"z-a01", "z-a02", "z-a03", "z-a04", "z-a05", "z-a06"}}}},
             [this](const Anomaly& a) { seen.push_back(a); }) {}
-  template <typename Air, typename Moved>
-  void Run(int steps, std::mt19937_64& rng, Air air, Moved moved) {
+  template <typename Air, typename Moved, typename Misread>
+  void Run(int steps, std::mt19937_64& rng, Air air, Moved moved, Misread misread) {
     std::normal_distribution<double> noise(0, 0.02);
     for (int i = 0; i < steps; ++i, t += 30 * kSecond) {
       det.Observe(CoolingMetric{.system_id = "z-crah-1",
@@ -231,12 +232,20 @@ struct Zone {
                                 .fan_speed_percent = 50});
       for (int r = 0; r < kRacks; ++r) {
         const std::string rack = "z-a0" + std::to_string(r + 1);
+        const double inlet = 20.3 + 0.1 * r + air(t, r) + noise(rng);
         det.Observe(SensorReading{.device_id = rack + "-inlet-middle",
                                   .measurement_type = "temperature",
-                                  .value = 20.3 + 0.1 * r + air(t, r) + noise(rng),
+                                  .value = inlet + misread(t, r),
                                   .timestamp_micros = t,
                                   .placement = {.rack = rack},
                                   .position = "inlet_middle"});
+        constexpr double a = 17.62, b = 243.12, dew_point = 8;  // Magnus, inverted
+        det.Observe(SensorReading{
+            .device_id = rack + "-humidity",
+            .measurement_type = "humidity",
+            .value = 100 * std::exp(a * dew_point / (b + dew_point) - a * inlet / (b + inlet)),
+            .timestamp_micros = t,
+            .placement = {.rack = rack}});
         det.Observe(SensorReading{.device_id = rack + "-pdu",
                                   .measurement_type = "power",
                                   .value = 6000 + 20 * noise(rng),
@@ -256,19 +265,19 @@ TEST(FacilityDetector, AZoneWhoseAirMovesAsOneIsNotNDriftingInlets) {
   auto rng = Rng("AZoneWhoseAirMovesAsOneIsNotNDriftingInlets");
   Zone z;
   auto none = [](int64_t) { return 0.0; };
-  z.Run(
-      2 * 2880, rng, [](int64_t, int) { return 0.0; }, none);
+  auto right = [](int64_t, int) { return 0.0; };
+  z.Run(2 * 2880, rng, right, none, right);
   ASSERT_TRUE(z.seen.empty()) << z.seen[0].explanation;
   // The units' fans settle: every inlet of the zone warms 0.5 K within the hour, supply unchanged.
   const int64_t from = z.t;
-  z.Run(
-      8 * 120, rng, [&](int64_t t, int) { return Ramp(t, from, 0.5, 0.5); }, none);
+  auto warmer = [&](int64_t t, int) { return Ramp(t, from, 0.5, 0.5); };
+  z.Run(8 * 120, rng, warmer, none, right);
   EXPECT_TRUE(z.seen.empty()) << z.seen[0].device << ": " << z.seen[0].explanation;
-  // One inlet drifting on its own is still that sensor's.
+  // One middle inlet drifting on its own is that sensor's, also where its rack's dew point (from
+  // its reading and the rack's humidity) follows it.
   const int64_t drift = z.t;
-  z.Run(
-      4 * 120, rng,
-      [&](int64_t t, int r) { return 0.5 + (r == 2 ? Ramp(t, drift, 1.0, 2.0) : 0.0); }, none);
+  z.Run(4 * 120, rng, warmer, none,
+        [&](int64_t t, int r) { return r == 2 ? Ramp(t, drift, 1.0, 2.0) : 0.0; });
   ASSERT_FALSE(z.seen.empty());
   for (const Anomaly& a : z.seen) EXPECT_EQ(a.device, "z-a03-inlet-middle") << a.explanation;
 }
@@ -277,15 +286,18 @@ TEST(FacilityDetector, ACrahsShareOfItsZonesHeatMovesByPercents) {
   auto rng = Rng("ACrahsShareOfItsZonesHeatMovesByPercents");
   Zone z;
   auto still = [](int64_t, int) { return 0.0; };
-  z.Run(2 * 2880, rng, still, [](int64_t) { return 0.0; });
+  z.Run(
+      2 * 2880, rng, still, [](int64_t) { return 0.0; }, still);
   ASSERT_TRUE(z.seen.empty()) << z.seen[0].explanation;
   // Its neighbours take 8 % of its heat as their fans settle: not an anomaly.
   const int64_t from = z.t;
-  z.Run(4 * 120, rng, still, [&](int64_t t) { return -Ramp(t, from, 0.08, 0.08); });
+  z.Run(
+      4 * 120, rng, still, [&](int64_t t) { return -Ramp(t, from, 0.08, 0.08); }, still);
   EXPECT_TRUE(z.seen.empty()) << z.seen[0].device << ": " << z.seen[0].explanation;
   // A third of its heat gone is.
   const int64_t cut = z.t;
-  z.Run(4 * 120, rng, still, [&](int64_t t) { return -0.08 - Ramp(t, cut, 0.3, 0.3); });
+  z.Run(
+      4 * 120, rng, still, [&](int64_t t) { return -0.08 - Ramp(t, cut, 0.3, 0.3); }, still);
   ASSERT_FALSE(z.seen.empty());
   EXPECT_EQ(z.seen[0].device, "z-crah-1");
   EXPECT_EQ(z.seen[0].detector, DetectorKind::kCrahDeltaT);
