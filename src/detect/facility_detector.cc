@@ -62,7 +62,8 @@ struct Sensor {
   int64_t implausible_micros = kNever;  // the last one
   double offset = kNaN;  // inlets: inlet - supply, slow mean: where it sits in its zone's air
   int64_t offset_micros = kNever;
-  double relation_drift_z = 0;  // its relation's last slow departure (rack sensors)
+  double relation_drift_z = 0;       // its relation's last slow departure (rack sensors)
+  int64_t accepted_micros = kNever;  // when its relation last took a departure as its new level
 };
 
 struct Crah;
@@ -307,11 +308,14 @@ struct FacilityDetector::State {
     }
   }
 
-  // A sensor already out of its own relation, unhealthy, or implausible within the repeat window.
+  // A sensor already out of its own relation, unhealthy, implausible within the repeat window, or
+  // whose relation took its departure as a new level within upset_hold_s (a drift accepted after 2
+  // h is still that sensor's).
   bool Suspect(const Sensor* s, int64_t t) const {
     return s != nullptr &&
            (s->step.open || s->drift.open || s->health_gate.open || s->silent ||
-            t - s->implausible_micros <= static_cast<int64_t>(options.repeat_after_s * kMicros));
+            t - s->implausible_micros <= static_cast<int64_t>(options.repeat_after_s * kMicros) ||
+            Recent(s->accepted_micros, t));
   }
 
   // The relation's other input is already out of its own relation, the same way, beyond noise (3
@@ -384,6 +388,7 @@ struct FacilityDetector::State {
                      const Sensor* other = nullptr) {
     const SeriesPoint p = s.series.Update(t, residual);
     s.relation_drift_z = p.drift_z;
+    if (p.regime_change && (s.step.open || s.drift.open)) s.accepted_micros = t;
     const double drift_score = DriftScore(p);
     Note(std::max(p.score, drift_score));
     const bool step = s.step.Onset(p.score);
