@@ -204,5 +204,134 @@ TEST(FacilityDetector, StoppedCrahIsReportedOnItsFirstSample) {
   EXPECT_EQ(seen[0].timestamp_micros, t);
 }
 
+// A zone of six racks (middle inlets, humidity, power) under one CRAH, fed 30 s samples; `air(t,
+// rack)` is each inlet's departure from its own level, `moved(t)` the unit's (return - supply) x
+// fan departure, as a share; `misread(t, rack)` what a middle inlet reads beyond its air. The
+// room's dew point is 8 degC: humidity is what that air holds at the inlet's true temperature.
+struct Zone {
+  static constexpr int kRacks = 6;
+  std::vector<Anomaly> seen;
+  FacilityDetector det;
+  int64_t t = kT0;
+  Zone()
+      : det({},
+            Topology{.zones = {{.crah = "z-crah-1",
+                                .room = "z",
+                                .racks = {"z-a01", "z-a02", "z-a03", "z-a04", "z-a05", "z-a06"}}}},
+            [this](const Anomaly& a) { seen.push_back(a); }) {}
+  template <typename Air, typename Moved, typename Misread>
+  void Run(int steps, std::mt19937_64& rng, Air air, Moved moved, Misread misread) {
+    std::normal_distribution<double> noise(0, 0.02);
+    for (int i = 0; i < steps; ++i, t += 30 * kSecond) {
+      det.Observe(CoolingMetric{.system_id = "z-crah-1",
+                                .efficiency_percent = 98,
+                                .power_consumption_watts = 1500.0 + noise(rng),
+                                .timestamp_micros = t,
+                                .supply_air_temp_celsius = 20,
+                                .return_air_temp_celsius = 20 + 12 * (1 + moved(t)),
+                                .fan_speed_percent = 50});
+      for (int r = 0; r < kRacks; ++r) {
+        const std::string rack = "z-a0" + std::to_string(r + 1);
+        const double inlet = 20.3 + 0.1 * r + air(t, r) + noise(rng);
+        det.Observe(SensorReading{.device_id = rack + "-inlet-middle",
+                                  .measurement_type = "temperature",
+                                  .value = inlet + misread(t, r),
+                                  .timestamp_micros = t,
+                                  .placement = {.rack = rack},
+                                  .position = "inlet_middle"});
+        constexpr double a = 17.62, b = 243.12, dew_point = 8;  // Magnus, inverted
+        det.Observe(SensorReading{
+            .device_id = rack + "-humidity",
+            .measurement_type = "humidity",
+            .value = 100 * std::exp(a * dew_point / (b + dew_point) - a * inlet / (b + inlet)),
+            .timestamp_micros = t,
+            .placement = {.rack = rack}});
+        det.Observe(SensorReading{.device_id = rack + "-pdu",
+                                  .measurement_type = "power",
+                                  .value = 6000 + 20 * noise(rng),
+                                  .timestamp_micros = t,
+                                  .placement = {.rack = rack}});
+      }
+    }
+  }
+};
+
+double Ramp(int64_t t, int64_t from, double per_hour, double limit) {
+  return t < from ? 0
+                  : std::min(limit, per_hour * static_cast<double>(t - from) / (3600 * kSecond));
+}
+
+TEST(FacilityDetector, AZoneWhoseAirMovesAsOneIsNotNDriftingInlets) {
+  auto rng = Rng("AZoneWhoseAirMovesAsOneIsNotNDriftingInlets");
+  Zone z;
+  auto none = [](int64_t) { return 0.0; };
+  auto right = [](int64_t, int) { return 0.0; };
+  z.Run(2 * 2880, rng, right, none, right);
+  ASSERT_TRUE(z.seen.empty()) << z.seen[0].explanation;
+  // The units' fans settle: every inlet of the zone warms 0.5 K within the hour, supply unchanged.
+  const int64_t from = z.t;
+  auto warmer = [&](int64_t t, int) { return Ramp(t, from, 0.5, 0.5); };
+  z.Run(8 * 120, rng, warmer, none, right);
+  EXPECT_TRUE(z.seen.empty()) << z.seen[0].device << ": " << z.seen[0].explanation;
+  // One middle inlet drifting on its own is that sensor's, also where its rack's dew point (from
+  // its reading and the rack's humidity) follows it.
+  const int64_t drift = z.t;
+  z.Run(4 * 120, rng, warmer, none,
+        [&](int64_t t, int r) { return r == 2 ? Ramp(t, drift, 1.0, 2.0) : 0.0; });
+  ASSERT_FALSE(z.seen.empty());
+  for (const Anomaly& a : z.seen) EXPECT_EQ(a.device, "z-a03-inlet-middle") << a.explanation;
+}
+
+TEST(FacilityDetector, ACrahsShareOfItsZonesHeatMovesByPercents) {
+  auto rng = Rng("ACrahsShareOfItsZonesHeatMovesByPercents");
+  Zone z;
+  auto still = [](int64_t, int) { return 0.0; };
+  z.Run(
+      2 * 2880, rng, still, [](int64_t) { return 0.0; }, still);
+  ASSERT_TRUE(z.seen.empty()) << z.seen[0].explanation;
+  // Its neighbours take 8 % of its heat as their fans settle: not an anomaly.
+  const int64_t from = z.t;
+  z.Run(
+      4 * 120, rng, still, [&](int64_t t) { return -Ramp(t, from, 0.08, 0.08); }, still);
+  EXPECT_TRUE(z.seen.empty()) << z.seen[0].device << ": " << z.seen[0].explanation;
+  // A third of its heat gone is.
+  const int64_t cut = z.t;
+  z.Run(
+      4 * 120, rng, still, [&](int64_t t) { return -0.08 - Ramp(t, cut, 0.3, 0.3); }, still);
+  ASSERT_FALSE(z.seen.empty());
+  EXPECT_EQ(z.seen[0].device, "z-crah-1");
+  EXPECT_EQ(z.seen[0].detector, DetectorKind::kCrahDeltaT);
+}
+
+TEST(FacilityDetector, APueMoveWithinItsMetersAccuracyIsNotADrift) {
+  auto rng = Rng("APueMoveWithinItsMetersAccuracyIsNotADrift");
+  std::normal_distribution<double> noise(0, 1e-4);
+  std::vector<Anomaly> seen;
+  FacilityDetector det({}, Topology{}, [&](const Anomaly& a) { seen.push_back(a); });
+  int64_t t = kT0;
+  auto feed = [&](int steps, auto pue) {
+    for (int i = 0; i < steps; ++i, t += 15 * kSecond) {
+      const double it = 100'000 * (1 + 0.05 * std::sin(static_cast<double>(i) * 1e-3));
+      det.Observe(SensorReading{.device_id = "meter_it",
+                                .measurement_type = "power",
+                                .value = it,
+                                .timestamp_micros = t});
+      det.Observe(SensorReading{.device_id = "meter_facility",
+                                .measurement_type = "power",
+                                .value = it * (pue(t) + noise(rng)),
+                                .timestamp_micros = t});
+    }
+  };
+  feed(2 * 5760, [](int64_t) { return 1.39; });
+  ASSERT_TRUE(seen.empty()) << seen[0].explanation;
+  const int64_t from = t;
+  feed(4 * 240, [&](int64_t t) { return 1.39 + Ramp(t, from, 0.002, 0.002); });
+  EXPECT_TRUE(seen.empty()) << seen[0].device << ": " << seen[0].explanation;
+  const int64_t rise = t;
+  feed(4 * 240, [&](int64_t t) { return 1.392 + Ramp(t, rise, 0.1, 0.1); });
+  ASSERT_FALSE(seen.empty());
+  EXPECT_EQ(seen[0].detector, DetectorKind::kPue);
+}
+
 }  // namespace
 }  // namespace dcmon::detect

@@ -60,6 +60,10 @@ struct Sensor {
   int64_t run_start_micros = kNever;    // when the value last changed
   int implausible_run = 0;              // consecutive samples refused as implausible
   int64_t implausible_micros = kNever;  // the last one
+  double offset = kNaN;  // inlets: inlet - supply, slow mean: where it sits in its zone's air
+  int64_t offset_micros = kNever;
+  double relation_drift_z = 0;       // its relation's last slow departure (rack sensors)
+  int64_t accepted_micros = kNever;  // when its relation last took a departure as its new level
 };
 
 struct Crah;
@@ -102,9 +106,10 @@ struct Crah {
   bool running = true;
   bool seen = false;
   int64_t last_micros = kNever;
-  std::vector<const Sensor*> sensors;  // the zone's rack sensors: the neighbours of a stuck one
-  int64_t upset_micros = kNever;       // last time it was stopped or its supply air was anomalous
-  int64_t stopped_micros = kNever;     // last time it was stopped
+  std::vector<const Sensor*> sensors;    // the zone's rack sensors: the neighbours of a stuck one
+  std::vector<const Sensor*> inlets[3];  // the zone's inlets by height: its cold aisle
+  int64_t upset_micros = kNever;         // last time it was stopped or its supply air was anomalous
+  int64_t stopped_micros = kNever;       // last time it was stopped
   SeriesDetector supply_series, delta_t_series;
   Gate stopped, supply_step, supply_drift, delta_t_drift;
 };
@@ -139,6 +144,7 @@ struct FacilityDetector::State {
   };
   static constexpr size_t kMaxPending = 4096;
   std::deque<Onset> pending;
+  std::vector<double> peers;  // scratch for ZoneShift
   Gate plant_step, pue_drift, utility_lost;
   int64_t plant_upset_micros = kNever;
   double it_w = kNaN;
@@ -224,6 +230,8 @@ struct FacilityDetector::State {
     }
     if (s.role == Role::kHumidity) s.rack->humidity_sensor = &s;
     if (s.rack->crah != nullptr) s.rack->crah->sensors.push_back(&s);
+    if (s.role == Role::kInlet && s.rack->crah != nullptr)
+      s.rack->crah->inlets[s.height].push_back(&s);
     // Rack power is judged on its level above the workload floor; the other rack sensors by
     // relations that are temperature differences (the dew point's too).
     s.series = SeriesDetector(s.role == Role::kRackPower ? power_series : temperature_series);
@@ -300,11 +308,22 @@ struct FacilityDetector::State {
     }
   }
 
-  // A sensor already out of its own relation, unhealthy, or implausible within the repeat window.
+  // A sensor already out of its own relation, unhealthy, implausible within the repeat window, or
+  // whose relation took its departure as a new level within upset_hold_s (a drift accepted after 2
+  // h is still that sensor's).
   bool Suspect(const Sensor* s, int64_t t) const {
     return s != nullptr &&
            (s->step.open || s->drift.open || s->health_gate.open || s->silent ||
-            t - s->implausible_micros <= static_cast<int64_t>(options.repeat_after_s * kMicros));
+            t - s->implausible_micros <= static_cast<int64_t>(options.repeat_after_s * kMicros) ||
+            Recent(s->accepted_micros, t));
+  }
+
+  // The relation's other input is already out of its own relation, the same way, beyond noise (3
+  // sigma, where scores start): a drifting inlet moves its rack's dew point with it, and may cross
+  // the alert level a sample later than the dew point does.
+  static bool Leads(const Sensor* other, const SeriesPoint& p) {
+    return other != nullptr && std::fabs(other->relation_drift_z) > 3 &&
+           (other->relation_drift_z > 0) == (p.drift_z > 0);
   }
 
   // A value that stopped changing is stuck only if the air around it did not: at most a quarter
@@ -368,6 +387,8 @@ struct FacilityDetector::State {
   void JudgeRelation(Sensor& s, int64_t t, double residual, DetectorKind kind, std::string relation,
                      const Sensor* other = nullptr) {
     const SeriesPoint p = s.series.Update(t, residual);
+    s.relation_drift_z = p.drift_z;
+    if (p.regime_change && (s.step.open || s.drift.open)) s.accepted_micros = t;
     const double drift_score = DriftScore(p);
     Note(std::max(p.score, drift_score));
     const bool step = s.step.Onset(p.score);
@@ -400,7 +421,7 @@ struct FacilityDetector::State {
                          s.id, o.residual - p.expected, *up));
       return;
     }
-    const Sensor& blamed = Suspect(o.other, o.t) ? *o.other : s;
+    const Sensor& blamed = Suspect(o.other, o.t) || Leads(o.other, p) ? *o.other : s;
     if (o.step) {
       Report(blamed.id, o.t, o.residual, p.score, o.kind, Category::kFacility,
              fmt::format("{}: {} off by {:+.2f} ({:+.1f} sigma)", o.relation, blamed.id,
@@ -425,6 +446,37 @@ struct FacilityDetector::State {
     }
   }
 
+  // How far the air of `s`'s zone moved at its height: the median, over the zone's other inlets
+  // there, of their departure from their own offset. The racks of a zone breathe the same air, so
+  // what moves them all at once (the units' fans settling at a new speed, a neighbour's air mixing
+  // in) is the zone's, not N sensors'; the median keeps a faulty peer out. 0 with fewer than two
+  // peers reporting: the inlet is then judged against the supply air alone.
+  double ZoneShift(const Sensor& s) {
+    const Crah& zone = *s.rack->crah;
+    peers.clear();
+    for (const Sensor* n : zone.inlets[s.height]) {
+      if (n != &s && !n->silent && !std::isnan(n->offset))
+        peers.push_back(n->last - zone.supply - n->offset);
+    }
+    if (peers.size() < 2) return 0;
+    const auto mid = peers.begin() + static_cast<std::ptrdiff_t>(peers.size() / 2);
+    std::nth_element(peers.begin(), mid, peers.end());
+    if (peers.size() % 2 == 1) return *mid;
+    return (*mid + *std::max_element(peers.begin(), mid)) / 2;
+  }
+
+  // The offset learns with the slow baseline's time constant, and not while the sensor is suspect.
+  void LearnOffset(Sensor& s, int64_t t, double over_supply) {
+    if (std::isnan(s.offset)) {
+      s.offset = over_supply;
+    } else if (!Suspect(&s, t)) {
+      const double dt = static_cast<double>(t - s.offset_micros) / kMicros;
+      s.offset +=
+          std::min(1.0, dt / options.series.base_time_constant_s) * (over_supply - s.offset);
+    }
+    s.offset_micros = t;
+  }
+
   void ObserveInlet(Sensor& s, int64_t t, double v) {
     Rack& rack = *s.rack;
     rack.inlet[s.height] = v;
@@ -434,8 +486,10 @@ struct FacilityDetector::State {
       JudgeDewPoint(*rack.humidity_sensor, t, rack.pending_rh);
     }
     if (rack.crah == nullptr || std::isnan(rack.crah->supply)) return;
-    JudgeRelation(s, t, v - rack.crah->supply, DetectorKind::kInletSupply,
-                  fmt::format("inlet vs {} supply air", rack.crah->id));
+    const double over_supply = v - rack.crah->supply;
+    JudgeRelation(s, t, over_supply - ZoneShift(s), DetectorKind::kInletSupply,
+                  fmt::format("inlet vs {} supply air and its zone's", rack.crah->id));
+    LearnOffset(s, t, over_supply);
   }
 
   void ObserveExhaust(Sensor& s, int64_t t, double v) {
@@ -565,8 +619,10 @@ struct FacilityDetector::State {
     const double kw = u->zone_power_w / 1000;
     const double moved = (*c.return_air_temp_celsius - supply) * *c.fan_speed_percent / 100;
     if (std::isnan(u->delta_t_k)) u->delta_t_k = moved / kw;
-    const double residual = moved - u->delta_t_k * kw;
-    u->delta_t_k += 0.001 * residual / kw;
+    // Judged as a share of the prediction: the units share the plenum's air, so the spread that
+    // counts is relative (options.delta_t_min_sigma_share), whatever the zone's load.
+    const double residual = moved / (u->delta_t_k * kw) - 1;
+    u->delta_t_k += 0.001 * u->delta_t_k * residual;
     const SeriesPoint d = u->delta_t_series.Update(t, residual);
     const double dscore = DriftScore(d);
     Note(dscore);
@@ -576,8 +632,9 @@ struct FacilityDetector::State {
       Report(
           stopped ? *stopped : u->id, t, residual, dscore, DetectorKind::kCrahDeltaT,
           Category::kFacility,
-          fmt::format("{}: return - supply is {:+.2f} K off what its zone's {:.1f} kW predicts{}",
-                      u->id, residual, kw, stopped ? " with " + *stopped + " stopped" : ""));
+          fmt::format("{}: (return - supply) x fan is {:+.1f} % off what its zone's {:.1f} kW "
+                      "predicts{}",
+                      u->id, 100 * residual, kw, stopped ? " with " + *stopped + " stopped" : ""));
     }
   }
 
@@ -625,6 +682,10 @@ Status FacilityDetectorOptions::Validate() const {
     return InvalidArgument("temperature_min_sigma_c: must be at least 0");
   if (!(power_min_sigma_share >= 0 && power_min_sigma_share <= 1))
     return InvalidArgument("power_min_sigma_share: must be in 0..1");
+  if (!(delta_t_min_sigma_share >= 0 && delta_t_min_sigma_share <= 1))
+    return InvalidArgument("delta_t_min_sigma_share: must be in 0..1");
+  if (!(pue_min_sigma_share >= 0 && pue_min_sigma_share <= 1))
+    return InvalidArgument("pue_min_sigma_share: must be in 0..1");
   return Status::Ok();
 }
 
@@ -642,7 +703,12 @@ FacilityDetector::FacilityDetector(const FacilityDetectorOptions& options, const
   s.power_series.min_sigma_share =
       std::max(options.series.min_sigma_share, options.power_min_sigma_share);
   s.plant_series = SeriesDetector(options.series);
-  s.pue_series = SeriesDetector(options.series);
+  SeriesOptions delta_t_series = options.series;
+  delta_t_series.min_sigma = std::max(options.series.min_sigma, options.delta_t_min_sigma_share);
+  SeriesOptions pue_series = options.series;
+  pue_series.min_sigma_share =
+      std::max(options.series.min_sigma_share, options.pue_min_sigma_share);
+  s.pue_series = SeriesDetector(pue_series);
   for (const Topology::Zone& z : topology.zones) {
     auto& room = s.rooms[z.room];
     if (!room) room = std::make_unique<Room>();
@@ -650,7 +716,7 @@ FacilityDetector::FacilityDetector(const FacilityDetectorOptions& options, const
     crah = std::make_unique<Crah>(Crah{.id = z.crah,
                                        .room = room.get(),
                                        .supply_series = SeriesDetector(s.temperature_series),
-                                       .delta_t_series = SeriesDetector(s.temperature_series)});
+                                       .delta_t_series = SeriesDetector(delta_t_series)});
     room->crahs.push_back(crah.get());
     for (const std::string& r : z.racks) {
       s.racks[r] = std::make_unique<Rack>(Rack{.id = r, .crah = crah.get()});
