@@ -192,6 +192,10 @@ check "no record twice" test "$(cut -d' ' -f2- "$work/paged.txt" | sort | uniq -
 # while it was down is stored within 5 s of the restart, once (the re-send window off: only the stored offsets
 # keep records from landing twice).
 export DCMON_LOADER_DEDUP_WINDOW=0
+# The 5 s is the promise for the binary users run; the ASan+UBSan debug build (its ctest preset sets
+# ASAN_OPTIONS) runs the same restart path three to five times slower, so there it only has to finish in 15 s.
+limit_ms=5000
+[ -n "${ASAN_OPTIONS:-}" ] && limit_ms=15000
 stored() { query 'SELECT (SELECT count(*) FROM sensor_readings) + (SELECT count(*) FROM cooling_metrics)' | jq '.[0][0]'; }
 landed() { [ "$(stored)" = "$want" ]; }
 want=$(stored)
@@ -204,8 +208,8 @@ for k in 1 2 3; do
   start_serve "$work/serve.$k.out"
   wait_for 30 landed
   took=$(($(date +%s%N) / 1000000 - started))
-  check "serve killed $k time(s) in a row: what was produced meanwhile stored within 5 s of the restart ($took ms)" \
-    test "$(stored)" = "$want" -a "$took" -le 5000
+  check "serve killed $k time(s) in a row: what was produced meanwhile stored within $((limit_ms / 1000)) s of the restart ($took ms)" \
+    test "$(stored)" = "$want" -a "$took" -le "$limit_ms"
 done
 duplicates=$(curl -s "${auth[@]}" "$url/metrics" | sed -n 's/^dcmon_loader_records_total{outcome="duplicate"} //p')
 check "the restarted loader counted no duplicates" test "$duplicates" = 0
