@@ -10,7 +10,7 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   librdkafka-dev libsimdjson-dev libcli11-dev libtomlplusplus-dev libspdlog-dev libfmt-dev libboost-dev libssl-dev zlib1g-dev
   kcat jq wrk influxdb influxdb-client prometheus python3 python3-jsonschema python3-yaml
-  nodejs chromium
+  nodejs chromium clang-14 libclang-rt-14-dev
 )
 
 missing=()
