@@ -16,40 +16,21 @@ trap 'for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(date -u +%F)," \
      "$(influxd version 2>/dev/null | head -1)"
 
-# influxd takes no port 0: probe for free ones (bound and released by the kernel's choice).
-free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
-influx_port=$(free_port); rpc_port=$(free_port)
-cat >"$work/influxdb.conf" <<EOF2
-reporting-enabled = false
-bind-address = "127.0.0.1:$rpc_port"
-[meta]
-  dir = "$work/influx/meta"
-[data]
-  dir = "$work/influx/data"
-  wal-dir = "$work/influx/wal"
-  query-log-enabled = false
-[monitor]
-  store-enabled = false
-[http]
-  bind-address = "127.0.0.1:$influx_port"
-  auth-enabled = false
-  log-enabled = false
-EOF2
-influxd -config "$work/influxdb.conf" >"$work/influxd.log" 2>&1 & pids+=($!)
-influx_url="http://127.0.0.1:$influx_port"
-for _ in $(seq 100); do [ "$(curl -s -o /dev/null -w '%{http_code}' "$influx_url/ping")" = 204 ] && break; sleep 0.1; done
+source tests/lib.sh
+start_influxd "$work" "${INFLUX_SEED:-$$}"
+[ -n "$influx_url" ] || { echo "influxd did not start" >&2; exit 1; }
 curl -s -XPOST "$influx_url/query" --data-urlencode 'q=CREATE DATABASE bench' >/dev/null
 
 $dcmon broker --partitions 6 >"$work/broker.out" 2>/dev/null & pids+=($!)
-for _ in $(seq 50); do grep -q bootstrap.servers= "$work/broker.out" && break; sleep 0.1; done
-bootstrap=$(sed -n 's/^bootstrap.servers=//p' "$work/broker.out")
+bootstrap=$(bootstrap_of "$work/broker.out")
 export DCMON_ADMIN_TOKEN=bench-token
 printf '[api]\nrate_limit_per_token = 0\nrate_limit_per_address = 0\n' >"$work/dcmon.toml"
 $dcmon serve --kafka "$bootstrap" --store "$work/bench.duckdb" --listen 127.0.0.1:0 --config "$work/dcmon.toml" \
   >"$work/serve.out" 2>"$work/serve.err" & pids+=($!)
-for _ in $(seq 100); do grep -q 'API on' "$work/serve.out" && break; sleep 0.1; done
+wait_for 10 grep -q 'API on' "$work/serve.out"
 url=$(sed -n 's/^dcmon serve: API on //p' "$work/serve.out")
-for _ in $(seq 100); do [ "$(curl -s -o /dev/null -w '%{http_code}' "$url/readyz")" = 200 ] && break; sleep 0.2; done
+ready() { [ "$(curl -s -o /dev/null -w '%{http_code}' "$url/readyz")" = 200 ]; }
+wait_for 20 ready
 
 # 5,000 lines as Telegraf writes them: 100 hosts, tags, four fields of each type, nanosecond timestamps.
 awk 'BEGIN { t = 1700000000000000000; for (i = 0; i < 5000; i++)

@@ -20,3 +20,59 @@ wait_for() {
 bootstrap_of() {
   wait_for 10 grep -q '^bootstrap.servers=' "$1" && sed -n 's/^bootstrap.servers=//p' "$1"
 }
+# `start_influxd DIR SEED`: Debian's influxd (1.x) on loopback with its own config and data under DIR; sets
+# influx_url (empty if it never answered /ping) and adds its pid to $pids. influxd cannot bind port 0: free
+# ports (HTTP and its RPC port) are probed from SEED (printed, so a run can be replayed), and it retries when
+# another process takes one between the probe and the bind.
+start_influxd() {
+  RANDOM=$2
+  echo "influxd port seed $2"
+  local attempt dir http_port rpc_port deadline influxd_pid
+  free_port() {
+    local p
+    while :; do
+      p=$((20000 + RANDOM % 40000))
+      ss -Htln "sport = :$p" | grep -q . || { echo "$p"; return; }
+    done
+  }
+  influx_url=
+  for attempt in 1 2 3 4 5; do
+    http_port=$(free_port) rpc_port=$(free_port)
+    dir="$1/influxd-$attempt"
+    mkdir -p "$dir"
+    cat >"$dir/influxdb.conf" <<EOF
+  reporting-enabled = false
+  bind-address = "127.0.0.1:$rpc_port"
+  [meta]
+    dir = "$dir/meta"
+    logging-enabled = false
+  [data]
+    dir = "$dir/data"
+    wal-dir = "$dir/wal"
+    query-log-enabled = false
+  [monitor]
+    store-enabled = false
+  [http]
+    bind-address = "127.0.0.1:$http_port"
+    log-enabled = false
+    pprof-enabled = false
+  [continuous_queries]
+    enabled = false
+  [subscriber]
+    enabled = false
+EOF
+    influxd run -config "$dir/influxdb.conf" >"$dir/influxd.log" 2>&1 & influxd_pid=$!
+    echo "influxd attempt $attempt: http 127.0.0.1:$http_port, rpc $rpc_port"
+    deadline=$((SECONDS + 30))
+    while ((SECONDS < deadline)) && kill -0 "$influxd_pid" 2>/dev/null; do
+      if [ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$http_port/ping")" = 204 ]; then
+        influx_url="http://127.0.0.1:$http_port"
+        break
+      fi
+      sleep 0.1
+    done
+    [ -n "$influx_url" ] && { pids+=("$influxd_pid"); break; }
+    kill "$influxd_pid" 2>/dev/null; wait "$influxd_pid" 2>/dev/null
+    tail -3 "$dir/influxd.log"
+  done
+}
