@@ -12,13 +12,14 @@ namespace {
 constexpr int64_t kDayMicros = 86'400'000'000LL;
 
 struct RawTable {
-  const char* name;
+  const char* name;         // what is exported (the record tables' views, docs/store.md)
+  const char* stored;       // what rows are deleted from
   const char* time_column;  // the event time that decides a row's day
 };
-constexpr RawTable kRawTables[] = {{"sensor_readings", "event_time"},
-                                   {"cooling_metrics", "event_time"},
-                                   {"rejects", "received_time"},
-                                   {"metrics", "time"}};
+constexpr RawTable kRawTables[] = {{"sensor_readings", "sensor_facts", "event_time"},
+                                   {"cooling_metrics", "cooling_facts", "event_time"},
+                                   {"rejects", "rejects", "received_time"},
+                                   {"metrics", "metrics", "time"}};
 
 int64_t DayStart(int64_t micros) {
   const int64_t r = micros % kDayMicros;
@@ -57,7 +58,8 @@ Result<RetentionStats> Retention::Run(Connection& conn, int64_t now_micros) {
   if (Status s = Recover(conn); !s.ok()) return s.WithPrefix("retention: ");
   const int64_t cutoff = DayStart(now_micros) - options_.retention_days * kDayMicros;
   for (const RawTable& t : kRawTables) {
-    if (Status s = ExpireTable(conn, t.name, t.time_column, cutoff, now_micros, stats); !s.ok())
+    if (Status s = ExpireTable(conn, t.name, t.stored, t.time_column, cutoff, now_micros, stats);
+        !s.ok())
       return s.WithPrefix(fmt::format("retention of {}: ", t.name));
   }
   return stats;
@@ -82,11 +84,12 @@ Status Retention::Recover(Connection& conn) {
   return Status::Ok();
 }
 
-Status Retention::ExpireTable(Connection& conn, const char* table, const char* time_column,
-                              int64_t cutoff_micros, int64_t now_micros, RetentionStats& stats) {
+Status Retention::ExpireTable(Connection& conn, const char* table, const char* stored,
+                              const char* time_column, int64_t cutoff_micros, int64_t now_micros,
+                              RetentionStats& stats) {
   const std::string expired = fmt::format("{} < {}", time_column, SqlTimestamp(cutoff_micros));
   if (options_.export_dir.empty()) {
-    Result<QueryResult> r = conn.Query(fmt::format("DELETE FROM {} WHERE {}", table, expired));
+    Result<QueryResult> r = conn.Query(fmt::format("DELETE FROM {} WHERE {}", stored, expired));
     if (!r.ok()) return r.status();
     stats.deleted_rows += r->Int64(0, 0);
     return Status::Ok();
@@ -97,7 +100,8 @@ Status Retention::ExpireTable(Connection& conn, const char* table, const char* t
                              time_column, table, expired));
   if (!days.ok()) return days.status();
   for (size_t i = 0; i < days->rows(); ++i) {
-    if (Status s = ExportDay(conn, table, time_column, *days->Text(0, i), now_micros, stats);
+    if (Status s =
+            ExportDay(conn, table, stored, time_column, *days->Text(0, i), now_micros, stats);
         !s.ok())
       return s;
   }
@@ -106,8 +110,9 @@ Status Retention::ExpireTable(Connection& conn, const char* table, const char* t
 
 // Journal, write the file, then delete the day's rows and close the journal entry in one
 // transaction: the rows go only with a complete file, and the file counts only with the rows gone.
-Status Retention::ExportDay(Connection& conn, const char* table, const char* time_column,
-                            const std::string& day, int64_t now_micros, RetentionStats& stats) {
+Status Retention::ExportDay(Connection& conn, const char* table, const char* stored,
+                            const char* time_column, const std::string& day, int64_t now_micros,
+                            RetentionStats& stats) {
   Result<QueryResult> id = conn.Query("SELECT coalesce(max(id), 0) + 1 FROM retention_exports");
   if (!id.ok()) return id.status();
   const int64_t export_id = id->Int64(0, 0);
@@ -133,7 +138,7 @@ Status Retention::ExportDay(Connection& conn, const char* table, const char* tim
 
   Status s = conn.Execute("BEGIN TRANSACTION");
   Result<QueryResult> deleted =
-      s.ok() ? conn.Query(fmt::format("DELETE FROM {} WHERE {}", table, in_day)) : s;
+      s.ok() ? conn.Query(fmt::format("DELETE FROM {} WHERE {}", stored, in_day)) : s;
   if (!deleted.ok()) {
     s = deleted.status();
   } else if (deleted->Int64(0, 0) != exported) {

@@ -55,9 +55,10 @@ class Retention {
 
  private:
   Status Recover(Connection& conn);
-  Status ExpireTable(Connection& conn, const char* table, const char* time_column,
-                     int64_t cutoff_micros, int64_t now_micros, RetentionStats& stats);
-  Status ExportDay(Connection& conn, const char* table, const char* time_column,
+  Status ExpireTable(Connection& conn, const char* table, const char* stored,
+                     const char* time_column, int64_t cutoff_micros, int64_t now_micros,
+                     RetentionStats& stats);
+  Status ExportDay(Connection& conn, const char* table, const char* stored, const char* time_column,
                    const std::string& day, int64_t now_micros, RetentionStats& stats);
 
   RetentionOptions options_;

@@ -133,11 +133,100 @@ INSERT INTO rollups_1m_v3 SELECT * FROM rollups_1m ORDER BY minute;
 DROP TABLE rollups_1m;
 ALTER TABLE rollups_1m_v3 RENAME TO rollups_1m;
 )sql"},
+    // The record tables become narrow facts of fixed-width columns plus a key into device_keys,
+    // which interns each distinct (identity, placement, unit, Kafka topic) tuple once: a device
+    // that moves or changes unit gets a new key, and its old rows keep their old tuple. The wide
+    // shape stays, as views with the same names, columns, order and types (docs/store.md).
+    {4, R"sql(
+CREATE TABLE device_keys (
+  device_key       INTEGER PRIMARY KEY,
+  kind             VARCHAR NOT NULL,  -- 'sensor' or 'cooling'
+  device_id        VARCHAR NOT NULL,  -- a cooling unit's system_id
+  location         VARCHAR,
+  measurement_type VARCHAR,
+  unit             VARCHAR,
+  site             VARCHAR,
+  room             VARCHAR,
+  "row"            VARCHAR,
+  rack             VARCHAR,
+  position         VARCHAR,
+  kafka_topic      VARCHAR
+);
+CREATE TABLE sensor_facts (
+  ingest_seq      BIGINT      NOT NULL,
+  device_key      INTEGER     NOT NULL,
+  value           DOUBLE      NOT NULL,
+  event_time      TIMESTAMPTZ NOT NULL,
+  seq             BIGINT,
+  ingest_time     TIMESTAMPTZ NOT NULL,
+  kafka_partition INTEGER,
+  kafka_offset    BIGINT,
+  extra           VARCHAR
+);
+CREATE TABLE cooling_facts (
+  ingest_seq              BIGINT      NOT NULL,
+  device_key              INTEGER     NOT NULL,
+  efficiency_percent      DOUBLE      NOT NULL,
+  power_consumption_watts DOUBLE      NOT NULL,
+  event_time              TIMESTAMPTZ NOT NULL,
+  seq                     BIGINT,
+  supply_air_temp_celsius DOUBLE,
+  return_air_temp_celsius DOUBLE,
+  fan_speed_percent       DOUBLE,
+  ingest_time             TIMESTAMPTZ NOT NULL,
+  kafka_partition         INTEGER,
+  kafka_offset            BIGINT,
+  extra                   VARCHAR
+);
+INSERT INTO device_keys
+SELECT row_number() OVER (ORDER BY first_seq), kind, device_id, location, measurement_type, unit,
+       site, room, "row", rack, position, kafka_topic
+FROM (SELECT 'sensor' AS kind, device_id, location, measurement_type, unit, site, room, "row", rack,
+             position, kafka_topic, min(ingest_seq) AS first_seq
+      FROM sensor_readings GROUP BY ALL
+      UNION ALL
+      SELECT 'cooling', system_id, NULL, NULL, NULL, site, room, "row", rack, NULL, kafka_topic,
+             min(ingest_seq)
+      FROM cooling_metrics GROUP BY ALL);
+INSERT INTO sensor_facts
+SELECT r.ingest_seq, k.device_key, r.value, r.event_time, r.seq, r.ingest_time, r.kafka_partition,
+       r.kafka_offset, r.extra
+FROM sensor_readings r JOIN device_keys k
+  ON k.kind = 'sensor' AND k.device_id = r.device_id AND k.location = r.location
+     AND k.measurement_type = r.measurement_type AND k.unit IS NOT DISTINCT FROM r.unit
+     AND k.site IS NOT DISTINCT FROM r.site AND k.room IS NOT DISTINCT FROM r.room
+     AND k."row" IS NOT DISTINCT FROM r."row" AND k.rack IS NOT DISTINCT FROM r.rack
+     AND k.position IS NOT DISTINCT FROM r.position
+     AND k.kafka_topic IS NOT DISTINCT FROM r.kafka_topic
+ORDER BY r.ingest_seq;
+INSERT INTO cooling_facts
+SELECT r.ingest_seq, k.device_key, r.efficiency_percent, r.power_consumption_watts, r.event_time,
+       r.seq, r.supply_air_temp_celsius, r.return_air_temp_celsius, r.fan_speed_percent,
+       r.ingest_time, r.kafka_partition, r.kafka_offset, r.extra
+FROM cooling_metrics r JOIN device_keys k
+  ON k.kind = 'cooling' AND k.device_id = r.system_id AND k.site IS NOT DISTINCT FROM r.site
+     AND k.room IS NOT DISTINCT FROM r.room AND k."row" IS NOT DISTINCT FROM r."row"
+     AND k.rack IS NOT DISTINCT FROM r.rack AND k.kafka_topic IS NOT DISTINCT FROM r.kafka_topic
+ORDER BY r.ingest_seq;
+DROP TABLE sensor_readings;
+DROP TABLE cooling_metrics;
+CREATE VIEW sensor_readings AS
+SELECT f.ingest_seq, k.device_id, k.location, k.measurement_type, f.value, f.event_time, k.unit,
+       f.seq, k.site, k.room, k."row", k.rack, k.position, f.extra, f.ingest_time, k.kafka_topic,
+       f.kafka_partition, f.kafka_offset
+FROM sensor_facts f JOIN device_keys k USING (device_key);
+CREATE VIEW cooling_metrics AS
+SELECT f.ingest_seq, k.device_id AS system_id, f.efficiency_percent, f.power_consumption_watts,
+       f.event_time, f.seq, k.site, k.room, k."row", k.rack, f.supply_air_temp_celsius,
+       f.return_air_temp_celsius, f.fan_speed_percent, f.extra, f.ingest_time, k.kafka_topic,
+       f.kafka_partition, f.kafka_offset
+FROM cooling_facts f JOIN device_keys k USING (device_key);
+)sql"},
 };
 
 }  // namespace
 
-Result<int> Migrate(Connection& conn) {
+Result<int> Migrate(Connection& conn, int up_to) {
   if (Status s = conn.Execute("CREATE TABLE IF NOT EXISTS dcmon_schema (version INTEGER NOT NULL, "
                               "applied_at TIMESTAMPTZ NOT NULL)");
       !s.ok()) {
@@ -154,7 +243,7 @@ Result<int> Migrate(Connection& conn) {
                     found, kSchemaVersion));
   }
   for (const Migration& m : kMigrations) {
-    if (m.version <= found) continue;
+    if (m.version <= found || m.version > up_to) continue;
     Status s = conn.Execute("BEGIN TRANSACTION");
     if (s.ok()) s = conn.Execute(m.sql);
     if (s.ok())

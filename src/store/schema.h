@@ -8,9 +8,10 @@
 
 namespace dcmon::store {
 
-inline constexpr int kSchemaVersion = 3;
+inline constexpr int kSchemaVersion = 4;
 
-// Brings the database to kSchemaVersion. Returns the version it found (0 for a new database).
-Result<int> Migrate(Connection& conn);
+// Brings the database to `up_to` (kSchemaVersion; an older version only to build the files of a
+// previous release in tests). Returns the version it found (0 for a new database).
+Result<int> Migrate(Connection& conn, int up_to = kSchemaVersion);
 
 }  // namespace dcmon::store

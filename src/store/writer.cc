@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <array>
 #include <unordered_map>
 
 #include "store/points.h"
@@ -11,11 +12,19 @@
 namespace dcmon::store {
 namespace {
 
-// The tables a batch appends to; when staging, each has a TEMP twin "dcmon_stage_<table>".
-constexpr const char* kAppendedTables[] = {"sensor_readings", "cooling_metrics", "rejects"};
+// The tables a batch appends to; when staging, each has a TEMP twin "dcmon_stage_<stage>", named
+// after the table users see (the facts of sensor_readings stage in dcmon_stage_sensor_readings).
+struct AppendedTable {
+  const char* table;
+  const char* stage;
+};
+constexpr AppendedTable kAppendedTables[] = {{"sensor_facts", "sensor_readings"},
+                                             {"cooling_facts", "cooling_metrics"},
+                                             {"device_keys", "device_keys"},
+                                             {"rejects", "rejects"}};
 
-std::string Staged(std::string_view table) {
-  return fmt::format("temp.main.dcmon_stage_{}", table);
+std::string Staged(const AppendedTable& t) {
+  return fmt::format("temp.main.dcmon_stage_{}", t.stage);
 }
 
 constexpr int64_t kMinuteMicros = 60'000'000;
@@ -146,6 +155,120 @@ class Derived {
   Devices sensors_, cooling_;
 };
 
+// The rows of device_keys, interned in memory: loaded at open, kept across batches. A tuple not
+// seen before gets the next key and is appended with the batch; a failed batch forgets the keys it
+// added. Lookup hashes the device id only and compares the rest of the tuple (a device has one
+// tuple unless it moved or changed unit). Absent fields are "" as in records, NULL in the table.
+class DeviceKeys {
+ public:
+  // kind, device_id, location, measurement_type, unit, site, room, row, rack, position, topic.
+  static constexpr size_t kFields = 11;
+  using Tuple = std::array<std::string_view, kFields>;
+
+  Status Load(Connection& conn) {
+    Result<QueryResult> r = conn.Query(
+        "SELECT device_key, kind, device_id, coalesce(location, ''), coalesce(measurement_type, "
+        "''), coalesce(unit, ''), coalesce(site, ''), coalesce(room, ''), coalesce(\"row\", ''), "
+        "coalesce(rack, ''), coalesce(position, ''), kafka_topic IS NOT NULL, "
+        "coalesce(kafka_topic, '') FROM device_keys ORDER BY device_key");
+    if (!r.ok()) return r.status();
+    for (size_t i = 0; i < r->rows(); ++i) {
+      std::array<std::string, kFields> fields;
+      for (size_t f = 0; f < kFields; ++f) fields[f] = *r->Text(f + 1 + (f == 10), i);
+      const bool has_topic = r->Int64(11, i) != 0;
+      const auto key = static_cast<int32_t>(r->Int64(0, i));
+      Tuple t;
+      for (size_t f = 0; f < kFields; ++f) t[f] = fields[f];
+      Insert(t, has_topic, key);
+      next_key_ = std::max(next_key_, key + 1);
+    }
+    return Status::Ok();
+  }
+
+  // The key of the tuple; `has_topic` false: not from Kafka (kafka_topic NULL).
+  int32_t Intern(const Tuple& t, bool has_topic) {
+    auto it = by_device_.find(t[1]);
+    if (it != by_device_.end()) {
+      for (const Entry& e : it->second) {
+        if (e.has_topic == has_topic && Same(e, t)) return e.key;
+      }
+    }
+    const int32_t key = next_key_++;
+    pending_.push_back(Insert(t, has_topic, key));
+    return key;
+  }
+
+  // Appends the keys added since the last commit to `device_keys`' appender.
+  Status AppendPending(Appender& a) const {
+    for (const auto& [list, index] : pending_) {
+      const Entry& e = (*list)[index];
+      if (Status s = a.NextRow(); !s.ok()) return s;
+      a.Value(0, e.key);
+      a.String(1, e.fields[0]);
+      a.String(2, e.fields[1]);
+      const bool sensor = e.fields[0] == "sensor";
+      for (size_t f = 2; f < kFields - 1; ++f) {
+        // A sensor's location and measurement type are required: stored as given, even "".
+        if (sensor && f <= 3) {
+          a.String(1 + f, e.fields[f]);
+        } else {
+          a.OptionalString(1 + f, e.fields[f]);
+        }
+      }
+      if (e.has_topic) {
+        a.String(kFields, e.fields[kFields - 1]);
+      } else {
+        a.Null(kFields);
+      }
+    }
+    return a.Flush();
+  }
+  void Committed() { pending_.clear(); }
+  void RolledBack() {
+    for (auto p = pending_.rbegin(); p != pending_.rend(); ++p) {
+      std::vector<Entry>& list = *p->first;
+      next_key_ = list.back().key;
+      if (list.size() > 1) {
+        list.pop_back();
+      } else {
+        const std::string id = list.back().fields[1];
+        by_device_.erase(id);
+      }
+    }
+    pending_.clear();
+  }
+
+ private:
+  struct Entry {
+    std::array<std::string, kFields> fields;
+    bool has_topic = false;
+    int32_t key = 0;
+  };
+  struct Hash {
+    using is_transparent = void;
+    size_t operator()(std::string_view s) const { return std::hash<std::string_view>()(s); }
+  };
+
+  static bool Same(const Entry& e, const Tuple& t) {
+    for (size_t f = 0; f < kFields; ++f) {
+      if (f != 1 && e.fields[f] != t[f]) return false;
+    }
+    return true;
+  }
+  std::pair<std::vector<Entry>*, size_t> Insert(const Tuple& t, bool has_topic, int32_t key) {
+    Entry e{.has_topic = has_topic, .key = key};
+    for (size_t f = 0; f < kFields; ++f) e.fields[f] = t[f];
+    auto it = by_device_.find(t[1]);
+    if (it == by_device_.end()) it = by_device_.emplace(t[1], std::vector<Entry>()).first;
+    it->second.push_back(std::move(e));
+    return {&it->second, it->second.size() - 1};
+  }
+
+  std::unordered_map<std::string, std::vector<Entry>, Hash, std::equal_to<>> by_device_;
+  std::vector<std::pair<std::vector<Entry>*, size_t>> pending_;
+  int32_t next_key_ = 1;
+};
+
 Result<std::unique_ptr<Writer>> Writer::Create(Database& db, const WriterOptions& options) {
   std::unique_ptr<Writer> w(new Writer());
   Result<std::unique_ptr<Connection>> conn = db.Connect();
@@ -161,18 +284,21 @@ Result<std::unique_ptr<Writer>> Writer::Create(Database& db, const WriterOptions
           "CREATE OR REPLACE TEMP TABLE dcmon_batch_devices AS SELECT * FROM devices LIMIT 0");
       !s.ok())
     return s;
-  for (const char* table : kAppendedTables) {
+  for (const AppendedTable& t : kAppendedTables) {
     if (!w->staging_) break;
-    if (Status s = w->conn_->Execute(fmt::format(
-            "CREATE OR REPLACE TEMP TABLE dcmon_stage_{0} AS SELECT * FROM {0} LIMIT 0", table));
+    if (Status s = w->conn_->Execute(
+            fmt::format("CREATE OR REPLACE TEMP TABLE dcmon_stage_{} AS SELECT * FROM {} LIMIT 0",
+                        t.stage, t.table));
         !s.ok())
       return s;
   }
   Result<QueryResult> r = w->conn_->Query(
-      "SELECT greatest((SELECT coalesce(max(ingest_seq), 0) FROM sensor_readings), "
-      "(SELECT coalesce(max(ingest_seq), 0) FROM cooling_metrics))");
+      "SELECT greatest((SELECT coalesce(max(ingest_seq), 0) FROM sensor_facts), "
+      "(SELECT coalesce(max(ingest_seq), 0) FROM cooling_facts))");
   if (!r.ok()) return r.status();
   w->last_seq_ = r->Int64(0, 0);
+  w->keys_ = std::make_unique<DeviceKeys>();
+  if (Status s = w->keys_->Load(*w->conn_); !s.ok()) return s;
   return w;
 }
 
@@ -180,7 +306,7 @@ Writer::~Writer() = default;
 
 void Writer::ResetAppenders() {
   for (std::unique_ptr<Appender>* a :
-       {&sensors_, &cooling_, &rejects_, &batch_rollups_, &batch_devices_})
+       {&sensors_, &cooling_, &device_keys_, &rejects_, &batch_rollups_, &batch_devices_})
     a->reset();
 }
 
@@ -194,14 +320,15 @@ Status Writer::OpenAppenders() {
     a = std::move(*r);
     return Status::Ok();
   };
-  const auto table = [&](std::string_view t) {
-    return staging_ ? fmt::format("dcmon_stage_{}", t) : std::string(t);
+  const auto table = [&](const AppendedTable& t) {
+    return staging_ ? fmt::format("dcmon_stage_{}", t.stage) : std::string(t.table);
   };
-  for (Status s :
-       {open(sensors_, table("sensor_readings"), stage),
-        open(cooling_, table("cooling_metrics"), stage), open(rejects_, table("rejects"), stage),
-        open(batch_rollups_, "dcmon_batch_rollups", "temp"),
-        open(batch_devices_, "dcmon_batch_devices", "temp")}) {
+  for (Status s : {open(sensors_, table(kAppendedTables[0]), stage),
+                   open(cooling_, table(kAppendedTables[1]), stage),
+                   open(device_keys_, table(kAppendedTables[2]), stage),
+                   open(rejects_, table(kAppendedTables[3]), stage),
+                   open(batch_rollups_, "dcmon_batch_rollups", "temp"),
+                   open(batch_devices_, "dcmon_batch_devices", "temp")}) {
     if (!s.ok()) return s;
   }
   return Status::Ok();
@@ -212,62 +339,64 @@ Status Writer::AppendRows(const WriteBatch& batch, int64_t ingest_time, CommitSt
   Appender& sensors = *sensors_;
   Appender& cooling = *cooling_;
   Derived derived;
-  // Columns shared by both tables at the same positions from `first`: ingest time, then the Kafka
-  // origin.
+  // The Kafka origin, at columns `first` (partition) and `first + 1` (offset).
   auto origin = [&](Appender& c, size_t first, size_t i) {
-    c.Value(first, duckdb_timestamp{ingest_time});
     if (batch.origins.empty() || batch.origins[i].partition < 0) {
-      c.Null(first + 1), c.Null(first + 2), c.Null(first + 3);
+      c.Null(first), c.Null(first + 1);
     } else {
-      c.String(first + 1, batch.origins[i].topic);
-      c.Value(first + 2, batch.origins[i].partition);
-      c.Value(first + 3, batch.origins[i].offset);
+      c.Value(first, batch.origins[i].partition);
+      c.Value(first + 1, batch.origins[i].offset);
     }
   };
+  auto topic = [&](size_t i) -> std::pair<std::string_view, bool> {
+    if (batch.origins.empty() || batch.origins[i].partition < 0) return {"", false};
+    return {batch.origins[i].topic, true};
+  };
+  const duckdb_timestamp ingest{ingest_time};
   int64_t seq = last_seq_;
   for (size_t i = 0; i < batch.records.size(); ++i) {
     const int64_t row_seq = ++seq;
+    const auto [topic_name, from_kafka] = topic(i);
     if (const auto* s = std::get_if<SensorReading>(&batch.records[i])) {
+      const int32_t key = keys_->Intern(
+          {"sensor", s->device_id, s->location, s->measurement_type, s->unit, s->placement.site,
+           s->placement.room, s->placement.row, s->placement.rack, s->position, topic_name},
+          from_kafka);
       if (Status st = sensors.NextRow(); !st.ok()) return st;
       sensors.Value(0, row_seq);
-      sensors.String(1, s->device_id);
-      sensors.String(2, s->location);
-      sensors.String(3, s->measurement_type);
-      sensors.Value(4, s->value);
-      sensors.Value(5, duckdb_timestamp{s->timestamp_micros});
-      sensors.OptionalString(6, s->unit);
-      sensors.Optional(7, s->seq);
-      sensors.OptionalString(8, s->placement.site);
-      sensors.OptionalString(9, s->placement.room);
-      sensors.OptionalString(10, s->placement.row);
-      sensors.OptionalString(11, s->placement.rack);
-      sensors.OptionalString(12, s->position);
-      sensors.OptionalString(13, s->extra);
-      origin(sensors, 14, i);
+      sensors.Value(1, key);
+      sensors.Value(2, s->value);
+      sensors.Value(3, duckdb_timestamp{s->timestamp_micros});
+      sensors.Optional(4, s->seq);
+      sensors.Value(5, ingest);
+      origin(sensors, 6, i);
+      sensors.OptionalString(8, s->extra);
       derived.AddSensor(*s);
       ++stats.sensor_rows;
     } else {
       const auto& c = std::get<CoolingMetric>(batch.records[i]);
+      const int32_t key =
+          keys_->Intern({"cooling", c.system_id, "", "", "", c.placement.site, c.placement.room,
+                         c.placement.row, c.placement.rack, "", topic_name},
+                        from_kafka);
       if (Status st = cooling.NextRow(); !st.ok()) return st;
       cooling.Value(0, row_seq);
-      cooling.String(1, c.system_id);
+      cooling.Value(1, key);
       cooling.Value(2, c.efficiency_percent);
       cooling.Value(3, c.power_consumption_watts);
       cooling.Value(4, duckdb_timestamp{c.timestamp_micros});
       cooling.Optional(5, c.seq);
-      cooling.OptionalString(6, c.placement.site);
-      cooling.OptionalString(7, c.placement.room);
-      cooling.OptionalString(8, c.placement.row);
-      cooling.OptionalString(9, c.placement.rack);
-      cooling.Optional(10, c.supply_air_temp_celsius);
-      cooling.Optional(11, c.return_air_temp_celsius);
-      cooling.Optional(12, c.fan_speed_percent);
-      cooling.OptionalString(13, c.extra);
-      origin(cooling, 14, i);
+      cooling.Optional(6, c.supply_air_temp_celsius);
+      cooling.Optional(7, c.return_air_temp_celsius);
+      cooling.Optional(8, c.fan_speed_percent);
+      cooling.Value(9, ingest);
+      origin(cooling, 10, i);
+      cooling.OptionalString(12, c.extra);
       derived.AddCooling(c);
       ++stats.cooling_rows;
     }
   }
+  if (Status st = keys_->AppendPending(*device_keys_); !st.ok()) return st;
   Appender& rejects = *rejects_;
   for (const RejectRow& r : batch.rejects) {
     if (Status st = rejects.NextRow(); !st.ok()) return st;
@@ -293,9 +422,9 @@ Status Writer::AppendRows(const WriteBatch& batch, int64_t ingest_time, CommitSt
 
 // Moves the staged batch into the real tables, in the batch's transaction.
 Status Writer::MoveStaged() {
-  for (const char* table : kAppendedTables) {
+  for (const AppendedTable& t : kAppendedTables) {
     if (Status s =
-            conn_->Execute(fmt::format("INSERT INTO {} SELECT * FROM {}", table, Staged(table)));
+            conn_->Execute(fmt::format("INSERT INTO {} SELECT * FROM {}", t.table, Staged(t)));
         !s.ok())
       return s;
   }
@@ -374,8 +503,10 @@ Result<CommitStats> Writer::Commit(const WriteBatch& batch, int64_t ingest_time_
   if (!s.ok()) {
     (void)conn_->Execute("ROLLBACK");
     ResetAppenders();  // a failed append leaves an appender unusable
+    keys_->RolledBack();
     return s;
   }
+  keys_->Committed();
   if (stats.last_ingest_seq) last_seq_ = stats.last_ingest_seq;
   return stats;
 }

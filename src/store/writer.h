@@ -29,7 +29,8 @@
 
 namespace dcmon::store {
 
-class Derived;  // a batch's rollups and device updates (writer.cc)
+class Derived;     // a batch's rollups and device updates (writer.cc)
+class DeviceKeys;  // device_keys interned in memory (writer.cc)
 
 // Where a record came from in Kafka (partition -1: not from Kafka).
 struct Origin {
@@ -110,7 +111,9 @@ class Writer {
   std::unique_ptr<Connection> conn_;
   // Opened on first use and kept across batches; dropped after a failure, which leaves an appender
   // unusable. The last two fill the TEMP tables a batch's rollups and devices are merged from.
-  std::unique_ptr<Appender> sensors_, cooling_, rejects_, batch_rollups_, batch_devices_;
+  std::unique_ptr<Appender> sensors_, cooling_, device_keys_, rejects_, batch_rollups_,
+      batch_devices_;
+  std::unique_ptr<DeviceKeys> keys_;
   int64_t last_seq_ = 0;
   bool staging_ = false;
 };
