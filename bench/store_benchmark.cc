@@ -1,8 +1,10 @@
 // The store's writer alone (issue #5): simulator records, decoded once, committed through
 // store::Writer in loader-sized batches (each with its Kafka origins and the next offsets of 64
-// partitions of two topics) into a fresh DuckDB file. Prints the commit rate, the file size per
-// million records and the median commit time; no Kafka involved, so this is the store's ceiling
-// for `dcmon load`.
+// partitions of two topics) into a fresh DuckDB file. Prints the commit rate, the CPU seconds
+// (all threads, from the first commit to the closing checkpoint) per million records, the peak
+// RSS, the file size per million records and the median commit time; no Kafka involved, so this
+// is the store's ceiling for `dcmon load`. A line on stderr says when the records are decoded and
+// the commits start (for attaching a profiler to the write path alone).
 //
 //   build/bench/store_benchmark [records] [batch] [path] [staged]
 //     (default 800,000; 50,000; /tmp/dcmon-store-bench.duckdb; "staged": through the TEMP staging
@@ -15,6 +17,7 @@
 //
 //   build/bench/store_benchmark bulk NDJSON PATH [memory_limit] [threads]
 #include <fmt/format.h>
+#include <sys/resource.h>
 
 #include <algorithm>
 #include <chrono>
@@ -33,6 +36,14 @@
 namespace {
 
 using Clock = std::chrono::steady_clock;
+
+// User plus system CPU seconds of the process so far, every thread included.
+double CpuSeconds() {
+  rusage u{};
+  getrusage(RUSAGE_SELF, &u);
+  const auto s = [](const timeval& t) { return t.tv_sec + t.tv_usec / 1e6; };
+  return s(u.ru_utime) + s(u.ru_stime);
+}
 
 // Decodes the simulator's lines as they come.
 class Decoded : public dcmon::Sink {
@@ -137,7 +148,9 @@ int main(int argc, char** argv) {
   std::vector<double> commit_ms;
   store::WriteBatch batch;
   std::vector<int64_t> next(2 * kPartitions, 0);
+  std::fprintf(stderr, "store_benchmark: %zu records decoded; committing\n", want);
   const auto t0 = Clock::now();
+  const double cpu0 = CpuSeconds();
   for (size_t first = 0; first < want; first += batch_size) {
     batch.Clear();
     const size_t last = std::min(want, first + batch_size);
@@ -161,13 +174,17 @@ int main(int argc, char** argv) {
   writer->reset();
   db->reset();  // closing checkpoints: the file below is what stays on disk
   const double seconds = std::chrono::duration<double>(Clock::now() - t0).count();
+  const double cpu = CpuSeconds() - cpu0;
+  rusage u{};
+  getrusage(RUSAGE_SELF, &u);
   const auto bytes = std::filesystem::file_size(path);
   std::sort(commit_ms.begin(), commit_ms.end());
   std::printf(
       "store%s: %zu records in batches of %zu: %.2f s including the closing checkpoint = %.0f "
-      "records/s; commit median %.0f ms, max %.0f ms; file %.1f MB = %.1f MB per million "
-      "records\n",
-      staged ? " (staged)" : "", want, batch_size, seconds, want / seconds,
-      commit_ms[commit_ms.size() / 2], commit_ms.back(), bytes / 1e6, bytes / 1e6 / (want / 1e6));
+      "records/s; CPU %.2f s = %.2f s per million; peak RSS %ld MB; commit median %.0f ms, max "
+      "%.0f ms; file %.1f MB = %.1f MB per million records\n",
+      staged ? " (staged)" : "", want, batch_size, seconds, want / seconds, cpu, cpu / (want / 1e6),
+      u.ru_maxrss / 1024, commit_ms[commit_ms.size() / 2], commit_ms.back(), bytes / 1e6,
+      bytes / 1e6 / (want / 1e6));
   return 0;
 }
