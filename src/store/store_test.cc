@@ -402,6 +402,154 @@ INSERT INTO rollups_1m VALUES ('a', 'temperature', '2026-11-28 10:00:00+00', 2, 
             0);
 }
 
+// The columns of a table or view, with their types, in order.
+std::string Columns(Connection& c, const std::string& table) {
+  Result<QueryResult> r = c.Query(
+      "SELECT string_agg(column_name || ' ' || data_type, ', ' ORDER BY column_index) FROM "
+      "duckdb_columns() WHERE table_name = " +
+      SqlString(table));
+  EXPECT_TRUE(r.ok()) << r.status().message();
+  return r.ok() ? r->Text(0, 0).value_or("") : "";
+}
+
+// Every row of a table or view, every column as text (NULL included), in ingest order.
+std::string Rows(Connection& c, const std::string& table) {
+  Result<QueryResult> r = c.Query(
+      "SELECT string_agg(CAST(t AS VARCHAR), '\n' ORDER BY ingest_seq) FROM " + table + " t");
+  EXPECT_TRUE(r.ok()) << r.status().message();
+  return r.ok() ? r->Text(0, 0).value_or("") : "";
+}
+
+// A file of schema version 3, filled as the version-3 writer filled it, opens at version 4 with
+// every row in the facts and the views showing the same columns, types and values, byte for byte.
+TEST(Store, MigrationFourKeepsEveryVersionThreeRow) {
+  const std::string path = ::testing::TempDir() + "/v3.duckdb";
+  std::filesystem::remove(path);
+  std::string sensor_columns, cooling_columns, sensor_rows, cooling_rows;
+  {
+    auto db = Open(path);
+    auto conn = *db->Connect();
+    ASSERT_TRUE(Migrate(*conn, 3).ok());
+    // As the version-3 writer appended them: absent optional fields NULL, the Kafka columns NULL
+    // for records not from Kafka; device m moves from rack a01 to a02 and changes unit.
+    ASSERT_TRUE(conn->Execute(R"sql(
+INSERT INTO sensor_readings VALUES
+  (1, 'm', 'Room 1', 'temperature', 21.5, '2026-11-30 10:00:00+00', 'celsius', 1, 'dc1', 'room-1',
+   'a', 'room-1-a01', 'inlet_top', NULL, '2026-11-30 10:00:01+00', 'dc.sensors', 3, 17),
+  (2, 'n', 'Room 1', 'humidity', 40, '2026-11-30 10:00:00+00', NULL, NULL, NULL, NULL, NULL, NULL,
+   NULL, '{"weight":1E2}', '2026-11-30 10:00:01+00', NULL, NULL, NULL),
+  (4, 'm', 'Room 1', 'temperature', 71.1, '2026-11-30 10:01:00+00', 'fahrenheit', 2, 'dc1',
+   'room-1', 'a', 'room-1-a02', 'inlet_top', NULL, '2026-11-30 10:01:01+00', 'dc.sensors', 3, 18),
+  (5, 'm', 'Room 1', 'temperature', 21.7, '2026-11-30 10:00:30+00', 'celsius', 3, 'dc1', 'room-1',
+   'a', 'room-1-a01', 'inlet_top', NULL, '2026-11-30 10:01:01+00', 'dc.sensors', 3, 19);
+INSERT INTO cooling_metrics VALUES
+  (3, 'hvac', 90, 1000, '2026-11-30 10:00:00+00', 7, 'dc1', 'room-1', NULL, NULL, 18.5, NULL, 55,
+   NULL, '2026-11-30 10:00:01+00', 'dc.cooling', 0, 4);
+)sql")
+                    .ok());
+    sensor_columns = Columns(*conn, "sensor_readings");
+    cooling_columns = Columns(*conn, "cooling_metrics");
+    sensor_rows = Rows(*conn, "sensor_readings");
+    cooling_rows = Rows(*conn, "cooling_metrics");
+  }
+  ASSERT_THAT(sensor_rows, HasSubstr("room-1-a02"));
+  auto db = Open(path);
+  Result<std::unique_ptr<Writer>> writer = Writer::Create(*db);  // migrates at open
+  ASSERT_TRUE(writer.ok()) << writer.status().message();
+  auto& c = (*writer)->connection();
+  EXPECT_EQ((*c.Query("SELECT max(version) FROM dcmon_schema")).Int64(0, 0), kSchemaVersion);
+  EXPECT_EQ((*c.Query("SELECT count(*) FROM duckdb_views() WHERE view_name IN "
+                      "('sensor_readings', 'cooling_metrics')"))
+                .Int64(0, 0),
+            2);
+  EXPECT_EQ(Columns(c, "sensor_readings"), sensor_columns);
+  EXPECT_EQ(Columns(c, "cooling_metrics"), cooling_columns);
+  EXPECT_EQ(Rows(c, "sensor_readings"), sensor_rows);
+  EXPECT_EQ(Rows(c, "cooling_metrics"), cooling_rows);
+  EXPECT_EQ((*c.Query("SELECT count(*) FROM device_keys")).Int64(0, 0), 4)
+      << "m twice (moved), n, hvac";
+  // The writer goes on from there: the sequence continues and a known tuple keeps its key.
+  EXPECT_EQ((*writer)->last_ingest_seq(), 5);
+  WriteBatch b;
+  b.records = {SensorReading{.device_id = "n",
+                             .location = "Room 1",
+                             .measurement_type = "humidity",
+                             .value = 41,
+                             .timestamp_micros = *ParseRfc3339("2026-11-30T10:02:00Z")}};
+  Result<CommitStats> stats = (*writer)->Commit(b, kT);
+  ASSERT_TRUE(stats.ok()) << stats.status().message();
+  EXPECT_EQ(stats->first_ingest_seq, 6);
+  EXPECT_EQ((*c.Query("SELECT count(*) FROM device_keys")).Int64(0, 0), 4);
+  EXPECT_EQ((*c.Query("SELECT count(*) FROM sensor_readings WHERE device_id = 'n'")).Int64(0, 0),
+            2);
+}
+
+// A device that moves or changes unit gets a new key; its earlier rows keep their placement. The
+// keys are read back at open, and so is the newest rollup minute (a reading for a stored minute
+// merges into its row instead of adding a second one).
+TEST(Writer, ADeviceThatMovesKeepsItsOldRowsWhereTheyWere) {
+  const std::string path = ::testing::TempDir() + "/moves.duckdb";
+  std::filesystem::remove(path);
+  {
+    auto db = Open(path);
+    auto writer = *Writer::Create(*db);
+    WriteBatch b;
+    b.records = {Reading("m", 20, kT), Reading("m", 21, kT + 10000000)};
+    b.origins = {{"dc.sensors", 0, 0}, {"dc.sensors", 0, 1}};
+    ASSERT_TRUE(writer->Commit(b, kT).ok());
+    SensorReading moved = Reading("m", 70, kT + 20000000);
+    moved.placement.rack = "room-1-a02";
+    moved.unit = "fahrenheit";
+    b.records = {moved};
+    b.origins = {{"dc.sensors", 0, 2}};
+    ASSERT_TRUE(writer->Commit(b, kT).ok());
+  }
+  auto db = Open(path);
+  auto writer = *Writer::Create(*db);
+  WriteBatch b;
+  SensorReading again = Reading("m", 71, kT + 30000000);  // the same minute as all above
+  again.placement.rack = "room-1-a02";
+  again.unit = "fahrenheit";
+  b.records = {again};
+  b.origins = {{"dc.sensors", 0, 3}};
+  ASSERT_TRUE(writer->Commit(b, kT).ok());
+  auto& c = writer->connection();
+  Result<QueryResult> r = c.Query(
+      "SELECT string_agg(rack || ' ' || unit || ' ' || value, ', ' ORDER BY ingest_seq) FROM "
+      "sensor_readings");
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  EXPECT_EQ(r->Text(0, 0),
+            "room-1-a01 celsius 20.0, room-1-a01 celsius 21.0, room-1-a02 fahrenheit 70.0, "
+            "room-1-a02 fahrenheit 71.0");
+  EXPECT_EQ((*c.Query("SELECT count(*) FROM device_keys")).Int64(0, 0), 2);
+  EXPECT_EQ((*c.Query("SELECT rack FROM devices")).Text(0, 0), "room-1-a02");
+  r = c.Query("SELECT count(*), sum(count), max(max) FROM rollups_1m");
+  EXPECT_EQ(r->Int64(0, 0), 1);
+  EXPECT_EQ(r->Int64(1, 0), 4);
+  EXPECT_EQ(r->Double(2, 0), 71);
+}
+
+// A batch that fails forgets the keys it added: the retried batch appends its new tuple again.
+TEST(Writer, AFailedBatchForgetsTheDeviceKeysItAdded) {
+  auto db = Open();
+  auto writer = *Writer::Create(*db);
+  WriteBatch b;
+  b.records = {Reading("a", 1, kT)};
+  ASSERT_TRUE(writer->Commit(b, kT).ok());
+  auto& c = writer->connection();
+  ASSERT_TRUE(c.Execute("ALTER TABLE devices RENAME TO devices_away").ok());
+  b.records = {Reading("new", 2, kT + 1000000), Reading("a", 3, kT + 2000000)};
+  ASSERT_FALSE(writer->Commit(b, kT).ok());
+  ASSERT_TRUE(c.Execute("ALTER TABLE devices_away RENAME TO devices").ok());
+  ASSERT_TRUE(writer->Commit(b, kT).ok());
+  EXPECT_EQ((*c.Query("SELECT count(*) FROM sensor_readings")).Int64(0, 0), 3)
+      << "every fact row finds its key";
+  EXPECT_EQ((*c.Query("SELECT string_agg(device_key || device_id, ',' ORDER BY device_key) FROM "
+                      "device_keys"))
+                .Text(0, 0),
+            "1a,2new");
+}
+
 TEST(Store, SqlStringQuotes) {
   EXPECT_EQ(SqlString("it's"), "'it''s'");
   EXPECT_EQ(SqlIdentifier("my \"db\""), "\"my \"\"db\"\"\"");

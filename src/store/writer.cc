@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <array>
+#include <tuple>
 #include <unordered_map>
 
 #include "store/points.h"
@@ -21,7 +22,8 @@ struct AppendedTable {
 constexpr AppendedTable kAppendedTables[] = {{"sensor_facts", "sensor_readings"},
                                              {"cooling_facts", "cooling_metrics"},
                                              {"device_keys", "device_keys"},
-                                             {"rejects", "rejects"}};
+                                             {"rejects", "rejects"},
+                                             {"rollups_1m", "rollups_1m"}};
 
 std::string Staged(const AppendedTable& t) {
   return fmt::format("temp.main.dcmon_stage_{}", t.stage);
@@ -69,22 +71,47 @@ class Derived {
                    c.timestamp_micros);
   }
 
-  // Appends the batch's rollups to `rollups` (the columns of rollups_1m) and its devices to
-  // `devices` (those of `devices`); returns the batch's first and last minute.
-  Result<std::pair<int64_t, int64_t>> Append(Appender& rollups, Appender& devices) const {
-    std::pair<int64_t, int64_t> range{INT64_MAX, INT64_MIN};
-    for (const auto& [k, r] : rollups_) {
-      if (Status s = rollups.NextRow(); !s.ok()) return s;
-      rollups.String(0, k.device_id);
-      rollups.String(1, k.measurement_type);
-      rollups.Value(2, duckdb_timestamp{k.minute});
-      rollups.Value(3, r.count);
-      rollups.Value(4, r.min);
-      rollups.Value(5, r.max);
-      rollups.Value(6, r.sum);
-      rollups.Value(7, r.last_value);
-      rollups.Value(8, duckdb_timestamp{r.last_time});
-      range = {std::min(range.first, k.minute), std::max(range.second, k.minute)};
+  // What Append() did with the batch's rollups.
+  struct Appended {
+    // The first and last minute of those that may already be in rollups_1m (first > last: none).
+    int64_t merged_first = INT64_MAX, merged_last = INT64_MIN;
+    int64_t newest = INT64_MIN;  // the batch's newest minute
+  };
+
+  // Appends the batch's rollups, by device and minute, to `fresh` (the columns of rollups_1m) when
+  // their minute is newer than `newest_stored` (the newest minute in rollups_1m: they cannot be
+  // there yet) and to `merged` otherwise; its devices go to `devices` (the columns of `devices`).
+  Result<Appended> Append(Appender& fresh, Appender& merged, Appender& devices,
+                          int64_t newest_stored) const {
+    Appended out;
+    std::vector<const RollupMap::value_type*> sorted;
+    sorted.reserve(rollups_.size());
+    for (const auto& entry : rollups_) sorted.push_back(&entry);
+    // A device's minutes together: its values are alike and its times evenly spaced, which
+    // DuckDB's compression turns into few bits (docs/benchmarks.md).
+    std::sort(sorted.begin(), sorted.end(), [](const auto* a, const auto* b) {
+      return std::tie(a->first.device_id, a->first.measurement_type, a->first.minute) <
+             std::tie(b->first.device_id, b->first.measurement_type, b->first.minute);
+    });
+    for (const auto* entry : sorted) {
+      const auto& [k, r] = *entry;
+      const bool stored_maybe = k.minute <= newest_stored;
+      Appender& to = stored_maybe ? merged : fresh;
+      if (Status s = to.NextRow(); !s.ok()) return s;
+      to.String(0, k.device_id);
+      to.String(1, k.measurement_type);
+      to.Value(2, duckdb_timestamp{k.minute});
+      to.Value(3, r.count);
+      to.Value(4, r.min);
+      to.Value(5, r.max);
+      to.Value(6, r.sum);
+      to.Value(7, r.last_value);
+      to.Value(8, duckdb_timestamp{r.last_time});
+      if (stored_maybe) {
+        out.merged_first = std::min(out.merged_first, k.minute);
+        out.merged_last = std::max(out.merged_last, k.minute);
+      }
+      out.newest = std::max(out.newest, k.minute);
     }
     for (const auto* kind : {&sensors_, &cooling_}) {
       for (const auto& [id, d] : *kind) {
@@ -97,11 +124,11 @@ class Derived {
         devices.Value(11, duckdb_timestamp{d.last_seen});
       }
     }
-    if (Status s = rollups.Flush(); !s.ok()) return s;
-    if (Status s = devices.Flush(); !s.ok()) return s;
-    return range;
+    for (Appender* a : {&fresh, &merged, &devices}) {
+      if (Status s = a->Flush(); !s.ok()) return s;
+    }
+    return out;
   }
-  bool has_rollups() const { return !rollups_.empty(); }
 
  private:
   struct RollupKey {
@@ -151,7 +178,8 @@ class Derived {
     d.fields[6].Offer(p.rack, t);
   }
 
-  std::unordered_map<RollupKey, Rollup, RollupKeyHash> rollups_;
+  using RollupMap = std::unordered_map<RollupKey, Rollup, RollupKeyHash>;
+  RollupMap rollups_;
   Devices sensors_, cooling_;
 };
 
@@ -297,6 +325,9 @@ Result<std::unique_ptr<Writer>> Writer::Create(Database& db, const WriterOptions
       "(SELECT coalesce(max(ingest_seq), 0) FROM cooling_facts))");
   if (!r.ok()) return r.status();
   w->last_seq_ = r->Int64(0, 0);
+  r = w->conn_->Query("SELECT epoch_us(max(minute)) FROM rollups_1m");
+  if (!r.ok()) return r.status();
+  if (!r->IsNull(0, 0)) w->newest_minute_ = r->Int64(0, 0);
   w->keys_ = std::make_unique<DeviceKeys>();
   if (Status s = w->keys_->Load(*w->conn_); !s.ok()) return s;
   return w;
@@ -305,8 +336,8 @@ Result<std::unique_ptr<Writer>> Writer::Create(Database& db, const WriterOptions
 Writer::~Writer() = default;
 
 void Writer::ResetAppenders() {
-  for (std::unique_ptr<Appender>* a :
-       {&sensors_, &cooling_, &device_keys_, &rejects_, &batch_rollups_, &batch_devices_})
+  for (std::unique_ptr<Appender>* a : {&sensors_, &cooling_, &device_keys_, &rejects_, &rollups_,
+                                       &batch_rollups_, &batch_devices_})
     a->reset();
 }
 
@@ -327,6 +358,7 @@ Status Writer::OpenAppenders() {
                    open(cooling_, table(kAppendedTables[1]), stage),
                    open(device_keys_, table(kAppendedTables[2]), stage),
                    open(rejects_, table(kAppendedTables[3]), stage),
+                   open(rollups_, table(kAppendedTables[4]), stage),
                    open(batch_rollups_, "dcmon_batch_rollups", "temp"),
                    open(batch_devices_, "dcmon_batch_devices", "temp")}) {
     if (!s.ok()) return s;
@@ -414,10 +446,15 @@ Status Writer::AppendRows(const WriteBatch& batch, int64_t ingest_time, CommitSt
     stats.first_ingest_seq = last_seq_ + 1;
     stats.last_ingest_seq = seq;
   }
+  if (batch.records.empty()) return staging_ ? MoveStaged() : Status::Ok();
+  Result<Derived::Appended> appended =
+      derived.Append(*rollups_, *batch_rollups_, *batch_devices_, newest_minute_);
+  if (!appended.ok()) return appended.status();
+  pending_newest_minute_ = appended->newest;
   if (staging_) {
     if (Status s = MoveStaged(); !s.ok()) return s;
   }
-  return batch.records.empty() ? Status::Ok() : Merge(derived);
+  return Merge(appended->merged_first, appended->merged_last);
 }
 
 // Moves the staged batch into the real tables, in the batch's transaction.
@@ -431,19 +468,18 @@ Status Writer::MoveStaged() {
   return Status::Ok();
 }
 
-// Merges the batch's rollups and devices, computed in C++ and appended to TEMP tables, into what
-// is there. By hand rather than through a primary key: an upsert through the key index cost most
-// of a batch's time and file (docs/benchmarks.md). Minutes already in rollups_1m can only lie
-// between the batch's first and last minute, and that range lets DuckDB skip older row groups.
-Status Writer::Merge(const Derived& derived) {
-  Result<std::pair<int64_t, int64_t>> range = derived.Append(*batch_rollups_, *batch_devices_);
-  if (!range.ok()) return range.status();
+// Merges the batch's rollups that may already be in rollups_1m (those of minutes from `first` to
+// `last`) and its devices, computed in C++ and appended to TEMP tables, into what is there. By
+// hand rather than through a primary key: an upsert through the key index cost most of a batch's
+// time and file (docs/benchmarks.md). The range lets DuckDB skip older row groups; the batch's
+// newer minutes were appended straight to rollups_1m.
+Status Writer::Merge(int64_t first, int64_t last) {
   std::string sql;
-  if (derived.has_rollups()) {
+  if (first <= last) {
     const std::string same_key = fmt::format(
         "r.minute BETWEEN {} AND {} AND r.device_id = "
         "b.device_id AND r.measurement_type = b.measurement_type AND r.minute = b.minute",
-        SqlTimestamp(range->first), SqlTimestamp(range->second));
+        SqlTimestamp(first), SqlTimestamp(last));
     sql = fmt::format(R"sql(
 UPDATE rollups_1m r SET
   count = r.count + b.count, min = least(r.min, b.min), max = greatest(r.max, b.max), sum = r.sum + b.sum,
@@ -489,6 +525,7 @@ Status Writer::StoreOffsets(const std::vector<StoredOffset>& offsets, int64_t in
 
 Result<CommitStats> Writer::Commit(const WriteBatch& batch, int64_t ingest_time_micros) {
   CommitStats stats;
+  pending_newest_minute_ = INT64_MIN;
   Status s = conn_->Execute("BEGIN TRANSACTION");
   if (s.ok()) s = AppendRows(batch, ingest_time_micros, stats);
   if (s.ok() && !batch.points.empty()) {
@@ -507,6 +544,7 @@ Result<CommitStats> Writer::Commit(const WriteBatch& batch, int64_t ingest_time_
     return s;
   }
   keys_->Committed();
+  newest_minute_ = std::max(newest_minute_, pending_newest_minute_);
   if (stats.last_ingest_seq) last_seq_ = stats.last_ingest_seq;
   return stats;
 }

@@ -104,17 +104,20 @@ class Writer {
   Status OpenAppenders();
   Status AppendRows(const WriteBatch& batch, int64_t ingest_time, CommitStats& stats);
   Status MoveStaged();
-  Status Merge(const Derived& derived);
+  Status Merge(int64_t first, int64_t last);
   Status StoreOffsets(const std::vector<StoredOffset>& offsets, int64_t ingest_time_micros);
   void ResetAppenders();
 
   std::unique_ptr<Connection> conn_;
   // Opened on first use and kept across batches; dropped after a failure, which leaves an appender
   // unusable. The last two fill the TEMP tables a batch's rollups and devices are merged from.
-  std::unique_ptr<Appender> sensors_, cooling_, device_keys_, rejects_, batch_rollups_,
+  std::unique_ptr<Appender> sensors_, cooling_, device_keys_, rejects_, rollups_, batch_rollups_,
       batch_devices_;
   std::unique_ptr<DeviceKeys> keys_;
   int64_t last_seq_ = 0;
+  // The newest minute in rollups_1m: a batch's rollups of later minutes are appended, not merged.
+  int64_t newest_minute_ = INT64_MIN;
+  int64_t pending_newest_minute_ = INT64_MIN;  // of the batch being committed
   bool staging_ = false;
 };
 
