@@ -187,7 +187,7 @@ TEST_F(RecordsRoutesTest, RowsStoredOutOfOrderReadTheSame) {
   const std::vector<Record> records = RandomRecords(seed, 1500);
   Commit(*writer_, records);
   auto conn = *db_->Connect();
-  for (const char* table : {"sensor_readings", "cooling_metrics"}) {
+  for (const char* table : {"sensor_facts", "cooling_facts"}) {
     ASSERT_TRUE(
         conn->Execute(fmt::format("CREATE TEMP TABLE reversed AS SELECT * FROM {0} ORDER BY "
                                   "ingest_seq DESC; DELETE FROM {0}; INSERT INTO {0} "

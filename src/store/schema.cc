@@ -210,17 +210,35 @@ FROM cooling_metrics r JOIN device_keys k
 ORDER BY r.ingest_seq;
 DROP TABLE sensor_readings;
 DROP TABLE cooling_metrics;
+CREATE VIEW dcmon_device_lists AS  -- one row: each column of device_keys as a list by key
+SELECT list(device_id ORDER BY device_key) AS device_id,
+       list(location ORDER BY device_key) AS location,
+       list(measurement_type ORDER BY device_key) AS measurement_type,
+       list(unit ORDER BY device_key) AS unit, list(site ORDER BY device_key) AS site,
+       list(room ORDER BY device_key) AS room, list("row" ORDER BY device_key) AS "row",
+       list(rack ORDER BY device_key) AS rack, list(position ORDER BY device_key) AS position,
+       list(kafka_topic ORDER BY device_key) AS kafka_topic
+FROM device_keys;
+-- The views index one row of lists (position = device_key, dense from 1: the writer appends keys
+-- in order and nothing deletes them) instead of joining device_keys, so that they stream the
+-- facts in storage order whatever their sizes (a hash join may build on the facts and emit them
+-- grouped by key, and readers of a LIMIT without ORDER BY rely on storage order).
 CREATE VIEW sensor_readings AS
-SELECT f.ingest_seq, k.device_id, k.location, k.measurement_type, f.value, f.event_time, k.unit,
-       f.seq, k.site, k.room, k."row", k.rack, k.position, f.extra, f.ingest_time, k.kafka_topic,
-       f.kafka_partition, f.kafka_offset
-FROM sensor_facts f JOIN device_keys k USING (device_key);
+SELECT f.ingest_seq, k.device_id[f.device_key] AS device_id, k.location[f.device_key] AS location,
+       k.measurement_type[f.device_key] AS measurement_type, f.value, f.event_time,
+       k.unit[f.device_key] AS unit, f.seq, k.site[f.device_key] AS site,
+       k.room[f.device_key] AS room, k."row"[f.device_key] AS "row", k.rack[f.device_key] AS rack,
+       k.position[f.device_key] AS position, f.extra, f.ingest_time,
+       k.kafka_topic[f.device_key] AS kafka_topic, f.kafka_partition, f.kafka_offset
+FROM sensor_facts f, dcmon_device_lists k;
 CREATE VIEW cooling_metrics AS
-SELECT f.ingest_seq, k.device_id AS system_id, f.efficiency_percent, f.power_consumption_watts,
-       f.event_time, f.seq, k.site, k.room, k."row", k.rack, f.supply_air_temp_celsius,
-       f.return_air_temp_celsius, f.fan_speed_percent, f.extra, f.ingest_time, k.kafka_topic,
-       f.kafka_partition, f.kafka_offset
-FROM cooling_facts f JOIN device_keys k USING (device_key);
+SELECT f.ingest_seq, k.device_id[f.device_key] AS system_id, f.efficiency_percent,
+       f.power_consumption_watts, f.event_time, f.seq, k.site[f.device_key] AS site,
+       k.room[f.device_key] AS room, k."row"[f.device_key] AS "row", k.rack[f.device_key] AS rack,
+       f.supply_air_temp_celsius, f.return_air_temp_celsius, f.fan_speed_percent, f.extra,
+       f.ingest_time, k.kafka_topic[f.device_key] AS kafka_topic, f.kafka_partition,
+       f.kafka_offset
+FROM cooling_facts f, dcmon_device_lists k;
 )sql"},
 };
 
