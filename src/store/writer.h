@@ -1,6 +1,8 @@
-// The store's single writer: appends decoded records to the typed tables with DuckDB data chunks
-// and, in the same transaction, their rejects, the next Kafka offsets, the 1-minute rollups and the
-// device catalogue (both computed in C++ from the batch in hand and merged in SQL). A batch lands
+// The store's single writer: appends decoded records to the narrow fact tables (fixed-width
+// columns and a key into device_keys, whose tuples it interns in C++ across batches) with DuckDB
+// data chunks and, in the same transaction, their new device keys, rejects, the next Kafka
+// offsets, the 1-minute rollups and the device catalogue (both computed in C++ from the batch in
+// hand; rollups of new minutes appended, the others and the devices merged in SQL). A batch lands
 // whole or not at all, which is what makes loading exactly once: offsets and rows can never
 // disagree. Every stored row gets the next `ingest_seq`, one sequence across both record tables,
 // continuing from the file's maximum on open.
