@@ -24,7 +24,7 @@ for run in 1 2 3; do
 done
 echo "medians of 3 (records/s, CPU s per million, MB per million):"
 for side in "${sides[@]}"; do
-  awk -v side="$side" '
+  awk -v side="$side" 'BEGIN { n = 0 }
     $1 == side {
       for (i = 1; i <= NF; i++) {
         if ($i == "records/s;") r[n] = $(i - 1)
