@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <array>
+#include <map>
 #include <tuple>
 #include <unordered_map>
 
@@ -38,12 +39,16 @@ int64_t MinuteOf(int64_t micros) {
 
 }  // namespace
 
+// A (device_id, measurement_type) pair, numbered by DeviceKeys: what a rollup is per minute of.
+using Series = std::pair<std::string, std::string>;
+
 // The rollups and device updates of one batch, computed from its records as they are appended
-// (instead of reading the appended rows back in SQL). String views point into the batch.
+// (instead of reading the appended rows back in SQL). Rollups are keyed by series number (hashed
+// and sorted as integers); string views point into the batch.
 class Derived {
  public:
-  void AddSensor(const SensorReading& s) {
-    Rollup& r = rollups_[{s.device_id, s.measurement_type, MinuteOf(s.timestamp_micros)}];
+  void AddSensor(const SensorReading& s, int32_t series) {
+    Rollup& r = rollups_[{series, MinuteOf(s.timestamp_micros)}];
     if (r.count == 0) {
       r.min = r.max = s.value;
       r.last_time = s.timestamp_micros;
@@ -81,8 +86,9 @@ class Derived {
   // Appends the batch's rollups, by device and minute, to `fresh` (the columns of rollups_1m) when
   // their minute is newer than `newest_stored` (the newest minute in rollups_1m: they cannot be
   // there yet) and to `merged` otherwise; its devices go to `devices` (the columns of `devices`).
+  // `series` names the series numbers.
   Result<Appended> Append(Appender& fresh, Appender& merged, Appender& devices,
-                          int64_t newest_stored) const {
+                          int64_t newest_stored, const std::vector<Series>& series) const {
     Appended out;
     std::vector<const RollupMap::value_type*> sorted;
     sorted.reserve(rollups_.size());
@@ -90,16 +96,16 @@ class Derived {
     // A device's minutes together: its values are alike and its times evenly spaced, which
     // DuckDB's compression turns into few bits (docs/benchmarks.md).
     std::sort(sorted.begin(), sorted.end(), [](const auto* a, const auto* b) {
-      return std::tie(a->first.device_id, a->first.measurement_type, a->first.minute) <
-             std::tie(b->first.device_id, b->first.measurement_type, b->first.minute);
+      return std::tie(a->first.series, a->first.minute) <
+             std::tie(b->first.series, b->first.minute);
     });
     for (const auto* entry : sorted) {
       const auto& [k, r] = *entry;
       const bool stored_maybe = k.minute <= newest_stored;
       Appender& to = stored_maybe ? merged : fresh;
       if (Status s = to.NextRow(); !s.ok()) return s;
-      to.String(0, k.device_id);
-      to.String(1, k.measurement_type);
+      to.String(0, series[k.series].first);
+      to.String(1, series[k.series].second);
       to.Value(2, duckdb_timestamp{k.minute});
       to.Value(3, r.count);
       to.Value(4, r.min);
@@ -132,16 +138,13 @@ class Derived {
 
  private:
   struct RollupKey {
-    std::string_view device_id;
-    std::string_view measurement_type;
+    int32_t series;
     int64_t minute;
     friend bool operator==(const RollupKey&, const RollupKey&) = default;
   };
   struct RollupKeyHash {
     size_t operator()(const RollupKey& k) const {
-      const size_t h = std::hash<std::string_view>()(k.device_id) * 31 +
-                       std::hash<std::string_view>()(k.measurement_type);
-      return h * 1'000'003 ^ std::hash<int64_t>()(k.minute);
+      return std::hash<int64_t>()(k.minute / kMinuteMicros * 1'000'003 + k.series);
     }
   };
   struct Rollup {
@@ -213,18 +216,24 @@ class DeviceKeys {
     return Status::Ok();
   }
 
+  struct Interned {
+    int32_t key;
+    int32_t series;  // of a sensor's (device_id, measurement_type): an index into series()
+  };
   // The key of the tuple; `has_topic` false: not from Kafka (kafka_topic NULL).
-  int32_t Intern(const Tuple& t, bool has_topic) {
+  Interned Intern(const Tuple& t, bool has_topic) {
     auto it = by_device_.find(t[1]);
     if (it != by_device_.end()) {
       for (const Entry& e : it->second) {
-        if (e.has_topic == has_topic && Same(e, t)) return e.key;
+        if (e.has_topic == has_topic && Same(e, t)) return {e.key, e.series};
       }
     }
     const int32_t key = next_key_++;
     pending_.push_back(Insert(t, has_topic, key));
-    return key;
+    return {key, (*pending_.back().first)[pending_.back().second].series};
   }
+  // Numbered on first sight, in memory only; a failed batch's stay (they name no stored row).
+  const std::vector<Series>& series() const { return series_; }
 
   // Appends the keys added since the last commit to `device_keys`' appender.
   Status AppendPending(Appender& a) const {
@@ -271,6 +280,7 @@ class DeviceKeys {
     std::array<std::string, kFields> fields;
     bool has_topic = false;
     int32_t key = 0;
+    int32_t series = 0;
   };
   struct Hash {
     using is_transparent = void;
@@ -286,6 +296,10 @@ class DeviceKeys {
   std::pair<std::vector<Entry>*, size_t> Insert(const Tuple& t, bool has_topic, int32_t key) {
     Entry e{.has_topic = has_topic, .key = key};
     for (size_t f = 0; f < kFields; ++f) e.fields[f] = t[f];
+    Series named{e.fields[1], e.fields[3]};
+    auto [s, added] = series_numbers_.try_emplace(named, static_cast<int32_t>(series_.size()));
+    if (added) series_.push_back(std::move(named));
+    e.series = s->second;
     auto it = by_device_.find(t[1]);
     if (it == by_device_.end()) it = by_device_.emplace(t[1], std::vector<Entry>()).first;
     it->second.push_back(std::move(e));
@@ -295,6 +309,8 @@ class DeviceKeys {
   std::unordered_map<std::string, std::vector<Entry>, Hash, std::equal_to<>> by_device_;
   std::vector<std::pair<std::vector<Entry>*, size_t>> pending_;
   int32_t next_key_ = 1;
+  std::vector<Series> series_;
+  std::map<Series, int32_t> series_numbers_;
 };
 
 Result<std::unique_ptr<Writer>> Writer::Create(Database& db, const WriterOptions& options) {
@@ -390,27 +406,29 @@ Status Writer::AppendRows(const WriteBatch& batch, int64_t ingest_time, CommitSt
     const int64_t row_seq = ++seq;
     const auto [topic_name, from_kafka] = topic(i);
     if (const auto* s = std::get_if<SensorReading>(&batch.records[i])) {
-      const int32_t key = keys_->Intern(
+      const DeviceKeys::Interned key = keys_->Intern(
           {"sensor", s->device_id, s->location, s->measurement_type, s->unit, s->placement.site,
            s->placement.room, s->placement.row, s->placement.rack, s->position, topic_name},
           from_kafka);
       if (Status st = sensors.NextRow(); !st.ok()) return st;
       sensors.Value(0, row_seq);
-      sensors.Value(1, key);
+      sensors.Value(1, key.key);
       sensors.Value(2, s->value);
       sensors.Value(3, duckdb_timestamp{s->timestamp_micros});
       sensors.Optional(4, s->seq);
       sensors.Value(5, ingest);
       origin(sensors, 6, i);
       sensors.OptionalString(8, s->extra);
-      derived.AddSensor(*s);
+      derived.AddSensor(*s, key.series);
       ++stats.sensor_rows;
     } else {
       const auto& c = std::get<CoolingMetric>(batch.records[i]);
       const int32_t key =
-          keys_->Intern({"cooling", c.system_id, "", "", "", c.placement.site, c.placement.room,
-                         c.placement.row, c.placement.rack, "", topic_name},
-                        from_kafka);
+          keys_
+              ->Intern({"cooling", c.system_id, "", "", "", c.placement.site, c.placement.room,
+                        c.placement.row, c.placement.rack, "", topic_name},
+                       from_kafka)
+              .key;
       if (Status st = cooling.NextRow(); !st.ok()) return st;
       cooling.Value(0, row_seq);
       cooling.Value(1, key);
@@ -448,7 +466,7 @@ Status Writer::AppendRows(const WriteBatch& batch, int64_t ingest_time, CommitSt
   }
   if (batch.records.empty()) return staging_ ? MoveStaged() : Status::Ok();
   Result<Derived::Appended> appended =
-      derived.Append(*rollups_, *batch_rollups_, *batch_devices_, newest_minute_);
+      derived.Append(*rollups_, *batch_rollups_, *batch_devices_, newest_minute_, keys_->series());
   if (!appended.ok()) return appended.status();
   pending_newest_minute_ = appended->newest;
   if (staging_) {
