@@ -86,7 +86,7 @@ try {
   const cost = await until(async () => { const t = await page.textContent("#kpi-cost"); return t !== "–" && t; }, 10);
   check(paths.has("/api/v1/kpis") ? "the cost tile shows a number" : "without /api/v1/kpis the cost tile says n/a",
     paths.has("/api/v1/kpis") ? /^\d/.test(cost) : cost === "n/a", cost);
-  await page.screenshot({ path: SCREENSHOT });
+  await page.screenshot({ path: SCREENSHOT, fullPage: true });
   const hour = await page.textContent("#chart-note");
 
   // Rendering again with the server warm: the time an operator waits for the page.

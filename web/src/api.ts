@@ -26,7 +26,6 @@ export type Unit = {
   time: string;
 };
 export type Latest = { updated_at: string; data: LatestSensor[]; units: Unit[] };
-export type Reading = { device_id: string; measurement_type: string; value: number; time: string };
 // docs/alerting.md (task alerts), as the contract between the tasks gives it.
 export type Alert = {
   id: string; rule: string; device: string; state: "pending" | "firing" | "resolved"; severity: string;

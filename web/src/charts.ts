@@ -6,7 +6,7 @@
 // `anomaly` events) are marked on the series of their device.
 import uPlot from "uplot";
 import { $, css, endpoints, get, type Anomaly, type Point } from "./api";
-import { coolingUnits, measurements, selectedRack } from "./plan";
+import { coolingUnits, firstRack, measurements, selectedRack } from "./plan";
 
 type Window = { from: number; to: number; step: number };  // unix seconds
 type Chart = {
@@ -50,7 +50,7 @@ async function series(device: string, measurement: string, w: Window): Promise<P
 }
 
 // Series of several devices on one time axis: a row per bucket any of them has.
-function align(w: Window, lists: Point[][], pick: (p: Point) => number): uPlot.AlignedData {
+function align(lists: Point[][], pick: (p: Point) => number): uPlot.AlignedData {
   const times = [...new Set(lists.flatMap((l) => l.map((p) => Date.parse(p.time) / 1000)))].sort((a, b) => a - b);
   const index = new Map(times.map((t, i) => [t, i]));
   return [times, ...lists.map((l) => {
@@ -60,8 +60,9 @@ function align(w: Window, lists: Point[][], pick: (p: Point) => number): uPlot.A
   })] as uPlot.AlignedData;
 }
 
+// The selected rack's sensor; else the hottest fresh inlet; else (every inlet stale) the first rack's.
 export function rackDevice(): string {
-  return selectedRack()?.sensors.get(sensor) ?? hottest;
+  return selectedRack()?.sensors.get(sensor) ?? (hottest || firstRack()?.sensors.get(sensor)) ?? "";
 }
 
 const kUnitLabel: Record<string, string> = { temperature: "°C", humidity: "%", power: "W" };
@@ -87,7 +88,7 @@ const charts: Chart[] = [
     series: () => [{}, { label: "PUE", stroke: css("--ok"), width: 2 }],
     load: async (w) => {
       const [f, i] = await Promise.all([series("meter_facility", "power", w), series("meter_it", "power", w)]);
-      const [t, fa, ia] = align(w, [f, i], (p) => p.avg);
+      const [t, fa, ia] = align([f, i], (p) => p.avg);
       return [t, (fa as (number | null)[]).map((v, k) => {
         const it = (ia as (number | null)[])[k];
         return v !== null && it ? v / it : null;
@@ -102,8 +103,7 @@ const charts: Chart[] = [
     load: async (w) => {
       const [it, facility, cooling] = await Promise.all([
         series("meter_it", "power", w), series("meter_facility", "power", w), coolingSum(w)]);
-      const data = align(w, [it, cooling, facility], (p) => p.avg / 1000);
-      return data;
+      return align([it, cooling, facility], (p) => p.avg / 1000);
     },
     marked: () => ["meter_it", "meter_facility"],
   },

@@ -44,6 +44,9 @@ export function setWall(on: boolean) {
 export function onRackSelected(f: (r: Rack) => void) {
   onSelect = f;
 }
+export function firstRack(): Rack | undefined {
+  return plans[0]?.rows[0]?.[0];
+}
 export function selectedRack(): Rack | null {
   return selected;
 }
@@ -51,12 +54,9 @@ export function selectedRack(): Rack | null {
 export function coolingUnits(): string[] {
   return [...units.keys()];
 }
-export function firstRack(): Rack | undefined {
-  return plans[0]?.rows[0]?.[0];
-}
 
 // A batch of newest values from the stream: sensors by id; cooling units by their power.
-export function update(readings: { device_id: string; measurement_type: string; value: number; efficiency_percent?: number }[]) {
+export function update(readings: { device_id: string; measurement_type: string; value: number }[]) {
   for (const x of readings) {
     const u = units.get(x.device_id);
     if (u && x.measurement_type === "power_consumption_watts") u.power_consumption_watts = x.value;
@@ -170,7 +170,7 @@ function rackInlet(r: Rack): number | undefined {
   return hottest;
 }
 
-export function band(v: number | undefined): string {
+function band(v: number | undefined): string {
   if (v === undefined || !envelope) return "none";
   if (v < envelope.allowable_low || v > envelope.allowable_high) return "hot";
   if (v < envelope.recommended_low) return "cold";
