@@ -40,9 +40,14 @@ export function onAlert(a: Alert) {
   render();
 }
 
+let now = "";  // the newest record's time: alerts are evaluated in event time
+export function setNow(eventTime: string | null | undefined) {
+  if (eventTime) now = eventTime;
+}
+
 function since(t: string | null): string {
   if (!t) return "";
-  const s = Math.max(0, Math.round((Date.now() - Date.parse(t)) / 1000));
+  const s = Math.max(0, Math.round(((now ? Date.parse(now) : Date.now()) - Date.parse(t)) / 1000));
   return s < 120 ? `${s} s` : s < 7200 ? `${Math.round(s / 60)} min` : `${Math.round(s / 3600)} h`;
 }
 
@@ -84,8 +89,9 @@ function item(a: Alert): HTMLLIElement {
   life.className = "muted";
   const parts = [a.state === "firing" ? `firing for ${since(a.starts_at)}` : `pending for ${since(a.pending_since)}`,
     `value ${a.value}`];
-  if (a.zone_unit) parts.push(`zone of ${a.zone_unit}: ${a.affected_racks.length} racks`);
+  if (a.zone_unit && a.affected_racks.length) parts.push(`zone of ${a.zone_unit}: ${a.affected_racks.length} racks`);
   else if (a.affected_racks.length) parts.push(`racks ${a.affected_racks.join(", ")}`);
+  else if (a.zone_unit) parts.push(`in the zone of ${a.zone_unit}`);
   if (a.inhibited_by) parts.push(`inhibited by ${a.inhibited_by}`);
   if (a.silenced_by) parts.push(`silenced (${a.silenced_by})`);
   if (a.acknowledged_by) parts.push(`acknowledged by ${a.acknowledged_by}`);

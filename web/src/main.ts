@@ -3,7 +3,7 @@
 // all kept live by /api/v1/stream; light and dark themes and a wall-display mode.
 import "uplot/dist/uPlot.min.css";
 import "./style.css";
-import { setupAlerts, onAlert } from "./alerts";
+import { onAlert, setNow, setupAlerts } from "./alerts";
 import { $, endpoints, fmt, get, streamUrl, wallParam, type Alert, type Anomaly, type Latest, type Summary } from "./api";
 import { addAnomaly, loadAll, rethemeCharts, setLatest, setupCharts } from "./charts";
 import * as plan from "./plan";
@@ -29,6 +29,7 @@ function renderSummary(s: Summary) {
   $("updated").textContent = s.latest_event_time ? `data at ${s.latest_event_time}` : "";
   plan.setEnvelope(s.inlets?.envelope);
   setLatest(s.latest_event_time, s.hottest_inlets?.[0]?.device_id);
+  setNow(s.latest_event_time);
   if (s.devices !== undefined && s.devices !== deviceCount) {
     deviceCount = s.devices;
     void loadLatest();
