@@ -1,50 +1,79 @@
 #!/usr/bin/env bash
 # The dashboard's timings (issue #15), from tests/browser/dashboard_test.sh in headless chromium against
 # `dcmon run`: first render (navigation to tiles and a coloured floor plan; on a just-started server, then
-# reloaded once it is warm) and the 1 h and 7 d chart loads. RUNS runs (default 3) on the small preset, medians;
-# then one on the large preset (10,000 racks), whose checks may fail where the machine falls behind.
+# reloaded once it is warm) and the 1 h and 7 d rack chart loads. RUNS runs (default 3) each on the small
+# preset, the large one (10,000 racks: its first render is the large floor plan) and the small one with a
+# week of history (the 7 d chart over real rollups), medians. Peers, side by side: curl fetching the same
+# data from a warm server.
 set -uo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 1
 runs=${RUNS:-3}
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(date -u +%F)"
 echo "chromium: $(chromium --version 2>/dev/null)"
-for i in $(seq "$runs"); do
-  tests/browser/dashboard_test.sh build/dcmon "$work/small.png" small | grep '^dashboard:' >>"$work/small.txt"
-done
+# A week into the embedded broker: enough partitions that its per-partition retention holds the backfill.
+week_args="--partitions 64"
+
 median() {  # median KEY FILE
   grep -o "$1=[0-9]*" "$2" | cut -d= -f2 | sort -n | awk '{v[NR] = $1} END {print (NR ? v[int((NR + 1) / 2)] : "n/a")}'
 }
-for key in first_render_ms warm_render_ms hour_chart_ms week_chart_ms; do
-  echo "small, median of $runs: $key $(median $key "$work/small.txt")"
-done
+measure() {  # measure NAME PRESET [HISTORY]
+  for i in $(seq "$runs"); do
+    HISTORY=${3:-10} CAUGHT_UP=$([ -n "${3:-}" ] && echo 1 || echo 0) RUN_ARGS=$([ -n "${3:-}" ] && echo "$week_args") \
+      tests/browser/dashboard_test.sh build/dcmon "$work/$1.png" "$2" >"$work/$1.$i.log"
+    grep -E '^FAIL' "$work/$1.$i.log" | sed "s/^/$1 run $i: /"
+    grep '^dashboard:' "$work/$1.$i.log" >>"$work/$1.txt"
+    grep -o 'the 7 d range loads ([0-9]* points' "$work/$1.$i.log" | sed "s/^/$1 run $i: /"
+  done
+  for key in first_render_ms warm_render_ms hour_chart_ms week_chart_ms; do
+    echo "$1, median of $runs: $key $(median $key "$work/$1.txt")"
+  done
+}
+measure small small
+measure large large
+measure week small 10080
 
-# The peer, side by side: curl fetching what the warm page fetches before its first render (the page, its
-# two assets, the summary, the device list, the newest readings), one after the other, from a warm server.
-peer() {  # peer PRESET
-  (exec build/dcmon run --listen 127.0.0.1:0 --store "$work/$1.duckdb" --history 10 --facility "$1" \
-    >"$work/$1.out" 2>/dev/null) &
+# The peer: curl fetching, one after the other from a warm server, what the warm page fetches before its
+# first render (the page, its two assets, the OpenAPI document, the summary, /api/v1/latest), and the 7 d
+# series of one rack's top inlet; medians of 5.
+peer() {  # peer NAME PRESET HISTORY [RUN_ARGS...]
+  local name=$1 preset=$2 history=$3
+  shift 3
+  (exec build/dcmon run --listen 127.0.0.1:0 --store "$work/$name.duckdb" --history "$history" \
+    --facility "$preset" "$@" >"$work/$name.out" 2>/dev/null) &
   local run_pid=$!
-  for _ in $(seq 300); do grep -q 'Ctrl-C stops everything' "$work/$1.out" && break; sleep 0.1; done
-  local url latest from
-  url=$(sed -n 's/^  API  *\(http[^ ]*\).*/\1/p' "$work/$1.out")
-  for _ in $(seq 300); do [ "$(curl -s "$url/api/v1/summary" | jq '.pue.now')" != null ] && break; sleep 0.2; done
+  for _ in $(seq 300); do grep -q 'Ctrl-C stops everything' "$work/$name.out" && break; sleep 0.1; done
+  local url latest
+  url=$(sed -n 's/^  API  *\(http[^ ]*\).*/\1/p' "$work/$name.out")
+  # A PUE (the meters landed); after a long backfill, the newest record near the clock.
+  for _ in $(seq 900); do
+    latest=$(curl -s "$url/api/v1/summary" | jq -r 'select(.pue.now != null) | .latest_event_time')
+    [ -n "$latest" ] && { [ "$history" -le 10 ] || [ $(($(date +%s) - $(date -d "$latest" +%s))) -lt 120 ]; } && break
+    sleep 1
+  done
   sleep 10  # about as warm as the test's reloaded page
   latest=$(curl -s "$url/api/v1/summary" | jq -r '.latest_event_time')
-  from=$(date -u -d "@$(($(date -d "$latest" +%s) - 120))" +%FT%TZ)
+  local device to from
+  device=$(curl -s "$url/api/v1/summary" | jq -r '.hottest_inlets[0].device_id')
+  to=$(date -u -d "@$((($(date -d "$latest" +%s) / 60 + 1) * 60))" +%FT%TZ)
+  from=$(date -u -d "@$(($(date -d "$to" +%s) - 7 * 86400))" +%FT%TZ)
   for _ in $(seq 5); do
     local start
     start=$(date +%s%N)
-    for path in / /assets/app.js /assets/app.css /api/v1/summary "/api/v1/devices?kind=sensor" \
-      "/api/v1/readings?from=$from&start=0&limit=10000"; do
+    for path in / /assets/app.js /assets/app.css /openapi.json /api/v1/summary /api/v1/latest; do
       curl -sf -o /dev/null "$url$path"
     done
     echo $((($(date +%s%N) - start) / 1000000))
-  done | sort -n | sed -n 3p | xargs echo "$1, median of 5: curl_fetch_ms (first readings page only)"
+  done | sort -n | sed -n 3p | xargs echo "$name, median of 5: curl_first_render_fetch_ms"
+  for _ in $(seq 5); do
+    curl -sf -o /dev/null -w '%{time_total}\n' \
+      "$url/api/v1/series?device=$device&measurement=temperature&from=$from&to=$to&step=2040"
+  done | sort -n | sed -n 3p | awk -v n="$name" '{printf "%s, median of 5: curl_week_series_ms %.0f\n", n, $1 * 1000}'
   kill $run_pid
   wait $run_pid 2>/dev/null
 }
-peer small
-tests/browser/dashboard_test.sh build/dcmon "$work/large.png" large | sed 's/^/large: /'
-peer large
+peer small small 10
+peer large large 10
+# shellcheck disable=SC2086  # week_args is a list of flags
+peer week small 10080 $week_args

@@ -93,6 +93,7 @@ void LiveState::AddMeter(Meter& m, int64_t t, double v) {
 }
 
 void LiveState::Apply(const std::vector<Record>& records) {
+  std::lock_guard lock(devices_mu_);
   for (const Record& r : records) {
     if (const auto* s = std::get_if<SensorReading>(&r)) {
       latest_event_ = std::max(latest_event_, s->timestamp_micros);
@@ -106,6 +107,9 @@ void LiveState::Apply(const std::vector<Record>& records) {
       l.inlet = IsInlet(*s);
       if (l.room.empty()) l.room = s->placement.room.empty() ? s->location : s->placement.room;
       if (l.rack.empty()) l.rack = s->placement.rack;
+      if (l.row.empty()) l.row = s->placement.row;
+      if (l.position.empty()) l.position = s->position;
+      if (l.measurement.empty()) l.measurement = s->measurement_type;
     } else {
       const auto& c = std::get<CoolingMetric>(r);
       latest_event_ = std::max(latest_event_, c.timestamp_micros);
@@ -113,6 +117,10 @@ void LiveState::Apply(const std::vector<Record>& records) {
       if (c.timestamp_micros < l.time) continue;
       l.value = c.power_consumption_watts;
       l.time = c.timestamp_micros;
+      l.efficiency_percent = c.efficiency_percent;
+      l.fan_speed_percent = c.fan_speed_percent;
+      l.supply_c = c.supply_air_temp_celsius;
+      l.return_c = c.return_air_temp_celsius;
       if (l.room.empty()) l.room = c.placement.room;
     }
   }
@@ -209,6 +217,18 @@ void LiveState::Publish(int64_t now_micros) {
     w.Int(outside);
     w.Key("rci_hi");
     NumberOrNull(w, rci_hi);
+    // The bands themselves, so that a client colours by the same envelope (the dashboard).
+    w.Key("envelope");
+    w.BeginObject();
+    w.Key("recommended_low");
+    w.Double(envelope_.recommended_low);
+    w.Key("recommended_high");
+    w.Double(envelope_.recommended_high);
+    w.Key("allowable_low");
+    w.Double(envelope_.allowable_low);
+    w.Key("allowable_high");
+    w.Double(envelope_.allowable_high);
+    w.EndObject();
     w.EndObject();
     w.Key("hottest_inlets");
     w.BeginArray();
@@ -262,6 +282,95 @@ void LiveState::Publish(int64_t now_micros) {
 std::shared_ptr<const std::string> LiveState::Summary() const {
   std::lock_guard lock(mu_);
   return summary_;
+}
+
+std::string LiveState::Latest(std::string_view room, int64_t now_micros) const {
+  std::string out;
+  std::lock_guard lock(devices_mu_);
+  // Sorted by id, so that answers are stable (a plan redrawn from two answers does not shuffle).
+  auto sorted = [&](const std::unordered_map<std::string, Last>& m) {
+    std::vector<std::pair<const std::string*, const Last*>> v;
+    v.reserve(m.size());
+    for (const auto& [id, l] : m) {
+      if (room.empty() || l.room == room) v.emplace_back(&id, &l);
+    }
+    std::sort(v.begin(), v.end(), [](const auto& a, const auto& b) { return *a.first < *b.first; });
+    return v;
+  };
+  auto optional = [](JsonWriter& w, const std::optional<double>& v) {
+    if (v) {
+      w.Double(*v);
+    } else {
+      w.Null();
+    }
+  };
+  {
+    JsonWriter w(out);
+    w.BeginObject();
+    w.Key("updated_at");
+    w.Timestamp(now_micros);
+    w.Key("room");
+    if (room.empty()) {
+      w.Null();
+    } else {
+      w.String(room);
+    }
+    w.Key("data");
+    w.BeginArray();
+    for (const auto& [id, l] : sorted(sensors_)) {
+      w.BeginObject();
+      w.Key("device_id");
+      w.String(*id);
+      w.Key("measurement_type");
+      w.String(l->measurement);
+      w.Key("room");
+      w.String(l->room);
+      // Placement only where the device has one: the large preset's 60,000 sensors stay compact.
+      if (!l->row.empty()) {
+        w.Key("row");
+        w.String(l->row);
+      }
+      if (!l->rack.empty()) {
+        w.Key("rack");
+        w.String(l->rack);
+      }
+      if (!l->position.empty()) {
+        w.Key("position");
+        w.String(l->position);
+      }
+      w.Key("value");
+      w.Double(l->value);
+      w.Key("time");
+      w.Timestamp(l->time);
+      w.EndObject();
+    }
+    w.EndArray();
+    w.Key("units");
+    w.BeginArray();
+    for (const auto& [id, l] : sorted(cooling_)) {
+      w.BeginObject();
+      w.Key("unit");
+      w.String(*id);
+      w.Key("room");
+      w.String(l->room);
+      w.Key("power_consumption_watts");
+      w.Double(l->value);
+      w.Key("efficiency_percent");
+      w.Double(l->efficiency_percent);
+      w.Key("fan_speed_percent");
+      optional(w, l->fan_speed_percent);
+      w.Key("supply_air_temp_celsius");
+      optional(w, l->supply_c);
+      w.Key("return_air_temp_celsius");
+      optional(w, l->return_c);
+      w.Key("time");
+      w.Timestamp(l->time);
+      w.EndObject();
+    }
+    w.EndArray();
+    w.EndObject();
+  }
+  return out;
 }
 
 std::vector<std::pair<std::string, double>> LiveState::Gauges() const {

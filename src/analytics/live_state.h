@@ -2,20 +2,25 @@
 // that reading it costs no query: latest value per device, power and PUE from the utility and IT
 // meters (instantaneous, and from energy over the last hour and day), cooling power and its share,
 // rack inlets against the ASHRAE envelope (recommended / allowable, RCI_HI), the hottest inlets,
-// and stale sensors. Publish() renders the summary JSON once; readers share that string.
-// Thread-safe: Apply/Publish on one thread (the loader's), Summary() from any.
+// and stale sensors. Publish() renders the summary JSON once; readers share that string. Latest()
+// renders the newest value of every device with its placement (the dashboard's floor plan).
+// Thread-safe: Apply/Publish on one thread (the loader's), Summary(), Gauges() and Latest() from
+// any.
 //
 //   LiveState state({});
 //   state.Apply(records);                  // after each commit
 //   state.Publish(now_micros);             // after Apply, and every few seconds for staleness
 //   std::shared_ptr<const std::string> json = state.Summary();
+//   std::string plan = state.Latest("room-1", now_micros);  // "" for every room
 #pragma once
 
 #include <cstdint>
 #include <deque>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <vector>
 
@@ -52,13 +57,20 @@ class LiveState {
   std::shared_ptr<const std::string> Summary() const;
   // The facility gauges for /metrics: name → value (pue, it_watts, ...); NaN when unknown.
   std::vector<std::pair<std::string, double>> Gauges() const;
+  // The newest value of each device in `room` (every device when empty), as JSON: `data` the
+  // sensors with room, row, rack, position and measurement; `units` the cooling units with power,
+  // fan speed and air temperatures. Renders under the lock Apply() takes for each batch.
+  std::string Latest(std::string_view room, int64_t now_micros) const;
 
  private:
   struct Last {
-    double value = 0;
+    double value = 0;  // a sensor's reading; a cooling unit's power in watts
     int64_t time = 0;
     bool inlet = false;
-    std::string room, rack;
+    std::string room, row, rack, position, measurement;
+    // Cooling units only.
+    double efficiency_percent = 0;
+    std::optional<double> fan_speed_percent, supply_c, return_c;
   };
   struct Meter {
     std::deque<std::pair<int64_t, double>> samples;  // last 24 h, by event time
@@ -69,6 +81,8 @@ class LiveState {
 
   LiveStateOptions options_;
   Envelope envelope_;
+  // Written by Apply() under devices_mu_, read by Publish() (same thread) and Latest() (locked).
+  mutable std::mutex devices_mu_;
   std::unordered_map<std::string, Last> sensors_;  // by device id
   std::unordered_map<std::string, Last> cooling_;  // by system id: power in watts
   Meter facility_, it_;

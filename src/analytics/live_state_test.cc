@@ -97,5 +97,50 @@ TEST(LiveState, NothingYetIsNullNotZero) {
   EXPECT_TRUE(std::isnan(GaugeMap(state)["pue"]));
 }
 
+TEST(LiveState, LatestPerDeviceWithPlacementByRoom) {
+  LiveState state({});
+  SensorReading inlet = Sensor("room-1-a01-inlet-top", "temperature", 24, kT0, "inlet_top");
+  inlet.placement.row = "a";
+  inlet.placement.rack = "room-1-a01";
+  SensorReading other = Sensor("room-2-a01-inlet-top", "temperature", 30, kT0, "inlet_top");
+  other.placement.room = "room-2";
+  CoolingMetric crah{.system_id = "room-1-crah-1",
+                     .efficiency_percent = 97.5,
+                     .power_consumption_watts = 2500,
+                     .timestamp_micros = kT0};
+  crah.placement.room = "room-1";
+  crah.fan_speed_percent = 0;  // a stopped fan: no air temperatures
+  state.Apply({inlet, other, crah});
+  // A newer value replaces the old; a late one does not.
+  inlet.value = 25.5;
+  inlet.timestamp_micros = kT0 + 30 * kSecond;
+  SensorReading late = other;
+  late.value = 1;
+  late.timestamp_micros = kT0 - kSecond;
+  state.Apply({inlet, late});
+
+  const std::string room1 = state.Latest("room-1", kT0 + 60 * kSecond);
+  EXPECT_THAT(room1, HasSubstr(R"("room":"room-1","data":[{"device_id":"room-1-a01-inlet-top",)"
+                               R"("measurement_type":"temperature","room":"room-1","row":"a",)"
+                               R"("rack":"room-1-a01","position":"inlet_top","value":25.5,)"));
+  EXPECT_THAT(room1, Not(HasSubstr("room-2")));
+  EXPECT_THAT(room1, HasSubstr(R"("units":[{"unit":"room-1-crah-1","room":"room-1",)"
+                               R"("power_consumption_watts":2500,"efficiency_percent":97.5,)"
+                               R"("fan_speed_percent":0,"supply_air_temp_celsius":null,)"));
+  const std::string all = state.Latest("", kT0);
+  EXPECT_THAT(all, HasSubstr(R"("room":null,)"));
+  EXPECT_THAT(all,
+              HasSubstr(R"("device_id":"room-2-a01-inlet-top","measurement_type":)"
+                        R"("temperature","room":"room-2","position":"inlet_top","value":30,)"));
+}
+
+TEST(LiveState, SummaryCarriesTheEnvelopeOfItsClass) {
+  LiveState state({.ashrae_class = "H1"});
+  state.Publish(kT0);
+  EXPECT_THAT(*state.Summary(),
+              HasSubstr(R"("envelope":{"recommended_low":18,"recommended_high":22,)"
+                        R"("allowable_low":5,"allowable_high":25})"));
+}
+
 }  // namespace
 }  // namespace dcmon::analytics

@@ -107,6 +107,28 @@ class ApiTest : public ::testing::Test {
   std::unique_ptr<Api> api_;
 };
 
+// The dashboard's floor plan: the newest value per device from live state, one room or all.
+TEST_F(ApiTest, LatestFromLiveStateByRoom) {
+  SensorReading a{.device_id = "room-1-a01-inlet-top",
+                  .location = "Room 1",
+                  .measurement_type = "temperature",
+                  .value = 23.5,
+                  .timestamp_micros = kT0};
+  a.placement.room = "room-1";
+  SensorReading b = a;
+  b.device_id = "room-2-a01-inlet-top";
+  b.placement.room = "room-2";
+  live_.Apply({a, b});
+  EXPECT_EQ(Call(Get("/api/v1/latest")).status, 401);
+  HttpResponse one = Call(Get("/api/v1/latest?room=room-2", "read-token"));
+  ASSERT_EQ(one.status, 200);
+  EXPECT_EQ(one.content_type, "application/json");
+  EXPECT_THAT(one.body,
+              HasSubstr(R"("room":"room-2","data":[{"device_id":"room-2-a01-inlet-top")"));
+  EXPECT_THAT(one.body, Not(HasSubstr("room-1-a01")));
+  EXPECT_THAT(Call(Get("/api/v1/latest", "read-token")).body, HasSubstr("room-1-a01-inlet-top"));
+}
+
 TEST_F(ApiTest, TokensAndScopes) {
   HttpResponse none = Call(Get("/api/v1/summary"));
   EXPECT_EQ(none.status, 401);

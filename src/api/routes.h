@@ -54,5 +54,6 @@ void Ping(Api::Context&, HttpRequest&, Respond&);
 void Readyz(Api::Context&, HttpRequest&, Respond&);
 void OpenApi(Api::Context&, HttpRequest&, Respond&);
 void WebAsset(Api::Context&, HttpRequest&, Respond&);  // web_routes.cc: the dashboard
+void Latest(Api::Context&, HttpRequest&, Respond&);    // web_routes.cc: its floor plan
 
 }  // namespace dcmon::api

@@ -1,10 +1,12 @@
 // The dashboard: GET / answers web/index.html, /assets/app.js and /assets/app.css the bundle, all
-// from the files embedded at build time (api/web_assets.h), so the page works offline.
+// from the files embedded at build time (api/web_assets.h), so the page works offline; and GET
+// /api/v1/latest, the newest value of every device from live state, which draws its floor plan.
 #include <string>
 #include <string_view>
 
 #include "api/routes.h"
 #include "api/web_assets.h"
+#include "core/time.h"
 
 namespace dcmon::api {
 namespace {
@@ -28,6 +30,10 @@ void WebAsset(Api::Context&, HttpRequest& req, Respond& respond) {
     return respond(std::move(r));
   }
   respond(Problem(404, "not found", "the dashboard has no file " + std::string(path)));
+}
+
+void Latest(Api::Context& ctx, HttpRequest& req, Respond& respond) {
+  respond(Json(ctx.parts.live->Latest(req.Param("room").value_or(""), NowMicros())));
 }
 
 }  // namespace dcmon::api

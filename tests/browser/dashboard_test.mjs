@@ -1,24 +1,12 @@
 // Drives the dashboard of a running `dcmon run` (URL) in headless chromium and checks what an operator
-// sees: the tiles equal /api/v1/summary, the floor plan has every rack (RACKS) coloured, the chart has
-// data, the stream's "stale" state shows when the server stops (SIGSTOP DCMON_PID) and clears when it
-// resumes, and no console errors. Prints the timings docs/benchmarks.md records; saves SCREENSHOT.
-import { createRequire } from "node:module";
+// sees: the tiles equal /api/v1/summary, the floor plan has every rack (RACKS) coloured and every CRAH
+// unit (UNITS), the charts have data, drill-down, zoom and the wall display work, the panels whose
+// endpoint this server lacks say "not available", the stream's "stale" state shows when the server
+// stops (SIGSTOP DCMON_PID) and clears when it resumes, and no console errors. Prints the timings
+// docs/benchmarks.md records; saves SCREENSHOT.
+import { check, endpoints, failed, openDashboard, until } from "./harness.mjs";
 
-const { URL: url, RACKS, DCMON_PID, SCREENSHOT, WEB_DIR } = process.env;
-const { chromium } = createRequire(`${WEB_DIR}/package.json`)("playwright-core");
-
-let failed = 0;
-function check(name, ok, detail = "") {
-  console.log(`${ok ? "ok  " : "FAIL"} ${name}${detail ? ` (${detail})` : ""}`);
-  if (!ok) failed = 1;
-}
-// Polls fn until it returns a truthy value or the deadline passes; returns the last value.
-async function until(fn, seconds) {
-  const end = Date.now() + seconds * 1000;
-  let v;
-  while (!(v = await fn()) && Date.now() < end) await new Promise((r) => setTimeout(r, 100));
-  return v;
-}
+const { URL: url, RACKS, UNITS, DCMON_PID, SCREENSHOT } = process.env;
 
 // Every summary the server publishes, by updated_at, to compare with what the page shows.
 const summaries = new Map();
@@ -33,18 +21,8 @@ const poller = (async () => {
   }
 })();
 
-const browser = await chromium.launch({
-  executablePath: "/usr/bin/chromium",
-  // Running as root (the test machines are) needs chromium's sandbox off.
-  args: process.getuid?.() === 0 ? ["--no-sandbox"] : [],
-});
-const errors = [];
+const { browser, page, errors } = await openDashboard(url);
 try {
-  const page = await browser.newPage({ viewport: { width: 1280, height: 1000 } });
-  page.on("console", (m) => m.type() === "error" && errors.push(m.text()));
-  page.on("pageerror", (e) => errors.push(String(e)));
-  await page.goto(`${url}/`);
-
   const firstRender = await until(() => page.evaluate(() =>
     performance.getEntriesByName("dcmon-first-render")[0]?.startTime), 30);
   check("the page renders tiles and a coloured floor plan", firstRender !== undefined,
@@ -82,8 +60,33 @@ try {
       : "no summary with a PUE matched the page's");
 
   const points = await until(async () => Number(await page.getAttribute("#chart", "data-points")), 30);
-  check("the chart has data", points > 0, `${points} points of ${await page.getAttribute("#chart", "data-device")}`);
-  await page.screenshot({ path: SCREENSHOT });
+  check("the rack chart has data", points > 0, `${points} points of ${await page.getAttribute("#chart", "data-device")}`);
+  for (const id of ["chart-pue", "chart-power", "chart-outdoor"]) {
+    const n = await until(async () => Number(await page.getAttribute(`#${id}`, "data-points")), 30);
+    check(`the ${id.slice(6)} chart has data`, n > 0, `${n} points`);
+  }
+
+  const units = await page.evaluate(() => [...document.querySelectorAll("#rooms canvas")].reduce(
+    (n, c) => [n[0] + Number(c.dataset.units), n[1] + Number(c.dataset.stoppedUnits)], [0, 0]));
+  check("the plan draws every CRAH unit, all running", units[0] === Number(UNITS) && units[1] === 0,
+    `${units[0]} of ${UNITS}, ${units[1]} stopped`);
+
+  // Panels whose endpoint another task adds: an honest "not available" until this server has it.
+  const paths = await endpoints(url);
+  const alertsState = await until(async () => {
+    const v = await page.getAttribute("#alerts", "data-state");
+    return v !== "loading" && v;
+  }, 10);
+  if (paths.has("/api/v1/alerts")) {
+    check("the alerts panel lists the server's alerts", alertsState === "ready", alertsState);
+  } else {
+    check("without /api/v1/alerts the panel says not available", alertsState === "unavailable" &&
+      (await page.textContent("#alerts-note")).startsWith("not available"), alertsState);
+  }
+  const cost = await until(async () => { const t = await page.textContent("#kpi-cost"); return t !== "–" && t; }, 10);
+  check(paths.has("/api/v1/kpis") ? "the cost tile shows a number" : "without /api/v1/kpis the cost tile says n/a",
+    paths.has("/api/v1/kpis") ? /^\d/.test(cost) : cost === "n/a", cost);
+  await page.screenshot({ path: SCREENSHOT, fullPage: true });
   const hour = await page.textContent("#chart-note");
 
   // Rendering again with the server warm: the time an operator waits for the page.
@@ -112,6 +115,35 @@ try {
   const picked = await until(async () =>
     (await page.getAttribute("#chart", "data-device")) === `${rack}-inlet-top`, 10);
   check("the keyboard picks a rack: its tooltip and its chart", picked === true, tip.split("\n")[0]);
+
+  // Drill-down: another sensor of the rack.
+  await page.selectOption("#chart-sensor", "exhaust");
+  const exhaust = await until(async () =>
+    (await page.getAttribute("#chart", "data-device")) === `${rack}-exhaust`, 10);
+  check("the sensor picker charts the rack's exhaust", exhaust === true, await page.getAttribute("#chart", "data-device"));
+
+  // Zoom: dragging across the middle of the hour's chart loads that window at a finer step.
+  const stepOf = async () => Number(/step (\d+) s/.exec(await page.textContent("#chart-note"))?.[1]);
+  await page.getByRole("button", { name: "1 h" }).click();
+  const wide = await until(async () => { const s = await stepOf(); return s === 60 && s; }, 10);
+  await page.locator("#chart .u-over").scrollIntoViewIfNeeded();
+  const box = await page.locator("#chart .u-over").boundingBox();
+  await page.mouse.move(box.x + box.width * 0.35, box.y + box.height / 2);
+  await page.mouse.down();
+  await page.mouse.move(box.x + box.width * 0.65, box.y + box.height / 2, { steps: 5 });
+  await page.mouse.up();
+  const zoomed = await until(async () => { const s = await stepOf(); return s < wide && s; }, 10);
+  check("dragging across a chart zooms in", zoomed > 0 && await page.isVisible("#zoom-reset"),
+    `step ${wide} s -> ${zoomed} s`);
+  if (await page.isVisible("#zoom-reset")) await page.click("#zoom-reset");
+  check("and Reset zoom goes back", (await until(async () => (await stepOf()) === wide, 10)) === true);
+
+  // The wall display: tiles, alerts and the plan, larger; the charts out of the way.
+  await page.click("#wall");
+  const wall = await until(async () => !(await page.isVisible(".charts-panel")) &&
+    Number(await page.getAttribute("#rooms", "data-racks")) === Number(RACKS), 5);
+  check("the wall display hides the charts and keeps the plan", wall === true);
+  await page.click("#wall");
 
   const state = () => page.getAttribute("#stream-state", "data-state");
   check("the stream is live", (await until(async () => (await state()) === "live", 10)) === true);
