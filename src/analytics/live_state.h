@@ -11,6 +11,7 @@
 //   std::shared_ptr<const std::string> json = state.Summary();
 #pragma once
 
+#include <cmath>
 #include <cstdint>
 #include <deque>
 #include <memory>
@@ -20,6 +21,7 @@
 #include <vector>
 
 #include "core/config.h"
+#include "core/json_writer.h"
 #include "core/record.h"
 #include "core/status.h"
 
@@ -43,6 +45,9 @@ struct Envelope {
 // Nullptr for an unknown class name.
 const Envelope* FindEnvelope(std::string_view ashrae_class);
 
+// A KPI in JSON: rounded to 3 decimals; null when not finite (unknown).
+void NumberOrNull(JsonWriter& w, double v);
+
 class LiveState {
  public:
   explicit LiveState(LiveStateOptions options);
@@ -52,6 +57,21 @@ class LiveState {
   std::shared_ptr<const std::string> Summary() const;
   // The facility gauges for /metrics: name → value (pue, it_watts, ...); NaN when unknown.
   std::vector<std::pair<std::string, double>> Gauges() const;
+
+  // The facility KPIs as of the newest facility meter sample, for the alert engine's kpi rules:
+  // pue (now), pue_hour and pue_day (from energy), cooling_share (now); NaN when unknown. On the
+  // loader's thread, after Apply.
+  struct FacilityKpis {
+    int64_t event_micros = 0;  // the newest facility meter sample; 0 before the first
+    double pue = NAN, pue_hour = NAN, pue_day = NAN, cooling_share = NAN;
+    std::vector<std::pair<std::string_view, double>> Named() const {
+      return {{"pue", pue},
+              {"pue_hour", pue_hour},
+              {"pue_day", pue_day},
+              {"cooling_share", cooling_share}};
+    }
+  };
+  FacilityKpis Kpis() const;
 
  private:
   struct Last {
