@@ -156,7 +156,7 @@ Result<std::optional<std::vector<Incident>>> ReadIncidents(store::Connection& co
   // Each firing with the first resolve of the same alert after it.
   Result<store::QueryResult> r = conn.Query(
       fmt::format("WITH e AS (SELECT alert_id, rule, device, severity, state, inhibited_by, "
-                  "epoch_us(at) AS t FROM alert_events WHERE state IN ('firing', 'resolved')), "
+                  "epoch_us(\"at\") AS t FROM alert_events WHERE state IN ('firing', 'resolved')), "
                   "f AS (SELECT e.*, (SELECT min(r.t) FROM e r WHERE r.alert_id = e.alert_id AND "
                   "r.state = 'resolved' AND r.t >= e.t) AS ended FROM e WHERE state = 'firing' AND "
                   "coalesce(inhibited_by, '') = '') "
