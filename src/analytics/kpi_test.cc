@@ -4,6 +4,8 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <fstream>
+#include <sstream>
 
 #include "core/time.h"
 #include "store/writer.h"
@@ -265,6 +267,47 @@ TEST_F(KpiTest, JsonNamesEveryKpi) {
   EXPECT_THAT(json, HasSubstr(R"("energy_kwh":{"it":1.667,"cooling":0,"facility":2.5})"));
   EXPECT_THAT(json, HasSubstr(R"("cost":{"currency":"EUR","total":null})"));
   EXPECT_THAT(json, HasSubstr(R"("rci_hi":null)"));
+}
+
+// Every ```sql block of docs/analytics.md runs against a small facility and returns rows.
+TEST_F(KpiTest, DocsQueriesRun) {
+  const int64_t t0 = At("2026-11-20T10:00:00Z");
+  std::vector<Record> rs;
+  for (int m = 0; m < 20; ++m) {
+    const int64_t t = t0 + m * kMin;
+    rs.push_back(Sensor("a01-inlet", "temperature", 20 + 0.5 * m, t, "a01", "inlet_top"));
+    rs.push_back(Sensor("a01-exhaust", "temperature", 32 + 0.5 * m, t, "a01", "exhaust"));
+    CoolingMetric crah = Cooling("room-1-crah-1", 97, 2500, t);
+    crah.placement.room = "room-1";
+    crah.supply_air_temp_celsius = 18;
+    crah.return_air_temp_celsius = 29;
+    crah.fan_speed_percent = 60;
+    rs.push_back(crah);
+    rs.push_back(Cooling("chiller-plant", 80, 20e3, t));
+  }
+  Write(std::move(rs));
+  Meter("meter_facility", t0, 20, [](int) { return 150e3; });
+  Meter("meter_it", t0, 20, [](int) { return 100e3; });
+
+  std::ifstream in(DCMON_SOURCE_DIR "/docs/analytics.md");
+  ASSERT_TRUE(in) << "docs/analytics.md";
+  std::stringstream text;
+  text << in.rdbuf();
+  const std::string doc = text.str();
+  auto conn = db_->Connect();
+  int blocks = 0;
+  for (size_t at = doc.find("```sql\n"); at != std::string::npos; at = doc.find("```sql\n", at)) {
+    at += 7;
+    const size_t end = doc.find("```", at);
+    ASSERT_NE(end, std::string::npos);
+    const std::string sql = doc.substr(at, end - at);
+    Result<store::QueryResult> r = (*conn)->Query(sql);
+    ASSERT_TRUE(r.ok()) << sql << "\n" << r.status().message();
+    EXPECT_GT(r->rows(), 0u) << sql;
+    ++blocks;
+    at = end + 3;
+  }
+  EXPECT_GE(blocks, 8);
 }
 
 TEST_F(KpiTest, RefusesAnEmptyInterval) {
