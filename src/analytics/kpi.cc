@@ -130,6 +130,7 @@ Result<KpiOptions> KpiOptionsFrom(const Config& c) {
 
 Result<Kpis> ComputeKpis(store::Connection& conn, const KpiOptions& o, int64_t from, int64_t to) {
   if (from >= to) return InvalidArgument("from: must be before to");
+  if (Status s = o.Validate(); !s.ok()) return s;
   const Envelope& env = *FindEnvelope(o.facility.ashrae_class);
   Kpis k;
   k.from_micros = from;
