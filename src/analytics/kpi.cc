@@ -310,10 +310,14 @@ Result<Kpis> ComputeKpis(store::Connection& conn, const KpiOptions& o, int64_t f
       n_all ? (1 - under_lo / (n_all * (env.recommended_low - env.allowable_low))) * 100 : kNan;
 
   // Rate of change: the spread of each inlet's samples within every window ending in the interval.
+  // Only a sensor whose spread over the whole range is above the limit can have such a window: the
+  // windowed pass runs on those alone (typically none), not on every inlet row.
   Result<store::QueryResult> rates = conn.Query(fmt::format(
-      "WITH w AS (SELECT device_id, coalesce(rack, device_id) AS rack, event_time, "
+      "WITH c AS (SELECT device_id FROM kpi_inlets WHERE event_time >= {0} AND event_time < {1} "
+      "GROUP BY device_id HAVING max(value) - min(value) > {4}), "
+      "w AS (SELECT device_id, coalesce(rack, device_id) AS rack, event_time, "
       "max(value) OVER win - min(value) OVER win AS change FROM kpi_inlets "
-      "WHERE event_time >= {0} AND event_time < {1} "
+      "WHERE device_id IN (SELECT device_id FROM c) AND event_time >= {0} AND event_time < {1} "
       "WINDOW win AS (PARTITION BY device_id ORDER BY event_time "
       "RANGE BETWEEN INTERVAL {2} SECONDS PRECEDING AND CURRENT ROW)) "
       "SELECT device_id, any_value(rack), epoch_us(min(event_time)), max(change), count(*) "
@@ -329,20 +333,29 @@ Result<Kpis> ComputeKpis(store::Connection& conn, const KpiOptions& o, int64_t f
                                  .samples = rates->Int64(4, r)});
   }
 
-  // Completeness: a device's cadence is its median gap between samples (over the interval and the
-  // lookback before it); it owes one sample per cadence from `from` (or its first sample) to `to`.
-  const std::string since = store::SqlTimestamp(from - o.cadence_lookback_micros);
+  // Completeness: a device's cadence is its median gap between samples, read from the samples
+  // around `from` and before `to` (a bounded sort, whatever the interval's length); it owes one
+  // sample per cadence from `from` (or its first sample) to `to`, and received its distinct sample
+  // times.
+  const int64_t l = o.cadence_lookback_micros;
+  const std::string near = fmt::format(
+      "((event_time >= {} AND event_time < {}) OR event_time >= {}) AND event_time < {}",
+      store::SqlTimestamp(from - l), store::SqlTimestamp(std::min(from + l, to)),
+      store::SqlTimestamp(std::max(to - l, from)), to_ts);
+  const std::string inside = fmt::format("event_time >= {} AND event_time < {}", from_ts, to_ts);
   Result<store::QueryResult> complete = conn.Query(fmt::format(
       "WITH s AS (SELECT DISTINCT device_id, epoch_us(event_time) AS t FROM ("
-      "SELECT device_id, event_time FROM sensor_readings WHERE event_time >= {0} AND "
-      "event_time < {1} UNION ALL SELECT system_id, event_time FROM cooling_metrics WHERE "
-      "event_time >= {0} AND event_time < {1})), "
-      "g AS (SELECT device_id, t, t - lag(t) OVER (PARTITION BY device_id ORDER BY t) AS gap "
-      "FROM s) "
-      "SELECT g.device_id, quantile_disc(gap, 0.5), count(*) FILTER (WHERE t >= {2}), "
-      "coalesce(epoch_us(any_value(d.first_seen)), {2}) FROM g LEFT JOIN devices d "
-      "USING (device_id) GROUP BY g.device_id HAVING count(gap) > 0",
-      since, to_ts, from));
+      "SELECT device_id, event_time FROM sensor_readings WHERE {0} UNION ALL "
+      "SELECT system_id, event_time FROM cooling_metrics WHERE {0})), "
+      "g AS (SELECT device_id, t - lag(t) OVER (PARTITION BY device_id ORDER BY t) AS gap FROM s), "
+      "cadence AS (SELECT device_id, quantile_disc(gap, 0.5) AS gap FROM g GROUP BY device_id "
+      "HAVING count(gap) > 0), "
+      "got AS (SELECT device_id, count(DISTINCT event_time) AS n FROM ("
+      "SELECT device_id, event_time FROM sensor_readings WHERE {1} UNION ALL "
+      "SELECT system_id, event_time FROM cooling_metrics WHERE {1}) GROUP BY device_id) "
+      "SELECT c.device_id, c.gap, coalesce(got.n, 0), coalesce(epoch_us(d.first_seen), {2}) "
+      "FROM cadence c LEFT JOIN got USING (device_id) LEFT JOIN devices d USING (device_id)",
+      near, inside, from));
   if (!complete.ok()) return complete.status();
   for (size_t r = 0; r < complete->rows(); ++r) {
     const int64_t cadence = complete->Int64(1, r);

@@ -46,7 +46,8 @@ struct KpiOptions {
   double crah_capacity_kw = 0;               // rated capacity of one air handler; 0: CCF unknown
   double rate_limit_c = 5;                   // ASHRAE: at most this change …
   int64_t rate_window_micros = 900'000'000;  // … within any window this long (15 min)
-  int64_t cadence_lookback_micros = 3'600'000'000;  // history before `from` a cadence is read from
+  // A device's cadence is read from this much history around `from` and before `to`.
+  int64_t cadence_lookback_micros = 3'600'000'000;
   Status Validate() const;
 };
 // [analytics] ashrae_class, stale_after_s (LiveStateOptionsFrom), tariff, tariff_currency,
