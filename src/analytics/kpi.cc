@@ -149,6 +149,9 @@ Result<Kpis> ComputeKpis(store::Connection& conn, const KpiOptions& o, int64_t f
       store::SqlString(o.facility.it_meter), minutes));
   if (!meters.ok()) return meters.status();
   double facility_ws = 0, facility_s = 0, it_ws = 0, it_s = 0, cost = 0;
+  // The energy of each meter per minute: PUE compares only minutes both meters cover, so a gap in
+  // one meter (or one stored further than the other) does not skew the ratio.
+  std::map<int64_t, std::pair<double, double>> both;  // minute → (facility, IT) W·s
   std::map<int64_t, Kpis::Hour> hours;
   for (size_t r = 0; r < meters->rows(); ++r) {
     const bool facility = meters->Int64(0, r) != 0;
@@ -156,27 +159,41 @@ Result<Kpis> ComputeKpis(store::Connection& conn, const KpiOptions& o, int64_t f
     const double overlap = OverlapSeconds(minute, from, to);
     const double ws = meters->Double(2, r) * overlap;
     Kpis::Hour& h = hours[FloorTo(minute, kHour)];
+    auto [at, fresh] = both.try_emplace(minute, kNan, kNan);
     if (facility) {
       facility_ws += ws;
       facility_s += overlap;
       h.facility_kwh += ws / 3.6e6;
+      at->second.first = ws;
       cost += ws / 3.6e6 * o.tariff.PriceAt(std::max(minute, from));
     } else {
       it_ws += ws;
       it_s += overlap;
       h.it_kwh += ws / 3.6e6;
+      at->second.second = ws;
     }
+  }
+  double common_facility = 0, common_it = 0;
+  std::map<int64_t, std::pair<double, double>> common_hours;
+  for (const auto& [minute, e] : both) {
+    if (std::isnan(e.first) || std::isnan(e.second)) continue;
+    common_facility += e.first;
+    common_it += e.second;
+    auto& h = common_hours[FloorTo(minute, kHour)];
+    h.first += e.first;
+    h.second += e.second;
   }
   for (auto& [t, h] : hours) {
     h.hour_micros = t;
-    h.pue = Ratio(h.facility_kwh, h.it_kwh);
+    const auto c = common_hours.find(t);
+    h.pue = c == common_hours.end() ? kNan : Ratio(c->second.first, c->second.second);
     k.hours.push_back(h);
   }
   k.facility_kwh = facility_ws / 3.6e6;
   k.it_kwh = it_ws / 3.6e6;
   k.facility_kw = facility_s > 0 ? facility_ws / facility_s / 1000 : kNan;
   k.it_kw = it_s > 0 ? it_ws / it_s / 1000 : kNan;
-  k.pue = Ratio(facility_ws, it_ws);
+  k.pue = Ratio(common_facility, common_it);
   k.dcie = std::isfinite(k.pue) ? 1 / k.pue : kNan;
   k.cost = o.tariff.periods.empty() || facility_s == 0 ? kNan : cost;
 

@@ -94,6 +94,21 @@ TEST_F(KpiTest, PueIsFromEnergyNotOneSample) {
   EXPECT_TRUE(std::isnan(Compute(t0 + 10 * kMin, t0 + 20 * kMin).pue));
 }
 
+TEST_F(KpiTest, PueOnlyOverMinutesBothMetersCover) {
+  const int64_t t0 = At("2026-12-01T10:00:00Z");
+  // Facility 150, 150, 300 kW over three minutes; the IT meter (100 kW) lost the second minute. The
+  // facility energy of a minute without IT energy is no part of the ratio: (150 + 300) / 200, not
+  // 600 / 200. (A loader that has stored one meter further than the other looks the same.)
+  Meter("meter_facility", t0, 3, [](int i) { return i < 8 ? 150e3 : 300e3; });
+  Meter("meter_it", t0, 1, [](int) { return 100e3; });
+  Meter("meter_it", t0 + 2 * kMin, 1, [](int) { return 100e3; });
+  Kpis k = Compute(t0, t0 + 3 * kMin);
+  EXPECT_NEAR(k.pue, 450.0 / 200, 1e-9);
+  EXPECT_NEAR(k.hours[0].pue, 450.0 / 200, 1e-9);
+  EXPECT_NEAR(k.facility_kwh, 600.0 / 60, 1e-9);  // energy is still all of it
+  EXPECT_NEAR(k.it_kwh, 200.0 / 60, 1e-9);
+}
+
 TEST_F(KpiTest, TimeOfUseCostAcrossMidnight) {
   // 60 kW for 65 minutes from 22:58: 1 kWh a minute. Day rate 0.25 from 07:00, night rate 0.12
   // from 23:00 until 07:00 the next day: 2 minutes at 0.25, 63 at 0.12 (three of them after
