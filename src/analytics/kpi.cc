@@ -230,7 +230,9 @@ Result<Kpis> ComputeKpis(store::Connection& conn, const KpiOptions& o, int64_t f
   }
   k.cooling_kw = units.empty() ? kNan : cooling_w / 1000;
   k.cooling_kwh = cooling_ws / 3.6e6;
-  k.cooling_share = Ratio(cooling_ws, facility_ws);
+  // Mean powers, each over the time it was reported: the energy ratio when both cover the interval,
+  // and not skewed when one has gaps (or is stored further than the other).
+  k.cooling_share = Ratio(k.cooling_kw, k.facility_kw);
   const auto plant = units.find(o.chiller_plant);
   const double tons = plant != units.end() && plant->second.heat_s > 0
                           ? plant->second.heat_ws / plant->second.heat_s / 1000 / kKwPerTon

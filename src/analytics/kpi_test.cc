@@ -222,6 +222,11 @@ TEST_F(KpiTest, RtiCoolingShareKwPerTonAndCapacityFactor) {
   EXPECT_NEAR(k.rti[0].rack_delta_t, 12.5, 1e-9);
   EXPECT_NEAR(k.rti[0].rti, 10 / 12.5 * 100, 1e-9);
   EXPECT_TRUE(std::isnan(Compute(t0, t0 + 2 * kMin).cooling_capacity_factor));  // no capacity
+  // Two more minutes of cooling without the facility meter: the share stays that of the powers.
+  std::vector<Record> more;
+  for (int i = 4; i < 8; ++i) more.push_back(Cooling("chiller-plant", 80, 20e3, t0 + i * 30 * kS));
+  Write(std::move(more));
+  EXPECT_NEAR(Compute(t0, t0 + 4 * kMin, o).cooling_share, 25.0 / 150, 1e-9);
 }
 
 TEST_F(KpiTest, RateOfChangeOverFifteenMinutes) {
