@@ -62,6 +62,7 @@ bench: build
 	@bench/store.sh
 	@bench/api.sh
 	@bench/airbyte.sh
+	@bench/kpis.sh
 	@bench/influx.sh
 	@bench/dashboard.sh
 

@@ -83,6 +83,30 @@ Engine::Device& Engine::DeviceFor(const Record& record) {
   return devices_.back();
 }
 
+void Engine::ObserveKpi(std::string_view name, double value, int64_t event_micros) {
+  // KPIs are devices of their own, keyed apart from record devices so no id can collide.
+  const std::string key = fmt::format("kpi/{}", name);
+  auto it = devices_by_id_.find(key);
+  if (it == devices_by_id_.end()) {
+    Device d;
+    d.id = std::string(name);
+    for (size_t i = 0; i < rules_.size(); ++i) {
+      if (rules_[i].kind == RuleKind::kKpi && rules_[i].select.kpi == name)
+        d.slots.push_back(Slot{.rule = i});
+    }
+    it = devices_by_id_.emplace(key, devices_.size()).first;
+    devices_.push_back(std::move(d));
+  }
+  Device& d = devices_[it->second];
+  if (!std::isfinite(value) || event_micros <= d.last_event) return;
+  d.last_event = event_micros;
+  d.last_ingest = clock_();
+  for (Slot& s : d.slots) {
+    ++counters_.evaluations;
+    Evaluate(d, s, event_micros, value);
+  }
+}
+
 void Engine::ObserveBatch(std::span<const Record> records) {
   for (const Record& r : records) Observe(r);
 }
@@ -122,7 +146,8 @@ void Engine::Observe(const Record& record) {
 void Engine::Evaluate(Device& d, Slot& s, int64_t t, double value) {
   const Rule& rule = rules_[s.rule];
   switch (rule.kind) {
-    case RuleKind::kThreshold: {
+    case RuleKind::kThreshold:
+    case RuleKind::kKpi: {
       bool trouble = rule.below ? value < rule.level : value > rule.level;
       bool clear = rule.below ? value >= rule.clear : value <= rule.clear;
       Step(d, s, t, trouble, clear, value);

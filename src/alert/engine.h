@@ -95,6 +95,9 @@ class Engine {
 
   void Observe(const Record& record);
   void ObserveBatch(std::span<const Record> records);
+  // A facility KPI (`name`: "pue_hour", "cooling_share", …) at event time `event_micros`, for the
+  // kpi rules that watch it. Unknown (NaN) and out-of-order values are not evaluated.
+  void ObserveKpi(std::string_view name, double value, int64_t event_micros);
   // Evaluates staleness now (Observe does so every sweep_interval_s); call it when no records
   // arrive, so that silence is noticed.
   void Tick();

@@ -367,5 +367,38 @@ TEST(Engine, OptionsAreValidated) {
   EXPECT_NE(e.status().message().find("sweep_interval_s"), std::string::npos);
 }
 
+TEST(Engine, KpiRuleFiresAfterItsPeriodAndClearsBelowItsClearLevel) {
+  Rule pue = Base("PueAboveTarget", RuleKind::kKpi);
+  pue.select = {.kpi = "pue_hour"};
+  pue.level = 1.6;
+  pue.clear = 1.55;
+  pue.for_micros = 3600 * kS;
+  Harness h({pue});
+  h.engine.ObserveKpi("cooling_share", 0.9, kT0);  // no rule watches it
+  h.engine.ObserveKpi("pue_hour", 1.7, kT0);
+  EXPECT_EQ(h.Take(), std::vector<std::string>{"pending PueAboveTarget pue_hour"});
+  h.engine.ObserveKpi("pue_hour", 1.65, kT0 + 1800 * kS);
+  h.engine.ObserveKpi("pue_hour", 1.2, kT0 + 1700 * kS);  // out of order: not evaluated
+  h.engine.ObserveKpi("pue_hour", NAN, kT0 + 1900 * kS);  // unknown: not evaluated
+  EXPECT_TRUE(h.Take().empty());
+  h.engine.ObserveKpi("pue_hour", 1.62, kT0 + 3600 * kS);
+  EXPECT_EQ(h.Take(), std::vector<std::string>{"firing PueAboveTarget pue_hour"});
+  h.engine.ObserveKpi("pue_hour", 1.58, kT0 + 3700 * kS);  // under level, above clear
+  EXPECT_TRUE(h.Take().empty());
+  h.engine.ObserveKpi("pue_hour", 1.5, kT0 + 3800 * kS);
+  EXPECT_EQ(h.Take(), std::vector<std::string>{"resolved PueAboveTarget pue_hour"});
+}
+
+TEST(Engine, KpiRulesMatchNoRecord) {
+  Rule share = Base("CoolingShareHigh", RuleKind::kKpi);
+  share.select = {.kpi = "cooling_share"};
+  share.level = 0.4;
+  share.clear = 0.4;
+  Harness h({share});
+  h.Feed(Inlet("r1", "top", 99, kT0));
+  EXPECT_TRUE(h.Take().empty());
+  EXPECT_EQ(h.engine.counters().evaluations, 0);
+}
+
 }  // namespace
 }  // namespace dcmon::alert

@@ -90,7 +90,9 @@ Result<RuleKind> KindFrom(std::string_view s) {
   if (s == "rate") return RuleKind::kRate;
   if (s == "stale") return RuleKind::kStale;
   if (s == "stuck") return RuleKind::kStuck;
-  return InvalidArgument(fmt::format("expected threshold, rate, stale or stuck, got \"{}\"", s));
+  if (s == "kpi") return RuleKind::kKpi;
+  return InvalidArgument(
+      fmt::format("expected threshold, rate, stale, stuck or kpi, got \"{}\"", s));
 }
 
 }  // namespace
@@ -105,6 +107,8 @@ std::string_view RuleKindName(RuleKind kind) {
       return "stale";
     case RuleKind::kStuck:
       return "stuck";
+    case RuleKind::kKpi:
+      return "kpi";
   }
   return "?";
 }
@@ -146,11 +150,19 @@ Status Rule::Validate() const {
     case RuleKind::kStale:
       if (after_micros <= 0) return bad("after_s", "must be above 0");
       break;
+    case RuleKind::kKpi:
+      if (select.kpi.empty()) return bad("kpi", "must name a KPI (pue_hour, cooling_share, …)");
+      if (below ? clear < level : clear > level) {
+        return bad("clear", below ? "must be at or above level for a below rule"
+                                  : "must be at or below level");
+      }
+      break;
   }
   return Status::Ok();
 }
 
 bool Rule::Matches(const Record& record) const {
+  if (kind == RuleKind::kKpi) return false;
   const auto* s = std::get_if<SensorReading>(&record);
   if (!select.source.empty() && (select.source == "sensor") != (s != nullptr)) return false;
   std::string_view id = DeviceIdOf(record);
@@ -225,6 +237,7 @@ Result<std::vector<Rule>> ParseRules(std::string_view text, std::string_view ori
     in.Str("device", r.select.device);
     in.Str("device_prefix", r.select.device_prefix);
     in.Str("field", r.select.field);
+    in.Str("kpi", r.select.kpi);
     in.Str("op", op);
     in.Num("level", r.level);
     bool has_clear = t->contains("clear");

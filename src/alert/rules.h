@@ -21,6 +21,7 @@ enum class RuleKind {
   kRate,       // value moved more than `delta` within `window` (either direction)
   kStale,      // no sample for `after`, judged on event time and on ingest time separately
   kStuck,      // value unchanged for `window`
+  kKpi,        // a facility KPI (`kpi`, fed by Engine::ObserveKpi) beyond `level`, as a threshold
 };
 
 // What a problem is about: a facility problem (air, power, cooling) or a broken sensor.
@@ -38,6 +39,8 @@ struct Selector {
   // "supply_air_temp_celsius", "return_air_temp_celsius", "efficiency_percent",
   // "power_consumption_watts". A record without the field is not evaluated.
   std::string field = "value";
+  // kpi rules: the facility KPI watched ("pue_hour", "cooling_share"); they match no record.
+  std::string kpi;
 };
 
 struct Rule {

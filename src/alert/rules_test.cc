@@ -61,5 +61,19 @@ TEST(Rules, ErrorsNameTheField) {
       "\"a\" is used twice");
 }
 
+TEST(Rules, KpiRulesNameTheirKpi) {
+  auto rules = ParseRules(
+      "[[rule]]\nname='Pue'\nkind='kpi'\nkpi='pue_hour'\nlevel=1.6\nclear=1.5\nfor_s=3600\n"
+      "severity='warning'\nrunbook='y'\n",
+      "t.toml");
+  ASSERT_TRUE(rules.ok()) << rules.status().message();
+  EXPECT_EQ(rules->front().kind, RuleKind::kKpi);
+  EXPECT_EQ(rules->front().select.kpi, "pue_hour");
+  EXPECT_EQ(RuleKindName(RuleKind::kKpi), "kpi");
+  auto missing = ParseRules("[[rule]]\nname='a'\nkind='kpi'\nseverity='x'\nrunbook='y'\n", "t");
+  EXPECT_NE(missing.status().message().find("kpi: must name a KPI"), std::string::npos)
+      << missing.status().message();
+}
+
 }  // namespace
 }  // namespace dcmon::alert

@@ -34,6 +34,8 @@ double Ratio(double a, double b) {
   return a > 0 && b > 0 ? a / b : std::numeric_limits<double>::quiet_NaN();
 }
 
+}  // namespace
+
 void NumberOrNull(JsonWriter& w, double v) {
   if (std::isfinite(v)) {
     w.Double(std::round(v * 1000) / 1000);
@@ -41,8 +43,6 @@ void NumberOrNull(JsonWriter& w, double v) {
     w.Null();
   }
 }
-
-}  // namespace
 
 const Envelope* FindEnvelope(std::string_view ashrae_class) {
   for (const auto& e : kEnvelopes) {
@@ -126,15 +126,26 @@ void LiveState::Apply(const std::vector<Record>& records) {
   }
 }
 
+LiveState::FacilityKpis LiveState::Kpis() const {
+  FacilityKpis k;
+  double cooling_w = 0;
+  for (const auto& [id, l] : cooling_) cooling_w += l.value;
+  k.pue = Ratio(facility_.Latest(), it_.Latest());
+  k.cooling_share = Ratio(cooling_w, facility_.Latest());
+  k.event_micros = facility_.samples.empty() ? 0 : facility_.samples.back().first;
+  const int64_t edge = k.event_micros;
+  k.pue_hour = Ratio(facility_.SumSince(edge - kHour), it_.SumSince(edge - kHour));
+  k.pue_day = Ratio(facility_.SumSince(edge - kDay), it_.SumSince(edge - kDay));
+  return k;
+}
+
 void LiveState::Publish(int64_t now_micros) {
   const double facility_w = facility_.Latest();
   const double it_w = it_.Latest();
   double cooling_w = 0;
   for (const auto& [id, l] : cooling_) cooling_w += l.value;
-  const double pue_now = Ratio(facility_w, it_w);
-  const int64_t edge = facility_.samples.empty() ? 0 : facility_.samples.back().first;
-  const double pue_hour = Ratio(facility_.SumSince(edge - kHour), it_.SumSince(edge - kHour));
-  const double pue_day = Ratio(facility_.SumSince(edge - kDay), it_.SumSince(edge - kDay));
+  const FacilityKpis kpis = Kpis();
+  const double pue_now = kpis.pue, pue_hour = kpis.pue_hour, pue_day = kpis.pue_day;
 
   int inlets = 0, recommended = 0, allowable = 0, outside = 0, stale = 0;
   double over = 0;
@@ -192,7 +203,7 @@ void LiveState::Publish(int64_t now_micros) {
     w.Key("cooling_kw");
     NumberOrNull(w, cooling_.empty() ? NAN : cooling_w / 1000);
     w.Key("cooling_share");
-    NumberOrNull(w, Ratio(cooling_w, facility_w));
+    NumberOrNull(w, kpis.cooling_share);
     w.EndObject();
     w.Key("pue");
     w.BeginObject();

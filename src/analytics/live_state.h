@@ -14,6 +14,7 @@
 //   std::string plan = state.Latest("room-1", now_micros);  // "" for every room
 #pragma once
 
+#include <cmath>
 #include <cstdint>
 #include <deque>
 #include <memory>
@@ -25,6 +26,7 @@
 #include <vector>
 
 #include "core/config.h"
+#include "core/json_writer.h"
 #include "core/record.h"
 #include "core/status.h"
 
@@ -48,6 +50,9 @@ struct Envelope {
 // Nullptr for an unknown class name.
 const Envelope* FindEnvelope(std::string_view ashrae_class);
 
+// A KPI in JSON: rounded to 3 decimals; null when not finite (unknown).
+void NumberOrNull(JsonWriter& w, double v);
+
 class LiveState {
  public:
   explicit LiveState(LiveStateOptions options);
@@ -61,6 +66,21 @@ class LiveState {
   // sensors with room, row, rack, position and measurement; `units` the cooling units with power,
   // fan speed and air temperatures. Renders under the lock Apply() takes for each batch.
   std::string Latest(std::string_view room, int64_t now_micros) const;
+
+  // The facility KPIs as of the newest facility meter sample, for the alert engine's kpi rules:
+  // pue (now), pue_hour and pue_day (from energy), cooling_share (now); NaN when unknown. On the
+  // loader's thread, after Apply.
+  struct FacilityKpis {
+    int64_t event_micros = 0;  // the newest facility meter sample; 0 before the first
+    double pue = NAN, pue_hour = NAN, pue_day = NAN, cooling_share = NAN;
+    std::vector<std::pair<std::string_view, double>> Named() const {
+      return {{"pue", pue},
+              {"pue_hour", pue_hour},
+              {"pue_day", pue_day},
+              {"cooling_share", cooling_share}};
+    }
+  };
+  FacilityKpis Kpis() const;
 
  private:
   struct Last {

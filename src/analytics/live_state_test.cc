@@ -48,6 +48,14 @@ TEST(LiveState, PueFromMetersAndEnergyOverTheHour) {
   EXPECT_NEAR(g["pue_hour"], 1.4, 1e-9);  // energy over the hour, not one sample
   EXPECT_DOUBLE_EQ(g["it_watts"], 100'000);
   EXPECT_THAT(*state.Summary(), HasSubstr(R"("pue":{"now":1.3,"hour":1.4,)"));
+  // The same numbers for the alert engine's kpi rules, as of the newest meter sample.
+  const LiveState::FacilityKpis k = state.Kpis();
+  EXPECT_EQ(k.event_micros, kT0 + 239 * 15 * kSecond);
+  EXPECT_DOUBLE_EQ(k.pue, 1.3);
+  EXPECT_NEAR(k.pue_hour, 1.4, 1e-9);
+  EXPECT_TRUE(std::isnan(k.cooling_share));  // no cooling unit reported
+  EXPECT_EQ(k.Named().size(), 4u);
+  EXPECT_EQ(k.Named()[1].first, "pue_hour");
 }
 
 TEST(LiveState, InletsAgainstTheAshraeEnvelopeAndTheHottestFirst) {

@@ -18,6 +18,7 @@
 #include <string>
 #include <vector>
 
+#include "analytics/kpi.h"
 #include "analytics/live_state.h"
 #include "api/auth.h"
 #include "api/event_hub.h"
@@ -59,6 +60,7 @@ struct ApiParts {
   WorkerPool* writes = nullptr;          // ingest: its threads wait for Kafka's acknowledgements
   ingest::HttpIngest* ingest = nullptr;  // records and line protocol in; null: they answer 503
   analytics::LiveState* live = nullptr;
+  const analytics::KpiOptions* kpis = nullptr;  // GET /api/v1/kpis; null: it answers 503
   EventHub* events = nullptr;
   const TokenStore* tokens = nullptr;
   std::function<Readiness()> readiness;

@@ -18,6 +18,7 @@ const std::vector<Api::Route>& Routes() {
       {"GET", "/api/v1/series", kScopeRead, Series},
       {"GET", "/api/v1/summary", kScopeRead, Summary},
       {"GET", "/api/v1/latest", kScopeRead, Latest},
+      {"GET", "/api/v1/kpis", kScopeRead, Kpis},
       {"GET", "/api/v1/stream", kScopeRead, Stream},
       {"POST", "/api/v1/ingest", kScopeWrite, Ingest},
       {"POST", "/write", kScopeWrite, LineProtocolWrite},

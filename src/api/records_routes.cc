@@ -16,9 +16,6 @@
 #include "store/query.h"
 
 namespace dcmon::api {
-namespace {
-
-using store::SqlString;
 
 Result<std::optional<int64_t>> TimeParam(const HttpRequest& req, std::string_view name) {
   const std::optional<std::string_view> v = req.Param(name);
@@ -31,6 +28,10 @@ Result<std::optional<int64_t>> TimeParam(const HttpRequest& req, std::string_vie
 HttpResponse BadParam(const Status& s) {
   return Problem(400, "invalid query parameter", s.message());
 }
+
+namespace {
+
+using store::SqlString;
 
 std::string TimeLiteral(int64_t micros) { return fmt::format("make_timestamptz({})", micros); }
 

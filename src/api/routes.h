@@ -30,6 +30,10 @@ const std::vector<Api::Route>& Routes();
 // A query parameter as an integer in [min, max], `fallback` when absent; the error names it.
 Result<int64_t> IntParam(const HttpRequest& req, std::string_view name, int64_t fallback,
                          int64_t min, int64_t max);
+// An RFC 3339 query parameter as UTC microseconds, nullopt when absent; the error names it.
+Result<std::optional<int64_t>> TimeParam(const HttpRequest& req, std::string_view name);
+// A bad query parameter: 400 with the reason.
+HttpResponse BadParam(const Status& s);
 // A store failure as the routes answer it (ProblemFrom; a deadline is "query timed out").
 HttpResponse StoreFailed(const Status& s);
 
@@ -43,6 +47,7 @@ void Cooling(Api::Context&, HttpRequest&, Respond&);
 void MetricPoints(Api::Context&, HttpRequest&, Respond&);  // metrics_routes.cc
 void Devices(Api::Context&, HttpRequest&, Respond&);
 void Series(Api::Context&, HttpRequest&, Respond&);
+void Kpis(Api::Context&, HttpRequest&, Respond&);  // kpi_routes.cc
 void Ingest(Api::Context&, HttpRequest&, Respond&);
 void LineProtocolWrite(Api::Context&, HttpRequest&, Respond&);
 void Query(Api::Context&, HttpRequest&, Respond&);

@@ -7,6 +7,7 @@
 #include "cli/broker.h"
 #include "cli/detect.h"
 #include "cli/load.h"
+#include "cli/report.h"
 #include "cli/run.h"
 #include "cli/serve.h"
 #include "cli/simulate.h"
@@ -35,6 +36,8 @@ int main(int argc, char** argv) {
   CLI::App* detect = dcmon::cli::AddDetect(app, detect_flags);
   dcmon::cli::AirbyteFlags airbyte_flags;
   CLI::App* airbyte = dcmon::cli::AddAirbyte(app, airbyte_flags);
+  dcmon::cli::ReportFlags report_flags;
+  CLI::App* report = dcmon::cli::AddReport(app, report_flags);
 
   try {
     app.parse(argc, argv);
@@ -53,6 +56,7 @@ int main(int argc, char** argv) {
   if (broker->parsed()) return dcmon::cli::RunBroker(broker_options);
   if (load->parsed()) return dcmon::cli::RunLoad(load_flags);
   if (sql->parsed()) return dcmon::cli::RunSql(sql_flags);
+  if (report->parsed()) return dcmon::cli::RunReport(report_flags);
   if (detect->parsed()) return dcmon::cli::RunDetect(detect_flags);
   if (airbyte->parsed()) return dcmon::cli::RunAirbyte(*airbyte, airbyte_flags);
   if (serve->parsed()) return dcmon::cli::RunServe(serve_flags);

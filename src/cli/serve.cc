@@ -9,6 +9,7 @@
 #include <thread>
 #include <unordered_map>
 
+#include "analytics/kpi.h"
 #include "analytics/live_state.h"
 #include "api/api.h"
 #include "api/auth.h"
@@ -39,6 +40,7 @@ struct Settings {
   api::ServerOptions server;
   api::ApiOptions api;
   analytics::LiveStateOptions live;
+  analytics::KpiOptions kpis;
 };
 
 Result<Settings> SettingsFrom(const Config& c) {
@@ -52,7 +54,9 @@ Result<Settings> SettingsFrom(const Config& c) {
   if (!a.ok()) return a.status();
   Result<analytics::LiveStateOptions> live = analytics::LiveStateOptionsFrom(c);
   if (!live.ok()) return live.status();
-  return Settings{*store, std::move(*loader), *server, *a, *live};
+  Result<analytics::KpiOptions> kpis = analytics::KpiOptionsFrom(c);
+  if (!kpis.ok()) return kpis.status();
+  return Settings{*store, std::move(*loader), *server, *a, *live, std::move(*kpis)};
 }
 
 // The newest value of each device in a committed batch, for the dashboard's live stream.
@@ -217,6 +221,7 @@ int ServeUntilStopped(const Config& config, const std::function<void(const Serve
                       .writes = writes->get(),
                       .ingest = &http_ingest,
                       .live = &live,
+                      .kpis = &settings->kpis,
                       .events = &events,
                       .tokens = &*tokens};
   parts.readiness = [&] {

@@ -240,6 +240,41 @@ SELECT f.ingest_seq, k.device_id[f.device_key] AS system_id, f.efficiency_percen
        f.kafka_offset
 FROM cooling_facts f, dcmon_device_lists k;
 )sql"},
+    {5, R"sql(
+-- Analysts' views behind the facility KPIs (analytics/kpi.h, docs/analytics.md): the KPI code reads
+-- these, so a query written against them gives the numbers GET /api/v1/kpis and `dcmon report` give.
+-- Mean power of each power sensor (meters, PDUs) per minute.
+CREATE OR REPLACE VIEW kpi_power_1m AS
+SELECT device_id, minute, sum / count AS watts, count AS samples
+FROM rollups_1m WHERE measurement_type = 'power';
+-- Each cooling unit per minute: power, heat moved, air temperatures.
+CREATE OR REPLACE VIEW kpi_cooling_1m AS
+SELECT system_id, any_value(room) AS room, time_bucket(INTERVAL 1 MINUTE, event_time) AS minute,
+       avg(power_consumption_watts) AS watts,
+       -- efficiency_percent is Q/(Q+P) (docs/simulator.md), so Q = P·e/(100 − e)
+       avg(CASE WHEN efficiency_percent < 100
+                THEN power_consumption_watts * efficiency_percent / (100 - efficiency_percent) END)
+         AS heat_watts,
+       avg(supply_air_temp_celsius) AS supply_c, avg(return_air_temp_celsius) AS return_c,
+       avg(CASE WHEN power_consumption_watts > 0 OR fan_speed_percent > 0 THEN 1 ELSE 0 END)
+         AS running_share,
+       count(*) AS samples
+FROM cooling_metrics GROUP BY system_id, minute;
+-- Rack inlet temperatures, as LiveState picks them.
+CREATE OR REPLACE VIEW kpi_inlets AS
+SELECT device_id, site, room, rack, position, event_time, value
+FROM sensor_readings
+WHERE measurement_type = 'temperature'
+  AND (position LIKE 'inlet%' OR (position IS NULL AND device_id LIKE '%rack%'));
+-- Per rack and minute: mean inlet and exhaust (rack ΔT).
+CREATE OR REPLACE VIEW kpi_rack_temps_1m AS
+SELECT d.room, d.rack, r.minute,
+       avg(CASE WHEN d.position LIKE 'inlet%' THEN r.sum / r.count END) AS inlet_c,
+       avg(CASE WHEN d.position = 'exhaust' THEN r.sum / r.count END) AS exhaust_c
+FROM rollups_1m r JOIN devices d USING (device_id)
+WHERE r.measurement_type = 'temperature' AND d.rack IS NOT NULL
+GROUP BY d.room, d.rack, r.minute;
+)sql"},
 };
 
 }  // namespace
