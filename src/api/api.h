@@ -18,6 +18,7 @@
 #include <string>
 #include <vector>
 
+#include "alert/runtime.h"
 #include "analytics/live_state.h"
 #include "api/auth.h"
 #include "api/event_hub.h"
@@ -61,6 +62,7 @@ struct ApiParts {
   analytics::LiveState* live = nullptr;
   EventHub* events = nullptr;
   const TokenStore* tokens = nullptr;
+  alert::Runtime* alerts = nullptr;  // null: alerting is off (the alert routes answer 503)
   std::function<Readiness()> readiness;
   std::function<void(Exposition&)> pipeline_metrics;  // the loader's and broker's counters
 };

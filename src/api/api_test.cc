@@ -379,7 +379,7 @@ TEST(Auth, ScopesAsTomlArray) {
           *Config::Parse(fmt::format("[api.tokens.x]\nsha256 = \"{}\"\nscopes = [1]\n", hash), "t"))
           .status()
           .message(),
-      HasSubstr("api.tokens.x.scopes: expected read, write, query or admin, got \"1\""));
+      HasSubstr("api.tokens.x.scopes: expected read, write, query, admin or alerts, got \"1\""));
   EXPECT_THAT(
       TokenStore::FromConfig(
           *Config::Parse(fmt::format("[api.tokens.x]\nsha256 = \"{}\"\nscopes = []\n", hash), "t"))
