@@ -353,8 +353,9 @@ Result<Silence> Runtime::ExpireSilence(const std::string& id) {
   Silence expired;
   {
     std::lock_guard lock(mu_);
-    auto it = std::find_if(silences_.begin(), silences_.end(),
-                           [&](const Silence& s) { return s.id == id; });
+    auto it = std::find_if(silences_.begin(), silences_.end(), [&](const Silence& s) {
+      return s.id == id && s.ends_at_micros() > now;
+    });
     if (it == silences_.end())
       return NotFound(fmt::format("silence \"{}\": no such active or pending silence", id));
     it->Expire(now);
