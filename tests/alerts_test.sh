@@ -68,6 +68,8 @@ check "serve prints its URL" test -n "$url"
 # The small preset with room-1-crah-2 tripped at 00:10 (for longer than this run).
 unit=room-1-crah-2
 facility=(--facility small --seed 7)
+curl -s -N --max-time 120 "${auth[@]}" "$url/api/v1/stream" >"$work/stream.txt" & pids+=($!)
+wait_for 10 grep -q '^event: summary' "$work/stream.txt"
 "$dcmon" simulate "${facility[@]}" --scenario "crah-trip:$unit@2025-08-21T00:10:00Z+1h" --from 2025-08-21T00:00:00Z --to 2025-08-21T00:20:00Z --kafka "$bootstrap" \
   --quiet 2>>"$work/sim.err"
 incident() { curl -s "${auth[@]}" "$url/api/v1/alerts?rule=CrahUnitDown&state=firing" >"$work/alerts.json" &&
@@ -88,6 +90,8 @@ check "no inlet alert of its zone reached Alertmanager ($inhibited inhibited in 
 hooked() { grep -q "^$1 .*$2" "$work/hooks.txt"; }
 check "dcmon's webhook got it firing" wait_for 20 hooked /dcmon "\"status\":\"firing\",\"alert\":{\"id\":\"CrahUnitDown/$unit\""
 check "Alertmanager's webhook got it firing" wait_for 20 hooked /am '"status":"firing".*"alertname":"CrahUnitDown"'
+check "the live stream pushed it as an alert event" \
+  grep -q "^data: {\"id\":\"CrahUnitDown/$unit\",\"rule\":\"CrahUnitDown\",\"device\":\"$unit\",\"state\":\"firing\"" "$work/stream.txt"
 check "dcmon_alerts counts it" bash -c \
   "curl -s -H 'Authorization: Bearer $DCMON_ADMIN_TOKEN' '$url/metrics' | grep -q '^dcmon_alerts{alertname=\"CrahUnitDown\",severity=\"critical\",state=\"firing\"} 1'"
 
