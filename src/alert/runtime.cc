@@ -26,6 +26,7 @@ Result<RuntimeOptions> RuntimeOptionsFrom(const Config& c) {
   Result<int64_t> future = c.GetInt("alert.max_future_s", o.engine.max_future_s, 0, 86400);
   Result<int64_t> batches = c.GetInt("alert.max_queued_batches",
                                      static_cast<int64_t>(o.max_queued_batches), 1, 10'000'000);
+  Result<int64_t> write = c.GetInt("alert.write_interval_ms", o.write_interval.count(), 1, 60'000);
   for (const Status* s : {&enabled.status(), &sweep.status(), &factor.status(), &future.status(),
                           &batches.status()}) {
     if (!s->ok()) return *s;
@@ -36,6 +37,7 @@ Result<RuntimeOptions> RuntimeOptionsFrom(const Config& c) {
   o.engine.stale_cadence_factor = *factor;
   o.engine.max_future_s = *future;
   o.max_queued_batches = static_cast<size_t>(*batches);
+  o.write_interval = std::chrono::milliseconds(*write);
   if (Status s = o.Validate(); !s.ok()) return s;
   return o;
 }
@@ -181,10 +183,14 @@ bool Runtime::Enqueue(std::function<void()> job) {
 }
 
 void Runtime::Run() {
-  auto next_housekeeping = std::chrono::steady_clock::now();
+  using std::chrono::steady_clock;
+  auto next_housekeeping = steady_clock::now();
+  auto next_write = steady_clock::now();
   std::unique_lock lock(mu_);
   while (true) {
-    cv_.wait_until(lock, next_housekeeping, [&] { return stop_ || !jobs_.empty(); });
+    const auto wake =
+        unwritten_.empty() ? next_housekeeping : std::min(next_housekeeping, next_write);
+    cv_.wait_until(lock, wake, [&] { return stop_ || !jobs_.empty(); });
     while (!jobs_.empty()) {
       std::function<void()> job = std::move(jobs_.front());
       jobs_.pop_front();
@@ -192,14 +198,30 @@ void Runtime::Run() {
       job();
       lock.lock();
     }
-    if (stop_) break;
-    if (std::chrono::steady_clock::now() >= next_housekeeping) {
-      next_housekeeping = std::chrono::steady_clock::now() + std::chrono::seconds(1);
-      lock.unlock();
-      Housekeep();
-      lock.lock();
+    const bool stopping = stop_;
+    lock.unlock();
+    // One transaction for what came in over the interval: during a backfill the loader commits
+    // many batches a second, and a store write per batch competed with its commits.
+    if (!unwritten_.empty() && (stopping || steady_clock::now() >= next_write)) {
+      Flush();
+      next_write = steady_clock::now() + options_.write_interval;
     }
+    if (!stopping && steady_clock::now() >= next_housekeeping) {
+      next_housekeeping = steady_clock::now() + std::chrono::seconds(1);
+      Housekeep();
+    }
+    lock.lock();
+    if (stopping && jobs_.empty()) break;
   }
+}
+
+void Runtime::Flush() {
+  if (unwritten_.empty()) return;
+  if (Status st = store_.Record(unwritten_, clock_()); !st.ok()) {
+    ++store_errors_;
+    Logger("alert")->error("{}", st.message());
+  }
+  unwritten_.clear();
 }
 
 std::string Runtime::ZoneUnitOf(const Alert& a) const {
@@ -256,10 +278,7 @@ void Runtime::Apply(std::vector<AlertEvent> events) {
      : s.alert.state == AlertState::kFiring ? events_firing_
                                             : events_resolved_)++;
   }
-  if (Status st = store_.Record(changes, now); !st.ok()) {
-    ++store_errors_;
-    Logger("alert")->error("{}", st.message());
-  }
+  unwritten_.insert(unwritten_.end(), changes.begin(), changes.end());
   for (const AlertStatus& s : changes) {
     if (publish_) publish_("alert", AlertJson(s));
     Page(s);
@@ -319,6 +338,7 @@ Result<AlertStatus> Runtime::Acknowledge(const std::string& id, std::string by) 
     s = it->second;
   }
   if (!Enqueue([this, s] {
+        Flush();  // the alert's row first
         if (Status st = store_.SaveAcknowledgement(s); !st.ok()) {
           ++store_errors_;
           Logger("alert")->error("{}", st.message());

@@ -15,6 +15,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
@@ -50,11 +51,14 @@ struct RuntimeOptions {
   // State changes waiting for the runtime thread, in batches; beyond this a batch is dropped and
   // counted (the loader is never held up).
   size_t max_queued_batches = 10'000;
+  // State changes are written to the store at most this often, in one transaction (the API, the
+  // stream and the notifiers have them at once).
+  std::chrono::milliseconds write_interval{250};
 
   Status Validate() const;
 };
 // [alert] enabled, rules, sweep_interval_s, stale_cadence_factor, max_future_s,
-// max_queued_batches (docs/alerting.md).
+// max_queued_batches, write_interval_ms (docs/alerting.md).
 Result<RuntimeOptions> RuntimeOptionsFrom(const Config& config);
 // The rules of `path`, or the built-in defaults when it is empty.
 Result<std::vector<Rule>> RulesFrom(const std::string& path);
@@ -105,6 +109,7 @@ class Runtime {
   bool Enqueue(std::function<void()> job);
   void Run();
   void Apply(std::vector<AlertEvent> events);
+  void Flush();  // writes unwritten_; runtime thread
   // Silences that began or ended since the last look: the affected alerts are re-published,
   // paged or withdrawn. Runtime thread.
   void Housekeep();
@@ -130,6 +135,7 @@ class Runtime {
   std::vector<Silence> silences_;
   std::vector<std::unique_ptr<Notifier>> notifiers_;
   Publish publish_;
+  std::vector<AlertStatus> unwritten_;  // the runtime thread's: changes not yet in the store
   std::thread thread_;
 
   std::atomic<int64_t> records_{0}, evaluation_nanos_{0}, store_errors_{0};
