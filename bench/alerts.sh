@@ -40,9 +40,6 @@ for run in $(seq "${ALERTS_ROUNDS:-3}"); do
     secs=$(awk -v a="$start" -v b="$(date +%s%N)" 'BEGIN { printf "%.2f", (b - a) / 1e9 }')
     eval_s=$(metric dcmon_alert_evaluation_seconds_total)
     events=$(for st in pending firing resolved; do metric "dcmon_alert_events_total{state=\"$st\"}"; done | paste -sd/)
-    [ "$enabled" = true ] && echo "run $run: fired by rule: $(curl -s -H "Authorization: Bearer $DCMON_ADMIN_TOKEN" \
-      "$url/api/v1/alerts/events?limit=10000" | jq -r '[.data[] | select(.state == "firing") | .rule] | group_by(.) |
-      map("\(.[0]) \(length)") | join(", ")')"
     kill -TERM $pid; wait $pid || true
     line=$(awk -v n="$records" -v s="$secs" -v e="${eval_s:-0}" -v ev="${events:-0/0/0}" -v on="$enabled" \
       'BEGIN { printf "alerts=%s %.2f s %.0f records/s evaluation %.3f s (%.1f %% of the wall time) events pending/firing/resolved %s", on, s, n / s, e, 100 * e / s, ev }')

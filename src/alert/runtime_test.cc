@@ -109,6 +109,27 @@ TEST(Runtime, FiringAlertSurvivesARestartWithItsStart) {
   EXPECT_EQ((*conn)->Query("SELECT count(*) FROM alerts")->Int64(0, 0), 0);
 }
 
+// Changes of one alert within one write interval (a flap during a backfill) are one transaction:
+// every event in the history, the last state in `alerts`.
+TEST(Runtime, SeveralChangesOfOneAlertInOneWrite) {
+  Db file;
+  auto db = file.Open();
+  auto rt = Runtime::Create({}, Zone(), *db, [] { return kT0; });
+  ASSERT_TRUE(rt.ok());
+  (*rt)->Start({}, nullptr);
+  for (auto [fan, t] : {std::pair{0.0, 0}, {0.0, 60}, {60.0, 70}, {0.0, 80}}) {
+    std::vector<Record> batch{Crah(fan, kT0 + t * kS)};
+    (*rt)->OnCommit(batch);
+  }
+  (*rt)->Stop();
+  auto conn = db->Connect();
+  auto events = (*conn)->Query("SELECT string_agg(state, ',' ORDER BY event_seq) FROM alert_events");
+  EXPECT_EQ(events->Text(0, 0), "pending,firing,resolved,pending");
+  auto current = (*conn)->Query("SELECT id, state FROM alerts");
+  ASSERT_EQ(current->rows(), 1u);
+  EXPECT_EQ(current->Text(1, 0), "pending");
+}
+
 // A fake receiver: records bodies, answers with the next status of `answers` (then 200).
 struct FakeReceiver {
   std::mutex mu;
