@@ -115,9 +115,10 @@ gone_from_am() { [ "$(curl -s "$am/api/v2/alerts?filter=alertname%3D%22CrahUnitD
 check "and in Alertmanager" wait_for 20 gone_from_am
 check "dcmon's webhook got it resolved" wait_for 20 hooked /dcmon "\"status\":\"resolved\",\"alert\":{\"id\":\"CrahUnitDown/$unit\""
 check "Alertmanager's webhook got it resolved" wait_for 20 hooked /am '"status":"resolved".*"alertname":"CrahUnitDown"'
-curl -s "${auth[@]}" "$url/api/v1/alerts/events?rule=CrahUnitDown&limit=10" >"$work/events.json"
-check "the history: pending, firing, resolved, once each across the restart" \
-  test "$(jq -r '[.data[].state] | join(",")' "$work/events.json")" = pending,firing,resolved
+# The history is written within alert.write_interval_ms of the change.
+history() { curl -s "${auth[@]}" "$url/api/v1/alerts/events?rule=CrahUnitDown&limit=10" | jq -r '[.data[].state] | join(",")'; }
+history_done() { [ "$(history)" = pending,firing,resolved ]; }
+check "the history: pending, firing, resolved, once each across the restart" wait_for 10 history_done
 check "no notification failed" bash -c \
   "! curl -s -H 'Authorization: Bearer $DCMON_ADMIN_TOKEN' '$url/metrics' | grep '^dcmon_notifications_failed_total' | grep -qv ' 0$'"
 
