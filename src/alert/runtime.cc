@@ -43,7 +43,11 @@ Result<RuntimeOptions> RuntimeOptionsFrom(const Config& c) {
 }
 
 Result<std::vector<Rule>> RulesFrom(const std::string& path) {
-  if (!path.empty()) return LoadRules(path);
+  if (!path.empty()) {
+    Result<std::vector<Rule>> rules = LoadRules(path);
+    if (!rules.ok()) return rules.status().WithPrefix("alert.rules: ");
+    return rules;
+  }
   return ParseRules(kDefaultRules[0].content, "config/alerts.toml (built in)");
 }
 
