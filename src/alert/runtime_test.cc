@@ -123,7 +123,8 @@ TEST(Runtime, SeveralChangesOfOneAlertInOneWrite) {
   }
   (*rt)->Stop();
   auto conn = db->Connect();
-  auto events = (*conn)->Query("SELECT string_agg(state, ',' ORDER BY event_seq) FROM alert_events");
+  auto events =
+      (*conn)->Query("SELECT string_agg(state, ',' ORDER BY event_seq) FROM alert_events");
   EXPECT_EQ(events->Text(0, 0), "pending,firing,resolved,pending");
   auto current = (*conn)->Query("SELECT id, state FROM alerts");
   ASSERT_EQ(current->rows(), 1u);
