@@ -9,7 +9,7 @@ packages=(
   cmake ninja-build g++ make pkg-config git ccache
   libgtest-dev libgmock-dev libbenchmark-dev
   librdkafka-dev libsimdjson-dev libcli11-dev libtomlplusplus-dev libspdlog-dev libfmt-dev libboost-dev libssl-dev zlib1g-dev
-  kcat jq wrk influxdb influxdb-client prometheus python3 python3-jsonschema python3-yaml
+  kcat jq wrk influxdb influxdb-client prometheus prometheus-alertmanager python3 python3-jsonschema python3-yaml
   nodejs chromium clang-14 libclang-rt-14-dev
 )
 

@@ -58,6 +58,26 @@ Engine::Engine(std::vector<Rule> rules, Topology topology, EngineOptions options
   last_sweep_ingest_ = clock_();
 }
 
+namespace {
+std::string RestoreKey(std::string_view rule, std::string_view device, std::string_view clock) {
+  return fmt::format("{}\n{}\n{}", rule, device, clock);
+}
+}  // namespace
+
+void Engine::Restore(std::vector<Alert> alerts) {
+  for (Alert& a : alerts) {
+    auto rule =
+        std::find_if(rules_.begin(), rules_.end(), [&](const Rule& r) { return r.name == a.rule; });
+    if (rule == rules_.end() || a.state == AlertState::kResolved) continue;
+    if (a.state == AlertState::kFiring) {
+      if (rule->site_incident) ++site_incidents_[rule->name];
+      if (rule->zone_incident && zone_of_unit_.count(a.device)) inhibited_zone_[a.device] = a.rule;
+    }
+    std::string key = RestoreKey(a.rule, a.device, a.clock);
+    restored_.insert_or_assign(std::move(key), std::move(a));
+  }
+}
+
 Engine::Device& Engine::DeviceFor(const Record& record) {
   std::string_view id = DeviceIdOf(record);
   auto it = devices_by_id_.find(id);
@@ -76,6 +96,20 @@ Engine::Device& Engine::DeviceFor(const Record& record) {
       if (rules_[i].kind == RuleKind::kStale)
         d.slots.push_back(Slot{.rule = i, .ingest_clock = true});
     }
+  }
+  for (Slot& s : d.slots) {
+    if (restored_.empty()) break;
+    const Rule& rule = rules_[s.rule];
+    std::string_view clock = rule.kind != RuleKind::kStale ? ""
+                             : s.ingest_clock              ? "ingest"
+                                                           : "event";
+    auto it = restored_.find(RestoreKey(rule.name, d.id, clock));
+    if (it == restored_.end()) continue;
+    s.alert = std::move(it->second);
+    restored_.erase(it);
+    if (s.alert->state == AlertState::kFiring && rule.category == Category::kSensor &&
+        d.sensor_firing++ == 0)
+      d.sensor_inhibitor = rule.name;
   }
   devices_by_id_.emplace(d.id, devices_.size());
   if (!d.rack.empty()) devices_of_rack_[d.rack].push_back(devices_.size());
@@ -383,6 +417,7 @@ std::vector<Alert> Engine::Active() const {
       if (s.alert) out.push_back(*s.alert);
     }
   }
+  for (const auto& [key, a] : restored_) out.push_back(a);
   return out;
 }
 

@@ -102,6 +102,12 @@ class Engine {
   // arrive, so that silence is noticed.
   void Tick();
 
+  // Re-seats the pending and firing alerts read back from the store after a restart, keeping
+  // their pending_since, starts_at and inhibition: a restart does not re-run `for` periods or
+  // page again. Each takes its place when its device next reports and is in Active() meanwhile;
+  // alerts of rules no longer configured are dropped. Call before the first Observe.
+  void Restore(std::vector<Alert> alerts);
+
   std::vector<AlertEvent> TakeEvents();
   // Pending and firing alerts.
   std::vector<Alert> Active() const;
@@ -174,6 +180,8 @@ class Engine {
   int64_t last_sweep_ingest_ = 0, last_sweep_event_ = 0;
   std::vector<AlertEvent> events_;
   EngineCounters counters_;
+  // Restored alerts waiting for their device's first record, by RestoreKey.
+  std::map<std::string, Alert> restored_;
 };
 
 }  // namespace dcmon::alert

@@ -359,6 +359,61 @@ TEST(Engine, SensorProblemInhibitsTheFacilityAlertOfTheSameDevice) {
   }
 }
 
+// After a restart the store gives back what was firing: it stays firing with its original start
+// (no second page, no new `for` period), keeps inhibiting its zone, and resolves as before.
+TEST(Engine, RestoredIncidentKeepsItsStartAndItsZone) {
+  Rule down = Base("CrahUnitDown", RuleKind::kThreshold);
+  down.select.source = "cooling";
+  down.select.field = "fan_speed_percent";
+  down.below = true;
+  down.level = 1;
+  down.clear = 5;
+  down.for_micros = 60 * kS;
+  down.zone_incident = true;
+  Rule hot = Hot();
+  hot.for_micros = 0;
+  Topology topo{{{.unit = "room-1-crah-2", .room = "room-1", .racks = {"r1"}}}};
+  auto crah = [](double fan, int64_t t) {
+    CoolingMetric c{.system_id = "room-1-crah-2",
+                    .efficiency_percent = 0,
+                    .power_consumption_watts = 0,
+                    .timestamp_micros = t};
+    c.fan_speed_percent = fan;
+    return c;
+  };
+  Harness before({down, hot}, topo);
+  before.Feed(crah(0, kT0));
+  before.Feed(crah(0, kT0 + 60 * kS));
+  ASSERT_EQ(before.engine.Active().size(), 1u);
+  ASSERT_EQ(before.engine.Active()[0].state, AlertState::kFiring);
+
+  Harness after({down, hot}, topo);
+  after.now = kT0 + 600 * kS;
+  after.engine.Restore(before.engine.Active());
+  ASSERT_EQ(after.engine.Active().size(), 1u);
+  EXPECT_EQ(after.engine.Active()[0].starts_at_micros, kT0 + 60 * kS);
+  after.Feed(crah(0, kT0 + 600 * kS));
+  after.Feed(crah(0, kT0 + 660 * kS));
+  EXPECT_TRUE(after.Take().empty());  // still firing: not pending again, not fired twice
+  after.Feed(Inlet("r1", "top", 28, kT0 + 670 * kS));
+  std::vector<AlertEvent> events = after.engine.TakeEvents();
+  ASSERT_EQ(events.size(), 2u);
+  EXPECT_EQ(events[1].alert.inhibited_by, "room-1-crah-2");
+  after.Feed(crah(60, kT0 + 700 * kS));
+  events = after.engine.TakeEvents();
+  ASSERT_FALSE(events.empty());
+  EXPECT_EQ(events[0].state, AlertState::kResolved);
+  EXPECT_EQ(events[0].alert.rule, "CrahUnitDown");
+  EXPECT_EQ(events[0].alert.starts_at_micros, kT0 + 60 * kS);
+}
+
+TEST(Engine, RestoreDropsAlertsOfRemovedRules) {
+  Alert gone{.rule = "NoSuchRule", .device = "d", .state = AlertState::kFiring};
+  Harness h({Hot()});
+  h.engine.Restore({gone});
+  EXPECT_TRUE(h.engine.Active().empty());
+}
+
 TEST(Engine, OptionsAreValidated) {
   EngineOptions o;
   o.sweep_interval_s = 0;

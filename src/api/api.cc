@@ -75,6 +75,19 @@ HttpResponse TooMany(double wait_seconds, std::string_view who) {
 
 }  // namespace
 
+std::optional<std::string_view> PathParam(std::string_view pattern, std::string_view path) {
+  const size_t open = pattern.find('{');
+  if (open == std::string_view::npos) {
+    return pattern == path ? std::optional<std::string_view>(std::string_view()) : std::nullopt;
+  }
+  const std::string_view prefix = pattern.substr(0, open);
+  const std::string_view suffix = pattern.substr(pattern.find('}', open) + 1);
+  if (path.size() <= prefix.size() + suffix.size() || !path.starts_with(prefix) ||
+      !path.ends_with(suffix))
+    return std::nullopt;
+  return path.substr(prefix.size(), path.size() - prefix.size() - suffix.size());
+}
+
 Status ApiOptions::Validate() const {
   if (page_limit < 1 || page_limit > max_page_limit)
     return InvalidArgument("api.page_limit: expected 1 .. api.max_page_limit");
@@ -164,9 +177,10 @@ void Api::Handle(HttpRequest req, Respond respond) {
   const Route* route = nullptr;
   bool path_known = false;
   for (const Route& r : routes_) {
-    if (r.path != req.path) continue;
+    if (!PathParam(r.path, req.path)) continue;
     path_known = true;
-    if (r.method == req.method) route = &r;
+    // An exact path wins over a pattern that also fits ("/api/v1/alerts/events").
+    if (r.method == req.method && (!route || r.path == req.path)) route = &r;
   }
   const std::string_view name = route ? route->path : std::string_view("other");
   Respond counted = [this, name, start, respond = std::move(respond)](HttpResponse r) {
@@ -183,7 +197,8 @@ void Api::Handle(HttpRequest req, Respond respond) {
                                fmt::format("{} does not take {}", req.path, req.method));
       std::string allow;
       for (const Route& x : routes_) {
-        if (x.path == req.path) allow += (allow.empty() ? "" : ", ") + std::string(x.method);
+        if (PathParam(x.path, req.path))
+          allow += (allow.empty() ? "" : ", ") + std::string(x.method);
       }
       r.headers.emplace_back("Allow", allow);
       return counted(std::move(r));

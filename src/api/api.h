@@ -18,6 +18,7 @@
 #include <string>
 #include <vector>
 
+#include "alert/runtime.h"
 #include "analytics/kpi.h"
 #include "analytics/live_state.h"
 #include "api/auth.h"
@@ -63,6 +64,7 @@ struct ApiParts {
   const analytics::KpiOptions* kpis = nullptr;  // GET /api/v1/kpis; null: it answers 503
   EventHub* events = nullptr;
   const TokenStore* tokens = nullptr;
+  alert::Runtime* alerts = nullptr;  // null: alerting is off (the alert routes answer 503)
   std::function<Readiness()> readiness;
   std::function<void(Exposition&)> pipeline_metrics;  // the loader's and broker's counters
 };

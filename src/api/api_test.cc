@@ -57,9 +57,11 @@ class ApiTest : public ::testing::Test {
     tokens_.Add("reader", "read-token", kScopeRead);
     tokens_.Add("analyst", "query-token", kScopeQuery | kScopeRead);
     tokens_.Add("admin", "admin-token", kScopeAll);
-    api_ = std::make_unique<Api>(
-        options,
-        ApiParts{.reads = reads_.get(), .live = &live_, .events = &events_, .tokens = &tokens_});
+    api_ = std::make_unique<Api>(options, ApiParts{.reads = reads_.get(),
+                                                   .live = &live_,
+                                                   .events = &events_,
+                                                   .tokens = &tokens_,
+                                                   .alerts = alerts_.get()});
   }
 
   HttpResponse Call(HttpRequest req) {
@@ -100,6 +102,7 @@ class ApiTest : public ::testing::Test {
 
   std::unique_ptr<store::Database> db_;
   std::unique_ptr<store::Writer> writer_;
+  std::unique_ptr<alert::Runtime> alerts_;
   std::unique_ptr<WorkerPool> reads_;
   analytics::LiveState live_{{}};
   EventHub events_;
@@ -317,6 +320,68 @@ TEST_F(ApiTest, QueryTimeoutIsUnavailableWithRetryAfter) {
 }
 
 // One mapping from a Status code to an HTTP status, for every route.
+HttpRequest Delete(std::string target, std::string token) {
+  HttpRequest r = Get(std::move(target), std::move(token));
+  r.method = "DELETE";
+  return r;
+}
+
+TEST_F(ApiTest, AlertRoutesNeedTheirScopeAndNameTheField) {
+  EXPECT_EQ(Call(Get("/api/v1/alerts", "read-token")).status, 503);  // alerting off
+  auto rt = alert::Runtime::Create({}, {}, *db_, [] { return kT0; });
+  ASSERT_TRUE(rt.ok()) << rt.status().message();
+  alerts_ = std::move(*rt);
+  alerts_->Start({}, nullptr);
+  Build({});
+  HttpResponse r = Call(Get("/api/v1/alerts", "read-token"));
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.body, R"({"data":[]})");
+  r = Call(Get("/api/v1/alerts?state=resolved", "read-token"));
+  EXPECT_EQ(r.status, 400);
+  EXPECT_THAT(r.body, HasSubstr("state: expected pending, firing or active"));
+  r = Call(Get("/api/v1/alerts/events?after=0", "read-token"));
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.body, R"({"data":[],"next_cursor":null,"limit":1000})");
+  EXPECT_EQ(Call(Post("/api/v1/alerts/CrahUnitDown%2Fx/ack", "", "read-token")).status, 403);
+  r = Call(Post("/api/v1/alerts/CrahUnitDown%2Fx/ack", "", "admin-token"));
+  EXPECT_EQ(r.status, 404);
+  EXPECT_THAT(r.body, HasSubstr(R"(alert \"CrahUnitDown/x\": no such pending or firing alert)"));
+  EXPECT_EQ(Call(Get("/api/v1/silences", "read-token")).status, 403);
+
+  r = Call(Post(
+      "/api/v1/silences",
+      R"({"matchers":[{"name":"room","value":"(","is_regex":true}],"ends_at":"2030-01-01T00:00:00Z"})",
+      "admin-token"));
+  EXPECT_EQ(r.status, 400);
+  EXPECT_THAT(r.body, HasSubstr("matchers[0].value: not a valid regex"));
+  r = Call(Post("/api/v1/silences", R"({"matchers":[{"name":"room","value":"room-1"}]})",
+                "admin-token"));
+  EXPECT_EQ(r.status, 400);
+  EXPECT_THAT(r.body, HasSubstr("ends_at: missing"));
+  r = Call(Post(
+      "/api/v1/silences",
+      R"({"matchers":[{"name":"room","value":"room-1"}],"ends_at":"2030-01-01T00:00:00Z","created_by":"alice"})",
+      "admin-token"));
+  ASSERT_EQ(r.status, 201) << r.body;
+  simdjson::dom::parser parser;
+  const std::string id(parser.parse(r.body)["id"].get_string().value());
+  EXPECT_THAT(Call(Get("/api/v1/silences", "admin-token")).body, HasSubstr(id));
+  r = Call(Delete("/api/v1/silences/" + id, "admin-token"));
+  EXPECT_EQ(r.status, 200);
+  EXPECT_THAT(r.body, HasSubstr(R"("status":"expired")"));
+  EXPECT_EQ(Call(Delete("/api/v1/silences/" + id, "admin-token")).status, 404);
+  EXPECT_EQ(Call(Get("/api/v1/silences/" + id, "admin-token")).status, 405);
+}
+
+TEST(PathParam, OnePartMayHoldSlashes) {
+  EXPECT_EQ(PathParam("/api/v1/alerts/{id}/ack", "/api/v1/alerts/Rule/dev/event/ack"),
+            "Rule/dev/event");
+  EXPECT_EQ(PathParam("/api/v1/alerts/{id}/ack", "/api/v1/alerts/events"), std::nullopt);
+  EXPECT_EQ(PathParam("/api/v1/alerts/{id}/ack", "/api/v1/alerts//ack"), std::nullopt);
+  EXPECT_EQ(PathParam("/api/v1/alerts", "/api/v1/alerts"), "");
+  EXPECT_EQ(PathParam("/api/v1/alerts", "/api/v1/alerts/x"), std::nullopt);
+}
+
 TEST(ProblemFrom, MapsEveryCode) {
   const std::pair<Status, int> cases[] = {
       {InvalidArgument("x"), 400},   {Unauthenticated("x"), 401},
@@ -401,7 +466,7 @@ TEST(Auth, ScopesAsTomlArray) {
           *Config::Parse(fmt::format("[api.tokens.x]\nsha256 = \"{}\"\nscopes = [1]\n", hash), "t"))
           .status()
           .message(),
-      HasSubstr("api.tokens.x.scopes: expected read, write, query or admin, got \"1\""));
+      HasSubstr("api.tokens.x.scopes: expected read, write, query, admin or alerts, got \"1\""));
   EXPECT_THAT(
       TokenStore::FromConfig(
           *Config::Parse(fmt::format("[api.tokens.x]\nsha256 = \"{}\"\nscopes = []\n", hash), "t"))

@@ -21,7 +21,7 @@ std::string Hex(const unsigned char* data, size_t n) {
   return out;
 }
 
-constexpr std::string_view kScopeNames[] = {"read", "write", "query", "admin"};
+constexpr std::string_view kScopeNames[] = {"read", "write", "query", "admin", "alerts"};
 
 }  // namespace
 
@@ -42,8 +42,8 @@ Result<uint32_t> ParseScopes(std::string_view text) {
       }
     }
     if (!known) {
-      return InvalidArgument(
-          fmt::format("expected read, write, query or admin, got \"{}\" (unknown scope)", name));
+      return InvalidArgument(fmt::format(
+          "expected read, write, query, admin or alerts, got \"{}\" (unknown scope)", name));
     }
   }
   if (scopes & kScopeAdmin) scopes = kScopeAll;
@@ -76,9 +76,10 @@ Result<TokenStore> TokenStore::FromConfig(const Config& config) {
       Result<uint32_t> s = ParseScopes(value);
       if (!s.ok()) return s.status().WithPrefix(fmt::format("api.tokens.{}.scopes: ", name));
       if (*s == 0) {
-        return InvalidArgument(fmt::format(
-            "api.tokens.{}.scopes: expected at least one of read, write, query, admin, got \"{}\"",
-            name, value));
+        return InvalidArgument(
+            fmt::format("api.tokens.{}.scopes: expected at least one of read, write, query, admin, "
+                        "alerts, got \"{}\"",
+                        name, value));
       }
       t.scopes = *s;
     } else {

@@ -20,16 +20,17 @@
 namespace dcmon::api {
 
 enum Scope : uint32_t {
-  kScopeRead = 1,   // GET the data endpoints
-  kScopeWrite = 2,  // ingest records and line protocol
-  kScopeQuery = 4,  // POST /api/v1/query
-  kScopeAdmin = 8,  // everything, operations included
-  kScopeAll = 15,
+  kScopeRead = 1,     // GET the data endpoints
+  kScopeWrite = 2,    // ingest records and line protocol
+  kScopeQuery = 4,    // POST /api/v1/query
+  kScopeAdmin = 8,    // everything, operations included
+  kScopeAlerts = 16,  // acknowledge alerts, create and expire silences
+  kScopeAll = 31,
 };
 
 // "read,query" -> kScopeRead | kScopeQuery. Errors name the unknown scope.
 Result<uint32_t> ParseScopes(std::string_view text);
-std::string ScopeName(uint32_t scope);  // one scope: "read", "write", "query", "admin"
+std::string ScopeName(uint32_t scope);  // one scope: "read", "write", "query", "admin", "alerts"
 
 struct Token {
   std::string name;

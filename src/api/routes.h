@@ -3,6 +3,7 @@
 // (summary, stream, metrics, health, OpenAPI).
 #pragma once
 
+#include <optional>
 #include <string_view>
 #include <vector>
 
@@ -20,12 +21,16 @@ using RouteHandler = void (*)(Api::Context&, HttpRequest&, Respond&);
 
 struct Api::Route {
   std::string_view method;
-  std::string_view path;
-  uint32_t scope;  // 0: open to everyone (health, OpenAPI)
+  std::string_view path;  // exact, or with one "{name}" part: "/api/v1/silences/{id}"
+  uint32_t scope;         // 0: open to everyone (health, OpenAPI)
   RouteHandler handle;
 };
 
 const std::vector<Api::Route>& Routes();
+
+// The "{name}" part of `path` under route pattern `pattern` (it may hold '/', as alert ids do),
+// or nullopt when the path does not fit the pattern. A pattern without a part fits only itself.
+std::optional<std::string_view> PathParam(std::string_view pattern, std::string_view path);
 
 // A query parameter as an integer in [min, max], `fallback` when absent; the error names it.
 Result<int64_t> IntParam(const HttpRequest& req, std::string_view name, int64_t fallback,
@@ -60,5 +65,12 @@ void Readyz(Api::Context&, HttpRequest&, Respond&);
 void OpenApi(Api::Context&, HttpRequest&, Respond&);
 void WebAsset(Api::Context&, HttpRequest&, Respond&);  // web_routes.cc: the dashboard
 void Latest(Api::Context&, HttpRequest&, Respond&);    // web_routes.cc: its floor plan
+// alerts_routes.cc
+void Alerts(Api::Context&, HttpRequest&, Respond&);
+void AlertEvents(Api::Context&, HttpRequest&, Respond&);
+void AcknowledgeAlert(Api::Context&, HttpRequest&, Respond&);
+void ListSilences(Api::Context&, HttpRequest&, Respond&);
+void CreateSilence(Api::Context&, HttpRequest&, Respond&);
+void ExpireSilence(Api::Context&, HttpRequest&, Respond&);
 
 }  // namespace dcmon::api

@@ -64,6 +64,8 @@ int RunRun(const RunFlags& f) {
   // The local demo: reads from this machine need no token (the dashboard), unless configured.
   if (!config->Get("api.open_reads_on_loopback"))
     config->SetFlag("api.open_reads_on_loopback", "true");
+  // The alert engine's CRAH zones are the simulated facility's.
+  if (!config->Get("alert.facility")) config->SetFlag("alert.facility", f.facility);
   Result<store::DatabaseOptions> store_options = store::DatabaseOptionsFrom(*config);
   if (!store_options.ok()) return Fail("run", store_options.status());
   const std::string& store = store_options->path;

@@ -9,10 +9,12 @@
 #include <thread>
 #include <unordered_map>
 
+#include "alert/runtime.h"
 #include "analytics/kpi.h"
 #include "analytics/live_state.h"
 #include "api/api.h"
 #include "api/auth.h"
+#include "api/client.h"
 #include "api/event_hub.h"
 #include "api/server.h"
 #include "api/worker_pool.h"
@@ -25,6 +27,8 @@
 #include "core/time.h"
 #include "ingest/http_ingest.h"
 #include "ingest/loader.h"
+#include "sim/facility.h"
+#include "sim/model.h"
 #include "store/duckdb.h"
 #include "store/retention.h"
 
@@ -41,7 +45,27 @@ struct Settings {
   api::ApiOptions api;
   analytics::LiveStateOptions live;
   analytics::KpiOptions kpis;
+  alert::RuntimeOptions alert;
+  std::vector<alert::NotifierOptions> notifiers;
+  alert::Topology topology;
 };
+
+// The CRAH zones, from the facility the site is (`alert.facility`: a preset or a facility TOML;
+// `dcmon run` sets it to its --facility). Records carry site/room/row/rack but not the zone, so
+// without it a CrahUnitDown incident names no racks and inhibits nothing.
+Result<alert::Topology> TopologyFrom(const Config& c) {
+  alert::Topology t;
+  const std::optional<std::string> name = c.Get("alert.facility");
+  if (!name || name->empty()) return t;
+  Result<sim::FacilityConfig> facility = sim::LoadFacility(*name);
+  if (!facility.ok()) return facility.status().WithPrefix("alert.facility: ");
+  // The layout (which rack is in which zone) does not depend on the seed or the time.
+  const sim::Model model(*facility, 0, 0);
+  for (const sim::Crah& u : model.crahs())
+    t.zones.push_back({.unit = u.id, .room = model.facility().rooms[u.room].id, .racks = {}});
+  for (const sim::Rack& r : model.racks()) t.zones[r.zone].racks.push_back(r.id);
+  return t;
+}
 
 Result<Settings> SettingsFrom(const Config& c) {
   Result<store::DatabaseOptions> store = store::DatabaseOptionsFrom(c);
@@ -56,7 +80,22 @@ Result<Settings> SettingsFrom(const Config& c) {
   if (!live.ok()) return live.status();
   Result<analytics::KpiOptions> kpis = analytics::KpiOptionsFrom(c);
   if (!kpis.ok()) return kpis.status();
-  return Settings{*store, std::move(*loader), *server, *a, *live, std::move(*kpis)};
+  Result<alert::RuntimeOptions> alert = alert::RuntimeOptionsFrom(c);
+  if (!alert.ok()) return alert.status();
+  Result<std::vector<alert::NotifierOptions>> notifiers =
+      alert::NotifierOptionsFrom(c, c.Get("alert.external_url").value_or(""));
+  if (!notifiers.ok()) return notifiers.status();
+  Result<alert::Topology> topology = TopologyFrom(c);
+  if (!topology.ok()) return topology.status();
+  return Settings{*store,
+                  std::move(*loader),
+                  *server,
+                  *a,
+                  *live,
+                  std::move(*kpis),
+                  std::move(*alert),
+                  std::move(*notifiers),
+                  std::move(*topology)};
 }
 
 // The newest value of each device in a committed batch, for the dashboard's live stream.
@@ -163,9 +202,16 @@ int ServeUntilStopped(const Config& config, const std::function<void(const Serve
   analytics::LiveState live(settings->live);
   api::EventHub events;
   std::atomic<int64_t> last_publish{0};
+  std::unique_ptr<alert::Runtime> alerts;  // created once the loader has migrated the store
+  bool committed_since_tick = false;       // the loader thread's
   ingest::LoaderOptions loader_options = settings->loader;
   loader_options.on_commit = [&](const store::WriteBatch& batch, const store::CommitStats&) {
     live.Apply(batch.records);
+    if (alerts) {
+      const analytics::LiveState::FacilityKpis kpis = live.Kpis();
+      alerts->OnCommit(batch.records, kpis.Named(), kpis.event_micros);
+    }
+    committed_since_tick = true;
     if (events.subscribers() > 0 && !batch.records.empty())
       events.Publish("readings", ReadingsEvent(batch.records));
   };
@@ -178,6 +224,12 @@ int ServeUntilStopped(const Config& config, const std::function<void(const Serve
     Result<std::unique_ptr<store::Connection>> conn = (*db)->Connect();
     Status s = conn.ok() ? (*conn)->Execute("DELETE FROM ingest_offsets") : conn.status();
     if (!s.ok()) return Fail("serve", s);
+  }
+  if (settings->alert.enabled) {
+    Result<std::unique_ptr<alert::Runtime>> rt =
+        alert::Runtime::Create(settings->alert, settings->topology, **db, NowMicros);
+    if (!rt.ok()) return Fail("serve", rt.status());
+    alerts = std::move(*rt);
   }
   Result<std::unique_ptr<bus::Producer>> producer = bus::Producer::Create(kafka);
   if (!producer.ok()) return Fail("serve", producer.status());
@@ -223,7 +275,8 @@ int ServeUntilStopped(const Config& config, const std::function<void(const Serve
                       .live = &live,
                       .kpis = &settings->kpis,
                       .events = &events,
-                      .tokens = &*tokens};
+                      .tokens = &*tokens,
+                      .alerts = alerts.get()};
   parts.readiness = [&] {
     api::Readiness r;
     {
@@ -238,6 +291,7 @@ int ServeUntilStopped(const Config& config, const std::function<void(const Serve
   };
   parts.pipeline_metrics = [&](Exposition& e) {
     l.WriteMetrics(e);
+    if (alerts) alerts->WriteMetrics(e);
     const bus::ProducerCounters& pc = (*producer)->counters();
     e.Counter("dcmon_ingest_records_total", "Records from HTTP ingest, by Kafka outcome",
               {{"outcome", "acked"}}, static_cast<double>(pc.acked.load()));
@@ -254,6 +308,29 @@ int ServeUntilStopped(const Config& config, const std::function<void(const Serve
   api::Api api(settings->api, std::move(parts));
   Result<std::unique_ptr<api::HttpServer>> server = api::HttpServer::Start(settings->server, api);
   if (!server.ok()) return Fail("serve", server.status());
+  const std::string host = settings->server.host.find(':') != std::string::npos
+                               ? "[" + settings->server.host + "]"
+                               : settings->server.host;
+  info.url = fmt::format("http://{}:{}", host, (*server)->port());
+  if (alerts) {
+    std::vector<std::unique_ptr<alert::Notifier>> notifiers;
+    for (alert::NotifierOptions& o : settings->notifiers) {
+      if (o.generator_url.empty()) o.generator_url = info.url;
+      // One notification per call: 10 s is long for a receiver on the same network.
+      auto post = [](const std::string& url, const std::string& body) -> Result<int> {
+        Result<api::HttpResponse> r = api::HttpCall(
+            "POST", url, {{"Content-Type", "application/json"}}, body, std::chrono::seconds(10));
+        if (!r.ok()) return r.status();
+        return r->status;
+      };
+      Result<std::unique_ptr<alert::Notifier>> n = alert::Notifier::Start(o, post, NowMicros);
+      if (!n.ok()) return Fail("serve", n.status());
+      notifiers.push_back(std::move(*n));
+    }
+    alerts->Start(std::move(notifiers), [&events](std::string_view event, std::string_view data) {
+      if (events.subscribers() > 0) events.Publish(event, data);
+    });
+  }
 
   std::atomic<bool> stop_loader{false};
   std::thread loader_thread([&] {
@@ -267,15 +344,14 @@ int ServeUntilStopped(const Config& config, const std::function<void(const Serve
         last_publish.store(now);
         live.Publish(now);
         if (events.subscribers() > 0) events.Publish("summary", *live.Summary());
+        // Silence is noticed although no record comes to sweep the devices.
+        if (alerts && !committed_since_tick) alerts->Tick();
+        committed_since_tick = false;
       }
     }
     (void)l.Close();
   });
 
-  const std::string host = settings->server.host.find(':') != std::string::npos
-                               ? "[" + settings->server.host + "]"
-                               : settings->server.host;
-  info.url = fmt::format("http://{}:{}", host, (*server)->port());
   log->info("API on {}, store {}, Kafka {} (group {})", info.url, settings->store.path,
             kafka.bootstrap, settings->loader.group);
   on_ready(info);
@@ -307,6 +383,7 @@ int ServeUntilStopped(const Config& config, const std::function<void(const Serve
   (*server)->Stop(std::chrono::seconds(10));
   stop_loader.store(true);
   loader_thread.join();
+  if (alerts) alerts->Stop();  // writes the last changes, sends what is queued
   events.Close();
   (*reads)->Stop();
   (*writes)->Stop();

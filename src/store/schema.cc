@@ -275,6 +275,51 @@ FROM rollups_1m r JOIN devices d USING (device_id)
 WHERE r.measurement_type = 'temperature' AND d.rack IS NOT NULL
 GROUP BY d.room, d.rack, r.minute;
 )sql"},
+    {6, R"sql(
+CREATE TABLE alerts (        -- the alert engine's current state: pending and firing alerts (resolved ones leave)
+  id                  VARCHAR PRIMARY KEY,   -- rule/device[/clock]
+  rule                VARCHAR     NOT NULL,  -- alertname
+  device              VARCHAR     NOT NULL,
+  clock               VARCHAR     NOT NULL,  -- stale rules: 'event' or 'ingest'; '' otherwise
+  state               VARCHAR     NOT NULL,  -- 'pending' or 'firing'
+  severity            VARCHAR     NOT NULL,
+  category            VARCHAR     NOT NULL,  -- 'facility' or 'sensor'
+  pending_since       TIMESTAMPTZ NOT NULL,
+  starts_at           TIMESTAMPTZ,           -- when it fired
+  value               DOUBLE      NOT NULL,
+  inhibited_by        VARCHAR,
+  affected_racks_json VARCHAR     NOT NULL,  -- JSON array of rack ids
+  labels_json         VARCHAR     NOT NULL,  -- JSON object
+  annotations_json    VARCHAR     NOT NULL,  -- JSON object
+  acknowledged_by     VARCHAR,
+  acknowledged_at     TIMESTAMPTZ
+);
+CREATE TABLE alert_events (  -- every state change, in order; event_seq is the history's paging cursor
+  event_seq           BIGINT      NOT NULL,
+  alert_id            VARCHAR     NOT NULL,
+  rule                VARCHAR     NOT NULL,
+  device              VARCHAR     NOT NULL,
+  state               VARCHAR     NOT NULL,  -- the state entered: 'pending', 'firing', 'resolved'
+  "at"                TIMESTAMPTZ NOT NULL,  -- event time of the change
+  severity            VARCHAR     NOT NULL,
+  category            VARCHAR     NOT NULL,
+  value               DOUBLE      NOT NULL,
+  inhibited_by        VARCHAR,
+  affected_racks_json VARCHAR     NOT NULL,
+  labels_json         VARCHAR     NOT NULL,
+  summary             VARCHAR,
+  recorded_at         TIMESTAMPTZ NOT NULL   -- ingest (wall-clock) time of the change
+);
+CREATE TABLE silences (      -- maintenance windows: alerts matching every matcher are not sent
+  id            VARCHAR PRIMARY KEY,
+  matchers_json VARCHAR     NOT NULL,  -- [{"name","value","is_regex"}]
+  starts_at     TIMESTAMPTZ NOT NULL,
+  ends_at       TIMESTAMPTZ NOT NULL,  -- DELETE (expire) sets it to the time of the request
+  comment       VARCHAR     NOT NULL,
+  created_by    VARCHAR     NOT NULL,
+  created_at    TIMESTAMPTZ NOT NULL
+);
+)sql"},
 };
 
 }  // namespace
