@@ -1,7 +1,8 @@
 // Reads of the stored records: the Airbyte endpoint and /api/v1/readings, /cooling (paged on the
 // ingest cursor), /devices, and /series (downsampled, from the 1-minute rollups when the step
-// allows). Records go out through the same encoder as everywhere else (core/record_json.h), so a
-// record reads back exactly as it was sent, plus its `ingest_seq`.
+// allows). Pages are written straight from DuckDB's data chunks into the response body, in the
+// bytes the record encoder (core/record_json.h) gives, so a record reads back exactly as it was
+// sent, plus its `ingest_seq`.
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -10,7 +11,6 @@
 
 #include "api/routes.h"
 #include "core/json_writer.h"
-#include "core/record_json.h"
 #include "core/time.h"
 #include "store/duckdb.h"
 #include "store/query.h"
@@ -93,45 +93,81 @@ constexpr std::string_view kCoolingColumns =
     "seq, site, room, \"row\", rack, supply_air_temp_celsius, return_air_temp_celsius, "
     "fan_speed_percent, extra";
 
-// Fills `out` from a row of kSensorColumns, reusing its buffers.
-void ReadSensor(const store::RowCursor& r, Record& out) {
-  auto* s = std::get_if<SensorReading>(&out);
-  if (!s) s = &out.emplace<SensorReading>();
-  s->device_id.assign(r.Text(1));
-  s->location.assign(r.Text(2));
-  s->measurement_type.assign(r.Text(3));
-  s->value = r.Double(4);
-  s->timestamp_micros = r.Int64(5);
-  s->unit.assign(r.Text(6));
-  s->seq = r.IsNull(7) ? std::nullopt : std::optional<int64_t>(r.Int64(7));
-  s->placement.site.assign(r.Text(8));
-  s->placement.room.assign(r.Text(9));
-  s->placement.row.assign(r.Text(10));
-  s->placement.rack.assign(r.Text(11));
-  s->position.assign(r.Text(12));
-  s->extra.assign(r.Text(13));
+// Absent optional fields are left out, as AppendRecordJson leaves them out.
+void OptionalString(JsonWriter& w, const JsonKey& key, std::string_view value) {
+  if (value.empty()) return;
+  w.Key(key);
+  w.String(value);
 }
 
-// Fills `out` from a row of kCoolingColumns, reusing its buffers.
-void ReadCooling(const store::RowCursor& r, Record& out) {
-  auto optional = [&r](size_t c) {
-    return r.IsNull(c) ? std::nullopt : std::optional<double>(r.Double(c));
-  };
-  auto* c = std::get_if<CoolingMetric>(&out);
-  if (!c) c = &out.emplace<CoolingMetric>();
-  c->system_id.assign(r.Text(1));
-  c->efficiency_percent = r.Double(2);
-  c->power_consumption_watts = r.Double(3);
-  c->timestamp_micros = r.Int64(4);
-  c->seq = r.IsNull(5) ? std::nullopt : std::optional<int64_t>(r.Int64(5));
-  c->placement.site.assign(r.Text(6));
-  c->placement.room.assign(r.Text(7));
-  c->placement.row.assign(r.Text(8));
-  c->placement.rack.assign(r.Text(9));
-  c->supply_air_temp_celsius = optional(10);
-  c->return_air_temp_celsius = optional(11);
-  c->fan_speed_percent = optional(12);
-  c->extra.assign(r.Text(13));
+void OptionalInt(JsonWriter& w, const JsonKey& key, const store::RowCursor& r, size_t col) {
+  if (r.IsNull(col)) return;
+  w.Key(key);
+  w.Int(r.Int64(col));
+}
+
+void OptionalDouble(JsonWriter& w, const JsonKey& key, const store::RowCursor& r, size_t col) {
+  if (r.IsNull(col)) return;
+  w.Key(key);
+  w.Double(r.Double(col));
+}
+
+void WritePlacement(JsonWriter& w, const store::RowCursor& r, size_t site) {
+  OptionalString(w, "site", r.Text(site));
+  OptionalString(w, "room", r.Text(site + 1));
+  OptionalString(w, "row", r.Text(site + 2));
+  OptionalString(w, "rack", r.Text(site + 3));
+}
+
+// Writes the row of kSensorColumns as {"ingest_seq":N, then the members AppendRecordJson
+// (core/record_json.cc) gives the record, in its order}, straight from the chunk's vectors into
+// the body. The golden test (records_routes_test.cc) holds the two byte for byte equal.
+void WriteSensor(const store::RowCursor& r, JsonWriter& w) {
+  w.BeginObject();
+  w.Key("ingest_seq");
+  w.Int(r.Int64(0));
+  w.Key("source_type");
+  w.String("sensor");
+  w.Key("device_id");
+  w.String(r.Text(1));
+  w.Key("location");
+  w.String(r.Text(2));
+  w.Key("measurement_type");
+  w.String(r.Text(3));
+  w.Key("value");
+  w.Double(r.Double(4));
+  w.Key("timestamp");
+  w.Timestamp(r.Int64(5));
+  OptionalString(w, "unit", r.Text(6));
+  OptionalInt(w, "seq", r, 7);
+  WritePlacement(w, r, 8);
+  OptionalString(w, "position", r.Text(12));
+  w.Members(r.Text(13));
+  w.EndObject();
+}
+
+// The same for a row of kCoolingColumns.
+void WriteCooling(const store::RowCursor& r, JsonWriter& w) {
+  w.BeginObject();
+  w.Key("ingest_seq");
+  w.Int(r.Int64(0));
+  w.Key("source_type");
+  w.String("cooling");
+  w.Key("system_id");
+  w.String(r.Text(1));
+  w.Key("efficiency_percent");
+  w.Double(r.Double(2));
+  w.Key("power_consumption_watts");
+  w.Double(r.Double(3));
+  w.Key("timestamp");
+  w.Timestamp(r.Int64(4));
+  OptionalInt(w, "seq", r, 5);
+  WritePlacement(w, r, 6);
+  OptionalDouble(w, "supply_air_temp_celsius", r, 10);
+  OptionalDouble(w, "return_air_temp_celsius", r, 11);
+  OptionalDouble(w, "fan_speed_percent", r, 12);
+  w.Members(r.Text(13));
+  w.EndObject();
 }
 
 constexpr std::initializer_list<duckdb_type> kSensorTypes = {
@@ -145,11 +181,11 @@ constexpr std::initializer_list<duckdb_type> kCoolingTypes = {
     DUCKDB_TYPE_VARCHAR, DUCKDB_TYPE_VARCHAR, DUCKDB_TYPE_DOUBLE,  DUCKDB_TYPE_DOUBLE,
     DUCKDB_TYPE_DOUBLE,  DUCKDB_TYPE_VARCHAR};
 
-// One table's page, one row at a time: `record` and `seq` hold the current row while `valid`.
-// `ascending` turns false if a row's ingest_seq is not above the one before it.
+// One table's page, one row at a time: `rows` is on the current row while `valid`, and `seq` is
+// its ingest_seq. `ascending` turns false if a row's ingest_seq is not above the one before it.
 struct TableRows {
-  TableRows(store::RowCursor cursor, void (*read)(const store::RowCursor&, Record&))
-      : rows(std::move(cursor)), read(read) {
+  using Write = void (*)(const store::RowCursor&, JsonWriter&);
+  TableRows(store::RowCursor cursor, Write write) : rows(std::move(cursor)), write(write) {
     Advance();
   }
   void Advance() {
@@ -158,11 +194,9 @@ struct TableRows {
     if (!valid) return;
     seq = rows.Int64(0);
     ascending = ascending && seq > previous;
-    read(rows, record);
   }
   store::RowCursor rows;
-  void (*read)(const store::RowCursor&, Record&);
-  Record record;
+  Write write;
   int64_t seq = INT64_MIN;
   bool valid = false;
   bool ascending = true;
@@ -178,7 +212,6 @@ bool WritePage(std::vector<TableRows>& tables, const Page& p, std::string& body)
     w.BeginObject();
     w.Key("data");
     w.BeginArray();
-    std::string record;
     int64_t rows = 0;
     int64_t last = 0;
     while (rows < p.limit) {
@@ -187,13 +220,7 @@ bool WritePage(std::vector<TableRows>& tables, const Page& p, std::string& body)
         if (t.valid && (!next || t.seq < next->seq)) next = &t;
       }
       if (!next || !next->ascending) break;
-      w.BeginObject();
-      w.Key("ingest_seq");
-      w.Int(next->seq);
-      record.clear();
-      AppendRecordJson(next->record, record);
-      w.Members(record);
-      w.EndObject();
+      next->write(next->rows, w);
       last = next->seq;
       ++rows;
       next->Advance();
@@ -225,8 +252,7 @@ Result<std::optional<std::string>> ReadPage(store::Connection& conn, const Page&
   std::vector<TableRows> rows;
   rows.reserve(2);
   auto open = [&](std::string_view columns, std::string_view table,
-                  std::initializer_list<duckdb_type> types,
-                  void (*read)(const store::RowCursor&, Record&)) -> Status {
+                  std::initializer_list<duckdb_type> types, TableRows::Write write) -> Status {
     Result<store::QueryResult> last = conn.Query(
         fmt::format("SELECT max(ingest_seq) FROM ({})", PageSql("ingest_seq", table, p)));
     if (!last.ok()) return last.status();
@@ -239,15 +265,15 @@ Result<std::optional<std::string>> ReadPage(store::Connection& conn, const Page&
     result.emplace(std::move(*r));
     Result<store::RowCursor> cursor = store::RowCursor::Open(*result, types);
     if (!cursor.ok()) return cursor.status();
-    rows.emplace_back(std::move(*cursor), read);
+    rows.emplace_back(std::move(*cursor), write);
     return Status::Ok();
   };
   if (tables != Tables::kCooling) {
-    if (Status s = open(kSensorColumns, "sensor_readings", kSensorTypes, ReadSensor); !s.ok())
+    if (Status s = open(kSensorColumns, "sensor_readings", kSensorTypes, WriteSensor); !s.ok())
       return s;
   }
   if (tables != Tables::kSensors) {
-    if (Status s = open(kCoolingColumns, "cooling_metrics", kCoolingTypes, ReadCooling); !s.ok())
+    if (Status s = open(kCoolingColumns, "cooling_metrics", kCoolingTypes, WriteCooling); !s.ok())
       return s;
   }
   std::string body;
