@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <charconv>
 #include <chrono>
+#include <span>
 
 #include "api/routes.h"
 #include "core/json_writer.h"
@@ -77,12 +78,14 @@ Status AddFilters(const HttpRequest& req, std::string_view device_column, Page& 
   return Status::Ok();
 }
 
-// `sorted`: ORDER BY ingest_seq in SQL. Without it the rows come in the order they were stored.
-std::string PageSql(std::string_view columns, std::string_view table, const Page& p,
-                    bool sorted = true) {
-  return fmt::format("SELECT {} FROM {} WHERE ingest_seq > {}{}{}{} LIMIT {}", columns, table,
-                     p.start, p.end ? fmt::format(" AND ingest_seq <= {}", *p.end) : std::string(),
-                     p.where, sorted ? " ORDER BY ingest_seq" : "", p.limit);
+// `sorted`: ORDER BY ingest_seq in SQL; without it the rows come in the order they were stored.
+// `limited`: at most `limit` rows.
+std::string PageSql(std::string_view columns, std::string_view table, const Page& p, bool sorted,
+                    bool limited = true) {
+  return fmt::format("SELECT {} FROM {} WHERE ingest_seq > {}{}{}{}{}", columns, table, p.start,
+                     p.end ? fmt::format(" AND ingest_seq <= {}", *p.end) : std::string(), p.where,
+                     sorted ? " ORDER BY ingest_seq" : "",
+                     limited ? fmt::format(" LIMIT {}", p.limit) : std::string());
 }
 
 constexpr std::string_view kSensorColumns =
@@ -239,53 +242,105 @@ bool WritePage(std::vector<TableRows>& tables, const Page& p, std::string& body)
   return std::all_of(tables.begin(), tables.end(), [](const TableRows& t) { return t.ascending; });
 }
 
-enum class Tables { kBoth, kSensors, kCooling };
-
-// A page is read in two steps per table: its last ingest_seq first, from that column alone; then
-// its rows up to that ingest_seq, which the scan finds by the row groups' min/max. With `sorted`
-// false the rows come in the order they were stored (ingest_seq order, as the loader writes):
-// sorting them in SQL cost as much as everything else together (docs/benchmarks.md). Returns the
-// body, or nullopt if a table's rows were out of ingest_seq order (only when not `sorted`).
-Result<std::optional<std::string>> ReadPage(store::Connection& conn, const Page& p, Tables tables,
-                                            bool sorted) {
-  std::optional<store::QueryResult> results[2];  // outlive the cursors that read them
-  std::vector<TableRows> rows;
-  rows.reserve(2);
-  auto open = [&](std::string_view columns, std::string_view table,
-                  std::initializer_list<duckdb_type> types, TableRows::Write write) -> Status {
-    Result<store::QueryResult> last = conn.Query(
-        fmt::format("SELECT max(ingest_seq) FROM ({})", PageSql("ingest_seq", table, p)));
-    if (!last.ok()) return last.status();
-    if (last->IsNull(0, 0)) return Status::Ok();  // nothing past the cursor
-    Page up_to_last = p;
-    up_to_last.end = last->Int64(0, 0);
-    Result<store::QueryResult> r = conn.Query(PageSql(columns, table, up_to_last, sorted));
-    if (!r.ok()) return r.status();
-    std::optional<store::QueryResult>& result = results[rows.size()];
-    result.emplace(std::move(*r));
-    Result<store::RowCursor> cursor = store::RowCursor::Open(*result, types);
-    if (!cursor.ok()) return cursor.status();
-    rows.emplace_back(std::move(*cursor), write);
-    return Status::Ok();
+// The page's last ingest_seq over `tables` (UNION ALL of their cursors): the limit-th past the
+// cursor, or the last when fewer follow; nullopt when none do. Sorting every row past the cursor to
+// find it cost six times the rest of the page (docs/benchmarks.md), so it is found in a window just
+// wide enough: the count and the largest ingest_seq past the cursor give how densely the tables
+// hold the cursor's values, the window is sized for about 5/4 of `limit` rows (and doubled while it
+// holds fewer than `limit`), and the scans skip the row groups outside it by their min/max.
+Result<std::optional<int64_t>> PageEnd(store::Connection& conn, const Page& p,
+                                       const std::vector<std::string_view>& tables) {
+  auto cursors = [&](const Page& window) {
+    std::string sql;
+    for (std::string_view t : tables) {
+      if (!sql.empty()) sql += " UNION ALL ";
+      sql += PageSql("ingest_seq", t, window, /*sorted=*/false, /*limited=*/false);
+    }
+    return sql;
   };
-  if (tables != Tables::kCooling) {
-    if (Status s = open(kSensorColumns, "sensor_readings", kSensorTypes, WriteSensor); !s.ok())
-      return s;
+  Result<store::QueryResult> rest =
+      conn.Query(fmt::format("SELECT count(*), max(ingest_seq) FROM ({})", cursors(p)));
+  if (!rest.ok()) return rest.status();
+  const int64_t count = rest->Int64(0, 0);
+  if (count == 0) return std::optional<int64_t>();
+  const int64_t last = rest->Int64(1, 0);
+  if (count <= p.limit) return std::optional<int64_t>(last);
+  const int64_t span = last - p.start;
+  int64_t width = static_cast<int64_t>(
+      std::min<double>(span, static_cast<double>(span) / count * p.limit * 1.25 + 1));
+  for (;;) {
+    Page window = p;
+    window.end = p.start + width;
+    Result<store::QueryResult> r = conn.Query(
+        fmt::format("SELECT count(*), max(ingest_seq) FROM (SELECT ingest_seq FROM ({}) ORDER BY "
+                    "ingest_seq LIMIT {})",
+                    cursors(window), p.limit));
+    if (!r.ok()) return r.status();
+    // The window ends at `last` at the latest, which has more than `limit` rows before it.
+    if (r->Int64(0, 0) == p.limit) return std::optional<int64_t>(r->Int64(1, 0));
+    width = width > span / 2 ? span : width * 2;
   }
-  if (tables != Tables::kSensors) {
-    if (Status s = open(kCoolingColumns, "cooling_metrics", kCoolingTypes, WriteCooling); !s.ok())
-      return s;
+}
+
+// A record table as the page reads it.
+struct TableDef {
+  std::string_view name;
+  std::string_view columns;
+  std::initializer_list<duckdb_type> types;
+  TableRows::Write write;
+};
+constexpr TableDef kSensorTable = {"sensor_readings", kSensorColumns, kSensorTypes, WriteSensor};
+constexpr TableDef kCoolingTable = {"cooling_metrics", kCoolingColumns, kCoolingTypes,
+                                    WriteCooling};
+// /api/airbyte/all: cooling first, so that the larger sensor table streams.
+constexpr TableDef kAllTables[] = {kCoolingTable, kSensorTable};
+
+// A page is read in two steps: its last ingest_seq first (PageEnd), then each table's rows up to
+// it, which the scan finds by the row groups' min/max. With `sorted` false the rows come in the
+// order they were stored (ingest_seq order, as the loader writes): sorting them in SQL cost as much
+// as everything else together (docs/benchmarks.md). The last table's rows stream (a connection
+// streams one result at a time): they are scanned while the page is written, never copied into a
+// result. Returns the body, or nullopt if a table's rows were out of ingest_seq order (only when
+// not `sorted`).
+Result<std::optional<std::string>> ReadPage(store::Connection& conn, const Page& p,
+                                            std::span<const TableDef> tables, bool sorted) {
+  std::vector<std::string_view> names;
+  for (const TableDef& t : tables) names.push_back(t.name);
+  Result<std::optional<int64_t>> end = PageEnd(conn, p, names);
+  if (!end.ok()) return end.status();
+  std::vector<store::QueryResult> results;  // outlive the cursors that read them
+  std::vector<TableRows> rows;
+  results.reserve(tables.size());
+  rows.reserve(tables.size());
+  if (*end) {
+    Page up_to_end = p;
+    up_to_end.end = *end;
+    for (const TableDef& t : tables) {
+      const std::string sql = PageSql(t.columns, t.name, up_to_end, sorted);
+      Result<store::QueryResult> r =
+          &t == &tables.back() ? store::StreamQuery(conn, sql) : conn.Query(sql);
+      if (!r.ok()) return r.status();
+      results.push_back(std::move(*r));
+      Result<store::RowCursor> cursor = store::RowCursor::Open(results.back(), t.types);
+      if (!cursor.ok()) return cursor.status();
+      rows.emplace_back(std::move(*cursor), t.write);
+    }
   }
   std::string body;
-  if (!WritePage(rows, p, body)) return std::optional<std::string>();
+  const bool ascending = WritePage(rows, p, body);
+  for (const TableRows& t : rows) {
+    if (Status s = t.rows.status(); !t.valid && !s.ok()) return s;
+  }
+  if (!ascending) return std::optional<std::string>();
   return std::optional<std::string>(std::move(body));
 }
 
-void PagedRecords(Api::Context& ctx, HttpRequest& req, Respond& respond, Tables tables) {
+void PagedRecords(Api::Context& ctx, HttpRequest& req, Respond& respond,
+                  std::span<const TableDef> tables) {
   Result<Page> page = ParsePage(ctx, req);
   if (!page.ok()) return respond(BadParam(page.status()));
-  if (tables != Tables::kBoth) {
-    const bool sensors = tables == Tables::kSensors;
+  if (tables.size() == 1) {
+    const bool sensors = tables[0].name == kSensorTable.name;
     if (Status s = AddFilters(req, sensors ? "device_id" : "system_id", *page, sensors); !s.ok())
       return respond(BadParam(s));
   }
@@ -317,13 +372,13 @@ HttpResponse StoreFailed(const Status& s) {
 }
 
 void AirbyteAll(Api::Context& ctx, HttpRequest& req, Respond& respond) {
-  PagedRecords(ctx, req, respond, Tables::kBoth);
+  PagedRecords(ctx, req, respond, kAllTables);
 }
 void Readings(Api::Context& ctx, HttpRequest& req, Respond& respond) {
-  PagedRecords(ctx, req, respond, Tables::kSensors);
+  PagedRecords(ctx, req, respond, {&kSensorTable, 1});
 }
 void Cooling(Api::Context& ctx, HttpRequest& req, Respond& respond) {
-  PagedRecords(ctx, req, respond, Tables::kCooling);
+  PagedRecords(ctx, req, respond, {&kCoolingTable, 1});
 }
 
 void Devices(Api::Context& ctx, HttpRequest& req, Respond& respond) {
