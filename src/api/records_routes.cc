@@ -210,6 +210,9 @@ struct TableRows {
 // one cursor: their pages are merged on it and the first `limit` rows written, straight from the
 // query results. False, with `body` unspecified, if a table's rows were not in ingest_seq order.
 bool WritePage(std::vector<TableRows>& tables, const Page& p, std::string& body) {
+  // Room for a full page of typical records (about 280 bytes each) up front: the body is written
+  // once, never copied to a larger buffer.
+  body.reserve(static_cast<size_t>(std::min<int64_t>(p.limit, 100'000)) * 320);
   {
     JsonWriter w(body);
     w.BeginObject();

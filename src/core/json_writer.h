@@ -73,9 +73,13 @@ class JsonWriter {
   void EndArray() { Close(']'); }
 
   void Key(const JsonKey& k) {
-    Separate();
-    std::memcpy(Reserve(JsonKey::kCapacity), k.quoted(), JsonKey::kCapacity);
-    len_ += k.size();
+    // A key never follows a key: only the comma is in question, written or not without a branch.
+    char* p = Reserve(JsonKey::kCapacity + 1);
+    *p = ',';
+    p += need_comma_;
+    std::memcpy(p, k.quoted(), JsonKey::kCapacity);
+    len_ = static_cast<size_t>(p - out_.data()) + k.size();
+    need_comma_ = true;
     after_key_ = true;
   }
   // A key known only at run time (a tag name, a check's name), escaped like a string.
@@ -100,8 +104,8 @@ class JsonWriter {
  private:
   // Room for n more bytes at the cursor; returns the cursor.
   char* Reserve(size_t n) {
-    // Grows by at least 512 bytes; std::string reallocates geometrically underneath.
-    if (len_ + n > out_.size()) out_.resize(len_ + std::max(n, size_t{512}));
+    // Doubles, so that a large document resizes (and zero-fills) a few times, not every few rows.
+    if (len_ + n > out_.size()) out_.resize(std::max(len_ + n, 2 * out_.size() + 512));
     return out_.data() + len_;
   }
   void Byte(char c) {
