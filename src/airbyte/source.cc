@@ -84,7 +84,7 @@ constexpr FieldDef kCoolingFields[] = {
     {"fan_speed_percent", FieldType::kNumber, false, "0 to 100"},
 };
 constexpr FieldDef kMetricFields[] = {
-    {"ingest_cursor", FieldType::kInteger, true, "ingest cursor: grows with every stored batch"},
+    {"ingest_seq", FieldType::kInteger, true, "ingest cursor: grows with every stored row"},
     {"time", FieldType::kTimestamp, true, "the point's time, UTC"},
     {"measurement", FieldType::kString, true, "line-protocol measurement"},
     {"tags", FieldType::kJsonText, true, "the point's tags as a JSON object, keys sorted"},
@@ -94,7 +94,6 @@ constexpr FieldDef kMetricFields[] = {
 };
 
 constexpr std::string_view kIngestSeqKey[] = {"ingest_seq"};
-constexpr std::string_view kMetricKey[] = {"measurement", "tags", "field", "time"};
 constexpr std::string_view kSensorFilters[] = {"room", "measurement"};
 constexpr std::string_view kCoolingFilters[] = {"room"};
 constexpr std::string_view kMetricFilters[] = {"measurement"};
@@ -106,7 +105,7 @@ const StreamDef kStreams[] = {
      kSourceType},
     {"cooling_metrics", "/api/v1/cooling", kCoolingFields, kIngestSeqKey, kCoolingFilters,
      kSourceType},
-    {"metrics", "/api/v1/metrics", kMetricFields, kMetricKey, kMetricFilters, {}},
+    {"metrics", "/api/v1/metrics", kMetricFields, kIngestSeqKey, kMetricFilters, {}},
 };
 
 const StreamDef* FindStream(std::string_view name) {
@@ -411,8 +410,8 @@ Status EmitPage(const StreamDef& s, od::parser& parser, std::string& body, int64
           return status.ok();
         });
         if (!status.ok()) return status.WithPrefix(fmt::format("record {}: ", page.records + 1));
-        // Ascending, and past the cursor asked for; a batch of metrics shares one cursor.
-        if (cursor < previous || cursor <= after) {
+        // Strictly ascending, and past the cursor asked for.
+        if (cursor <= previous || cursor <= after) {
           return InvalidArgument(
               fmt::format("{} {} after {}: the API must return ascending cursors", CursorName(s),
                           cursor, previous));

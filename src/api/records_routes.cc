@@ -35,16 +35,10 @@ HttpResponse BadParam(const Status& s) {
 
 std::string TimeLiteral(int64_t micros) { return fmt::format("make_timestamptz({})", micros); }
 
-// The paging every record endpoint shares: ingest_seq > start [<= end], ascending, `limit` rows.
-struct Page {
-  int64_t start = 0;
-  std::optional<int64_t> end;
-  int64_t limit = 0;
-  std::string where;  // extra filters, each " AND ..."
-};
+}  // namespace
 
-Result<Page> ParsePage(const Api::Context& ctx, const HttpRequest& req) {
-  Page p;
+Result<CursorPage> ParseCursorPage(const Api::Context& ctx, const HttpRequest& req) {
+  CursorPage p;
   Result<int64_t> start = IntParam(req, "start", 0, 0, INT64_MAX);
   if (!start.ok()) return start.status();
   p.start = *start;
@@ -60,7 +54,9 @@ Result<Page> ParsePage(const Api::Context& ctx, const HttpRequest& req) {
   return p;
 }
 
-Status AddFilters(const HttpRequest& req, std::string_view device_column, Page& p,
+namespace {
+
+Status AddFilters(const HttpRequest& req, std::string_view device_column, CursorPage& p,
                   bool with_measurement) {
   if (auto v = req.Param("device"))
     p.where += fmt::format(" AND {} = {}", device_column, SqlString(*v));
@@ -80,8 +76,8 @@ Status AddFilters(const HttpRequest& req, std::string_view device_column, Page& 
 
 // `sorted`: ORDER BY ingest_seq in SQL; without it the rows come in the order they were stored.
 // `limited`: at most `limit` rows.
-std::string PageSql(std::string_view columns, std::string_view table, const Page& p, bool sorted,
-                    bool limited = true) {
+std::string PageSql(std::string_view columns, std::string_view table, const CursorPage& p,
+                    bool sorted, bool limited = true) {
   return fmt::format("SELECT {} FROM {} WHERE ingest_seq > {}{}{}{}{}", columns, table, p.start,
                      p.end ? fmt::format(" AND ingest_seq <= {}", *p.end) : std::string(), p.where,
                      sorted ? " ORDER BY ingest_seq" : "",
@@ -209,7 +205,7 @@ struct TableRows {
 // short, so a client pages until null and resumes from its last ingest_seq later. Both tables share
 // one cursor: their pages are merged on it and the first `limit` rows written, straight from the
 // query results. False, with `body` unspecified, if a table's rows were not in ingest_seq order.
-bool WritePage(std::vector<TableRows>& tables, const Page& p, std::string& body) {
+bool WritePage(std::vector<TableRows>& tables, const CursorPage& p, std::string& body) {
   // Room for a full page of typical records (about 280 bytes each) up front: the body is written
   // once, never copied to a larger buffer.
   body.reserve(static_cast<size_t>(std::min<int64_t>(p.limit, 100'000)) * 320);
@@ -245,15 +241,11 @@ bool WritePage(std::vector<TableRows>& tables, const Page& p, std::string& body)
   return std::all_of(tables.begin(), tables.end(), [](const TableRows& t) { return t.ascending; });
 }
 
-// The page's last ingest_seq over `tables` (UNION ALL of their cursors): the limit-th past the
-// cursor, or the last when fewer follow; nullopt when none do. Sorting every row past the cursor to
-// find it cost six times the rest of the page (docs/benchmarks.md), so it is found in a window just
-// wide enough: the count and the largest ingest_seq past the cursor give how densely the tables
-// hold the cursor's values, the window is sized for about 5/4 of `limit` rows (and doubled while it
-// holds fewer than `limit`), and the scans skip the row groups outside it by their min/max.
-Result<std::optional<int64_t>> PageEnd(store::Connection& conn, const Page& p,
+}  // namespace
+
+Result<std::optional<int64_t>> PageEnd(store::Connection& conn, const CursorPage& p,
                                        const std::vector<std::string_view>& tables) {
-  auto cursors = [&](const Page& window) {
+  auto cursors = [&](const CursorPage& window) {
     std::string sql;
     for (std::string_view t : tables) {
       if (!sql.empty()) sql += " UNION ALL ";
@@ -272,7 +264,7 @@ Result<std::optional<int64_t>> PageEnd(store::Connection& conn, const Page& p,
   int64_t width = static_cast<int64_t>(
       std::min<double>(span, static_cast<double>(span) / count * p.limit * 1.25 + 1));
   for (;;) {
-    Page window = p;
+    CursorPage window = p;
     window.end = p.start + width;
     Result<store::QueryResult> r = conn.Query(
         fmt::format("SELECT count(*), max(ingest_seq) FROM (SELECT ingest_seq FROM ({}) ORDER BY "
@@ -284,6 +276,8 @@ Result<std::optional<int64_t>> PageEnd(store::Connection& conn, const Page& p,
     width = width > span / 2 ? span : width * 2;
   }
 }
+
+namespace {
 
 // A record table as the page reads it.
 struct TableDef {
@@ -305,7 +299,7 @@ constexpr TableDef kAllTables[] = {kCoolingTable, kSensorTable};
 // streams one result at a time): they are scanned while the page is written, never copied into a
 // result. Returns the body, or nullopt if a table's rows were out of ingest_seq order (only when
 // not `sorted`).
-Result<std::optional<std::string>> ReadPage(store::Connection& conn, const Page& p,
+Result<std::optional<std::string>> ReadPage(store::Connection& conn, const CursorPage& p,
                                             std::span<const TableDef> tables, bool sorted) {
   std::vector<std::string_view> names;
   for (const TableDef& t : tables) names.push_back(t.name);
@@ -316,7 +310,7 @@ Result<std::optional<std::string>> ReadPage(store::Connection& conn, const Page&
   results.reserve(tables.size());
   rows.reserve(tables.size());
   if (*end) {
-    Page up_to_end = p;
+    CursorPage up_to_end = p;
     up_to_end.end = *end;
     for (const TableDef& t : tables) {
       const std::string sql = PageSql(t.columns, t.name, up_to_end, sorted);
@@ -340,7 +334,7 @@ Result<std::optional<std::string>> ReadPage(store::Connection& conn, const Page&
 
 void PagedRecords(Api::Context& ctx, HttpRequest& req, Respond& respond,
                   std::span<const TableDef> tables) {
-  Result<Page> page = ParsePage(ctx, req);
+  Result<CursorPage> page = ParseCursorPage(ctx, req);
   if (!page.ok()) return respond(BadParam(page.status()));
   if (tables.size() == 1) {
     const bool sensors = tables[0].name == kSensorTable.name;

@@ -388,8 +388,12 @@ TEST(Store, MigrationThreeKeepsTheRollups) {
   ASSERT_TRUE(Migrate(*conn).ok());
   // Back to what version 2 left: the keyed table with a row, no journal.
   ASSERT_TRUE(conn->Execute(R"sql(
-DELETE FROM dcmon_schema WHERE version = 3;
+DELETE FROM dcmon_schema WHERE version >= 3;
 DROP TABLE retention_exports;
+DROP TABLE metrics;
+CREATE TABLE metrics (time TIMESTAMPTZ NOT NULL, measurement VARCHAR NOT NULL,
+  tags MAP(VARCHAR, VARCHAR) NOT NULL, field VARCHAR NOT NULL, value DOUBLE, text VARCHAR,
+  ingest_time TIMESTAMPTZ NOT NULL);
 DROP TABLE rollups_1m;
 CREATE TABLE rollups_1m (device_id VARCHAR NOT NULL, measurement_type VARCHAR NOT NULL,
   minute TIMESTAMPTZ NOT NULL, count BIGINT NOT NULL, min DOUBLE NOT NULL, max DOUBLE NOT NULL,
@@ -407,6 +411,47 @@ INSERT INTO rollups_1m VALUES ('a', 'temperature', '2026-11-28 10:00:00+00', 2, 
                           "'rollups_1m' AND constraint_type = 'PRIMARY KEY'"))
                 .Int64(0, 0),
             0);
+}
+
+// Schema version 4 numbers the metrics rows a version-3 file holds in the order they were stored
+// (ingest time, then storage order), and the writer continues after them.
+TEST(Store, MigrationFourNumbersTheMetrics) {
+  auto db = Open();
+  auto conn = *db->Connect();
+  ASSERT_TRUE(Migrate(*conn).ok());
+  ASSERT_TRUE(conn->Execute(R"sql(
+DELETE FROM dcmon_schema WHERE version >= 4;
+DROP TABLE metrics;
+CREATE TABLE metrics (time TIMESTAMPTZ NOT NULL, measurement VARCHAR NOT NULL,
+  tags MAP(VARCHAR, VARCHAR) NOT NULL, field VARCHAR NOT NULL, value DOUBLE, text VARCHAR,
+  ingest_time TIMESTAMPTZ NOT NULL);
+INSERT INTO metrics VALUES
+  ('2026-11-28 10:00:00+00', 'cpu', MAP {'host': 'b'}, 'idle', 1, NULL, '2026-11-28 10:00:02+00'),
+  ('2026-11-28 10:00:00+00', 'cpu', MAP {'host': 'a'}, 'idle', 2, NULL, '2026-11-28 10:00:01+00'),
+  ('2026-11-28 10:00:00+00', 'cpu', MAP {'host': 'a'}, 'user', 3, NULL, '2026-11-28 10:00:01+00');
+)sql")
+                  .ok());
+  Result<int> v = Migrate(*conn);
+  ASSERT_TRUE(v.ok()) << v.status().message();
+  EXPECT_EQ(*v, 3);
+  Result<QueryResult> r = conn->Query("SELECT ingest_seq, value FROM metrics ORDER BY ingest_seq");
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  ASSERT_EQ(r->rows(), 3u);
+  for (size_t i = 0; i < 3; ++i) {
+    EXPECT_EQ(r->Int64(0, i), static_cast<int64_t>(i) + 1);
+    EXPECT_EQ(r->Double(1, i), std::vector<double>({2, 3, 1})[i]);
+  }
+  auto writer = Writer::Create(*db);
+  ASSERT_TRUE(writer.ok()) << writer.status().message();
+  WriteBatch batch;
+  Point p{.measurement = "cpu", .time_micros = 1'764'324'000'000'000};
+  p.fields.push_back({.key = "idle", .type = Field::kFloat, .number = 4});
+  p.fields.push_back({.key = "user", .type = Field::kFloat, .number = 5});
+  batch.points.push_back(p);
+  ASSERT_TRUE((*writer)->Commit(batch, 1'764'324'001'000'000).ok());
+  EXPECT_EQ(
+      (*conn->Query("SELECT max(ingest_seq), count(DISTINCT ingest_seq) FROM metrics")).Int64(0, 0),
+      5);
 }
 
 TEST(Store, SqlStringQuotes) {

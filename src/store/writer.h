@@ -112,6 +112,7 @@ class Writer {
   // unusable. The last two fill the TEMP tables a batch's rollups and devices are merged from.
   std::unique_ptr<Appender> sensors_, cooling_, rejects_, batch_rollups_, batch_devices_;
   int64_t last_seq_ = 0;
+  int64_t last_metric_seq_ = 0;  // metrics' own ingest_seq (store/points.h)
   bool staging_ = false;
 };
 
