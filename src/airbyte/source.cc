@@ -9,6 +9,7 @@
 #include <charconv>
 #include <cstdio>
 #include <cstdlib>
+#include <future>
 #include <span>
 #include <thread>
 
@@ -83,7 +84,7 @@ constexpr FieldDef kCoolingFields[] = {
     {"fan_speed_percent", FieldType::kNumber, false, "0 to 100"},
 };
 constexpr FieldDef kMetricFields[] = {
-    {"ingest_cursor", FieldType::kInteger, true, "ingest cursor: grows with every stored batch"},
+    {"ingest_seq", FieldType::kInteger, true, "ingest cursor: grows with every stored row"},
     {"time", FieldType::kTimestamp, true, "the point's time, UTC"},
     {"measurement", FieldType::kString, true, "line-protocol measurement"},
     {"tags", FieldType::kJsonText, true, "the point's tags as a JSON object, keys sorted"},
@@ -93,7 +94,6 @@ constexpr FieldDef kMetricFields[] = {
 };
 
 constexpr std::string_view kIngestSeqKey[] = {"ingest_seq"};
-constexpr std::string_view kMetricKey[] = {"measurement", "tags", "field", "time"};
 constexpr std::string_view kSensorFilters[] = {"room", "measurement"};
 constexpr std::string_view kCoolingFilters[] = {"room"};
 constexpr std::string_view kMetricFilters[] = {"measurement"};
@@ -105,7 +105,7 @@ const StreamDef kStreams[] = {
      kSourceType},
     {"cooling_metrics", "/api/v1/cooling", kCoolingFields, kIngestSeqKey, kCoolingFilters,
      kSourceType},
-    {"metrics", "/api/v1/metrics", kMetricFields, kMetricKey, kMetricFilters, {}},
+    {"metrics", "/api/v1/metrics", kMetricFields, kIngestSeqKey, kMetricFilters, {}},
 };
 
 const StreamDef* FindStream(std::string_view name) {
@@ -193,13 +193,9 @@ class Client {
   // `retries` times. On success returns true with the body in `body`.
   bool Get(const std::string& target, std::string_view stream, int retries, std::string& body,
            Failure& failure) {
-    const std::string url = config_.api_url + target;
-    const std::vector<std::pair<std::string, std::string>> headers = {
-        {"Authorization", "Bearer " + config_.api_token}, {"Accept", "application/json"}};
     std::chrono::milliseconds backoff = options_.initial_backoff;
     for (int attempt = 0;; ++attempt) {
-      Result<api::HttpResponse> r =
-          api::HttpCall("GET", url, headers, "", options_.request_timeout);
+      Result<api::HttpResponse> r = Attempt(target);
       std::optional<std::chrono::milliseconds> wait;
       std::string why;
       if (!r.ok()) {
@@ -241,6 +237,14 @@ class Client {
       std::this_thread::sleep_for(delay);
       backoff = std::min(backoff * 2, options_.max_backoff);
     }
+  }
+
+  // One GET of `target`, nothing emitted: safe on another thread while this one emits.
+  Result<api::HttpResponse> Attempt(const std::string& target) const {
+    return api::HttpCall(
+        "GET", config_.api_url + target,
+        {{"Authorization", "Bearer " + config_.api_token}, {"Accept", "application/json"}}, "",
+        options_.request_timeout);
   }
 
  private:
@@ -357,6 +361,18 @@ Status WriteRecord(const StreamDef& s, od::object record, JsonWriter& w, int64_t
   return Status::Ok();
 }
 
+// next_cursor read from the end of a page without parsing it, to request the next page while this
+// one is emitted. Only a guess: EmitPage's parse decides, and a guess that differs is dropped.
+std::optional<int64_t> PeekNextCursor(std::string_view body) {
+  constexpr std::string_view kKey = "\"next_cursor\":";
+  const size_t at = body.rfind(kKey);
+  if (at == std::string_view::npos) return std::nullopt;
+  int64_t next = 0;
+  const char* p = body.data() + at + kKey.size();
+  if (std::from_chars(p, body.data() + body.size(), next).ec != std::errc()) return std::nullopt;
+  return next;
+}
+
 // Parses one page, emits its records; `next` is next_cursor (nullopt for null).
 struct PageResult {
   int64_t records = 0;
@@ -394,8 +410,8 @@ Status EmitPage(const StreamDef& s, od::parser& parser, std::string& body, int64
           return status.ok();
         });
         if (!status.ok()) return status.WithPrefix(fmt::format("record {}: ", page.records + 1));
-        // Ascending, and past the cursor asked for; a batch of metrics shares one cursor.
-        if (cursor < previous || cursor <= after) {
+        // Strictly ascending, and past the cursor asked for.
+        if (cursor <= previous || cursor <= after) {
           return InvalidArgument(
               fmt::format("{} {} after {}: the API must return ascending cursors", CursorName(s),
                           cursor, previous));
@@ -708,12 +724,32 @@ bool Source::Read(const SourceConfig& config, std::string_view catalog_json,
     std::string unknown;
     std::optional<Failure> failed;
     std::string body;
+    // The next page, requested on another thread while this one is emitted (the API and the
+    // connector then work at once): one attempt, for the cursor PeekNextCursor guessed. When it did
+    // not answer 200 for the cursor wanted, the page is fetched again by Get, with its retries.
+    std::optional<std::pair<int64_t, std::future<Result<api::HttpResponse>>>> ahead;
     for (;;) {
+      bool fetched = false;
+      if (ahead && ahead->first == cursor) {
+        Result<api::HttpResponse> r = ahead->second.get();
+        if (r.ok() && r->status == 200) {
+          body = std::move(r->body);
+          fetched = true;
+        }
+      }
+      ahead.reset();
       Failure failure;
-      if (!client.Get(PageTarget(*s, config, cursor, config.page_size), s->name,
-                      options_.max_retries, body, failure)) {
+      if (!fetched && !client.Get(PageTarget(*s, config, cursor, config.page_size), s->name,
+                                  options_.max_retries, body, failure)) {
         failed = std::move(failure);
         break;
+      }
+      if (const std::optional<int64_t> next = PeekNextCursor(body); next && *next > cursor) {
+        ahead.emplace(
+            *next, std::async(std::launch::async,
+                              [&client, target = PageTarget(*s, config, *next, config.page_size)] {
+                                return client.Attempt(target);
+                              }));
       }
       if (!running) {
         out.StreamStatus(s->name, StreamState::kRunning);

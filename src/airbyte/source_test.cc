@@ -45,7 +45,7 @@ TEST(ParseState, StreamStatesByCursorField) {
     {"type":"STREAM","stream":{"stream_descriptor":{"name":"sensor_readings"},
                                "stream_state":{"ingest_seq":42}}},
     {"type":"STREAM","stream":{"stream_descriptor":{"name":"metrics"},
-                               "stream_state":{"ingest_cursor":7}}},
+                               "stream_state":{"ingest_seq":7}}},
     {"type":"STREAM","stream":{"stream_descriptor":{"name":"gone"},"stream_state":{"x":1}}}])");
   ASSERT_TRUE(s.ok()) << s.status().message();
   ASSERT_EQ(s->size(), 2u);

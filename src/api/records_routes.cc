@@ -1,16 +1,17 @@
 // Reads of the stored records: the Airbyte endpoint and /api/v1/readings, /cooling (paged on the
 // ingest cursor), /devices, and /series (downsampled, from the 1-minute rollups when the step
-// allows). Records go out through the same encoder as everywhere else (core/record_json.h), so a
-// record reads back exactly as it was sent, plus its `ingest_seq`.
+// allows). Pages are written straight from DuckDB's data chunks into the response body, in the
+// bytes the record encoder (core/record_json.h) gives, so a record reads back exactly as it was
+// sent, plus its `ingest_seq`.
 #include <fmt/format.h>
 
 #include <algorithm>
 #include <charconv>
 #include <chrono>
+#include <span>
 
 #include "api/routes.h"
 #include "core/json_writer.h"
-#include "core/record_json.h"
 #include "core/time.h"
 #include "store/duckdb.h"
 #include "store/query.h"
@@ -35,16 +36,10 @@ using store::SqlString;
 
 std::string TimeLiteral(int64_t micros) { return fmt::format("make_timestamptz({})", micros); }
 
-// The paging every record endpoint shares: ingest_seq > start [<= end], ascending, `limit` rows.
-struct Page {
-  int64_t start = 0;
-  std::optional<int64_t> end;
-  int64_t limit = 0;
-  std::string where;  // extra filters, each " AND ..."
-};
+}  // namespace
 
-Result<Page> ParsePage(const Api::Context& ctx, const HttpRequest& req) {
-  Page p;
+Result<CursorPage> ParseCursorPage(const Api::Context& ctx, const HttpRequest& req) {
+  CursorPage p;
   Result<int64_t> start = IntParam(req, "start", 0, 0, INT64_MAX);
   if (!start.ok()) return start.status();
   p.start = *start;
@@ -60,7 +55,9 @@ Result<Page> ParsePage(const Api::Context& ctx, const HttpRequest& req) {
   return p;
 }
 
-Status AddFilters(const HttpRequest& req, std::string_view device_column, Page& p,
+namespace {
+
+Status AddFilters(const HttpRequest& req, std::string_view device_column, CursorPage& p,
                   bool with_measurement) {
   if (auto v = req.Param("device"))
     p.where += fmt::format(" AND {} = {}", device_column, SqlString(*v));
@@ -78,12 +75,14 @@ Status AddFilters(const HttpRequest& req, std::string_view device_column, Page& 
   return Status::Ok();
 }
 
-// `sorted`: ORDER BY ingest_seq in SQL. Without it the rows come in the order they were stored.
-std::string PageSql(std::string_view columns, std::string_view table, const Page& p,
-                    bool sorted = true) {
-  return fmt::format("SELECT {} FROM {} WHERE ingest_seq > {}{}{}{} LIMIT {}", columns, table,
-                     p.start, p.end ? fmt::format(" AND ingest_seq <= {}", *p.end) : std::string(),
-                     p.where, sorted ? " ORDER BY ingest_seq" : "", p.limit);
+// `sorted`: ORDER BY ingest_seq in SQL; without it the rows come in the order they were stored.
+// `limited`: at most `limit` rows.
+std::string PageSql(std::string_view columns, std::string_view table, const CursorPage& p,
+                    bool sorted, bool limited = true) {
+  return fmt::format("SELECT {} FROM {} WHERE ingest_seq > {}{}{}{}{}", columns, table, p.start,
+                     p.end ? fmt::format(" AND ingest_seq <= {}", *p.end) : std::string(), p.where,
+                     sorted ? " ORDER BY ingest_seq" : "",
+                     limited ? fmt::format(" LIMIT {}", p.limit) : std::string());
 }
 
 constexpr std::string_view kSensorColumns =
@@ -94,45 +93,81 @@ constexpr std::string_view kCoolingColumns =
     "seq, site, room, \"row\", rack, supply_air_temp_celsius, return_air_temp_celsius, "
     "fan_speed_percent, extra";
 
-// Fills `out` from a row of kSensorColumns, reusing its buffers.
-void ReadSensor(const store::RowCursor& r, Record& out) {
-  auto* s = std::get_if<SensorReading>(&out);
-  if (!s) s = &out.emplace<SensorReading>();
-  s->device_id.assign(r.Text(1));
-  s->location.assign(r.Text(2));
-  s->measurement_type.assign(r.Text(3));
-  s->value = r.Double(4);
-  s->timestamp_micros = r.Int64(5);
-  s->unit.assign(r.Text(6));
-  s->seq = r.IsNull(7) ? std::nullopt : std::optional<int64_t>(r.Int64(7));
-  s->placement.site.assign(r.Text(8));
-  s->placement.room.assign(r.Text(9));
-  s->placement.row.assign(r.Text(10));
-  s->placement.rack.assign(r.Text(11));
-  s->position.assign(r.Text(12));
-  s->extra.assign(r.Text(13));
+// Absent optional fields are left out, as AppendRecordJson leaves them out.
+void OptionalString(JsonWriter& w, const JsonKey& key, std::string_view value) {
+  if (value.empty()) return;
+  w.Key(key);
+  w.String(value);
 }
 
-// Fills `out` from a row of kCoolingColumns, reusing its buffers.
-void ReadCooling(const store::RowCursor& r, Record& out) {
-  auto optional = [&r](size_t c) {
-    return r.IsNull(c) ? std::nullopt : std::optional<double>(r.Double(c));
-  };
-  auto* c = std::get_if<CoolingMetric>(&out);
-  if (!c) c = &out.emplace<CoolingMetric>();
-  c->system_id.assign(r.Text(1));
-  c->efficiency_percent = r.Double(2);
-  c->power_consumption_watts = r.Double(3);
-  c->timestamp_micros = r.Int64(4);
-  c->seq = r.IsNull(5) ? std::nullopt : std::optional<int64_t>(r.Int64(5));
-  c->placement.site.assign(r.Text(6));
-  c->placement.room.assign(r.Text(7));
-  c->placement.row.assign(r.Text(8));
-  c->placement.rack.assign(r.Text(9));
-  c->supply_air_temp_celsius = optional(10);
-  c->return_air_temp_celsius = optional(11);
-  c->fan_speed_percent = optional(12);
-  c->extra.assign(r.Text(13));
+void OptionalInt(JsonWriter& w, const JsonKey& key, const store::RowCursor& r, size_t col) {
+  if (r.IsNull(col)) return;
+  w.Key(key);
+  w.Int(r.Int64(col));
+}
+
+void OptionalDouble(JsonWriter& w, const JsonKey& key, const store::RowCursor& r, size_t col) {
+  if (r.IsNull(col)) return;
+  w.Key(key);
+  w.Double(r.Double(col));
+}
+
+void WritePlacement(JsonWriter& w, const store::RowCursor& r, size_t site) {
+  OptionalString(w, "site", r.Text(site));
+  OptionalString(w, "room", r.Text(site + 1));
+  OptionalString(w, "row", r.Text(site + 2));
+  OptionalString(w, "rack", r.Text(site + 3));
+}
+
+// Writes the row of kSensorColumns as {"ingest_seq":N, then the members AppendRecordJson
+// (core/record_json.cc) gives the record, in its order}, straight from the chunk's vectors into
+// the body. The golden test (records_routes_test.cc) holds the two byte for byte equal.
+void WriteSensor(const store::RowCursor& r, JsonWriter& w) {
+  w.BeginObject();
+  w.Key("ingest_seq");
+  w.Int(r.Int64(0));
+  w.Key("source_type");
+  w.String("sensor");
+  w.Key("device_id");
+  w.String(r.Text(1));
+  w.Key("location");
+  w.String(r.Text(2));
+  w.Key("measurement_type");
+  w.String(r.Text(3));
+  w.Key("value");
+  w.Double(r.Double(4));
+  w.Key("timestamp");
+  w.Timestamp(r.Int64(5));
+  OptionalString(w, "unit", r.Text(6));
+  OptionalInt(w, "seq", r, 7);
+  WritePlacement(w, r, 8);
+  OptionalString(w, "position", r.Text(12));
+  w.Members(r.Text(13));
+  w.EndObject();
+}
+
+// The same for a row of kCoolingColumns.
+void WriteCooling(const store::RowCursor& r, JsonWriter& w) {
+  w.BeginObject();
+  w.Key("ingest_seq");
+  w.Int(r.Int64(0));
+  w.Key("source_type");
+  w.String("cooling");
+  w.Key("system_id");
+  w.String(r.Text(1));
+  w.Key("efficiency_percent");
+  w.Double(r.Double(2));
+  w.Key("power_consumption_watts");
+  w.Double(r.Double(3));
+  w.Key("timestamp");
+  w.Timestamp(r.Int64(4));
+  OptionalInt(w, "seq", r, 5);
+  WritePlacement(w, r, 6);
+  OptionalDouble(w, "supply_air_temp_celsius", r, 10);
+  OptionalDouble(w, "return_air_temp_celsius", r, 11);
+  OptionalDouble(w, "fan_speed_percent", r, 12);
+  w.Members(r.Text(13));
+  w.EndObject();
 }
 
 constexpr std::initializer_list<duckdb_type> kSensorTypes = {
@@ -146,11 +181,11 @@ constexpr std::initializer_list<duckdb_type> kCoolingTypes = {
     DUCKDB_TYPE_VARCHAR, DUCKDB_TYPE_VARCHAR, DUCKDB_TYPE_DOUBLE,  DUCKDB_TYPE_DOUBLE,
     DUCKDB_TYPE_DOUBLE,  DUCKDB_TYPE_VARCHAR};
 
-// One table's page, one row at a time: `record` and `seq` hold the current row while `valid`.
-// `ascending` turns false if a row's ingest_seq is not above the one before it.
+// One table's page, one row at a time: `rows` is on the current row while `valid`, and `seq` is
+// its ingest_seq. `ascending` turns false if a row's ingest_seq is not above the one before it.
 struct TableRows {
-  TableRows(store::RowCursor cursor, void (*read)(const store::RowCursor&, Record&))
-      : rows(std::move(cursor)), read(read) {
+  using Write = void (*)(const store::RowCursor&, JsonWriter&);
+  TableRows(store::RowCursor cursor, Write write) : rows(std::move(cursor)), write(write) {
     Advance();
   }
   void Advance() {
@@ -159,11 +194,9 @@ struct TableRows {
     if (!valid) return;
     seq = rows.Int64(0);
     ascending = ascending && seq > previous;
-    read(rows, record);
   }
   store::RowCursor rows;
-  void (*read)(const store::RowCursor&, Record&);
-  Record record;
+  Write write;
   int64_t seq = INT64_MIN;
   bool valid = false;
   bool ascending = true;
@@ -173,13 +206,15 @@ struct TableRows {
 // short, so a client pages until null and resumes from its last ingest_seq later. Both tables share
 // one cursor: their pages are merged on it and the first `limit` rows written, straight from the
 // query results. False, with `body` unspecified, if a table's rows were not in ingest_seq order.
-bool WritePage(std::vector<TableRows>& tables, const Page& p, std::string& body) {
+bool WritePage(std::vector<TableRows>& tables, const CursorPage& p, std::string& body) {
+  // Room for a full page of typical records (about 280 bytes each) up front: the body is written
+  // once, never copied to a larger buffer.
+  body.reserve(static_cast<size_t>(std::min<int64_t>(p.limit, 100'000)) * 320);
   {
     JsonWriter w(body);
     w.BeginObject();
     w.Key("data");
     w.BeginArray();
-    std::string record;
     int64_t rows = 0;
     int64_t last = 0;
     while (rows < p.limit) {
@@ -188,13 +223,7 @@ bool WritePage(std::vector<TableRows>& tables, const Page& p, std::string& body)
         if (t.valid && (!next || t.seq < next->seq)) next = &t;
       }
       if (!next || !next->ascending) break;
-      w.BeginObject();
-      w.Key("ingest_seq");
-      w.Int(next->seq);
-      record.clear();
-      AppendRecordJson(next->record, record);
-      w.Members(record);
-      w.EndObject();
+      next->write(next->rows, w);
       last = next->seq;
       ++rows;
       next->Advance();
@@ -213,54 +242,103 @@ bool WritePage(std::vector<TableRows>& tables, const Page& p, std::string& body)
   return std::all_of(tables.begin(), tables.end(), [](const TableRows& t) { return t.ascending; });
 }
 
-enum class Tables { kBoth, kSensors, kCooling };
+}  // namespace
 
-// A page is read in two steps per table: its last ingest_seq first, from that column alone; then
-// its rows up to that ingest_seq, which the scan finds by the row groups' min/max. With `sorted`
-// false the rows come in the order they were stored (ingest_seq order, as the loader writes):
-// sorting them in SQL cost as much as everything else together (docs/benchmarks.md). Returns the
-// body, or nullopt if a table's rows were out of ingest_seq order (only when not `sorted`).
-Result<std::optional<std::string>> ReadPage(store::Connection& conn, const Page& p, Tables tables,
-                                            bool sorted) {
-  std::optional<store::QueryResult> results[2];  // outlive the cursors that read them
-  std::vector<TableRows> rows;
-  rows.reserve(2);
-  auto open = [&](std::string_view columns, std::string_view table,
-                  std::initializer_list<duckdb_type> types,
-                  void (*read)(const store::RowCursor&, Record&)) -> Status {
-    Result<store::QueryResult> last = conn.Query(
-        fmt::format("SELECT max(ingest_seq) FROM ({})", PageSql("ingest_seq", table, p)));
-    if (!last.ok()) return last.status();
-    if (last->IsNull(0, 0)) return Status::Ok();  // nothing past the cursor
-    Page up_to_last = p;
-    up_to_last.end = last->Int64(0, 0);
-    Result<store::QueryResult> r = conn.Query(PageSql(columns, table, up_to_last, sorted));
-    if (!r.ok()) return r.status();
-    std::optional<store::QueryResult>& result = results[rows.size()];
-    result.emplace(std::move(*r));
-    Result<store::RowCursor> cursor = store::RowCursor::Open(*result, types);
-    if (!cursor.ok()) return cursor.status();
-    rows.emplace_back(std::move(*cursor), read);
-    return Status::Ok();
+Result<std::optional<int64_t>> PageEnd(store::Connection& conn, const CursorPage& p,
+                                       const std::vector<std::string_view>& tables) {
+  auto cursors = [&](const CursorPage& window) {
+    std::string sql;
+    for (std::string_view t : tables) {
+      if (!sql.empty()) sql += " UNION ALL ";
+      sql += PageSql("ingest_seq", t, window, /*sorted=*/false, /*limited=*/false);
+    }
+    return sql;
   };
-  if (tables != Tables::kCooling) {
-    if (Status s = open(kSensorColumns, "sensor_readings", kSensorTypes, ReadSensor); !s.ok())
-      return s;
+  Result<store::QueryResult> rest =
+      conn.Query(fmt::format("SELECT count(*), max(ingest_seq) FROM ({})", cursors(p)));
+  if (!rest.ok()) return rest.status();
+  const int64_t count = rest->Int64(0, 0);
+  if (count == 0) return std::optional<int64_t>();
+  const int64_t last = rest->Int64(1, 0);
+  if (count <= p.limit) return std::optional<int64_t>(last);
+  const int64_t span = last - p.start;
+  int64_t width = static_cast<int64_t>(
+      std::min<double>(span, static_cast<double>(span) / count * p.limit * 1.25 + 1));
+  for (;;) {
+    CursorPage window = p;
+    window.end = p.start + width;
+    Result<store::QueryResult> r = conn.Query(
+        fmt::format("SELECT count(*), max(ingest_seq) FROM (SELECT ingest_seq FROM ({}) ORDER BY "
+                    "ingest_seq LIMIT {})",
+                    cursors(window), p.limit));
+    if (!r.ok()) return r.status();
+    // The window ends at `last` at the latest, which has more than `limit` rows before it.
+    if (r->Int64(0, 0) == p.limit) return std::optional<int64_t>(r->Int64(1, 0));
+    width = width > span / 2 ? span : width * 2;
   }
-  if (tables != Tables::kSensors) {
-    if (Status s = open(kCoolingColumns, "cooling_metrics", kCoolingTypes, ReadCooling); !s.ok())
-      return s;
+}
+
+namespace {
+
+// A record table as the page reads it.
+struct TableDef {
+  std::string_view name;
+  std::string_view columns;
+  std::initializer_list<duckdb_type> types;
+  TableRows::Write write;
+};
+constexpr TableDef kSensorTable = {"sensor_readings", kSensorColumns, kSensorTypes, WriteSensor};
+constexpr TableDef kCoolingTable = {"cooling_metrics", kCoolingColumns, kCoolingTypes,
+                                    WriteCooling};
+// /api/airbyte/all: cooling first, so that the larger sensor table streams.
+constexpr TableDef kAllTables[] = {kCoolingTable, kSensorTable};
+
+// A page is read in two steps: its last ingest_seq first (PageEnd), then each table's rows up to
+// it, which the scan finds by the row groups' min/max. With `sorted` false the rows come in the
+// order they were stored (ingest_seq order, as the loader writes): sorting them in SQL cost as much
+// as everything else together (docs/benchmarks.md). The last table's rows stream (a connection
+// streams one result at a time): they are scanned while the page is written, never copied into a
+// result. Returns the body, or nullopt if a table's rows were out of ingest_seq order (only when
+// not `sorted`).
+Result<std::optional<std::string>> ReadPage(store::Connection& conn, const CursorPage& p,
+                                            std::span<const TableDef> tables, bool sorted) {
+  std::vector<std::string_view> names;
+  for (const TableDef& t : tables) names.push_back(t.name);
+  Result<std::optional<int64_t>> end = PageEnd(conn, p, names);
+  if (!end.ok()) return end.status();
+  std::vector<store::QueryResult> results;  // outlive the cursors that read them
+  std::vector<TableRows> rows;
+  results.reserve(tables.size());
+  rows.reserve(tables.size());
+  if (*end) {
+    CursorPage up_to_end = p;
+    up_to_end.end = *end;
+    for (const TableDef& t : tables) {
+      const std::string sql = PageSql(t.columns, t.name, up_to_end, sorted);
+      Result<store::QueryResult> r =
+          &t == &tables.back() ? store::StreamQuery(conn, sql) : conn.Query(sql);
+      if (!r.ok()) return r.status();
+      results.push_back(std::move(*r));
+      Result<store::RowCursor> cursor = store::RowCursor::Open(results.back(), t.types);
+      if (!cursor.ok()) return cursor.status();
+      rows.emplace_back(std::move(*cursor), t.write);
+    }
   }
   std::string body;
-  if (!WritePage(rows, p, body)) return std::optional<std::string>();
+  const bool ascending = WritePage(rows, p, body);
+  for (const TableRows& t : rows) {
+    if (Status s = t.rows.status(); !t.valid && !s.ok()) return s;
+  }
+  if (!ascending) return std::optional<std::string>();
   return std::optional<std::string>(std::move(body));
 }
 
-void PagedRecords(Api::Context& ctx, HttpRequest& req, Respond& respond, Tables tables) {
-  Result<Page> page = ParsePage(ctx, req);
+void PagedRecords(Api::Context& ctx, HttpRequest& req, Respond& respond,
+                  std::span<const TableDef> tables) {
+  Result<CursorPage> page = ParseCursorPage(ctx, req);
   if (!page.ok()) return respond(BadParam(page.status()));
-  if (tables != Tables::kBoth) {
-    const bool sensors = tables == Tables::kSensors;
+  if (tables.size() == 1) {
+    const bool sensors = tables[0].name == kSensorTable.name;
     if (Status s = AddFilters(req, sensors ? "device_id" : "system_id", *page, sensors); !s.ok())
       return respond(BadParam(s));
   }
@@ -292,13 +370,13 @@ HttpResponse StoreFailed(const Status& s) {
 }
 
 void AirbyteAll(Api::Context& ctx, HttpRequest& req, Respond& respond) {
-  PagedRecords(ctx, req, respond, Tables::kBoth);
+  PagedRecords(ctx, req, respond, kAllTables);
 }
 void Readings(Api::Context& ctx, HttpRequest& req, Respond& respond) {
-  PagedRecords(ctx, req, respond, Tables::kSensors);
+  PagedRecords(ctx, req, respond, {&kSensorTable, 1});
 }
 void Cooling(Api::Context& ctx, HttpRequest& req, Respond& respond) {
-  PagedRecords(ctx, req, respond, Tables::kCooling);
+  PagedRecords(ctx, req, respond, {&kCoolingTable, 1});
 }
 
 void Devices(Api::Context& ctx, HttpRequest& req, Respond& respond) {

@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <future>
 #include <random>
@@ -195,6 +196,19 @@ TEST_F(RecordsRoutesTest, RowsStoredOutOfOrderReadTheSame) {
                                   table))
             .ok());
   }
+  ExpectPagesAre(records);
+}
+
+// A page's end is searched in a window sized from the density of ingest_seq past the cursor; where
+// one table's records come in clusters (here: every cooling record after the sensors, then sensors
+// again) the window must widen until it holds the page.
+TEST_F(RecordsRoutesTest, ClusteredRecordsPageTheSame) {
+  const uint64_t seed = Seed();
+  SCOPED_TRACE(testing::Message() << "seed " << seed);
+  std::vector<Record> records = RandomRecords(seed, 2000);
+  std::stable_partition(records.begin(), records.begin() + 1500,
+                        [](const Record& r) { return std::holds_alternative<SensorReading>(r); });
+  Commit(*writer_, records);
   ExpectPagesAre(records);
 }
 

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <optional>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -39,6 +40,22 @@ Result<int64_t> IntParam(const HttpRequest& req, std::string_view name, int64_t 
 Result<std::optional<int64_t>> TimeParam(const HttpRequest& req, std::string_view name);
 // A bad query parameter: 400 with the reason.
 HttpResponse BadParam(const Status& s);
+// A page on an ingest cursor, as every paged endpoint reads it: ingest_seq > start (<= end when
+// given), ascending, at most `limit` rows, and the endpoint's filters.
+struct CursorPage {
+  int64_t start = 0;
+  std::optional<int64_t> end;
+  int64_t limit = 0;
+  std::string where;  // extra filters, each " AND ..."
+};
+// ?start=&end=&limit= (records_routes.cc); the error names the parameter.
+Result<CursorPage> ParseCursorPage(const Api::Context& ctx, const HttpRequest& req);
+// The page's last ingest_seq over `tables` (their ingest_seq in one sequence): the limit-th past
+// the cursor, or the last when fewer follow; nullopt when none do. Found without sorting every row
+// past the cursor (records_routes.cc says how).
+Result<std::optional<int64_t>> PageEnd(store::Connection& conn, const CursorPage& p,
+                                       const std::vector<std::string_view>& tables);
+
 // A store failure as the routes answer it (ProblemFrom; a deadline is "query timed out").
 HttpResponse StoreFailed(const Status& s);
 

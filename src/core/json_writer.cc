@@ -38,10 +38,30 @@ size_t NextEscape(std::string_view s, size_t i) {
   return i;
 }
 
+// Whether some byte of `s` needs escaping: eight bytes at a time, the tail as an overlapping last
+// word (a yes/no test may look at a byte twice); strings under eight bytes byte by byte.
+bool NeedsEscape(std::string_view s) {
+  const size_t n = s.size();
+  if (n < 8) {
+    bool any = false;
+    for (char c : s) any |= kNeedsEscape.v[static_cast<unsigned char>(c)];
+    return any;
+  }
+  uint64_t any = 0;
+  for (size_t i = 0; i + 8 <= n; i += 8) any |= WordNeedsEscape(swar::Load(s.data() + i));
+  return (any | WordNeedsEscape(swar::Load(s.data() + n - 8))) != 0;
+}
+
 // Writes `s` quoted and escaped at dst, which has room for 6 * s.size() + 2 bytes; returns the new
 // end.
 char* EscapeTo(std::string_view s, char* dst) {
   *dst++ = '"';
+  if (!NeedsEscape(s)) {                                   // the common case: one copy
+    if (!s.empty()) std::memcpy(dst, s.data(), s.size());  // s.data() may be null when empty
+    dst += s.size();
+    *dst++ = '"';
+    return dst;
+  }
   size_t run = 0;  // start of the current run of bytes that need no escaping
   for (size_t i = NextEscape(s, 0); i < s.size(); i = NextEscape(s, i + 1)) {
     std::memcpy(dst, s.data() + run, i - run);

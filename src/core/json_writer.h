@@ -62,7 +62,7 @@ class JsonKey {
 
 class JsonWriter {
  public:
-  explicit JsonWriter(std::string& out) : out_(out), len_(out.size()) {}
+  explicit JsonWriter(std::string& out) : out_(out), start_(out.size()), len_(out.size()) {}
   ~JsonWriter() { out_.resize(len_); }
   JsonWriter(const JsonWriter&) = delete;
   JsonWriter& operator=(const JsonWriter&) = delete;
@@ -73,9 +73,13 @@ class JsonWriter {
   void EndArray() { Close(']'); }
 
   void Key(const JsonKey& k) {
-    Separate();
-    std::memcpy(Reserve(JsonKey::kCapacity), k.quoted(), JsonKey::kCapacity);
-    len_ += k.size();
+    // A key never follows a key: only the comma is in question, written or not without a branch.
+    char* p = Reserve(JsonKey::kCapacity + 1);
+    *p = ',';
+    p += need_comma_;
+    std::memcpy(p, k.quoted(), JsonKey::kCapacity);
+    len_ = static_cast<size_t>(p - out_.data()) + k.size();
+    need_comma_ = true;
     after_key_ = true;
   }
   // A key known only at run time (a tag name, a check's name), escaped like a string.
@@ -100,8 +104,10 @@ class JsonWriter {
  private:
   // Room for n more bytes at the cursor; returns the cursor.
   char* Reserve(size_t n) {
-    // Grows by at least 512 bytes; std::string reallocates geometrically underneath.
-    if (len_ + n > out_.size()) out_.resize(len_ + std::max(n, size_t{512}));
+    // Grows by what this writer has written so far (at least 512 bytes): a large document resizes
+    // (and zero-fills) a few times, not every few rows, and a small one appended to a large buffer
+    // never pays for the buffer's size.
+    if (len_ + n > out_.size()) out_.resize(len_ + n + std::max(len_ - start_, size_t{512}));
     return out_.data() + len_;
   }
   void Byte(char c) {
@@ -132,7 +138,8 @@ class JsonWriter {
   }
 
   std::string& out_;
-  size_t len_;  // bytes of out_ written; out_ beyond it is scratch until the destructor trims it
+  size_t start_;  // out_'s size when the writer began
+  size_t len_;    // bytes of out_ written; out_ beyond it is scratch until the destructor trims it
   bool need_comma_ = false;
   bool after_key_ = false;
 };

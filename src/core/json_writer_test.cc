@@ -79,6 +79,24 @@ TEST(JsonWriter, ShortestDoubles) {
   EXPECT_EQ(out, "prefix [23.5,16800,0.1,-0,1e+21,5e-324,1.7976931348623157e+308,null,null]");
 }
 
+// A writer grows the buffer by what it writes, not by what the buffer already holds: small
+// documents appended one by one to a large buffer (the Airbyte emitter, NDJSON output) must not
+// each resize and zero-fill it to twice its size.
+TEST(JsonWriter, SmallDocumentsOnALargeBufferDoNotGrowIt) {
+  std::string out(1 << 20, 'x');
+  out.reserve(out.size() + 64 * 1024);
+  const size_t capacity = out.capacity();
+  for (int i = 0; i < 100; ++i) {
+    JsonWriter w(out);
+    w.BeginObject();
+    w.Key("value");
+    w.Int(i);
+    w.EndObject();
+  }
+  EXPECT_EQ(out.capacity(), capacity);
+  EXPECT_EQ(out.substr(out.size() - 12), R"({"value":99})");
+}
+
 TEST(JsonWriter, Timestamp) {
   std::string out;
   JsonWriter(out).Timestamp(1755794880LL * 1000000 + 1000);

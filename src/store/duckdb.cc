@@ -12,6 +12,8 @@ Status DuckError(std::string_view what, std::string_view message,
   return Status(code, fmt::format("duckdb {}: {}", what, message));
 }
 
+}  // namespace
+
 // DuckDB's error class as the code callers branch on: a query interrupted at its timeout, a
 // write-write conflict to retry, a query that is wrong, memory that ran out.
 StatusCode CodeOf(duckdb_error_type type) {
@@ -37,8 +39,6 @@ StatusCode CodeOf(duckdb_error_type type) {
       return StatusCode::kInvalidArgument;  // parser, binder, catalog, conversion, ...
   }
 }
-
-}  // namespace
 
 std::optional<std::string> QueryResult::Text(size_t col, size_t row) {
   if (IsNull(col, row)) return std::nullopt;

@@ -98,6 +98,10 @@ class Database {
   DatabaseOptions options_;
 };
 
+// DuckDB's error class as the code callers branch on: a query interrupted at its timeout, a
+// write-write conflict to retry, a query that is wrong, memory that ran out.
+StatusCode CodeOf(duckdb_error_type type);
+
 // Quotes an SQL string literal ('it''s').
 std::string SqlString(std::string_view s);
 // Quotes an SQL identifier ("my ""db""").

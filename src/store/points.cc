@@ -180,12 +180,12 @@ Status DecodePointsMessage(std::string_view message, std::vector<Point>& out) {
 }
 
 Result<int64_t> AppendPoints(Connection& conn, const std::vector<Point>& points,
-                             int64_t ingest_micros) {
+                             int64_t ingest_micros, int64_t first_seq) {
   if (points.empty()) return int64_t{0};
   Result<std::unique_ptr<Appender>> a = Appender::Open(conn, "metrics");
   if (!a.ok()) return a.status();
   Appender& out = **a;
-  enum Column { kTime, kMeasurement, kTags, kField, kValue, kText, kIngestTime };
+  enum Column { kTime, kMeasurement, kTags, kField, kValue, kText, kIngestTime, kIngestSeq };
   int64_t rows = 0;
   for (const Point& p : points) {
     for (const Field& f : p.fields) {
@@ -202,6 +202,7 @@ Result<int64_t> AppendPoints(Connection& conn, const std::vector<Point>& points,
         out.Null(kText);
       }
       out.Value(kIngestTime, ingest_micros);
+      out.Value(kIngestSeq, first_seq + rows);
       ++rows;
     }
   }

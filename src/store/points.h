@@ -6,7 +6,7 @@
 //   std::string message;  StartPointsMessage(message);
 //   for (const Point& p : points) AppendPoint(p, message);            // produce `message`
 //   std::vector<Point> back;  Status s = DecodePointsMessage(message, back);
-//   Result<int64_t> rows = AppendPoints(conn, back, now_micros);  // in a transaction
+//   Result<int64_t> rows = AppendPoints(conn, back, now_micros, next_seq);  // in a transaction
 #pragma once
 
 #include <cstdint>
@@ -30,9 +30,9 @@ void AppendPoint(const Point& p, std::string& out);
 // appended).
 Status DecodePointsMessage(std::string_view message, std::vector<Point>& out);
 
-// Appends one `metrics` row per field of each point; returns the rows appended. The caller owns the
-// transaction.
+// Appends one `metrics` row per field of each point, numbered from `first_seq` (their ingest_seq);
+// returns the rows appended. The caller owns the transaction and the sequence.
 Result<int64_t> AppendPoints(Connection& conn, const std::vector<Point>& points,
-                             int64_t ingest_micros);
+                             int64_t ingest_micros, int64_t first_seq);
 
 }  // namespace dcmon::store

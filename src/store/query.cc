@@ -125,12 +125,42 @@ bool RowCursor::Next() {
   return true;
 }
 
+Status RowCursor::status() const {
+  const char* error = duckdb_result_error(result_);
+  if (!error) return Status::Ok();
+  return Status(CodeOf(duckdb_result_error_type(result_)), fmt::format("duckdb query: {}", error));
+}
+
 std::string_view RowCursor::Text(size_t col) const {
   if (IsNull(col)) return {};
   const auto& s = static_cast<const duckdb_string_t*>(data_[col])[row_];
   // duckdb.h's layout: up to 12 bytes inline, longer strings behind a pointer.
   const uint32_t n = s.value.inlined.length;
   return {n <= 12 ? s.value.inlined.inlined : s.value.pointer.ptr, n};
+}
+
+Result<QueryResult> StreamQuery(Connection& conn, std::string_view sql) {
+  const std::string text(sql);
+  duckdb_prepared_statement prepared = nullptr;
+  if (duckdb_prepare(conn.raw(), text.c_str(), &prepared) == DuckDBError) {
+    Status s = InvalidArgument(fmt::format("duckdb query: {}", duckdb_prepare_error(prepared)));
+    duckdb_destroy_prepare(&prepared);
+    return s;
+  }
+  duckdb_pending_result pending = nullptr;
+  duckdb_result result;
+  Status s;
+  if (duckdb_pending_prepared_streaming(prepared, &pending) == DuckDBError) {
+    s = Internal(fmt::format("duckdb query: {}", duckdb_pending_error(pending)));
+  } else if (duckdb_execute_pending(pending, &result) == DuckDBError) {
+    s = Status(CodeOf(duckdb_result_error_type(&result)),
+               fmt::format("duckdb query: {}", duckdb_result_error(&result)));
+    duckdb_destroy_result(&result);
+  }
+  duckdb_destroy_pending(&pending);
+  duckdb_destroy_prepare(&prepared);
+  if (!s.ok()) return s;
+  return QueryResult(result);
 }
 
 Result<TextTable> RunReadOnlyQuery(Connection& conn, std::string_view query, size_t row_cap) {

@@ -9,10 +9,13 @@
 //   1000); std::string json = TableToJson(*t);   //
 //   {"columns":[...],"rows":[[...],...],"truncated":false}
 //
-// RowCursor reads a result row by row straight from DuckDB's data chunks, for the API's bulk reads:
+// RowCursor reads a result row by row straight from DuckDB's data chunks, for the API's bulk reads;
+// StreamQuery gives it a result whose rows are produced as it reads them:
 //
+//   Result<QueryResult> r = StreamQuery(conn, "SELECT ingest_seq, device_id FROM sensor_readings");
 //   Result<RowCursor> rows = RowCursor::Open(*r, {DUCKDB_TYPE_BIGINT, DUCKDB_TYPE_VARCHAR});
 //   while (rows->Next()) use(rows->Int64(0), rows->Text(1));
+//   if (!rows->status().ok()) ...   // a streamed query can fail while it runs
 #pragma once
 
 #include <cstdint>
@@ -48,8 +51,11 @@ class RowCursor {
   RowCursor(const RowCursor&) = delete;
   ~RowCursor();
 
-  // Moves to the next row (the first, on the first call); false after the last.
+  // Moves to the next row (the first, on the first call); false after the last, or when a streamed
+  // query failed (status() says).
   bool Next();
+  // After Next() returned false: whether the rows ended or the query failed.
+  Status status() const;
   bool IsNull(size_t col) const {
     const uint64_t* v = validity_[col];
     return v && !(v[row_ / 64] >> (row_ % 64) & 1);
@@ -68,6 +74,11 @@ class RowCursor {
   std::vector<const void*> data_;
   std::vector<const uint64_t*> validity_;
 };
+
+// Runs `sql` without materialising its result: DuckDB produces the rows while they are fetched
+// (RowCursor), so a page is scanned and written in one pass instead of copied into a result first.
+// The connection must run nothing else until the result is destroyed (that would end the stream).
+Result<QueryResult> StreamQuery(Connection& conn, std::string_view sql);
 
 Result<TextTable> RunReadOnlyQuery(Connection& conn, std::string_view sql, size_t row_cap);
 std::string TableToJson(const TextTable& table);

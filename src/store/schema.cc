@@ -320,6 +320,26 @@ CREATE TABLE silences (      -- maintenance windows: alerts matching every match
   created_at    TIMESTAMPTZ NOT NULL
 );
 )sql"},
+    {7, R"sql(
+-- metrics gets its own ingest cursor, as the record tables have: ingest_time repeats within a batch
+-- and is only as monotonic as the server's clock. Rows already stored are numbered in the order
+-- they were stored.
+CREATE TABLE metrics_v4 (
+  time        TIMESTAMPTZ NOT NULL,
+  measurement VARCHAR     NOT NULL,
+  tags        MAP(VARCHAR, VARCHAR) NOT NULL,
+  field       VARCHAR     NOT NULL,
+  value       DOUBLE,
+  text        VARCHAR,
+  ingest_time TIMESTAMPTZ NOT NULL,
+  ingest_seq  BIGINT      NOT NULL  -- grows with every stored row: the metrics stream's cursor
+);
+INSERT INTO metrics_v4
+  SELECT *, row_number() OVER (ORDER BY ingest_time, rowid) AS ingest_seq FROM metrics
+  ORDER BY ingest_seq;
+DROP TABLE metrics;
+ALTER TABLE metrics_v4 RENAME TO metrics;
+)sql"},
 };
 
 }  // namespace

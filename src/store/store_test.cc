@@ -550,6 +550,42 @@ TEST(Writer, AFailedBatchForgetsTheDeviceKeysItAdded) {
             "1a,2new");
 }
 
+// Schema version 7 numbers the metrics rows a version-3 file holds in the order they were stored
+// (ingest time, then storage order), and the writer continues after them.
+TEST(Store, MigrationSevenNumbersTheMetrics) {
+  auto db = Open();
+  auto conn = *db->Connect();
+  ASSERT_TRUE(Migrate(*conn, 6).ok());
+  ASSERT_TRUE(conn->Execute(R"sql(
+INSERT INTO metrics VALUES
+  ('2026-11-28 10:00:00+00', 'cpu', MAP {'host': 'b'}, 'idle', 1, NULL, '2026-11-28 10:00:02+00'),
+  ('2026-11-28 10:00:00+00', 'cpu', MAP {'host': 'a'}, 'idle', 2, NULL, '2026-11-28 10:00:01+00'),
+  ('2026-11-28 10:00:00+00', 'cpu', MAP {'host': 'a'}, 'user', 3, NULL, '2026-11-28 10:00:01+00');
+)sql")
+                  .ok());
+  Result<int> v = Migrate(*conn);
+  ASSERT_TRUE(v.ok()) << v.status().message();
+  EXPECT_EQ(*v, 6);
+  Result<QueryResult> r = conn->Query("SELECT ingest_seq, value FROM metrics ORDER BY ingest_seq");
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  ASSERT_EQ(r->rows(), 3u);
+  for (size_t i = 0; i < 3; ++i) {
+    EXPECT_EQ(r->Int64(0, i), static_cast<int64_t>(i) + 1);
+    EXPECT_EQ(r->Double(1, i), std::vector<double>({2, 3, 1})[i]);
+  }
+  auto writer = Writer::Create(*db);
+  ASSERT_TRUE(writer.ok()) << writer.status().message();
+  WriteBatch batch;
+  Point p{.measurement = "cpu", .time_micros = 1'764'324'000'000'000};
+  p.fields.push_back({.key = "idle", .type = Field::kFloat, .number = 4});
+  p.fields.push_back({.key = "user", .type = Field::kFloat, .number = 5});
+  batch.points.push_back(p);
+  ASSERT_TRUE((*writer)->Commit(batch, 1'764'324'001'000'000).ok());
+  EXPECT_EQ(
+      (*conn->Query("SELECT max(ingest_seq), count(DISTINCT ingest_seq) FROM metrics")).Int64(0, 0),
+      5);
+}
+
 TEST(Store, SqlStringQuotes) {
   EXPECT_EQ(SqlString("it's"), "'it''s'");
   EXPECT_EQ(SqlIdentifier("my \"db\""), "\"my \"\"db\"\"\"");

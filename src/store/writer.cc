@@ -346,6 +346,9 @@ Result<std::unique_ptr<Writer>> Writer::Create(Database& db, const WriterOptions
   if (!r->IsNull(0, 0)) w->newest_minute_ = r->Int64(0, 0);
   w->keys_ = std::make_unique<DeviceKeys>();
   if (Status s = w->keys_->Load(*w->conn_); !s.ok()) return s;
+  r = w->conn_->Query("SELECT coalesce(max(ingest_seq), 0) FROM metrics");
+  if (!r.ok()) return r.status();
+  w->last_metric_seq_ = r->Int64(0, 0);
   return w;
 }
 
@@ -547,7 +550,8 @@ Result<CommitStats> Writer::Commit(const WriteBatch& batch, int64_t ingest_time_
   Status s = conn_->Execute("BEGIN TRANSACTION");
   if (s.ok()) s = AppendRows(batch, ingest_time_micros, stats);
   if (s.ok() && !batch.points.empty()) {
-    Result<int64_t> rows = AppendPoints(*conn_, batch.points, ingest_time_micros);
+    Result<int64_t> rows =
+        AppendPoints(*conn_, batch.points, ingest_time_micros, last_metric_seq_ + 1);
     if (rows.ok()) stats.metric_rows = *rows;
     s = rows.ok() ? Status::Ok() : rows.status();
   }
@@ -564,6 +568,7 @@ Result<CommitStats> Writer::Commit(const WriteBatch& batch, int64_t ingest_time_
   keys_->Committed();
   newest_minute_ = std::max(newest_minute_, pending_newest_minute_);
   if (stats.last_ingest_seq) last_seq_ = stats.last_ingest_seq;
+  last_metric_seq_ += stats.metric_rows;
   return stats;
 }
 

@@ -120,6 +120,7 @@ class Writer {
   // The newest minute in rollups_1m: a batch's rollups of later minutes are appended, not merged.
   int64_t newest_minute_ = INT64_MIN;
   int64_t pending_newest_minute_ = INT64_MIN;  // of the batch being committed
+  int64_t last_metric_seq_ = 0;  // metrics' own ingest_seq (store/points.h)
   bool staging_ = false;
 };
 
