@@ -90,7 +90,9 @@ Result<RuleKind> KindFrom(std::string_view s) {
   if (s == "rate") return RuleKind::kRate;
   if (s == "stale") return RuleKind::kStale;
   if (s == "stuck") return RuleKind::kStuck;
-  return InvalidArgument(fmt::format("expected threshold, rate, stale or stuck, got \"{}\"", s));
+  if (s == "anomaly") return RuleKind::kAnomaly;
+  return InvalidArgument(
+      fmt::format("expected threshold, rate, stale, stuck or anomaly, got \"{}\"", s));
 }
 
 }  // namespace
@@ -105,6 +107,8 @@ std::string_view RuleKindName(RuleKind kind) {
       return "stale";
     case RuleKind::kStuck:
       return "stuck";
+    case RuleKind::kAnomaly:
+      return "anomaly";
   }
   return "?";
 }
@@ -146,11 +150,27 @@ Status Rule::Validate() const {
     case RuleKind::kStale:
       if (after_micros <= 0) return bad("after_s", "must be above 0");
       break;
+    case RuleKind::kAnomaly:
+      if (!(level > 0 && level <= 1)) return bad("level", "an anomaly score: must be in (0, 1]");
+      if (for_micros > 0) return bad("for_s", "an anomaly is an onset: it fires at once");
+      if (keep_firing_for_micros <= 0)
+        return bad("keep_firing_for_s", "must be above 0: an anomaly rule resolves after it");
+      if (!select.source.empty() || !select.measurement_type.empty() || select.field != "value")
+        return bad("source",
+                   "anomaly rules select by detector, device, device_prefix and position_prefix");
+      break;
   }
+  if (kind != RuleKind::kAnomaly && !select.detector.empty())
+    return bad("detector", "only anomaly rules select by detector");
+  if (detect::DetectorKind k;
+      !select.detector.empty() && !detect::DetectorFromName(select.detector, k))
+    return bad("detector",
+               fmt::format("no detector is named \"{}\" (docs/detection.md)", select.detector));
   return Status::Ok();
 }
 
 bool Rule::Matches(const Record& record) const {
+  if (kind == RuleKind::kAnomaly) return false;
   const auto* s = std::get_if<SensorReading>(&record);
   if (!select.source.empty() && (select.source == "sensor") != (s != nullptr)) return false;
   std::string_view id = DeviceIdOf(record);
@@ -166,6 +186,14 @@ bool Rule::Matches(const Record& record) const {
     return false;
   }
   return true;
+}
+
+bool Rule::MatchesAnomaly(const detect::Anomaly& anomaly) const {
+  if (kind != RuleKind::kAnomaly || anomaly.score < level) return false;
+  if (!select.detector.empty() && detect::DetectorName(anomaly.detector) != select.detector)
+    return false;
+  if (!select.device.empty() && anomaly.device != select.device) return false;
+  return select.device_prefix.empty() || anomaly.device.starts_with(select.device_prefix);
 }
 
 bool Rule::Read(const Record& record, double& value) const {
@@ -225,6 +253,7 @@ Result<std::vector<Rule>> ParseRules(std::string_view text, std::string_view ori
     in.Str("device", r.select.device);
     in.Str("device_prefix", r.select.device_prefix);
     in.Str("field", r.select.field);
+    in.Str("detector", r.select.detector);
     in.Str("op", op);
     in.Num("level", r.level);
     bool has_clear = t->contains("clear");

@@ -427,7 +427,9 @@ struct FacilityDetector::State {
              fmt::format("{}: {} off by {:+.2f} ({:+.1f} sigma)", o.relation, blamed.id,
                          o.residual - p.expected, p.z));
     }
-    if (o.drift) {
+    // A departure that arrives in one sample is a step of the relation (a blanking panel out, a
+    // door open), not a drift, however far it also is from the slow baseline.
+    if (o.drift && !o.step) {
       Report(blamed.id, o.t, o.residual, o.drift_score, DetectorKind::kDrift, Category::kSensor,
              fmt::format("{}: {} drifted from its learned offset ({:+.1f} sigma)", o.relation,
                          blamed.id, p.drift_z));
@@ -642,7 +644,9 @@ struct FacilityDetector::State {
     const int64_t t = c.timestamp_micros;
     const SeriesPoint p = plant_series.Update(t, c.power_consumption_watts);
     Note(p.score);
-    if (p.score >= kClearLevel) plant_upset_micros = t;
+    // Upset when its own level is anomalous (the alert level): at half of it, the plant's ordinary
+    // night-time swings would explain, and so hide, a rack sensor's drift.
+    if (p.score >= kAlertLevel) plant_upset_micros = t;
     if (plant_step.Onset(p.score)) {
       // The plant's load is the coils' heat: with a unit stopped, the plant follows it.
       const std::string* stopped = StoppedUnit(t);

@@ -1,0 +1,67 @@
+// The detectors online: a FacilityDetector fed the records of each committed batch (the loader's
+// on_commit in `serve`), keeping the anomalies at or above a level for the store, the stream and
+// the alert engine. Memory is bounded: at most `max_devices` devices are judged (the detectors'
+// state is O(1) per series; records of devices beyond the cap are counted, not judged). Not
+// thread-safe: the loader thread calls it.
+//
+//   auto online = *OnlineDetector::Create({}, topology);
+//   std::vector<Anomaly> found = online->ObserveBatch(batch.records);
+//   for (const Anomaly& a : found) { store(a); engine.ObserveAnomaly(a); }
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <unordered_set>
+#include <vector>
+
+#include "core/record.h"
+#include "core/status.h"
+#include "detect/anomaly.h"
+#include "detect/facility_detector.h"
+#include "detect/score.h"
+
+namespace dcmon::detect {
+
+struct OnlineOptions {
+  FacilityDetectorOptions facility;  // the detectors' options (docs/detection.md)
+  double min_score = kAlertLevel;    // anomalies scoring below this are counted, not kept
+  int64_t max_devices = 1'000'000;   // devices judged at most (the `large` preset has ~61,000)
+  Status Validate() const;
+};
+
+struct OnlineCounters {
+  int64_t records = 0;
+  int64_t anomalies = 0;         // kept (at or above min_score)
+  int64_t below_min_score = 0;   // reported by a detector, scoring under min_score
+  int64_t unjudged_records = 0;  // from devices beyond max_devices
+};
+
+class OnlineDetector {
+ public:
+  static Result<std::unique_ptr<OnlineDetector>> Create(const OnlineOptions& options,
+                                                        const Topology& topology);
+
+  // One record in arrival order; its anomalies are appended to `out`.
+  void Observe(const Record& record, std::vector<Anomaly>& out);
+  // The records of a committed batch, in order; the anomalies they raised.
+  std::vector<Anomaly> ObserveBatch(std::span<const Record> records);
+  const OnlineCounters& counters() const { return counters_; }
+
+ private:
+  OnlineDetector(const OnlineOptions& options, const Topology& topology);
+  bool Judged(std::string_view device);
+
+  OnlineOptions options_;
+  FacilityDetector detector_;
+  std::vector<Anomaly>* out_ = nullptr;  // where the detector's callback appends, during Observe
+  struct IdHash {
+    using is_transparent = void;
+    size_t operator()(std::string_view id) const { return std::hash<std::string_view>{}(id); }
+  };
+  std::unordered_set<std::string, IdHash, std::equal_to<>> devices_;
+  OnlineCounters counters_;
+};
+
+}  // namespace dcmon::detect
