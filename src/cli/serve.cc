@@ -22,8 +22,10 @@
 #include "core/json_writer.h"
 #include "core/log.h"
 #include "core/time.h"
+#include "detect/online.h"
 #include "ingest/http_ingest.h"
 #include "ingest/loader.h"
+#include "store/anomalies.h"
 #include "store/duckdb.h"
 #include "store/retention.h"
 
@@ -98,6 +100,29 @@ std::string ReadingsEvent(const std::vector<Record>& records) {
   return out;
 }
 
+// The detectors over a committed batch: their anomalies stored, then pushed on the stream as
+// `anomaly` events. Returns them (for the alert engine's anomaly rules).
+std::vector<detect::Anomaly> DetectAndStore(detect::OnlineDetector& detector,
+                                            store::AnomalyStore& store, api::EventHub& events,
+                                            const std::vector<Record>& records) {
+  std::vector<detect::Anomaly> found = detector.ObserveBatch(records);
+  if (found.empty()) return found;
+  Result<std::vector<store::StoredAnomaly>> stored = store.Append(found, NowMicros());
+  if (!stored.ok()) {
+    Logger("serve")->error("{}", stored.status().message());
+    return found;
+  }
+  for (const store::StoredAnomaly& a : *stored) {
+    std::string json;
+    {
+      JsonWriter w(json);
+      store::WriteAnomalyJson(w, a);
+    }
+    events.Publish("anomaly", json);
+  }
+  return found;
+}
+
 }  // namespace
 
 void AddServeFlags(CLI::App& cmd, ServeFlags& f) {
@@ -158,12 +183,19 @@ int ServeUntilStopped(const Config& config, const std::function<void(const Serve
 
   analytics::LiveState live(settings->live);
   api::EventHub events;
+  // Detection runs on the loader thread after each commit (docs/detection.md: online). No
+  // facility topology reaches serve yet: every device is judged on its own level and health.
+  Result<std::unique_ptr<detect::OnlineDetector>> detector = detect::OnlineDetector::Create({}, {});
+  if (!detector.ok()) return Fail("serve", detector.status());
+  Result<std::unique_ptr<store::AnomalyStore>> anomalies = store::AnomalyStore::Open(**db);
+  if (!anomalies.ok()) return Fail("serve", anomalies.status());
   std::atomic<int64_t> last_publish{0};
   ingest::LoaderOptions loader_options = settings->loader;
   loader_options.on_commit = [&](const store::WriteBatch& batch, const store::CommitStats&) {
     live.Apply(batch.records);
     if (events.subscribers() > 0 && !batch.records.empty())
       events.Publish("readings", ReadingsEvent(batch.records));
+    DetectAndStore(**detector, **anomalies, events, batch.records);
   };
   Result<std::unique_ptr<ingest::Loader>> loader =
       ingest::Loader::Create(kafka, **db, std::move(loader_options));

@@ -133,6 +133,19 @@ INSERT INTO rollups_1m_v3 SELECT * FROM rollups_1m ORDER BY minute;
 DROP TABLE rollups_1m;
 ALTER TABLE rollups_1m_v3 RENAME TO rollups_1m;
 )sql"},
+    {4, R"sql(
+CREATE TABLE anomalies (  -- the detectors' anomalies at or above detect.min_score, one per incident
+  anomaly_seq BIGINT      NOT NULL,  -- the paging cursor: increases with every stored anomaly
+  device_id   VARCHAR     NOT NULL,  -- the device blamed
+  event_time  TIMESTAMPTZ NOT NULL,  -- of the sample that raised the score through the level
+  value       DOUBLE      NOT NULL,  -- that sample's value (a relation's residual for relations)
+  score       DOUBLE      NOT NULL,  -- in [0, 1] (docs/detection.md)
+  detector    VARCHAR     NOT NULL,  -- 'level', 'inlet-supply', 'drift', 'stuck', ...
+  kind        VARCHAR     NOT NULL,  -- 'facility' or 'sensor'
+  explanation VARCHAR     NOT NULL,
+  ingest_time TIMESTAMPTZ NOT NULL
+);
+)sql"},
 };
 
 }  // namespace

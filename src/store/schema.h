@@ -8,7 +8,7 @@
 
 namespace dcmon::store {
 
-inline constexpr int kSchemaVersion = 3;
+inline constexpr int kSchemaVersion = 4;
 
 // Brings the database to kSchemaVersion. Returns the version it found (0 for a new database).
 Result<int> Migrate(Connection& conn);
