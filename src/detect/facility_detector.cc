@@ -53,6 +53,9 @@ struct Sensor {
   Rack* rack = nullptr;
   SeriesDetector series;  // own level (kOther, power, meters) or relation residual (rack sensors)
   SensorHealth health;
+  // What it measures (rack or not): a jump beyond this in one sample is implausible; 0: none.
+  double jump_limit = 0;
+  std::string_view jump_unit;  // "degC", "%RH"
   double last = kNaN;
   int64_t last_micros = kNever;
   Gate step, drift, health_gate;
@@ -207,6 +210,13 @@ struct FacilityDetector::State {
                                                  .series = SeriesDetector(options.series),
                                                  .health = SensorHealth(options.health, rails)});
     Sensor& s = *it->second;
+    if (humidity) {
+      s.jump_limit = options.implausible_jump_rh;
+      s.jump_unit = "%RH";
+    } else if (r.measurement_type == "temperature") {
+      s.jump_limit = options.implausible_jump_c;
+      s.jump_unit = "degC";
+    }
     if (r.device_id == topology.facility_meter) s.role = Role::kFacilityMeter;
     if (r.device_id == topology.it_meter) {
       s.role = Role::kItMeter;
@@ -349,12 +359,11 @@ struct FacilityDetector::State {
     if (std::isnan(prev) || t - prev_micros > 600 * kMicros) return false;
     bool bad = false;
     std::string_view what;
-    if (s.role == Role::kInlet || s.role == Role::kExhaust) {
-      bad = std::fabs(v - prev) > options.implausible_jump_c;
-      what = "degC";
-    } else if (s.role == Role::kHumidity) {
-      bad = std::fabs(v - prev) > options.implausible_jump_rh;
-      what = "%RH";
+    // Temperature and humidity by what they measure, in a rack or not (a device the topology
+    // does not name is still judged on its health).
+    if (s.jump_limit > 0) {
+      bad = std::fabs(v - prev) > s.jump_limit;
+      what = s.jump_unit;
     } else if (s.role == Role::kRackPower && prev > 0 && v > 0) {
       const double ratio = v / prev;
       bad = ratio > options.implausible_power_ratio || ratio < 1 / options.implausible_power_ratio;
