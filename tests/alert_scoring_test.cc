@@ -313,8 +313,9 @@ TEST(AlertScoring, NoAlertOnAFaultFreeStretch) {
   for (const Alert& a : run.paged) {
     ADD_FAILURE() << a.rule << " " << a.device << " at " << FormatRfc3339(a.starts_at_micros);
   }
-  fmt::print("fault-free: {} simulated hours, seed {}: {} alerts ({} inhibited)\n", hours, seed,
-             run.paged.size(), run.inhibited.size());
+  fmt::print(
+      "fault-free: {} simulated hours after a day of warm-up, seed {}: {} alerts ({} inhibited)\n",
+      hours, seed, run.paged.size(), run.inhibited.size());
   EXPECT_TRUE(run.inhibited.empty());
 }
 
