@@ -104,8 +104,14 @@ std::string ReadingsEvent(const std::vector<Record>& records) {
 // `anomaly` events. Returns them (for the alert engine's anomaly rules).
 std::vector<detect::Anomaly> DetectAndStore(detect::OnlineDetector& detector,
                                             store::AnomalyStore& store, api::EventHub& events,
-                                            const std::vector<Record>& records) {
-  std::vector<detect::Anomaly> found = detector.ObserveBatch(records);
+                                            const store::WriteBatch& batch) {
+  // Each Kafka partition is one ordered source: silence is judged at their watermark.
+  std::vector<int64_t> sources;
+  sources.reserve(batch.origins.size());
+  for (const store::Origin& o : batch.origins)
+    sources.push_back(
+        static_cast<int64_t>(std::hash<std::string>{}(o.topic) ^ static_cast<size_t>(o.partition)));
+  std::vector<detect::Anomaly> found = detector.ObserveBatch(batch.records, sources);
   if (found.empty()) return found;
   Result<std::vector<store::StoredAnomaly>> stored = store.Append(found, NowMicros());
   if (!stored.ok()) {
@@ -195,7 +201,7 @@ int ServeUntilStopped(const Config& config, const std::function<void(const Serve
     live.Apply(batch.records);
     if (events.subscribers() > 0 && !batch.records.empty())
       events.Publish("readings", ReadingsEvent(batch.records));
-    DetectAndStore(**detector, **anomalies, events, batch.records);
+    DetectAndStore(**detector, **anomalies, events, batch);
   };
   Result<std::unique_ptr<ingest::Loader>> loader =
       ingest::Loader::Create(kafka, **db, std::move(loader_options));

@@ -424,5 +424,34 @@ TEST(OnlineDetector, KeepsAnomaliesAtItsLevelAndJudgesAtMostMaxDevices) {
   EXPECT_EQ((*det)->counters().anomalies, 1);
 }
 
+// Two Kafka partitions read apart in event time (a backlog): the devices of the one behind are not
+// silent; a device that really stops is, once the watermark passes its cadence.
+TEST(OnlineDetector, SilenceIsJudgedAtTheSourcesWatermark) {
+  auto det = OnlineDetector::Create({}, {});
+  ASSERT_TRUE(det.ok());
+  std::vector<Anomaly> found;
+  auto sample = [&](const char* id, int64_t t, int64_t source) {
+    (*det)->Observe(SensorReading{.device_id = id,
+                                  .measurement_type = "temperature",
+                                  .value = 22.0 + 0.01 * static_cast<double>((t / kSecond) % 2),
+                                  .timestamp_micros = t},
+                    found, source);
+  };
+  // Partition 1 is read 5 minutes ahead of partition 2, both every 30 s.
+  for (int64_t i = 0; i < 60; ++i) {
+    sample("ahead", kT0 + (i + 10) * 30 * kSecond, 1);
+    sample("behind", kT0 + i * 30 * kSecond, 2);
+  }
+  EXPECT_TRUE(found.empty()) << found[0].device << ": " << found[0].explanation;
+  // "behind" stops: once partition 2's other device moves the watermark on, it is silent.
+  for (int64_t i = 60; i < 80; ++i) {
+    sample("ahead", kT0 + (i + 10) * 30 * kSecond, 1);
+    sample("other-on-2", kT0 + i * 30 * kSecond, 2);
+  }
+  ASSERT_EQ(found.size(), 1u);
+  EXPECT_EQ(found[0].device, "behind");
+  EXPECT_EQ(found[0].detector, DetectorKind::kDropout);
+}
+
 }  // namespace
 }  // namespace dcmon::detect

@@ -743,11 +743,11 @@ double FacilityDetector::Observe(const Record& record) {
   state_->record_score = 0;
   if (const auto* r = std::get_if<SensorReading>(&record)) {
     state_->ObserveSensor(*r);
-    state_->AdvanceTo(r->timestamp_micros);
+    if (state_->options.silence_on_records) state_->AdvanceTo(r->timestamp_micros);
   } else {
     const auto& c = std::get<CoolingMetric>(record);
     state_->ObserveCooling(c);
-    state_->AdvanceTo(c.timestamp_micros);
+    if (state_->options.silence_on_records) state_->AdvanceTo(c.timestamp_micros);
   }
   return state_->record_score;
 }

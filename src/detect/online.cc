@@ -2,12 +2,18 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <climits>
+
 namespace dcmon::detect {
 
 Status OnlineOptions::Validate() const {
   if (Status s = facility.Validate(); !s.ok()) return s;
   if (!(min_score > 0 && min_score <= 1))
     return InvalidArgument(fmt::format("detect.min_score: {} is out of range (0, 1]", min_score));
+  if (!(max_source_lag_s > 0))
+    return InvalidArgument(
+        fmt::format("detect.max_source_lag_s: {} must be above 0", max_source_lag_s));
   if (max_devices < 1)
     return InvalidArgument(fmt::format("detect.max_devices: {} must be at least 1", max_devices));
   return Status::Ok();
@@ -19,8 +25,16 @@ Result<std::unique_ptr<OnlineDetector>> OnlineDetector::Create(const OnlineOptio
   return std::unique_ptr<OnlineDetector>(new OnlineDetector(options, topology));
 }
 
+namespace {
+FacilityDetectorOptions Watermarked(FacilityDetectorOptions o) {
+  o.silence_on_records = false;  // judged at the watermark (Observe)
+  return o;
+}
+}  // namespace
+
 OnlineDetector::OnlineDetector(const OnlineOptions& options, const Topology& topology)
-    : options_(options), detector_(options.facility, topology, [this](const Anomaly& a) {
+    : options_(options),
+      detector_(Watermarked(options.facility), topology, [this](const Anomaly& a) {
         if (a.score < options_.min_score) {
           ++counters_.below_min_score;
           return;
@@ -36,20 +50,37 @@ bool OnlineDetector::Judged(std::string_view device) {
   return true;
 }
 
-void OnlineDetector::Observe(const Record& record, std::vector<Anomaly>& out) {
+int64_t OnlineDetector::Watermark() const {
+  int64_t newest = INT64_MIN;
+  for (const auto& [source, t] : newest_by_source_) newest = std::max(newest, t);
+  const auto lag = static_cast<int64_t>(options_.max_source_lag_s * 1e6);
+  int64_t mark = newest;
+  for (const auto& [source, t] : newest_by_source_) {
+    if (newest - t <= lag) mark = std::min(mark, t);
+  }
+  return mark;
+}
+
+void OnlineDetector::Observe(const Record& record, std::vector<Anomaly>& out, int64_t source) {
   ++counters_.records;
   if (!Judged(DeviceIdOf(record))) {
     ++counters_.unjudged_records;
     return;
   }
+  const int64_t t = std::visit([](const auto& r) { return r.timestamp_micros; }, record);
+  int64_t& newest = newest_by_source_.try_emplace(source, t).first->second;
+  newest = std::max(newest, t);
   out_ = &out;
   detector_.Observe(record);
+  detector_.AdvanceTo(Watermark());
   out_ = nullptr;
 }
 
-std::vector<Anomaly> OnlineDetector::ObserveBatch(std::span<const Record> records) {
+std::vector<Anomaly> OnlineDetector::ObserveBatch(std::span<const Record> records,
+                                                  std::span<const int64_t> sources) {
   std::vector<Anomaly> out;
-  for (const Record& r : records) Observe(r, out);
+  for (size_t i = 0; i < records.size(); ++i)
+    Observe(records[i], out, i < sources.size() ? sources[i] : 0);
   return out;
 }
 
