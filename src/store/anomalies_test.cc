@@ -53,9 +53,10 @@ TEST(Anomalies, AppendNumbersAndPagesWithFilters) {
     JsonWriter w(json);
     WriteAnomalyJson(w, (*page)[0]);
   }
-  EXPECT_EQ(json, R"({"anomaly_seq":2,"device_id":"s2","event_time":"2025-07-20T08:26:40.000001Z",)"
-                  R"("value":21.5,"score":1,"detector":"drift","kind":"sensor",)"
-                  R"("explanation":"drifted \"far\"","ingest_time":"2025-07-20T08:26:40.000010Z"})");
+  EXPECT_EQ(json,
+            R"({"anomaly_seq":2,"device_id":"s2","event_time":"2025-07-20T08:26:40.000001Z",)"
+            R"("value":21.5,"score":1,"detector":"drift","kind":"sensor",)"
+            R"("explanation":"drifted \"far\"","ingest_time":"2025-07-20T08:26:40.000010Z"})");
 }
 
 }  // namespace
