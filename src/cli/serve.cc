@@ -191,7 +191,10 @@ int ServeUntilStopped(const Config& config, const std::function<void(const Serve
   api::EventHub events;
   // Detection runs on the loader thread after each commit (docs/detection.md: online). No
   // facility topology reaches serve yet: every device is judged on its own level and health.
-  Result<std::unique_ptr<detect::OnlineDetector>> detector = detect::OnlineDetector::Create({}, {});
+  Result<detect::OnlineOptions> detect_options = detect::OnlineOptionsFrom(config);
+  if (!detect_options.ok()) return Fail("serve", detect_options.status());
+  Result<std::unique_ptr<detect::OnlineDetector>> detector =
+      detect::OnlineDetector::Create(*detect_options, {});
   if (!detector.ok()) return Fail("serve", detector.status());
   Result<std::unique_ptr<store::AnomalyStore>> anomalies = store::AnomalyStore::Open(**db);
   if (!anomalies.ok()) return Fail("serve", anomalies.status());

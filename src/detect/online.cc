@@ -19,6 +19,21 @@ Status OnlineOptions::Validate() const {
   return Status::Ok();
 }
 
+Result<OnlineOptions> OnlineOptionsFrom(const Config& c) {
+  OnlineOptions o;
+  Result<double> min_score = c.GetDouble("detect.min_score", o.min_score, 1e-9, 1);
+  if (!min_score.ok()) return min_score.status();
+  o.min_score = *min_score;
+  Result<int64_t> devices = c.GetInt("detect.max_devices", o.max_devices, 1, int64_t{1} << 40);
+  if (!devices.ok()) return devices.status();
+  o.max_devices = *devices;
+  Result<double> lag = c.GetDouble("detect.max_source_lag_s", o.max_source_lag_s, 1, 86400);
+  if (!lag.ok()) return lag.status();
+  o.max_source_lag_s = *lag;
+  if (Status s = o.Validate(); !s.ok()) return s;
+  return o;
+}
+
 Result<std::unique_ptr<OnlineDetector>> OnlineDetector::Create(const OnlineOptions& options,
                                                                const Topology& topology) {
   if (Status s = options.Validate(); !s.ok()) return s;

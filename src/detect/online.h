@@ -20,6 +20,7 @@
 #include <unordered_set>
 #include <vector>
 
+#include "core/config.h"
 #include "core/record.h"
 #include "core/status.h"
 #include "detect/anomaly.h"
@@ -36,6 +37,9 @@ struct OnlineOptions {
                                      // watermark (its devices may be silent for real)
   Status Validate() const;
 };
+
+// [detect] min_score, max_devices, max_source_lag_s (docs/configuration.md).
+Result<OnlineOptions> OnlineOptionsFrom(const Config& config);
 
 struct OnlineCounters {
   int64_t records = 0;
