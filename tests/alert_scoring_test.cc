@@ -2,6 +2,8 @@
 // a scripted stretch of simulated time on the `small` preset with every fault kind, then the same
 // facility with no fault at all. Prints the table docs/benchmarks.md quotes.
 //
+// The engine and the online detectors (whose anomalies feed the anomaly rules) are fed as serve
+// feeds them, from a fault-free day before each stretch: the detectors learn a day before they score.
 // Fast form (ctest): 1 simulated day with faults in 100-minute slots (every kind at least once),
 // then the 6 hottest hours of a day without. The week of docs/benchmarks.md (3-hour slots, a
 // fault-free week):
