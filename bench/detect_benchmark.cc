@@ -1,16 +1,21 @@
 // Cost of the detectors: points/s through the per-series detector (one series, and many series
 // round-robin so that state comes from memory, not registers), and records/s through the facility
-// detector on a simulated day of the `small` preset. Memory per series is reported as a counter.
-// A plain EWMA z-score runs beside the per-series detector as the reference.
+// detector on a simulated day of the `small` preset, and the online detector (what serve runs) on
+// the `large` preset. Memory per series is reported as a counter. A plain EWMA z-score runs beside
+// the per-series detector as the reference.
 #include <benchmark/benchmark.h>
+#include <malloc.h>
 
 #include <cmath>
 #include <random>
+#include <string_view>
+#include <unordered_set>
 #include <vector>
 
 #include "core/record_json.h"
 #include "core/sink.h"
 #include "detect/facility_detector.h"
+#include "detect/online.h"
 #include "detect/series_detector.h"
 #include "sim/facility.h"
 #include "sim/simulator.h"
@@ -111,6 +116,54 @@ void BM_FacilityDetector(benchmark::State& state) {
   state.SetItemsProcessed(static_cast<int64_t>(state.iterations() * c.records.size()));
 }
 BENCHMARK(BM_FacilityDetector)->Unit(benchmark::kMillisecond);
+
+// Heap bytes in use (glibc), whatever the allocator kept from earlier runs.
+int64_t HeapBytes() { return static_cast<int64_t>(mallinfo2().uordblks); }
+
+// What serve runs after each commit, on the `large` preset (10 halls x 1,000 racks, 410 CRAHs,
+// ~61,000 devices once a minute): the OnlineDetector over 5 simulated minutes, fed again and again,
+// each pass 5 minutes later in event time. Reports records/s of one thread, the preset's real-time
+// rate (for the share of a core) and the heap the detectors' state took per device.
+void BM_OnlineDetectorLargePreset(benchmark::State& state) {
+  constexpr int64_t kMinute = 60 * kSecond;
+  auto facility = dcmon::sim::LoadFacility("large");
+  const int64_t t0 = 1'755'000'000 * kSecond;
+  auto sim = dcmon::sim::Simulator::Create(*facility, {.seed = 1, .start_micros = t0});
+  Collect c;
+  (void)(*sim)->RunUntil(t0 + 5 * kMinute, c, nullptr);
+  dcmon::detect::Topology topo;
+  const auto& m = (*sim)->model();
+  for (const auto& u : m.crahs())
+    topo.zones.push_back({.crah = u.id, .room = m.facility().rooms[u.room].id});
+  for (const auto& r : m.racks()) topo.zones[r.zone].racks.push_back(r.id);
+  std::vector<int64_t> base;
+  std::unordered_set<std::string_view> devices;
+  for (const dcmon::Record& r : c.records) {
+    base.push_back(std::visit([](const auto& x) { return x.timestamp_micros; }, r));
+    devices.insert(dcmon::DeviceIdOf(r));
+  }
+  const int64_t before = HeapBytes();
+  auto det = *dcmon::detect::OnlineDetector::Create({}, topo);
+  int64_t pass = 0, anomalies = 0, after_first = 0;
+  std::vector<dcmon::detect::Anomaly> found;
+  for (auto _ : state) {
+    const int64_t shift = pass++ * 5 * kMinute;
+    for (size_t i = 0; i < c.records.size(); ++i) {
+      std::visit([&](auto& x) { x.timestamp_micros = base[i] + shift; }, c.records[i]);
+      det->Observe(c.records[i], found);
+    }
+    anomalies += static_cast<int64_t>(found.size());
+    found.clear();
+    if (pass == 1) after_first = HeapBytes();
+  }
+  benchmark::DoNotOptimize(anomalies);
+  state.SetItemsProcessed(static_cast<int64_t>(state.iterations() * c.records.size()));
+  state.counters["realtime_records_per_s"] = static_cast<double>(c.records.size()) / 300.0;
+  state.counters["devices"] = static_cast<double>(devices.size());
+  state.counters["bytes_per_device"] =
+      static_cast<double>(after_first - before) / static_cast<double>(devices.size());
+}
+BENCHMARK(BM_OnlineDetectorLargePreset)->Unit(benchmark::kMillisecond);
 
 }  // namespace
 

@@ -81,13 +81,20 @@ void Engine::Restore(std::vector<Alert> alerts) {
 Engine::Device& Engine::DeviceFor(const Record& record) {
   std::string_view id = DeviceIdOf(record);
   auto it = devices_by_id_.find(id);
-  if (it != devices_by_id_.end()) return devices_[it->second];
-  Device d;
-  d.id = std::string(id);
+  if (it != devices_by_id_.end() && devices_[it->second].placed) return devices_[it->second];
+  // A new device, or one known so far only from an anomaly (DeviceById).
+  const size_t index = it != devices_by_id_.end() ? it->second : devices_.size();
+  if (it == devices_by_id_.end()) {
+    devices_by_id_.emplace(std::string(id), index);
+    devices_.push_back(Device{.id = std::string(id)});
+  }
+  Device& d = devices_[index];
+  d.placed = true;
   const Placement& p =
       std::visit([](const auto& r) -> const Placement& { return r.placement; }, record);
   d.room = p.room;
   d.rack = p.rack;
+  if (const auto* s = std::get_if<SensorReading>(&record)) d.position = s->position;
   // Sensor rules first: their inhibition must be in place when the facility rules run.
   for (Category c : {Category::kSensor, Category::kFacility}) {
     for (size_t i = 0; i < rules_.size(); ++i) {
@@ -97,24 +104,52 @@ Engine::Device& Engine::DeviceFor(const Record& record) {
         d.slots.push_back(Slot{.rule = i, .ingest_clock = true});
     }
   }
-  for (Slot& s : d.slots) {
-    if (restored_.empty()) break;
-    const Rule& rule = rules_[s.rule];
-    std::string_view clock = rule.kind != RuleKind::kStale ? ""
-                             : s.ingest_clock              ? "ingest"
-                                                           : "event";
-    auto it = restored_.find(RestoreKey(rule.name, d.id, clock));
-    if (it == restored_.end()) continue;
-    s.alert = std::move(it->second);
-    restored_.erase(it);
-    if (s.alert->state == AlertState::kFiring && rule.category == Category::kSensor &&
-        d.sensor_firing++ == 0)
-      d.sensor_inhibitor = rule.name;
-  }
-  devices_by_id_.emplace(d.id, devices_.size());
-  if (!d.rack.empty()) devices_of_rack_[d.rack].push_back(devices_.size());
-  devices_.push_back(std::move(d));
+  for (Slot& s : d.slots) Reseat(d, s);
+  if (!d.rack.empty()) devices_of_rack_[d.rack].push_back(index);
+  return d;
+}
+
+void Engine::Reseat(Device& d, Slot& s) {
+  if (restored_.empty() || s.alert) return;
+  const Rule& rule = rules_[s.rule];
+  std::string_view clock = rule.kind != RuleKind::kStale ? "" : s.ingest_clock ? "ingest" : "event";
+  auto it = restored_.find(RestoreKey(rule.name, d.id, clock));
+  if (it == restored_.end()) return;
+  s.alert = std::move(it->second);
+  restored_.erase(it);
+  if (s.alert->state == AlertState::kFiring && rule.category == Category::kSensor &&
+      d.sensor_firing++ == 0)
+    d.sensor_inhibitor = rule.name;
+}
+
+Engine::Device& Engine::DeviceById(std::string_view id) {
+  auto it = devices_by_id_.find(id);
+  if (it != devices_by_id_.end()) return devices_[it->second];
+  devices_by_id_.emplace(std::string(id), devices_.size());
+  devices_.push_back(Device{.id = std::string(id), .placed = false});
   return devices_.back();
+}
+
+void Engine::ObserveAnomaly(const detect::Anomaly& anomaly) {
+  ++counters_.anomalies;
+  const int64_t t = anomaly.timestamp_micros;
+  for (size_t i = 0; i < rules_.size(); ++i) {
+    if (!rules_[i].MatchesAnomaly(anomaly)) continue;
+    Device& d = DeviceById(anomaly.device);
+    if (!d.position.starts_with(rules_[i].select.position_prefix)) continue;
+    auto s =
+        std::find_if(d.slots.begin(), d.slots.end(), [i](const Slot& x) { return x.rule == i; });
+    if (s == d.slots.end()) {
+      s = d.slots.insert(d.slots.end(), Slot{.rule = i});
+      Reseat(d, *s);
+    }
+    if (s->seen && t < s->last_change) continue;  // older than the last one: it changes nothing
+    s->seen = true;
+    s->last_change = t;
+    ++counters_.evaluations;
+    Step(d, *s, t, /*trouble=*/true, /*clear=*/false, anomaly.score);
+    s->clear_since = t;  // an onset is an instant: the clear condition holds from then on
+  }
 }
 
 void Engine::ObserveKpi(std::string_view name, double value, int64_t event_micros) {
@@ -130,6 +165,7 @@ void Engine::ObserveKpi(std::string_view name, double value, int64_t event_micro
     }
     it = devices_by_id_.emplace(key, devices_.size()).first;
     devices_.push_back(std::move(d));
+    for (Slot& s : devices_.back().slots) Reseat(devices_.back(), s);
   }
   Device& d = devices_[it->second];
   if (!std::isfinite(value) || event_micros <= d.last_event) return;
@@ -167,6 +203,7 @@ void Engine::Observe(const Record& record) {
       EvaluateStale(d, s);
       continue;
     }
+    if (rule.kind == RuleKind::kAnomaly) continue;  // evaluated on anomalies and sweeps
     if (late) continue;  // event-time rules only move forward: late data cannot flap them
     double value;
     if (!rule.Read(record, value)) continue;
@@ -212,6 +249,7 @@ void Engine::Evaluate(Device& d, Slot& s, int64_t t, double value) {
       break;
     }
     case RuleKind::kStale:
+    case RuleKind::kAnomaly:
       break;
   }
 }
@@ -242,6 +280,10 @@ void Engine::EvaluateStale(Device& d, Slot& s) {
   const int64_t silent = now - last;
   // Pending since the last sample: the silence began there, not when the sweep noticed it.
   Step(d, s, now, silent >= after, silent < after, static_cast<double>(silent) / 1e6, last);
+}
+
+void Engine::EvaluateAnomaly(Device& d, Slot& s) {
+  if (s.alert) Step(d, s, watermark_, /*trouble=*/false, /*clear=*/true, s.alert->value);
 }
 
 void Engine::Step(Device& d, Slot& s, int64_t t, bool trouble, bool clear, double value,
@@ -396,6 +438,7 @@ void Engine::Tick() {
   for (Device& d : devices_) {
     for (Slot& s : d.slots) {
       if (rules_[s.rule].kind == RuleKind::kStale) EvaluateStale(d, s);
+      if (rules_[s.rule].kind == RuleKind::kAnomaly) EvaluateAnomaly(d, s);
     }
   }
 }

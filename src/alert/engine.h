@@ -25,6 +25,7 @@
 #include "alert/rules.h"
 #include "core/record.h"
 #include "core/status.h"
+#include "detect/anomaly.h"
 
 namespace dcmon::alert {
 
@@ -85,6 +86,7 @@ struct EngineCounters {
   int64_t evaluations = 0;   // rule evaluations (record × matching rule)
   int64_t sweeps = 0;
   int64_t dropped_events = 0;
+  int64_t anomalies = 0;  // anomalies observed (ObserveAnomaly)
 };
 
 class Engine {
@@ -98,6 +100,10 @@ class Engine {
   // A facility KPI (`name`: "pue_hour", "cooling_share", …) at event time `event_micros`, for the
   // kpi rules that watch it. Unknown (NaN) and out-of-order values are not evaluated.
   void ObserveKpi(std::string_view name, double value, int64_t event_micros);
+  // An anomaly from the detectors (detect/), after the records of its batch: each `anomaly` rule
+  // it matches fires at once for the blamed device (a sensor rule inhibits that device's facility
+  // alerts, as any sensor alert does) and resolves keep_firing_for after the device's last match.
+  void ObserveAnomaly(const detect::Anomaly& anomaly);
   // Evaluates staleness now (Observe does so every sweep_interval_s); call it when no records
   // arrive, so that silence is noticed.
   void Tick();
@@ -121,7 +127,7 @@ class Engine {
     std::optional<int64_t> clear_since;
     // rate: monotonic deques of (time, value) over the window
     std::deque<std::pair<int64_t, double>> max_q, min_q;
-    // stuck
+    // stuck; anomaly: last_change is the last matching anomaly
     int64_t last_sample = 0;
     double last_value = 0;
     int64_t last_change = 0;
@@ -129,16 +135,22 @@ class Engine {
   };
   struct Device {
     std::string id, room, rack;
+    std::string position;  // sensors: "inlet_top", ...; empty for cooling units
     int64_t last_event = 0, last_ingest = 0;
     int64_t cadence = 0;      // smallest gap seen between event times
     std::vector<Slot> slots;  // sensor rules first, so their inhibition applies at once
     int sensor_firing = 0;    // firing sensor alerts: facility alerts of the device are inhibited
     std::string sensor_inhibitor;
+    bool placed = true;  // false while known only from an anomaly: room, rack and slots come
+                         // with its first record
   };
 
   Engine(std::vector<Rule> rules, Topology topology, EngineOptions options,
          std::function<int64_t()> clock);
   Device& DeviceFor(const Record& record);
+  Device& DeviceById(std::string_view id);
+  // Gives a new slot the alert Restore read back for it, if any.
+  void Reseat(Device& d, Slot& s);
   void Evaluate(Device& d, Slot& s, int64_t t, double value);
   // Stuck rules: whether more than half of the other sensors of the device's rack (same rule)
   // changed since this one last did. A rack in perfectly steady air repeats every value and is not
@@ -146,6 +158,8 @@ class Engine {
   // device without a rack is judged alone. O(sensors of the rack).
   bool PeersMoved(const Device& d, const Slot& s) const;
   void EvaluateStale(Device& d, Slot& s);
+  // Anomaly rules: resolves once keep_firing_for passed (in event time) since the last anomaly.
+  void EvaluateAnomaly(Device& d, Slot& s);
   // The shared lifecycle: `trouble` starts/keeps pending and firing, `clear` counts toward resolve.
   // `since`: when the trouble began, if before `t` (staleness).
   void Step(Device& d, Slot& s, int64_t t, bool trouble, bool clear, double value,

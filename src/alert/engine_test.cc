@@ -414,6 +414,82 @@ TEST(Engine, RestoreDropsAlertsOfRemovedRules) {
   EXPECT_TRUE(h.engine.Active().empty());
 }
 
+Rule Drifting() {
+  Rule r = Base("SensorDrift", RuleKind::kAnomaly);
+  r.select.source.clear();
+  r.category = Category::kSensor;
+  r.select.detector = "drift";
+  r.level = 0.9;
+  r.keep_firing_for_micros = 600 * kS;
+  return r;
+}
+
+detect::Anomaly Drift(std::string device, int64_t t, double score = 1) {
+  return {.device = std::move(device),
+          .timestamp_micros = t,
+          .value = 24,
+          .score = score,
+          .detector = detect::DetectorKind::kDrift,
+          .category = detect::Category::kSensor};
+}
+
+TEST(Engine, AnomalyRuleFiresAtOnceAndResolvesAfterKeepFiringFor) {
+  Harness h({Drifting()});
+  h.Feed(Inlet("r1", "top", 22, kT0));
+  h.engine.ObserveAnomaly(Drift("r1-inlet-top", kT0 + 10 * kS, 0.5));  // below the level
+  h.engine.ObserveAnomaly(Drift("r1-inlet-middle", kT0 + 10 * kS));    // another device
+  detect::Anomaly stuck = Drift("r1-inlet-top", kT0 + 10 * kS);
+  stuck.detector = detect::DetectorKind::kStuck;  // another detector
+  h.engine.ObserveAnomaly(stuck);
+  EXPECT_EQ(h.Take(), (std::vector<std::string>{"pending SensorDrift r1-inlet-middle",
+                                                "firing SensorDrift r1-inlet-middle"}));
+  h.engine.ObserveAnomaly(Drift("r1-inlet-top", kT0 + 20 * kS));
+  EXPECT_EQ(h.Take(), (std::vector<std::string>{"pending SensorDrift r1-inlet-top",
+                                                "firing SensorDrift r1-inlet-top"}));
+  const std::vector<Alert> active = h.engine.Active();
+  ASSERT_EQ(active.size(), 2u);
+  EXPECT_EQ(active[0].labels.at("rack"), "r1");  // placed from the device's records
+  // A second anomaly within keep_firing_for extends it; event time past it resolves.
+  h.engine.ObserveAnomaly(Drift("r1-inlet-top", kT0 + 300 * kS));
+  for (int64_t t = 30; t <= 890; t += 30) h.Feed(Inlet("r1", "top", 22, kT0 + t * kS));
+  EXPECT_EQ(h.Take(), std::vector<std::string>{"resolved SensorDrift r1-inlet-middle"});
+  for (int64_t t = 900; t <= 920; t += 10) h.Feed(Inlet("r1", "top", 22, kT0 + t * kS));
+  EXPECT_EQ(h.Take(), std::vector<std::string>{"resolved SensorDrift r1-inlet-top"});
+}
+
+TEST(Engine, SensorAnomalyInhibitsTheFacilityAlertOfTheSameDevice) {
+  Rule hot = Hot();
+  hot.for_micros = 0;
+  Harness h({hot, Drifting()});
+  h.Feed(Inlet("r1", "top", 22, kT0));
+  h.engine.ObserveAnomaly(Drift("r1-inlet-top", kT0 + 10 * kS));
+  h.Feed(Inlet("r1", "top", 28, kT0 + 20 * kS));
+  int hot_firing = 0;
+  for (const AlertEvent& e : h.engine.TakeEvents()) {
+    if (e.state != AlertState::kFiring) continue;
+    EXPECT_EQ(e.alert.category, e.alert.rule == "Hot" ? Category::kFacility : Category::kSensor);
+    if (e.alert.rule == "Hot") {
+      ++hot_firing;
+      EXPECT_EQ(e.alert.inhibited_by, "SensorDrift");
+    }
+  }
+  EXPECT_EQ(hot_firing, 1);
+}
+
+TEST(Engine, AnomalyRuleSelectsThePositionOfTheBlamedDevice) {
+  Rule r = Drifting();
+  r.select.position_prefix = "inlet";
+  Harness h({r});
+  CoolingMetric crah{.system_id = "crah-1", .timestamp_micros = kT0};
+  h.Feed(crah);
+  h.engine.ObserveAnomaly(Drift("crah-1", kT0));
+  h.engine.ObserveAnomaly(Drift("never-reported", kT0));
+  EXPECT_TRUE(h.Take().empty());
+  h.Feed(Inlet("r1", "top", 22, kT0));
+  h.engine.ObserveAnomaly(Drift("r1-inlet-top", kT0));
+  EXPECT_EQ(h.Take().size(), 2u);
+}
+
 TEST(Engine, OptionsAreValidated) {
   EngineOptions o;
   o.sweep_interval_s = 0;

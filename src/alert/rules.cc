@@ -91,8 +91,9 @@ Result<RuleKind> KindFrom(std::string_view s) {
   if (s == "stale") return RuleKind::kStale;
   if (s == "stuck") return RuleKind::kStuck;
   if (s == "kpi") return RuleKind::kKpi;
+  if (s == "anomaly") return RuleKind::kAnomaly;
   return InvalidArgument(
-      fmt::format("expected threshold, rate, stale, stuck or kpi, got \"{}\"", s));
+      fmt::format("expected threshold, rate, stale, stuck, kpi or anomaly, got \"{}\"", s));
 }
 
 }  // namespace
@@ -109,6 +110,8 @@ std::string_view RuleKindName(RuleKind kind) {
       return "stuck";
     case RuleKind::kKpi:
       return "kpi";
+    case RuleKind::kAnomaly:
+      return "anomaly";
   }
   return "?";
 }
@@ -157,12 +160,28 @@ Status Rule::Validate() const {
                                   : "must be at or below level");
       }
       break;
+    case RuleKind::kAnomaly:
+      if (!(level > 0 && level <= 1)) return bad("level", "an anomaly score: must be in (0, 1]");
+      if (for_micros > 0) return bad("for_s", "an anomaly is an onset: it fires at once");
+      if (keep_firing_for_micros <= 0)
+        return bad("keep_firing_for_s", "must be above 0: an anomaly rule resolves after it");
+      if (!select.source.empty() || !select.measurement_type.empty() || select.field != "value")
+        return bad("source",
+                   "anomaly rules select by detector, device, device_prefix and position_prefix");
+      break;
   }
+  if (kind != RuleKind::kAnomaly && !select.detector.empty())
+    return bad("detector", "only anomaly rules select by detector");
+  if (detect::DetectorKind k;
+      !select.detector.empty() && !detect::DetectorFromName(select.detector, k))
+    return bad("detector",
+               fmt::format("no detector is named \"{}\" (docs/detection.md)", select.detector));
   return Status::Ok();
 }
 
 bool Rule::Matches(const Record& record) const {
   if (kind == RuleKind::kKpi) return false;
+  if (kind == RuleKind::kAnomaly) return false;
   const auto* s = std::get_if<SensorReading>(&record);
   if (!select.source.empty() && (select.source == "sensor") != (s != nullptr)) return false;
   std::string_view id = DeviceIdOf(record);
@@ -178,6 +197,14 @@ bool Rule::Matches(const Record& record) const {
     return false;
   }
   return true;
+}
+
+bool Rule::MatchesAnomaly(const detect::Anomaly& anomaly) const {
+  if (kind != RuleKind::kAnomaly || anomaly.score < level) return false;
+  if (!select.detector.empty() && detect::DetectorName(anomaly.detector) != select.detector)
+    return false;
+  if (!select.device.empty() && anomaly.device != select.device) return false;
+  return select.device_prefix.empty() || anomaly.device.starts_with(select.device_prefix);
 }
 
 bool Rule::Read(const Record& record, double& value) const {
@@ -238,6 +265,7 @@ Result<std::vector<Rule>> ParseRules(std::string_view text, std::string_view ori
     in.Str("device_prefix", r.select.device_prefix);
     in.Str("field", r.select.field);
     in.Str("kpi", r.select.kpi);
+    in.Str("detector", r.select.detector);
     in.Str("op", op);
     in.Num("level", r.level);
     bool has_clear = t->contains("clear");

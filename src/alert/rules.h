@@ -13,6 +13,7 @@
 
 #include "core/record.h"
 #include "core/status.h"
+#include "detect/anomaly.h"
 
 namespace dcmon::alert {
 
@@ -22,6 +23,8 @@ enum class RuleKind {
   kStale,      // no sample for `after`, judged on event time and on ingest time separately
   kStuck,      // value unchanged for `window`
   kKpi,        // a facility KPI (`kpi`, fed by Engine::ObserveKpi) beyond `level`, as a threshold
+  kAnomaly,    // a detector (detect/) reported an anomaly scoring `level` or more; fires at once,
+               // resolves `keep_firing_for` after the device's last such anomaly
 };
 
 // What a problem is about: a facility problem (air, power, cooling) or a broken sensor.
@@ -32,7 +35,8 @@ enum class Category { kFacility, kSensor };
 struct Selector {
   std::string source;            // "sensor" or "cooling"
   std::string measurement_type;  // sensors: "temperature", "humidity", "power"
-  std::string position_prefix;   // sensors: "inlet" matches inlet_bottom/middle/top
+  std::string position_prefix;   // sensors: "inlet" matches inlet_bottom/middle/top; anomaly
+                                 // rules: the blamed device's position, from its records
   std::string device;            // one device id, e.g. "meter_facility"
   std::string device_prefix;     // e.g. "chiller-plant" or "room-"
   // The number read: "value" for sensors; for cooling units "fan_speed_percent",
@@ -41,6 +45,9 @@ struct Selector {
   std::string field = "value";
   // kpi rules: the facility KPI watched ("pue_hour", "cooling_share"); they match no record.
   std::string kpi;
+  // anomaly rules: the detector's stable name (detect::DetectorName: "drift", "stuck",
+  // "inlet-supply", ...); empty matches every detector.
+  std::string detector;
 };
 
 struct Rule {
@@ -49,10 +56,10 @@ struct Rule {
   Category category = Category::kFacility;
   Selector select;
   bool below = false;                  // threshold: trouble when value < level (else > level)
-  double level = 0;                    // threshold: trouble beyond this
+  double level = 0;                    // threshold: trouble beyond this; anomaly: the least score
   double clear = 0;                    // threshold: resolved only past this (hysteresis)
   int64_t for_micros = 0;              // threshold: must hold this long before firing
-  int64_t keep_firing_for_micros = 0;  // threshold: stays firing this long after clearing
+  int64_t keep_firing_for_micros = 0;  // threshold, anomaly: stays firing this long after clearing
   double delta = 0;                    // rate: allowed change within `window`
   int64_t window_micros = 0;           // rate, stuck
   int64_t after_micros = 0;            // stale: silence this long is stale
@@ -72,7 +79,10 @@ struct Rule {
 
   // Checks every field for the rule's kind; the message names the rule and the field.
   Status Validate() const;
-  bool Matches(const Record& record) const;
+  bool Matches(const Record& record) const;  // never for anomaly rules: they read anomalies
+  // Anomaly rules: the anomaly's detector, device and score (at or above `level`); the engine
+  // checks position_prefix against the device's records.
+  bool MatchesAnomaly(const detect::Anomaly& anomaly) const;
   // The rule's number in `record`, or false when the record does not carry it.
   bool Read(const Record& record, double& value) const;
 };

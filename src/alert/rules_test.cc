@@ -55,6 +55,14 @@ TEST(Rules, ErrorsNameTheField) {
                "delta: must be above 0");
   expect_error("[[rule]]\nname='a'\nkind='slow'\nseverity='x'\nrunbook='y'\n",
                "kind: expected threshold");
+  const std::string anomaly = "[[rule]]\nname='a'\nkind='anomaly'\nseverity='x'\nrunbook='y'\n";
+  expect_error(anomaly + "level=0.9\n", "keep_firing_for_s: must be above 0");
+  expect_error(anomaly + "level=2\nkeep_firing_for_s=60\n", "level: an anomaly score");
+  expect_error(anomaly + "level=0.9\nkeep_firing_for_s=60\nfor_s=60\n", "for_s: an anomaly");
+  expect_error(anomaly + "level=0.9\nkeep_firing_for_s=60\ndetector='drfit'\n",
+               "detector: no detector is named \"drfit\"");
+  expect_error("[[rule]]\nname='a'\nseverity='x'\nrunbook='y'\ndetector='drift'\n",
+               "detector: only anomaly rules");
   expect_error(
       "[[rule]]\nname='a'\nseverity='x'\nrunbook='y'\n[[rule]]\nname='a'\nseverity='x'\nrunbook='y'"
       "\n",

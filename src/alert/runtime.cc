@@ -152,10 +152,11 @@ void Runtime::Stop() {
   for (auto& n : notifiers_) n->Stop();
 }
 
-void Runtime::OnCommit(std::span<const Record> records, std::span<const Kpi> kpis,
-                       int64_t kpi_micros) {
+void Runtime::OnCommit(std::span<const Record> records, std::span<const detect::Anomaly> anomalies,
+                       std::span<const Kpi> kpis, int64_t kpi_micros) {
   const auto start = std::chrono::steady_clock::now();
   engine_.ObserveBatch(records);
+  for (const detect::Anomaly& a : anomalies) engine_.ObserveAnomaly(a);
   for (const auto& [name, value] : kpis) engine_.ObserveKpi(name, value, kpi_micros);
   std::vector<AlertEvent> events = engine_.TakeEvents();
   evaluation_nanos_ +=

@@ -41,6 +41,7 @@
 #include "core/metrics.h"
 #include "core/record.h"
 #include "core/status.h"
+#include "detect/anomaly.h"
 #include "store/duckdb.h"
 
 namespace dcmon::alert {
@@ -89,11 +90,12 @@ class Runtime {
   // Writes what was handed over, then stops the notifiers.
   void Stop();
 
-  // The loader thread, after a commit: the batch's records, and the facility KPIs (name, value) as
-  // of `kpi_micros` for the kpi rules.
+  // The loader thread, after a commit: the batch's records, then the detectors' anomalies of the
+  // batch for the anomaly rules, and the facility KPIs (name, value) as of `kpi_micros` for the
+  // kpi rules.
   using Kpi = std::pair<std::string_view, double>;
-  void OnCommit(std::span<const Record> records, std::span<const Kpi> kpis = {},
-                int64_t kpi_micros = 0);
+  void OnCommit(std::span<const Record> records, std::span<const detect::Anomaly> anomalies = {},
+                std::span<const Kpi> kpis = {}, int64_t kpi_micros = 0);
   // The loader thread, when no records came for a while: staleness on the ingest clock.
   void Tick();
 

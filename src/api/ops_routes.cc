@@ -15,6 +15,7 @@ const std::vector<Api::Route>& Routes() {
       {"GET", "/api/v1/cooling", kScopeRead, Cooling},
       {"GET", "/api/v1/metrics", kScopeRead, MetricPoints},
       {"GET", "/api/v1/devices", kScopeRead, Devices},
+      {"GET", "/api/v1/anomalies", kScopeRead, Anomalies},
       {"GET", "/api/v1/series", kScopeRead, Series},
       {"GET", "/api/v1/summary", kScopeRead, Summary},
       {"GET", "/api/v1/latest", kScopeRead, Latest},

@@ -68,6 +68,7 @@ void Readings(Api::Context&, HttpRequest&, Respond&);
 void Cooling(Api::Context&, HttpRequest&, Respond&);
 void MetricPoints(Api::Context&, HttpRequest&, Respond&);  // metrics_routes.cc
 void Devices(Api::Context&, HttpRequest&, Respond&);
+void Anomalies(Api::Context&, HttpRequest&, Respond&);  // anomaly_routes.cc
 void Series(Api::Context&, HttpRequest&, Respond&);
 void Kpis(Api::Context&, HttpRequest&, Respond&);  // kpi_routes.cc
 void Ingest(Api::Context&, HttpRequest&, Respond&);

@@ -25,10 +25,12 @@
 #include "core/json_writer.h"
 #include "core/log.h"
 #include "core/time.h"
+#include "detect/online.h"
 #include "ingest/http_ingest.h"
 #include "ingest/loader.h"
 #include "sim/facility.h"
 #include "sim/model.h"
+#include "store/anomalies.h"
 #include "store/duckdb.h"
 #include "store/retention.h"
 
@@ -141,6 +143,35 @@ std::string ReadingsEvent(const std::vector<Record>& records) {
   return out;
 }
 
+// The detectors over a committed batch: their anomalies stored, then pushed on the stream as
+// `anomaly` events. Returns them (for the alert engine's anomaly rules).
+std::vector<detect::Anomaly> DetectAndStore(detect::OnlineDetector& detector,
+                                            store::AnomalyStore& store, api::EventHub& events,
+                                            const store::WriteBatch& batch) {
+  // Each Kafka partition is one ordered source: silence is judged at their watermark.
+  std::vector<int64_t> sources;
+  sources.reserve(batch.origins.size());
+  for (const store::Origin& o : batch.origins)
+    sources.push_back(
+        static_cast<int64_t>(std::hash<std::string>{}(o.topic) ^ static_cast<size_t>(o.partition)));
+  std::vector<detect::Anomaly> found = detector.ObserveBatch(batch.records, sources);
+  if (found.empty()) return found;
+  Result<std::vector<store::StoredAnomaly>> stored = store.Append(found, NowMicros());
+  if (!stored.ok()) {
+    Logger("serve")->error("{}", stored.status().message());
+    return found;
+  }
+  for (const store::StoredAnomaly& a : *stored) {
+    std::string json;
+    {
+      JsonWriter w(json);
+      store::WriteAnomalyJson(w, a);
+    }
+    events.Publish("anomaly", json);
+  }
+  return found;
+}
+
 }  // namespace
 
 void AddServeFlags(CLI::App& cmd, ServeFlags& f) {
@@ -201,15 +232,30 @@ int ServeUntilStopped(const Config& config, const std::function<void(const Serve
 
   analytics::LiveState live(settings->live);
   api::EventHub events;
+  // Detection runs on the loader thread after each commit (docs/detection.md: online), with the
+  // CRAH zones of `alert.facility` for the physics relations (without it every device is judged
+  // on its own level and health).
+  Result<detect::OnlineOptions> detect_options = detect::OnlineOptionsFrom(config);
+  if (!detect_options.ok()) return Fail("serve", detect_options.status());
+  detect::Topology detect_topology;
+  for (const alert::Topology::Zone& z : settings->topology.zones)
+    detect_topology.zones.push_back({.crah = z.unit, .room = z.room, .racks = z.racks});
+  Result<std::unique_ptr<detect::OnlineDetector>> detector =
+      detect::OnlineDetector::Create(*detect_options, std::move(detect_topology));
+  if (!detector.ok()) return Fail("serve", detector.status());
+  Result<std::unique_ptr<store::AnomalyStore>> anomalies = store::AnomalyStore::Open(**db);
+  if (!anomalies.ok()) return Fail("serve", anomalies.status());
   std::atomic<int64_t> last_publish{0};
   std::unique_ptr<alert::Runtime> alerts;  // created once the loader has migrated the store
   bool committed_since_tick = false;       // the loader thread's
   ingest::LoaderOptions loader_options = settings->loader;
   loader_options.on_commit = [&](const store::WriteBatch& batch, const store::CommitStats&) {
     live.Apply(batch.records);
+    const std::vector<detect::Anomaly> found =
+        DetectAndStore(**detector, **anomalies, events, batch);
     if (alerts) {
       const analytics::LiveState::FacilityKpis kpis = live.Kpis();
-      alerts->OnCommit(batch.records, kpis.Named(), kpis.event_micros);
+      alerts->OnCommit(batch.records, found, kpis.Named(), kpis.event_micros);
     }
     committed_since_tick = true;
     if (events.subscribers() > 0 && !batch.records.empty())

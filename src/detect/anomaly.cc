@@ -34,6 +34,16 @@ std::string_view DetectorName(DetectorKind kind) {
   return "unknown";
 }
 
+bool DetectorFromName(std::string_view name, DetectorKind& kind) {
+  for (int i = 0; i <= static_cast<int>(DetectorKind::kImplausible); ++i) {
+    if (DetectorName(static_cast<DetectorKind>(i)) == name) {
+      kind = static_cast<DetectorKind>(i);
+      return true;
+    }
+  }
+  return false;
+}
+
 std::string_view CategoryName(Category category) {
   return category == Category::kSensor ? "sensor" : "facility";
 }

@@ -32,6 +32,8 @@ enum class DetectorKind {
 };
 
 std::string_view DetectorName(DetectorKind kind);
+// The detector of a stable name; false for a name no detector has.
+bool DetectorFromName(std::string_view name, DetectorKind& kind);
 
 // Sensor problems are the sensor's own fault ("replace the probe"); facility faults are real
 // conditions in the room ("a CRAH tripped"). The alert engine routes them differently.

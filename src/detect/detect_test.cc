@@ -7,6 +7,7 @@
 
 #include "detect/anomaly.h"
 #include "detect/facility_detector.h"
+#include "detect/online.h"
 #include "detect/score.h"
 #include "detect/sensor_health.h"
 #include "detect/series_detector.h"
@@ -331,6 +332,125 @@ TEST(FacilityDetector, APueMoveWithinItsMetersAccuracyIsNotADrift) {
   feed(4 * 240, [&](int64_t t) { return 1.392 + Ramp(t, rise, 0.1, 0.1); });
   ASSERT_FALSE(seen.empty());
   EXPECT_EQ(seen[0].detector, DetectorKind::kPue);
+}
+
+TEST(FacilityDetector, AnImplausibleJumpIsSeenWithoutATopology) {
+  std::vector<Anomaly> seen;
+  FacilityDetector det({}, Topology{}, [&](const Anomaly& a) { seen.push_back(a); });
+  int64_t t = kT0;
+  auto inlet = [&](double v) {
+    SensorReading r{.device_id = "r-a01-inlet-middle",
+                    .measurement_type = "temperature",
+                    .value = v,
+                    .timestamp_micros = t};
+    r.placement.rack = "r-a01";  // a rack the (empty) topology does not name
+    r.position = "inlet_middle";
+    det.Observe(r);
+    t += 30 * kSecond;
+  };
+  for (int i = 0; i < 10; ++i) inlet(22 + 0.01 * (i % 2));
+  ASSERT_TRUE(seen.empty());
+  inlet(71.6);  // degF reported as degC
+  ASSERT_EQ(seen.size(), 1u);
+  EXPECT_EQ(seen[0].detector, DetectorKind::kImplausible);
+  EXPECT_EQ(seen[0].category, Category::kSensor);
+  EXPECT_NE(seen[0].explanation.find("degC"), std::string::npos) << seen[0].explanation;
+}
+
+// A departure that arrives in one sample (a blanking panel out: the top inlet +2.6 K at once) is a
+// step of its relation, reported once as inlet-supply, not also as the sensor drifting.
+TEST(FacilityDetector, AStepIsNotAlsoADrift) {
+  const std::vector<std::string> racks = {"r-a01", "r-a02", "r-a03", "r-a04", "r-a05", "r-a06"};
+  Topology topo{.zones = {{.crah = "r-crah-1", .room = "r", .racks = racks}}};
+  std::vector<Anomaly> seen;
+  FacilityDetector det({}, topo, [&](const Anomaly& a) { seen.push_back(a); });
+  auto rng = Rng("AStepIsNotAlsoADrift");
+  std::normal_distribution<double> noise(0, 0.02);
+  int64_t t = kT0;
+  auto feed = [&](int steps, double gap) {
+    for (int i = 0; i < steps; ++i, t += 30 * kSecond) {
+      const double supply = 18 + 0.3 * std::sin(static_cast<double>(i) * 2e-3);
+      det.Observe(CoolingMetric{.system_id = "r-crah-1",
+                                .efficiency_percent = 98,
+                                .power_consumption_watts = 1500,
+                                .timestamp_micros = t,
+                                .supply_air_temp_celsius = supply,
+                                .return_air_temp_celsius = 30,
+                                .fan_speed_percent = 60});
+      for (const std::string& rack : racks) {
+        SensorReading r{
+            .device_id = rack + "-inlet-top",
+            .measurement_type = "temperature",
+            .value =
+                std::round((supply + 2 + noise(rng) + (rack == "r-a01" ? gap : 0)) * 100) / 100,
+            .timestamp_micros = t};
+        r.placement.rack = rack;
+        r.position = "inlet_top";
+        det.Observe(r);
+      }
+    }
+  };
+  feed(2 * 2880 + 60, 0);
+  ASSERT_TRUE(seen.empty()) << seen[0].device << ": " << seen[0].explanation;
+  feed(120, 2.6);
+  ASSERT_FALSE(seen.empty());
+  for (const Anomaly& a : seen) {
+    EXPECT_EQ(a.device, "r-a01-inlet-top");
+    EXPECT_NE(a.detector, DetectorKind::kDrift) << a.explanation;
+  }
+  EXPECT_EQ(seen[0].detector, DetectorKind::kInletSupply);
+}
+
+TEST(OnlineDetector, KeepsAnomaliesAtItsLevelAndJudgesAtMostMaxDevices) {
+  EXPECT_FALSE(OnlineDetector::Create({.min_score = 0}, {}).ok());
+  EXPECT_FALSE(OnlineDetector::Create({.max_devices = 0}, {}).ok());
+  auto det = OnlineDetector::Create({.max_devices = 1}, {});
+  ASSERT_TRUE(det.ok());
+  std::vector<Record> batch;
+  int64_t t = kT0;
+  for (int i = 0; i < 12; ++i, t += 30 * kSecond) {
+    for (const char* id : {"a-temp", "b-temp"}) {
+      batch.push_back(SensorReading{.device_id = id,
+                                    .measurement_type = "temperature",
+                                    .value = i == 11 ? 80.0 : 22.0 + 0.01 * (i % 2),
+                                    .timestamp_micros = t});
+    }
+  }
+  std::vector<Anomaly> found = (*det)->ObserveBatch(batch);
+  ASSERT_EQ(found.size(), 1u);  // b-temp jumps too, but it is beyond max_devices
+  EXPECT_EQ(found[0].device, "a-temp");
+  EXPECT_EQ((*det)->counters().records, 24);
+  EXPECT_EQ((*det)->counters().unjudged_records, 12);
+  EXPECT_EQ((*det)->counters().anomalies, 1);
+}
+
+// Two Kafka partitions read apart in event time (a backlog): the devices of the one behind are not
+// silent; a device that really stops is, once the watermark passes its cadence.
+TEST(OnlineDetector, SilenceIsJudgedAtTheSourcesWatermark) {
+  auto det = OnlineDetector::Create({}, {});
+  ASSERT_TRUE(det.ok());
+  std::vector<Anomaly> found;
+  auto sample = [&](const char* id, int64_t t, int64_t source) {
+    (*det)->Observe(SensorReading{.device_id = id,
+                                  .measurement_type = "temperature",
+                                  .value = 22.0 + 0.01 * static_cast<double>((t / kSecond) % 2),
+                                  .timestamp_micros = t},
+                    found, source);
+  };
+  // Partition 1 is read 5 minutes ahead of partition 2, both every 30 s.
+  for (int64_t i = 0; i < 60; ++i) {
+    sample("ahead", kT0 + (i + 10) * 30 * kSecond, 1);
+    sample("behind", kT0 + i * 30 * kSecond, 2);
+  }
+  EXPECT_TRUE(found.empty()) << found[0].device << ": " << found[0].explanation;
+  // "behind" stops: once partition 2's other device moves the watermark on, it is silent.
+  for (int64_t i = 60; i < 80; ++i) {
+    sample("ahead", kT0 + (i + 10) * 30 * kSecond, 1);
+    sample("other-on-2", kT0 + i * 30 * kSecond, 2);
+  }
+  ASSERT_EQ(found.size(), 1u);
+  EXPECT_EQ(found[0].device, "behind");
+  EXPECT_EQ(found[0].detector, DetectorKind::kDropout);
 }
 
 }  // namespace

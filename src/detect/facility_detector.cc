@@ -53,6 +53,9 @@ struct Sensor {
   Rack* rack = nullptr;
   SeriesDetector series;  // own level (kOther, power, meters) or relation residual (rack sensors)
   SensorHealth health;
+  // What it measures (rack or not): a jump beyond this in one sample is implausible; 0: none.
+  double jump_limit = 0;
+  std::string_view jump_unit;  // "degC", "%RH"
   double last = kNaN;
   int64_t last_micros = kNever;
   Gate step, drift, health_gate;
@@ -207,6 +210,13 @@ struct FacilityDetector::State {
                                                  .series = SeriesDetector(options.series),
                                                  .health = SensorHealth(options.health, rails)});
     Sensor& s = *it->second;
+    if (humidity) {
+      s.jump_limit = options.implausible_jump_rh;
+      s.jump_unit = "%RH";
+    } else if (r.measurement_type == "temperature") {
+      s.jump_limit = options.implausible_jump_c;
+      s.jump_unit = "degC";
+    }
     if (r.device_id == topology.facility_meter) s.role = Role::kFacilityMeter;
     if (r.device_id == topology.it_meter) {
       s.role = Role::kItMeter;
@@ -349,12 +359,11 @@ struct FacilityDetector::State {
     if (std::isnan(prev) || t - prev_micros > 600 * kMicros) return false;
     bool bad = false;
     std::string_view what;
-    if (s.role == Role::kInlet || s.role == Role::kExhaust) {
-      bad = std::fabs(v - prev) > options.implausible_jump_c;
-      what = "degC";
-    } else if (s.role == Role::kHumidity) {
-      bad = std::fabs(v - prev) > options.implausible_jump_rh;
-      what = "%RH";
+    // Temperature and humidity by what they measure, in a rack or not (a device the topology
+    // does not name is still judged on its health).
+    if (s.jump_limit > 0) {
+      bad = std::fabs(v - prev) > s.jump_limit;
+      what = s.jump_unit;
     } else if (s.role == Role::kRackPower && prev > 0 && v > 0) {
       const double ratio = v / prev;
       bad = ratio > options.implausible_power_ratio || ratio < 1 / options.implausible_power_ratio;
@@ -427,7 +436,9 @@ struct FacilityDetector::State {
              fmt::format("{}: {} off by {:+.2f} ({:+.1f} sigma)", o.relation, blamed.id,
                          o.residual - p.expected, p.z));
     }
-    if (o.drift) {
+    // A departure that arrives in one sample is a step of the relation (a blanking panel out, a
+    // door open), not a drift, however far it also is from the slow baseline.
+    if (o.drift && !o.step) {
       Report(blamed.id, o.t, o.residual, o.drift_score, DetectorKind::kDrift, Category::kSensor,
              fmt::format("{}: {} drifted from its learned offset ({:+.1f} sigma)", o.relation,
                          blamed.id, p.drift_z));
@@ -642,7 +653,9 @@ struct FacilityDetector::State {
     const int64_t t = c.timestamp_micros;
     const SeriesPoint p = plant_series.Update(t, c.power_consumption_watts);
     Note(p.score);
-    if (p.score >= kClearLevel) plant_upset_micros = t;
+    // Upset when its own level is anomalous (the alert level): at half of it, the plant's ordinary
+    // night-time swings would explain, and so hide, a rack sensor's drift.
+    if (p.score >= kAlertLevel) plant_upset_micros = t;
     if (plant_step.Onset(p.score)) {
       // The plant's load is the coils' heat: with a unit stopped, the plant follows it.
       const std::string* stopped = StoppedUnit(t);
@@ -730,11 +743,11 @@ double FacilityDetector::Observe(const Record& record) {
   state_->record_score = 0;
   if (const auto* r = std::get_if<SensorReading>(&record)) {
     state_->ObserveSensor(*r);
-    state_->AdvanceTo(r->timestamp_micros);
+    if (state_->options.silence_on_records) state_->AdvanceTo(r->timestamp_micros);
   } else {
     const auto& c = std::get<CoolingMetric>(record);
     state_->ObserveCooling(c);
-    state_->AdvanceTo(c.timestamp_micros);
+    if (state_->options.silence_on_records) state_->AdvanceTo(c.timestamp_micros);
   }
   return state_->record_score;
 }

@@ -56,8 +56,12 @@ struct FacilityDetectorOptions {
   double delta_t_min_sigma_share = 0.025;  // crah-delta-t's spread floor, share of the heat its
                                            // zone predicts: a unit's neighbours carry 20 % of
                                            // its air, so its split moves by percents as fans settle
-  double pue_min_sigma_share = 0.005;      // the PUE's spread floor, share of its level: the
-                                           // accuracy of its two meters (class 0.5, IEC 62053-22)
+  // Silence (dropouts) judged at the newest record's event time; false: only at AdvanceTo's, for
+  // inputs whose sources run apart in event time (Kafka partitions: the online detector's
+  // watermark).
+  bool silence_on_records = true;
+  double pue_min_sigma_share = 0.005;  // the PUE's spread floor, share of its level: the
+                                       // accuracy of its two meters (class 0.5, IEC 62053-22)
   Status Validate() const;
 };
 

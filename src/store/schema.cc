@@ -324,7 +324,7 @@ CREATE TABLE silences (      -- maintenance windows: alerts matching every match
 -- metrics gets its own ingest cursor, as the record tables have: ingest_time repeats within a batch
 -- and is only as monotonic as the server's clock. Rows already stored are numbered in the order
 -- they were stored.
-CREATE TABLE metrics_v4 (
+CREATE TABLE metrics_v7 (
   time        TIMESTAMPTZ NOT NULL,
   measurement VARCHAR     NOT NULL,
   tags        MAP(VARCHAR, VARCHAR) NOT NULL,
@@ -334,11 +334,24 @@ CREATE TABLE metrics_v4 (
   ingest_time TIMESTAMPTZ NOT NULL,
   ingest_seq  BIGINT      NOT NULL  -- grows with every stored row: the metrics stream's cursor
 );
-INSERT INTO metrics_v4
+INSERT INTO metrics_v7
   SELECT *, row_number() OVER (ORDER BY ingest_time, rowid) AS ingest_seq FROM metrics
   ORDER BY ingest_seq;
 DROP TABLE metrics;
-ALTER TABLE metrics_v4 RENAME TO metrics;
+ALTER TABLE metrics_v7 RENAME TO metrics;
+)sql"},
+    {8, R"sql(
+CREATE TABLE anomalies (  -- the detectors' anomalies at or above detect.min_score, one per incident
+  anomaly_seq BIGINT      NOT NULL,  -- the paging cursor: increases with every stored anomaly
+  device_id   VARCHAR     NOT NULL,  -- the device blamed
+  event_time  TIMESTAMPTZ NOT NULL,  -- of the sample that raised the score through the level
+  value       DOUBLE      NOT NULL,  -- that sample's value (a relation's residual for relations)
+  score       DOUBLE      NOT NULL,  -- in [0, 1] (docs/detection.md)
+  detector    VARCHAR     NOT NULL,  -- 'level', 'inlet-supply', 'drift', 'stuck', ...
+  kind        VARCHAR     NOT NULL,  -- 'facility' or 'sensor'
+  explanation VARCHAR     NOT NULL,
+  ingest_time TIMESTAMPTZ NOT NULL
+);
 )sql"},
 };
 

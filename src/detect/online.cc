@@ -1,0 +1,102 @@
+#include "detect/online.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <climits>
+
+namespace dcmon::detect {
+
+Status OnlineOptions::Validate() const {
+  if (Status s = facility.Validate(); !s.ok()) return s;
+  if (!(min_score > 0 && min_score <= 1))
+    return InvalidArgument(fmt::format("detect.min_score: {} is out of range (0, 1]", min_score));
+  if (!(max_source_lag_s > 0))
+    return InvalidArgument(
+        fmt::format("detect.max_source_lag_s: {} must be above 0", max_source_lag_s));
+  if (max_devices < 1)
+    return InvalidArgument(fmt::format("detect.max_devices: {} must be at least 1", max_devices));
+  return Status::Ok();
+}
+
+Result<OnlineOptions> OnlineOptionsFrom(const Config& c) {
+  OnlineOptions o;
+  Result<double> min_score = c.GetDouble("detect.min_score", o.min_score, 1e-9, 1);
+  if (!min_score.ok()) return min_score.status();
+  o.min_score = *min_score;
+  Result<int64_t> devices = c.GetInt("detect.max_devices", o.max_devices, 1, int64_t{1} << 40);
+  if (!devices.ok()) return devices.status();
+  o.max_devices = *devices;
+  Result<double> lag = c.GetDouble("detect.max_source_lag_s", o.max_source_lag_s, 1, 86400);
+  if (!lag.ok()) return lag.status();
+  o.max_source_lag_s = *lag;
+  if (Status s = o.Validate(); !s.ok()) return s;
+  return o;
+}
+
+Result<std::unique_ptr<OnlineDetector>> OnlineDetector::Create(const OnlineOptions& options,
+                                                               const Topology& topology) {
+  if (Status s = options.Validate(); !s.ok()) return s;
+  return std::unique_ptr<OnlineDetector>(new OnlineDetector(options, topology));
+}
+
+namespace {
+FacilityDetectorOptions Watermarked(FacilityDetectorOptions o) {
+  o.silence_on_records = false;  // judged at the watermark (Observe)
+  return o;
+}
+}  // namespace
+
+OnlineDetector::OnlineDetector(const OnlineOptions& options, const Topology& topology)
+    : options_(options),
+      detector_(Watermarked(options.facility), topology, [this](const Anomaly& a) {
+        if (a.score < options_.min_score) {
+          ++counters_.below_min_score;
+          return;
+        }
+        ++counters_.anomalies;
+        out_->push_back(a);
+      }) {}
+
+bool OnlineDetector::Judged(std::string_view device) {
+  if (devices_.find(device) != devices_.end()) return true;
+  if (static_cast<int64_t>(devices_.size()) >= options_.max_devices) return false;
+  devices_.emplace(device);
+  return true;
+}
+
+int64_t OnlineDetector::Watermark() const {
+  int64_t newest = INT64_MIN;
+  for (const auto& [source, t] : newest_by_source_) newest = std::max(newest, t);
+  const auto lag = static_cast<int64_t>(options_.max_source_lag_s * 1e6);
+  int64_t mark = newest;
+  for (const auto& [source, t] : newest_by_source_) {
+    if (newest - t <= lag) mark = std::min(mark, t);
+  }
+  return mark;
+}
+
+void OnlineDetector::Observe(const Record& record, std::vector<Anomaly>& out, int64_t source) {
+  ++counters_.records;
+  if (!Judged(DeviceIdOf(record))) {
+    ++counters_.unjudged_records;
+    return;
+  }
+  const int64_t t = std::visit([](const auto& r) { return r.timestamp_micros; }, record);
+  int64_t& newest = newest_by_source_.try_emplace(source, t).first->second;
+  newest = std::max(newest, t);
+  out_ = &out;
+  detector_.Observe(record);
+  detector_.AdvanceTo(Watermark());
+  out_ = nullptr;
+}
+
+std::vector<Anomaly> OnlineDetector::ObserveBatch(std::span<const Record> records,
+                                                  std::span<const int64_t> sources) {
+  std::vector<Anomaly> out;
+  for (size_t i = 0; i < records.size(); ++i)
+    Observe(records[i], out, i < sources.size() ? sources[i] : 0);
+  return out;
+}
+
+}  // namespace dcmon::detect
