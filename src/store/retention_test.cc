@@ -65,8 +65,8 @@ class RetentionTest : public ::testing::Test {
       for (int p = 0; p < 2; ++p) {
         ASSERT_TRUE(c().Execute(fmt::format("INSERT INTO metrics VALUES (TIMESTAMPTZ "
                                             "'2026-11-{} 0{}:00:00+00', 'cpu', MAP {{'host': "
-                                            "'a'}}, 'usage', {}, NULL, now())",
-                                            26 + day, p, p))
+                                            "'a'}}, 'usage', {}, NULL, now(), {})",
+                                            26 + day, p, p, day * 2 + p + 1))
                         .ok());
       }
     }

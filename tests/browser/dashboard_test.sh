@@ -15,7 +15,8 @@ run_pid=
 trap '[ -n "$run_pid" ] && kill -CONT $run_pid 2>/dev/null && kill $run_pid 2>/dev/null; wait 2>/dev/null; rm -rf "$work"' EXIT
 
 # shellcheck disable=SC2086  # RUN_ARGS is a list of flags
-(cd "$work" && exec "$dcmon" run --listen 127.0.0.1:0 --store "$work/run.duckdb" --history "${HISTORY:-10}" --facility "$preset" \
+# A site with a time-of-use tariff, so that the cost tile has a price to show.
+(cd "$work" && DCMON_ANALYTICS_TARIFF="${TARIFF-07:00=0.25,23:00=0.12}" exec "$dcmon" run --listen 127.0.0.1:0 --store "$work/run.duckdb" --history "${HISTORY:-10}" --facility "$preset" \
   ${RUN_ARGS:-} >"$work/run.out" 2>"$work/run.err") &
 run_pid=$!
 for _ in $(seq 150); do grep -q 'Ctrl-C stops everything' "$work/run.out" && break; sleep 0.1; done

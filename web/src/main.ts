@@ -72,8 +72,10 @@ async function loadKpis() {
   try {
     const k = await get<{ cost?: { currency: string; total: number | null }; completeness?: { ratio: number }[] }>(
       `/api/v1/kpis?from=${from}&to=${to}`);
-    $("kpi-cost").textContent = fmt(k.cost?.total, 0);
-    $("kpi-cost-unit").textContent = k.cost?.currency ?? "";
+    const priced = k.cost?.total !== null && k.cost?.total !== undefined;
+    $("kpi-cost").textContent = priced ? fmt(k.cost?.total, 0) : "no tariff";
+    $("kpi-cost").title = priced ? "" : "set analytics.tariff to price the energy (docs/configuration.md)";
+    $("kpi-cost-unit").textContent = priced ? (k.cost?.currency ?? "") : "";
     const c = k.completeness ?? [];
     $("kpi-complete").textContent = c.length ? fmt(c.reduce((s, x) => s + x.ratio, 0) / c.length, 1, 100) : "–";
     $("kpi-complete-unit").textContent = "%";
