@@ -32,18 +32,7 @@ std::string MatchersJson(const std::vector<Matcher>& matchers) {
   std::string out;
   {
     JsonWriter w(out);
-    w.BeginArray();
-    for (const Matcher& m : matchers) {
-      w.BeginObject();
-      w.Key("name");
-      w.String(m.name);
-      w.Key("value");
-      w.String(m.value);
-      w.Key("is_regex");
-      w.Bool(m.is_regex);
-      w.EndObject();
-    }
-    w.EndArray();
+    WriteMatchersJson(matchers, w);
   }
   return out;
 }

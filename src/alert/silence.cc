@@ -43,4 +43,19 @@ bool Silence::Matches(const std::map<std::string, std::string>& labels) const {
   return true;
 }
 
+void WriteMatchersJson(const std::vector<Matcher>& matchers, JsonWriter& w) {
+  w.BeginArray();
+  for (const Matcher& m : matchers) {
+    w.BeginObject();
+    w.Key("name");
+    w.String(m.name);
+    w.Key("value");
+    w.String(m.value);
+    w.Key("is_regex");
+    w.Bool(m.is_regex);
+    w.EndObject();
+  }
+  w.EndArray();
+}
+
 }  // namespace dcmon::alert

@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "core/json_writer.h"
 #include "core/status.h"
 
 namespace dcmon::alert {
@@ -53,5 +54,8 @@ class Silence {
   int64_t ends_at_micros_ = 0;
   std::string comment_, created_by_;
 };
+
+// [{"name","value","is_regex"}, …]: the matchers as the API shows and the store keeps them.
+void WriteMatchersJson(const std::vector<Matcher>& matchers, JsonWriter& w);
 
 }  // namespace dcmon::alert

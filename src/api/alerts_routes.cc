@@ -26,18 +26,7 @@ void WriteSilence(const alert::Silence& s, int64_t now, JsonWriter& w) {
   w.Key("id");
   w.String(s.id);
   w.Key("matchers");
-  w.BeginArray();
-  for (const alert::Matcher& m : s.matchers()) {
-    w.BeginObject();
-    w.Key("name");
-    w.String(m.name);
-    w.Key("value");
-    w.String(m.value);
-    w.Key("is_regex");
-    w.Bool(m.is_regex);
-    w.EndObject();
-  }
-  w.EndArray();
+  alert::WriteMatchersJson(s.matchers(), w);
   w.Key("starts_at");
   w.Timestamp(s.starts_at_micros());
   w.Key("ends_at");
