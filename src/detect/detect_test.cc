@@ -453,5 +453,38 @@ TEST(OnlineDetector, SilenceIsJudgedAtTheSourcesWatermark) {
   EXPECT_EQ(found[0].detector, DetectorKind::kDropout);
 }
 
+// A backfill: partition 2 is read 20 minutes behind partition 1 in event time, but it delivers,
+// so it holds the watermark back however far behind it is (a lag bound in event time flagged its
+// healthy devices as dropouts in `dcmon run`'s backfill). Once it delivers nothing for
+// max_source_idle_s of wall time it has stopped, and its device is silent.
+TEST(OnlineDetector, ASourceFarBehindButDeliveringHoldsTheWatermarkUntilItGoesIdle) {
+  int64_t wall = kT0;
+  auto det = OnlineDetector::Create({}, {}, [&wall] { return wall; });
+  ASSERT_TRUE(det.ok());
+  std::vector<Anomaly> found;
+  auto sample = [&](const char* id, int64_t t, int64_t source) {
+    (*det)->Observe(SensorReading{.device_id = id,
+                                  .measurement_type = "temperature",
+                                  .value = 22.0 + 0.01 * static_cast<double>((t / kSecond) % 2),
+                                  .timestamp_micros = t},
+                    found, source);
+  };
+  for (int64_t i = 0; i < 120; ++i) {
+    wall += kSecond;
+    sample("ahead", kT0 + (i + 40) * 30 * kSecond, 1);
+    sample("behind", kT0 + i * 30 * kSecond, 2);
+  }
+  EXPECT_TRUE(found.empty()) << found[0].device << ": " << found[0].explanation;
+  // Partition 2 stops: partition 1 goes on, and after a minute of wall time "behind" is silent.
+  for (int64_t i = 120; i < 200 && found.empty(); ++i) {
+    wall += kSecond;
+    sample("ahead", kT0 + (i + 40) * 30 * kSecond, 1);
+  }
+  ASSERT_EQ(found.size(), 1u);
+  EXPECT_EQ(found[0].device, "behind");
+  EXPECT_EQ(found[0].detector, DetectorKind::kDropout);
+  EXPECT_GE(wall - kT0, 120 * kSecond + 60 * kSecond) << "not before the source was idle";
+}
+
 }  // namespace
 }  // namespace dcmon::detect

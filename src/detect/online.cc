@@ -11,9 +11,9 @@ Status OnlineOptions::Validate() const {
   if (Status s = facility.Validate(); !s.ok()) return s;
   if (!(min_score > 0 && min_score <= 1))
     return InvalidArgument(fmt::format("detect.min_score: {} is out of range (0, 1]", min_score));
-  if (!(max_source_lag_s > 0))
+  if (!(max_source_idle_s > 0))
     return InvalidArgument(
-        fmt::format("detect.max_source_lag_s: {} must be above 0", max_source_lag_s));
+        fmt::format("detect.max_source_idle_s: {} must be above 0", max_source_idle_s));
   if (max_devices < 1)
     return InvalidArgument(fmt::format("detect.max_devices: {} must be at least 1", max_devices));
   return Status::Ok();
@@ -27,17 +27,18 @@ Result<OnlineOptions> OnlineOptionsFrom(const Config& c) {
   Result<int64_t> devices = c.GetInt("detect.max_devices", o.max_devices, 1, int64_t{1} << 40);
   if (!devices.ok()) return devices.status();
   o.max_devices = *devices;
-  Result<double> lag = c.GetDouble("detect.max_source_lag_s", o.max_source_lag_s, 1, 86400);
-  if (!lag.ok()) return lag.status();
-  o.max_source_lag_s = *lag;
+  Result<double> idle = c.GetDouble("detect.max_source_idle_s", o.max_source_idle_s, 1, 86400);
+  if (!idle.ok()) return idle.status();
+  o.max_source_idle_s = *idle;
   if (Status s = o.Validate(); !s.ok()) return s;
   return o;
 }
 
 Result<std::unique_ptr<OnlineDetector>> OnlineDetector::Create(const OnlineOptions& options,
-                                                               const Topology& topology) {
+                                                               const Topology& topology,
+                                                               std::function<int64_t()> clock) {
   if (Status s = options.Validate(); !s.ok()) return s;
-  return std::unique_ptr<OnlineDetector>(new OnlineDetector(options, topology));
+  return std::unique_ptr<OnlineDetector>(new OnlineDetector(options, topology, std::move(clock)));
 }
 
 namespace {
@@ -47,16 +48,19 @@ FacilityDetectorOptions Watermarked(FacilityDetectorOptions o) {
 }
 }  // namespace
 
-OnlineDetector::OnlineDetector(const OnlineOptions& options, const Topology& topology)
+OnlineDetector::OnlineDetector(const OnlineOptions& options, const Topology& topology,
+                               std::function<int64_t()> clock)
     : options_(options),
-      detector_(Watermarked(options.facility), topology, [this](const Anomaly& a) {
-        if (a.score < options_.min_score) {
-          ++counters_.below_min_score;
-          return;
-        }
-        ++counters_.anomalies;
-        out_->push_back(a);
-      }) {}
+      detector_(Watermarked(options.facility), topology,
+                [this](const Anomaly& a) {
+                  if (a.score < options_.min_score) {
+                    ++counters_.below_min_score;
+                    return;
+                  }
+                  ++counters_.anomalies;
+                  out_->push_back(a);
+                }),
+      clock_(std::move(clock)) {}
 
 bool OnlineDetector::Judged(std::string_view device) {
   if (devices_.find(device) != devices_.end()) return true;
@@ -65,37 +69,46 @@ bool OnlineDetector::Judged(std::string_view device) {
   return true;
 }
 
-int64_t OnlineDetector::Watermark() const {
-  int64_t newest = INT64_MIN;
-  for (const auto& [source, t] : newest_by_source_) newest = std::max(newest, t);
-  const auto lag = static_cast<int64_t>(options_.max_source_lag_s * 1e6);
-  int64_t mark = newest;
-  for (const auto& [source, t] : newest_by_source_) {
-    if (newest - t <= lag) mark = std::min(mark, t);
+// A source read behind the others (a backlog being caught up) still delivers: it holds the
+// watermark back however far behind it is. One that delivered nothing for max_source_idle_s has
+// stopped (a dead gateway, an emptied partition): it no longer does.
+int64_t OnlineDetector::Watermark(int64_t now) const {
+  const auto idle = static_cast<int64_t>(options_.max_source_idle_s * 1e6);
+  int64_t newest = INT64_MIN, mark = INT64_MAX;
+  for (const auto& [id, s] : sources_) {
+    newest = std::max(newest, s.newest);
+    if (now - s.last_seen <= idle) mark = std::min(mark, s.newest);
   }
-  return mark;
+  return mark == INT64_MAX ? newest : mark;
 }
 
 void OnlineDetector::Observe(const Record& record, std::vector<Anomaly>& out, int64_t source) {
+  ObserveAt(record, out, source, clock_());
+}
+
+void OnlineDetector::ObserveAt(const Record& record, std::vector<Anomaly>& out, int64_t source,
+                               int64_t now) {
   ++counters_.records;
   if (!Judged(DeviceIdOf(record))) {
     ++counters_.unjudged_records;
     return;
   }
   const int64_t t = std::visit([](const auto& r) { return r.timestamp_micros; }, record);
-  int64_t& newest = newest_by_source_.try_emplace(source, t).first->second;
-  newest = std::max(newest, t);
+  Source& s = sources_.try_emplace(source, Source{.newest = t}).first->second;
+  s.newest = std::max(s.newest, t);
+  s.last_seen = now;
   out_ = &out;
   detector_.Observe(record);
-  detector_.AdvanceTo(Watermark());
+  detector_.AdvanceTo(Watermark(now));
   out_ = nullptr;
 }
 
 std::vector<Anomaly> OnlineDetector::ObserveBatch(std::span<const Record> records,
                                                   std::span<const int64_t> sources) {
   std::vector<Anomaly> out;
+  const int64_t now = clock_();
   for (size_t i = 0; i < records.size(); ++i)
-    Observe(records[i], out, i < sources.size() ? sources[i] : 0);
+    ObserveAt(records[i], out, i < sources.size() ? sources[i] : 0, now);
   return out;
 }
 

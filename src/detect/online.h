@@ -13,6 +13,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <span>
 #include <string>
@@ -23,6 +24,7 @@
 #include "core/config.h"
 #include "core/record.h"
 #include "core/status.h"
+#include "core/time.h"
 #include "detect/anomaly.h"
 #include "detect/facility_detector.h"
 #include "detect/score.h"
@@ -33,12 +35,13 @@ struct OnlineOptions {
   FacilityDetectorOptions facility;  // the detectors' options (docs/detection.md)
   double min_score = kAlertLevel;    // anomalies scoring below this are counted, not kept
   int64_t max_devices = 1'000'000;   // devices judged at most (the `large` preset has ~61,000)
-  double max_source_lag_s = 600;     // a source this far behind the newest stops holding back the
-                                     // watermark (its devices may be silent for real)
+  double max_source_idle_s = 60;     // a source that delivered nothing for this long (wall clock)
+                                     // stops holding back the watermark (its devices may be silent
+                                     // for real); one that is behind but delivering holds it back
   Status Validate() const;
 };
 
-// [detect] min_score, max_devices, max_source_lag_s (docs/configuration.md).
+// [detect] min_score, max_devices, max_source_idle_s (docs/configuration.md).
 Result<OnlineOptions> OnlineOptionsFrom(const Config& config);
 
 struct OnlineCounters {
@@ -50,8 +53,10 @@ struct OnlineCounters {
 
 class OnlineDetector {
  public:
+  // `clock`: wall time in microseconds (a fake in tests), for the sources' idleness.
   static Result<std::unique_ptr<OnlineDetector>> Create(const OnlineOptions& options,
-                                                        const Topology& topology);
+                                                        const Topology& topology,
+                                                        std::function<int64_t()> clock = NowMicros);
 
   // One record in arrival order from `source` (any id per ordered input: a Kafka partition); its
   // anomalies are appended to `out`.
@@ -63,10 +68,13 @@ class OnlineDetector {
   const OnlineCounters& counters() const { return counters_; }
 
  private:
-  OnlineDetector(const OnlineOptions& options, const Topology& topology);
+  OnlineDetector(const OnlineOptions& options, const Topology& topology,
+                 std::function<int64_t()> clock);
   bool Judged(std::string_view device);
-  // The oldest newest-event-time over the sources not lagging beyond max_source_lag_s.
-  int64_t Watermark() const;
+  void ObserveAt(const Record& record, std::vector<Anomaly>& out, int64_t source, int64_t now);
+  // The oldest newest-event-time over the sources that delivered within max_source_idle_s of
+  // `now` (wall time).
+  int64_t Watermark(int64_t now) const;
 
   OnlineOptions options_;
   FacilityDetector detector_;
@@ -76,7 +84,12 @@ class OnlineDetector {
     size_t operator()(std::string_view id) const { return std::hash<std::string_view>{}(id); }
   };
   std::unordered_set<std::string, IdHash, std::equal_to<>> devices_;
-  std::unordered_map<int64_t, int64_t> newest_by_source_;  // source -> newest event time
+  std::function<int64_t()> clock_;
+  struct Source {
+    int64_t newest = 0;     // event time
+    int64_t last_seen = 0;  // wall time of its last record
+  };
+  std::unordered_map<int64_t, Source> sources_;
   OnlineCounters counters_;
 };
 
