@@ -173,9 +173,12 @@ constexpr std::string_view kConnectionSpecification = R"({
   "properties": {
     "api_url": {"type": "string", "title": "API URL", "order": 0,
       "description": "Base URL of dcmon serve, without a path.",
-      "examples": ["http://dcmon.internal:8080"], "pattern": "^https?://[^/]+/?$"},
+      "examples": ["http://dcmon.internal:8080", "https://dcmon.example.com"],
+      "pattern": "^https?://[^/]+/?$"},
     "api_token": {"type": "string", "title": "API token", "order": 1, "airbyte_secret": true,
       "description": "A dcmon API token with the read scope."},
+    "ca_file": {"type": "string", "title": "CA file", "order": 5,
+      "description": "For https:// API URLs: a PEM file of the CA certificates to verify the server against; empty: the system store."},
     "start_cursor": {"type": "integer", "title": "Start cursor", "order": 2, "minimum": 0,
       "default": 0, "description": "The first sync reads records after this cursor (each stream's own); 0 reads everything."},
     "page_size": {"type": "integer", "title": "Page size", "order": 3, "minimum": 1,
@@ -244,11 +247,17 @@ class Client {
       Result<api::HttpResponse> r = Attempt(target);
       std::optional<std::chrono::milliseconds> wait;
       std::string why;
-      if (!r.ok()) {
+      if (!r.ok() && r.status().code() == StatusCode::kUnauthenticated) {
+        failure = {fmt::format("{}. Give ca_file the PEM certificate of the CA that signed the "
+                               "server's certificate (or of a self-signed server itself)",
+                               r.status().message()),
+                   FailureType::kConfigError};
+        return false;
+      } else if (!r.ok()) {
         why = r.status().message();
         failure = {fmt::format("could not reach dcmon at {}: {}. Check api_url (scheme, host and "
-                               "port) and that dcmon serve is running and reachable from here; a "
-                               "server that only speaks HTTPS also fails this way",
+                               "port: https:// for a server behind TLS, http:// for dcmon serve "
+                               "itself) and that it is running and reachable from here",
                                config_.api_url, why),
                    FailureType::kTransientError};
       } else if (r->status == 200) {
@@ -290,7 +299,7 @@ class Client {
     return api::HttpCall(
         "GET", config_.api_url + target,
         {{"Authorization", "Bearer " + config_.api_token}, {"Accept", "application/json"}}, "",
-        options_.request_timeout);
+        options_.request_timeout, config_.ca_file);
   }
 
  private:
@@ -559,21 +568,25 @@ Result<SourceConfig> ParseConfig(std::string_view json) {
   if (o["api_url"].get(url) || url.empty()) return InvalidArgument("api_url: missing (a string)");
   if (o["api_token"].get(token) || token.empty())
     return InvalidArgument("api_token: missing (a string)");
-  if (url.starts_with("https://")) {
+  const size_t scheme = url.starts_with("https://") ? 8 : url.starts_with("http://") ? 7 : 0;
+  if (scheme == 0 || url.size() <= scheme) {
     return InvalidArgument(
-        "api_url: https:// needs TLS, which this connector does not speak yet; reach dcmon over "
-        "http:// on a private network, a VPN or an SSH tunnel (docs/airbyte.md)");
+        fmt::format("api_url: expected http://host:port or https://host:port, got \"{}\"", url));
   }
-  if (!url.starts_with("http://") || url.size() <= 7)
-    return InvalidArgument(fmt::format("api_url: expected http://host:port, got \"{}\"", url));
   while (url.ends_with('/')) url.remove_suffix(1);
-  if (url.find('/', 7) != std::string_view::npos) {
+  if (url.find('/', scheme) != std::string_view::npos) {
     return InvalidArgument(fmt::format(
         "api_url: expected the server's base URL without a path (http://host:port), got \"{}\"",
         url));
   }
   c.api_url = url;
   c.api_token = token;
+  simdjson::dom::element ca_file;
+  if (o["ca_file"].get(ca_file) == simdjson::SUCCESS && !ca_file.is_null()) {
+    std::string_view path;
+    if (ca_file.get(path)) return InvalidArgument("ca_file: expected a string (a file path)");
+    c.ca_file = path;
+  }
   Result<int64_t> start = IntMember(o, "start_cursor", 0, 0, INT64_MAX);
   if (!start.ok()) return start.status();
   c.start_cursor = *start;

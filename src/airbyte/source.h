@@ -35,8 +35,9 @@ struct SourceOptions {
 
 // The user's configuration (the spec's connectionSpecification), validated.
 struct SourceConfig {
-  std::string api_url;  // http://host:port of dcmon serve, no trailing slash
+  std::string api_url;  // http(s)://host:port of dcmon serve, no trailing slash
   std::string api_token;
+  std::string ca_file;  // https://: PEM CA certificates to verify the server; empty: system store
   int64_t start_cursor = 0;  // first sync starts after this cursor (each stream's own)
   int64_t page_size = 10000;
   // Per stream: (query parameter, value) filters from the `streams` options.

@@ -11,13 +11,21 @@ TEST(ParseConfig, DefaultsAndTrailingSlash) {
   EXPECT_EQ(c->api_url, "http://h:8080");
   EXPECT_EQ(c->start_cursor, 0);
   EXPECT_EQ(c->page_size, 10000);
+  EXPECT_EQ(c->ca_file, "");
+  c = ParseConfig(R"({"api_url":"https://h:8443","api_token":"t","ca_file":"/etc/dcmon/ca.pem"})");
+  ASSERT_TRUE(c.ok()) << c.status().message();
+  EXPECT_EQ(c->api_url, "https://h:8443");
+  EXPECT_EQ(c->ca_file, "/etc/dcmon/ca.pem");
 }
 
 TEST(ParseConfig, ErrorsNameTheField) {
   auto error = [](std::string_view json) { return ParseConfig(json).status().message(); };
   EXPECT_EQ(error(R"({"api_token":"t"})"), "api_url: missing (a string)");
   EXPECT_EQ(error(R"({"api_url":"http://h"})"), "api_token: missing (a string)");
-  EXPECT_NE(error(R"({"api_url":"https://h","api_token":"t"})").find("TLS"), std::string::npos);
+  EXPECT_EQ(error(R"({"api_url":"ftp://h","api_token":"t"})"),
+            "api_url: expected http://host:port or https://host:port, got \"ftp://h\"");
+  EXPECT_EQ(error(R"({"api_url":"https://h","api_token":"t","ca_file":1})"),
+            "ca_file: expected a string (a file path)");
   EXPECT_NE(error(R"({"api_url":"http://h/api","api_token":"t"})").find("without a path"),
             std::string::npos);
   EXPECT_EQ(error(R"({"api_url":"http://h","api_token":"t","page_size":0})"),
