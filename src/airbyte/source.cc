@@ -46,7 +46,8 @@ struct FieldDef {
 
 struct StreamDef {
   std::string_view name;
-  std::string_view path;                          // the paged endpoint, on the ingest cursor
+  std::string_view path;                          // the paged endpoint, on the stream's cursor
+  std::string_view cursor_param;                  // the query parameter: records after this cursor
   std::span<const FieldDef> fields;               // the first is the cursor, also the STATE key
   std::span<const std::string_view> primary_key;  // one top-level field per key part
   std::span<const std::string_view> filters;      // `streams` options, sent as query parameters
@@ -93,19 +94,57 @@ constexpr FieldDef kMetricFields[] = {
     {"text", FieldType::kString, false, "string fields"},
 };
 
+constexpr FieldDef kAlertFields[] = {
+    {"event_seq", FieldType::kInteger, true, "history cursor: grows with every state change"},
+    {"alert_id", FieldType::kString, true, "the alert: RULE/DEVICE"},
+    {"rule", FieldType::kString, true, "the rule that raised it"},
+    {"device", FieldType::kString, true, "the device (or facility unit) it is about"},
+    {"state", FieldType::kString, true, "the state entered: pending, firing or resolved"},
+    {"at", FieldType::kTimestamp, true, "event time of the change, UTC"},
+    {"severity", FieldType::kString, true, "critical, warning, info"},
+    {"category", FieldType::kString, true, "sensor, facility, ..."},
+    {"value", FieldType::kNumber, true, "the value that caused the change"},
+    {"inhibited_by", FieldType::kString, false, "the device whose alert inhibits this one"},
+    {"affected_racks_json", FieldType::kString, true, "the racks affected, a JSON array as text"},
+    {"labels_json", FieldType::kString, true, "the alert's labels, a JSON object as text"},
+    {"summary", FieldType::kString, false, "one line for a person"},
+};
+constexpr FieldDef kAnomalyFields[] = {
+    {"anomaly_seq", FieldType::kInteger, true, "anomaly cursor: grows with every stored anomaly"},
+    {"device_id", FieldType::kString, true, "the device blamed"},
+    {"event_time", FieldType::kTimestamp, true, "time of the sample that raised the score, UTC"},
+    {"value", FieldType::kNumber, true, "that sample's value (a relation's residual)"},
+    {"score", FieldType::kNumber, true, "0 to 1"},
+    {"detector", FieldType::kString, true, "level, inlet-supply, drift, stuck, implausible, ..."},
+    {"kind", FieldType::kString, true, "facility or sensor"},
+    {"explanation", FieldType::kString, true, "why, for a person"},
+    {"ingest_time", FieldType::kTimestamp, true, "when it was stored, UTC"},
+};
+
 constexpr std::string_view kIngestSeqKey[] = {"ingest_seq"};
+constexpr std::string_view kEventSeqKey[] = {"event_seq"};
+constexpr std::string_view kAnomalySeqKey[] = {"anomaly_seq"};
+constexpr std::string_view kAlertFilters[] = {"rule", "device"};
+constexpr std::string_view kAnomalyFilters[] = {"device"};
 constexpr std::string_view kSensorFilters[] = {"room", "measurement"};
 constexpr std::string_view kCoolingFilters[] = {"room"};
 constexpr std::string_view kMetricFilters[] = {"measurement"};
 constexpr std::string_view kSourceType[] = {"source_type"};
 
-// The streams. `alerts` and `anomalies` join as entries here once the API serves them.
 const StreamDef kStreams[] = {
-    {"sensor_readings", "/api/v1/readings", kSensorFields, kIngestSeqKey, kSensorFilters,
+    {"sensor_readings", "/api/v1/readings", "start", kSensorFields, kIngestSeqKey, kSensorFilters,
      kSourceType},
-    {"cooling_metrics", "/api/v1/cooling", kCoolingFields, kIngestSeqKey, kCoolingFilters,
+    {"cooling_metrics", "/api/v1/cooling", "start", kCoolingFields, kIngestSeqKey, kCoolingFilters,
      kSourceType},
-    {"metrics", "/api/v1/metrics", kMetricFields, kIngestSeqKey, kMetricFilters, {}},
+    {"metrics", "/api/v1/metrics", "start", kMetricFields, kIngestSeqKey, kMetricFilters, {}},
+    {"alerts", "/api/v1/alerts/events", "after", kAlertFields, kEventSeqKey, kAlertFilters, {}},
+    {"anomalies",
+     "/api/v1/anomalies",
+     "after",
+     kAnomalyFields,
+     kAnomalySeqKey,
+     kAnomalyFilters,
+     {}},
 };
 
 const StreamDef* FindStream(std::string_view name) {
@@ -134,11 +173,14 @@ constexpr std::string_view kConnectionSpecification = R"({
   "properties": {
     "api_url": {"type": "string", "title": "API URL", "order": 0,
       "description": "Base URL of dcmon serve, without a path.",
-      "examples": ["http://dcmon.internal:8080"], "pattern": "^https?://[^/]+/?$"},
+      "examples": ["http://dcmon.internal:8080", "https://dcmon.example.com"],
+      "pattern": "^https?://[^/]+/?$"},
     "api_token": {"type": "string", "title": "API token", "order": 1, "airbyte_secret": true,
       "description": "A dcmon API token with the read scope."},
+    "ca_file": {"type": "string", "title": "CA file", "order": 5,
+      "description": "For https:// API URLs: a PEM file of the CA certificates to verify the server against; empty: the system store."},
     "start_cursor": {"type": "integer", "title": "Start cursor", "order": 2, "minimum": 0,
-      "default": 0, "description": "The first sync reads records after this ingest cursor; 0 reads everything."},
+      "default": 0, "description": "The first sync reads records after this cursor (each stream's own); 0 reads everything."},
     "page_size": {"type": "integer", "title": "Page size", "order": 3, "minimum": 1,
       "maximum": 10000, "default": 10000,
       "description": "Records per API request; a STATE follows every page."},
@@ -153,7 +195,14 @@ constexpr std::string_view kConnectionSpecification = R"({
           "room": {"type": "string", "title": "Room", "description": "Only units of this room."}}},
         "metrics": {"type": "object", "title": "metrics", "properties": {
           "measurement": {"type": "string", "title": "Measurement",
-            "description": "Only points of this line-protocol measurement."}}}}}
+            "description": "Only points of this line-protocol measurement."}}},
+        "alerts": {"type": "object", "title": "alerts", "properties": {
+          "rule": {"type": "string", "title": "Rule", "description": "Only changes of this rule."},
+          "device": {"type": "string", "title": "Device",
+            "description": "Only changes of alerts on this device."}}},
+        "anomalies": {"type": "object", "title": "anomalies", "properties": {
+          "device": {"type": "string", "title": "Device",
+            "description": "Only anomalies blamed on this device."}}}}}
   }
 })";
 
@@ -198,11 +247,17 @@ class Client {
       Result<api::HttpResponse> r = Attempt(target);
       std::optional<std::chrono::milliseconds> wait;
       std::string why;
-      if (!r.ok()) {
+      if (!r.ok() && r.status().code() == StatusCode::kUnauthenticated) {
+        failure = {fmt::format("{}. Give ca_file the PEM certificate of the CA that signed the "
+                               "server's certificate (or of a self-signed server itself)",
+                               r.status().message()),
+                   FailureType::kConfigError};
+        return false;
+      } else if (!r.ok()) {
         why = r.status().message();
         failure = {fmt::format("could not reach dcmon at {}: {}. Check api_url (scheme, host and "
-                               "port) and that dcmon serve is running and reachable from here; a "
-                               "server that only speaks HTTPS also fails this way",
+                               "port: https:// for a server behind TLS, http:// for dcmon serve "
+                               "itself) and that it is running and reachable from here",
                                config_.api_url, why),
                    FailureType::kTransientError};
       } else if (r->status == 200) {
@@ -244,7 +299,7 @@ class Client {
     return api::HttpCall(
         "GET", config_.api_url + target,
         {{"Authorization", "Bearer " + config_.api_token}, {"Accept", "application/json"}}, "",
-        options_.request_timeout);
+        options_.request_timeout, config_.ca_file);
   }
 
  private:
@@ -279,7 +334,7 @@ class Client {
 
 std::string PageTarget(const StreamDef& s, const SourceConfig& config, int64_t cursor,
                        int64_t limit) {
-  std::string target = fmt::format("{}?start={}&limit={}", s.path, cursor, limit);
+  std::string target = fmt::format("{}?{}={}&limit={}", s.path, s.cursor_param, cursor, limit);
   for (const auto& [stream, filters] : config.filters) {
     if (stream != s.name) continue;
     for (const auto& [param, value] : filters)
@@ -513,21 +568,25 @@ Result<SourceConfig> ParseConfig(std::string_view json) {
   if (o["api_url"].get(url) || url.empty()) return InvalidArgument("api_url: missing (a string)");
   if (o["api_token"].get(token) || token.empty())
     return InvalidArgument("api_token: missing (a string)");
-  if (url.starts_with("https://")) {
+  const size_t scheme = url.starts_with("https://") ? 8 : url.starts_with("http://") ? 7 : 0;
+  if (scheme == 0 || url.size() <= scheme) {
     return InvalidArgument(
-        "api_url: https:// needs TLS, which this connector does not speak yet; reach dcmon over "
-        "http:// on a private network, a VPN or an SSH tunnel (docs/airbyte.md)");
+        fmt::format("api_url: expected http://host:port or https://host:port, got \"{}\"", url));
   }
-  if (!url.starts_with("http://") || url.size() <= 7)
-    return InvalidArgument(fmt::format("api_url: expected http://host:port, got \"{}\"", url));
   while (url.ends_with('/')) url.remove_suffix(1);
-  if (url.find('/', 7) != std::string_view::npos) {
+  if (url.find('/', scheme) != std::string_view::npos) {
     return InvalidArgument(fmt::format(
         "api_url: expected the server's base URL without a path (http://host:port), got \"{}\"",
         url));
   }
   c.api_url = url;
   c.api_token = token;
+  simdjson::dom::element ca_file;
+  if (o["ca_file"].get(ca_file) == simdjson::SUCCESS && !ca_file.is_null()) {
+    std::string_view path;
+    if (ca_file.get(path)) return InvalidArgument("ca_file: expected a string (a file path)");
+    c.ca_file = path;
+  }
   Result<int64_t> start = IntMember(o, "start_cursor", 0, 0, INT64_MAX);
   if (!start.ok()) return start.status();
   c.start_cursor = *start;

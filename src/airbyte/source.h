@@ -1,6 +1,6 @@
 // dcmon as an Airbyte source (docs/airbyte.md): the four commands of the Airbyte Protocol over a
-// running `dcmon serve`, paging its HTTP API on the ingest cursor. Each stream is one entry of the
-// stream table in source.cc: its endpoint, cursor, primary key, filters and the fields of its
+// running `dcmon serve`, paging its HTTP API on each stream's cursor. Each stream is one entry of
+// the stream table in source.cc: its endpoint, cursor, primary key, filters and the fields of its
 // records, from which both its JSON schema (discover) and its records (read) are made, so the two
 // cannot disagree. Messages go to an Emitter (stdout); nothing else is written there. A Source is
 // used by one thread; it blocks on HTTP.
@@ -35,9 +35,10 @@ struct SourceOptions {
 
 // The user's configuration (the spec's connectionSpecification), validated.
 struct SourceConfig {
-  std::string api_url;  // http://host:port of dcmon serve, no trailing slash
+  std::string api_url;  // http(s)://host:port of dcmon serve, no trailing slash
   std::string api_token;
-  int64_t start_cursor = 0;  // first sync starts after this ingest cursor
+  std::string ca_file;  // https://: PEM CA certificates to verify the server; empty: system store
+  int64_t start_cursor = 0;  // first sync starts after this cursor (each stream's own)
   int64_t page_size = 10000;
   // Per stream: (query parameter, value) filters from the `streams` options.
   std::vector<std::pair<std::string, std::vector<std::pair<std::string, std::string>>>> filters;
