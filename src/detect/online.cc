@@ -2,9 +2,6 @@
 
 #include <fmt/format.h>
 
-#include <algorithm>
-#include <climits>
-
 namespace dcmon::detect {
 
 Status OnlineOptions::Validate() const {
@@ -49,31 +46,22 @@ FacilityDetectorOptions Watermarked(FacilityDetectorOptions o) {
 
 OnlineDetector::OnlineDetector(const OnlineOptions& options, const Topology& topology)
     : options_(options),
-      detector_(Watermarked(options.facility), topology, [this](const Anomaly& a) {
-        if (a.score < options_.min_score) {
-          ++counters_.below_min_score;
-          return;
-        }
-        ++counters_.anomalies;
-        out_->push_back(a);
-      }) {}
+      detector_(Watermarked(options.facility), topology,
+                [this](const Anomaly& a) {
+                  if (a.score < options_.min_score) {
+                    ++counters_.below_min_score;
+                    return;
+                  }
+                  ++counters_.anomalies;
+                  out_->push_back(a);
+                }),
+      watermark_(static_cast<int64_t>(options.max_source_lag_s * 1e6)) {}
 
 bool OnlineDetector::Judged(std::string_view device) {
   if (devices_.find(device) != devices_.end()) return true;
   if (static_cast<int64_t>(devices_.size()) >= options_.max_devices) return false;
   devices_.emplace(device);
   return true;
-}
-
-int64_t OnlineDetector::Watermark() const {
-  int64_t newest = INT64_MIN;
-  for (const auto& [source, t] : newest_by_source_) newest = std::max(newest, t);
-  const auto lag = static_cast<int64_t>(options_.max_source_lag_s * 1e6);
-  int64_t mark = newest;
-  for (const auto& [source, t] : newest_by_source_) {
-    if (newest - t <= lag) mark = std::min(mark, t);
-  }
-  return mark;
 }
 
 void OnlineDetector::Observe(const Record& record, std::vector<Anomaly>& out, int64_t source) {
@@ -83,11 +71,10 @@ void OnlineDetector::Observe(const Record& record, std::vector<Anomaly>& out, in
     return;
   }
   const int64_t t = std::visit([](const auto& r) { return r.timestamp_micros; }, record);
-  int64_t& newest = newest_by_source_.try_emplace(source, t).first->second;
-  newest = std::max(newest, t);
+  watermark_.Advance(source, t);
   out_ = &out;
   detector_.Observe(record);
-  detector_.AdvanceTo(Watermark());
+  detector_.AdvanceTo(watermark_.Mark());
   out_ = nullptr;
 }
 

@@ -16,7 +16,6 @@
 #include <memory>
 #include <span>
 #include <string>
-#include <unordered_map>
 #include <unordered_set>
 #include <vector>
 
@@ -26,6 +25,7 @@
 #include "detect/anomaly.h"
 #include "detect/facility_detector.h"
 #include "detect/score.h"
+#include "detect/watermark.h"
 
 namespace dcmon::detect {
 
@@ -65,8 +65,6 @@ class OnlineDetector {
  private:
   OnlineDetector(const OnlineOptions& options, const Topology& topology);
   bool Judged(std::string_view device);
-  // The oldest newest-event-time over the sources not lagging beyond max_source_lag_s.
-  int64_t Watermark() const;
 
   OnlineOptions options_;
   FacilityDetector detector_;
@@ -76,7 +74,7 @@ class OnlineDetector {
     size_t operator()(std::string_view id) const { return std::hash<std::string_view>{}(id); }
   };
   std::unordered_set<std::string, IdHash, std::equal_to<>> devices_;
-  std::unordered_map<int64_t, int64_t> newest_by_source_;  // source -> newest event time
+  SourceWatermark watermark_;  // silence is judged at its Mark()
   OnlineCounters counters_;
 };
 
