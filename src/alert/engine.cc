@@ -198,8 +198,8 @@ void Engine::Observe(const Record& record, int64_t source) {
       d.cadence = t - d.last_event;
     d.last_event = t;
     // A device with a wrong clock (a year ahead) must not make every other device look silent.
-    sources_.Advance(source, std::min(t, now + options_.max_future_s * 1'000'000));
-    watermark_ = sources_.Mark();
+    sources_.Advance(source, std::min(t, now + options_.max_future_s * 1'000'000), now);
+    watermark_ = sources_.Mark(now);
   } else {
     ++counters_.late_records;
   }

@@ -293,8 +293,8 @@ TEST(Engine, PartitionsReadApartInEventTimeDoNotFlap) {
   ASSERT_NE(a2_fired, 0) << "a2 went silent on an up-to-date partition";
   EXPECT_GE(a2_fired, a2_last + 120 * kS);
   EXPECT_LE(a2_fired, a2_last + 120 * kS + 30 * kS) << "within the rule's after_s and one record";
-  // Partition 1 stops: once it is over 600 s behind partition 0, b1 is judged on partition 0's
-  // time.
+  // Partition 1 stops: once it is over 600 s behind partition 0 and has not advanced for 600 s of
+  // ingest time, b1 is judged on partition 0's time.
   for (int i = 41; i <= 70; ++i) feed("a1", kT0 + i * 30 * kS, 0);
   h.engine.Tick();
   std::vector<AlertEvent> events = h.engine.TakeEvents();
@@ -302,6 +302,21 @@ TEST(Engine, PartitionsReadApartInEventTimeDoNotFlap) {
     return e.state == AlertState::kFiring && e.alert.device == "b1-inlet-top" &&
            e.alert.clock == "event";
   }));
+}
+
+// A backfill reading partition 1 fifteen minutes behind partition 0: past max_source_lag_s in event
+// time, but it still advances (in ingest time), so it still holds the event clock back.
+TEST(Engine, APartitionReadFarBehindButAdvancingHoldsTheClock) {
+  Harness h({Silent()});
+  h.now = kT0 + 86400 * kS;  // a backfill: the ingest clock sees no silence
+  for (int i = 0; i <= 60; ++i) {
+    const int64_t t = kT0 + 900 * kS + i * 30 * kS;
+    h.engine.Observe(Inlet("a1", "top", 22, t), 0);
+    h.engine.Observe(Inlet("b1", "top", 22, t - 900 * kS), 1);
+    h.now += kS;
+  }
+  h.engine.Tick();
+  EXPECT_EQ(h.Take(), std::vector<std::string>{});
 }
 
 // A partition first read 5 minutes behind the others moves the event clock back: a2, silent for
