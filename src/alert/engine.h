@@ -52,8 +52,8 @@ struct EngineOptions {
   // Clock skew allowed between devices and the engine: event times past ingest time + this do not
   // advance the event clock (keep it below the rules' after_s).
   int64_t max_future_s = 60;
-  // A source (Kafka partition) this far behind the newest stops holding back the event clock (its
-  // devices may be silent for real).
+  // A source (Kafka partition) this far behind the newest in event time, and not advanced for as
+  // long in ingest time, stops holding back the event clock (its devices may be silent for real).
   int64_t max_source_lag_s = 600;
 
   Status Validate() const;
