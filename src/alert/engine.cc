@@ -31,6 +31,9 @@ Status EngineOptions::Validate() const {
   if (max_future_s < 0 || max_future_s > 86400)
     return InvalidArgument(
         fmt::format("alert.max_future_s: {} is out of range 0..86400", max_future_s));
+  if (max_source_lag_s < 1 || max_source_lag_s > 86400)
+    return InvalidArgument(
+        fmt::format("alert.max_source_lag_s: {} is out of range 1..86400", max_source_lag_s));
   return Status::Ok();
 }
 
@@ -49,7 +52,8 @@ Engine::Engine(std::vector<Rule> rules, Topology topology, EngineOptions options
     : rules_(std::move(rules)),
       options_(options),
       clock_(std::move(clock)),
-      topology_(std::move(topology)) {
+      topology_(std::move(topology)),
+      sources_(options_.max_source_lag_s * 1'000'000) {
   for (size_t i = 0; i < topology_.zones.size(); ++i) {
     zone_of_unit_[topology_.zones[i].unit] = i;
     for (const std::string& rack : topology_.zones[i].racks)
@@ -177,11 +181,12 @@ void Engine::ObserveKpi(std::string_view name, double value, int64_t event_micro
   }
 }
 
-void Engine::ObserveBatch(std::span<const Record> records) {
-  for (const Record& r : records) Observe(r);
+void Engine::ObserveBatch(std::span<const Record> records, std::span<const int64_t> sources) {
+  for (size_t i = 0; i < records.size(); ++i)
+    Observe(records[i], i < sources.size() ? sources[i] : 0);
 }
 
-void Engine::Observe(const Record& record) {
+void Engine::Observe(const Record& record, int64_t source) {
   ++counters_.records;
   const int64_t t = std::visit([](const auto& r) { return r.timestamp_micros; }, record);
   const int64_t now = clock_();
@@ -193,7 +198,8 @@ void Engine::Observe(const Record& record) {
       d.cadence = t - d.last_event;
     d.last_event = t;
     // A device with a wrong clock (a year ahead) must not make every other device look silent.
-    watermark_ = std::max(watermark_, std::min(t, now + options_.max_future_s * 1'000'000));
+    sources_.Advance(source, std::min(t, now + options_.max_future_s * 1'000'000), now);
+    watermark_ = sources_.Mark(now);
   } else {
     ++counters_.late_records;
   }
@@ -278,8 +284,12 @@ void Engine::EvaluateStale(Device& d, Slot& s) {
   // Until two samples gave the device's cadence, its silence cannot be judged.
   if (d.cadence == 0) return;
   const int64_t silent = now - last;
+  // On the event clock a silence ends only with the device's own data: the watermark moves back
+  // when a source arrives behind the others (a partition first read, or one back within the lag).
+  const bool heard = s.ingest_clock || !s.alert || last > s.alert->pending_since_micros;
   // Pending since the last sample: the silence began there, not when the sweep noticed it.
-  Step(d, s, now, silent >= after, silent < after, static_cast<double>(silent) / 1e6, last);
+  Step(d, s, now, silent >= after, silent < after && heard, static_cast<double>(silent) / 1e6,
+       last);
 }
 
 void Engine::EvaluateAnomaly(Device& d, Slot& s) {

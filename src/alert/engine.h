@@ -3,12 +3,14 @@
 // incident naming the racks of its zone, and the per-rack facility alerts it explains are
 // inhibited; a sensor alert on a device inhibits that device's facility alerts (a broken sensor
 // is not a hot rack). Cost per record: one hash lookup, then O(1) amortised per matching rule.
-// Staleness is swept at most every `sweep_interval_s` of ingest or event time.
+// Staleness is swept at most every `sweep_interval_s` of ingest or event time. The event clock is
+// the watermark of the records' sources (Kafka partitions, detect/watermark.h): during a backfill
+// the partitions are read minutes apart in event time, and a device on a lagging one is not silent.
 //
 // Not thread-safe: one thread (the loader, after each commit) calls Observe/Tick.
 //
 //   Engine engine = *Engine::Create(*LoadRules("config/alerts.toml"), topology, {}, NowMicros);
-//   for (const Record& r : batch) engine.Observe(r);
+//   engine.ObserveBatch(batch.records, source_of_each_record);
 //   for (const AlertEvent& e : engine.TakeEvents()) notify(e);
 #pragma once
 
@@ -26,6 +28,7 @@
 #include "core/record.h"
 #include "core/status.h"
 #include "detect/anomaly.h"
+#include "detect/watermark.h"
 
 namespace dcmon::alert {
 
@@ -49,6 +52,9 @@ struct EngineOptions {
   // Clock skew allowed between devices and the engine: event times past ingest time + this do not
   // advance the event clock (keep it below the rules' after_s).
   int64_t max_future_s = 60;
+  // A source (Kafka partition) this far behind the newest in event time, and not advanced for as
+  // long in ingest time, stops holding back the event clock (its devices may be silent for real).
+  int64_t max_source_lag_s = 600;
 
   Status Validate() const;
 };
@@ -95,8 +101,10 @@ class Engine {
   static Result<Engine> Create(std::vector<Rule> rules, Topology topology, EngineOptions options,
                                std::function<int64_t()> clock);
 
-  void Observe(const Record& record);
-  void ObserveBatch(std::span<const Record> records);
+  // One record in arrival order from `source` (any id per ordered input: a Kafka partition).
+  void Observe(const Record& record, int64_t source = 0);
+  // The records of a batch, in order, with each one's source (empty: one source).
+  void ObserveBatch(std::span<const Record> records, std::span<const int64_t> sources = {});
   // A facility KPI (`name`: "pue_hour", "cooling_share", …) at event time `event_micros`, for the
   // kpi rules that watch it. Unknown (NaN) and out-of-order values are not evaluated.
   void ObserveKpi(std::string_view name, double value, int64_t event_micros);
@@ -190,7 +198,8 @@ class Engine {
   std::unordered_map<std::string, int64_t> zone_settling_;
   std::map<std::string, int64_t> site_settling_;
   Topology topology_;
-  int64_t watermark_ = 0;  // newest event time seen
+  detect::SourceWatermark sources_;  // each source's newest event time
+  int64_t watermark_ = 0;            // the event clock: sources_.Mark()
   int64_t last_sweep_ingest_ = 0, last_sweep_event_ = 0;
   std::vector<AlertEvent> events_;
   EngineCounters counters_;

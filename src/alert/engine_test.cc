@@ -265,6 +265,80 @@ TEST(Engine, LateDataDoesNotFlap) {
   EXPECT_EQ(event_clock_firing, 1);
 }
 
+// A backfill: the loader reads partition 1 five minutes behind partition 0 in event time. The event
+// clock is the partitions' watermark, so b1 (on the lagging partition, never silent in its own
+// data) does not flap stale; a2, silent on the up-to-date partition, still fires within the rule's
+// 120 s (+ one sweep). A partition over max_source_lag_s behind stops holding the clock back.
+TEST(Engine, PartitionsReadApartInEventTimeDoNotFlap) {
+  Harness h({Silent()});
+  auto feed = [&](const std::string& rack, int64_t t, int64_t source) {
+    h.now = std::max(h.now, t);
+    h.engine.Observe(Inlet(rack, "top", 22, t), source);
+  };
+  for (int i = 0; i <= 40; ++i) {
+    const int64_t t = kT0 + i * 30 * kS;
+    feed("a1", t, 0);
+    if (i <= 20) feed("a2", t, 0);
+    if (i >= 10) feed("b1", t - 300 * kS, 1);
+  }
+  h.engine.Tick();
+  int64_t a2_fired = 0;
+  for (const AlertEvent& e : h.engine.TakeEvents()) {
+    if (e.alert.clock != "event") continue;
+    EXPECT_EQ(e.alert.device, "a2-inlet-top")
+        << AlertStateName(e.state) << " " << e.alert.device << ": its partition only lags";
+    if (e.state == AlertState::kFiring) a2_fired = e.alert.starts_at_micros;
+  }
+  const int64_t a2_last = kT0 + 20 * 30 * kS;
+  ASSERT_NE(a2_fired, 0) << "a2 went silent on an up-to-date partition";
+  EXPECT_GE(a2_fired, a2_last + 120 * kS);
+  EXPECT_LE(a2_fired, a2_last + 120 * kS + 30 * kS) << "within the rule's after_s and one record";
+  // Partition 1 stops: once it is over 600 s behind partition 0 and has not advanced for 600 s of
+  // ingest time, b1 is judged on partition 0's time.
+  for (int i = 41; i <= 70; ++i) feed("a1", kT0 + i * 30 * kS, 0);
+  h.engine.Tick();
+  std::vector<AlertEvent> events = h.engine.TakeEvents();
+  EXPECT_TRUE(std::any_of(events.begin(), events.end(), [](const AlertEvent& e) {
+    return e.state == AlertState::kFiring && e.alert.device == "b1-inlet-top" &&
+           e.alert.clock == "event";
+  }));
+}
+
+// A backfill reading partition 1 fifteen minutes behind partition 0: past max_source_lag_s in event
+// time, but it still advances (in ingest time), so it still holds the event clock back.
+TEST(Engine, APartitionReadFarBehindButAdvancingHoldsTheClock) {
+  Harness h({Silent()});
+  h.now = kT0 + 86400 * kS;  // a backfill: the ingest clock sees no silence
+  for (int i = 0; i <= 60; ++i) {
+    const int64_t t = kT0 + 900 * kS + i * 30 * kS;
+    h.engine.Observe(Inlet("a1", "top", 22, t), 0);
+    h.engine.Observe(Inlet("b1", "top", 22, t - 900 * kS), 1);
+    h.now += kS;
+  }
+  h.engine.Tick();
+  EXPECT_EQ(h.Take(), std::vector<std::string>{});
+}
+
+// A partition first read 5 minutes behind the others moves the event clock back: a2, silent for
+// real, stays firing until its own data comes (no resolved -> firing flap).
+TEST(Engine, APartitionReadLateDoesNotResolveASilence) {
+  Harness h({Silent()});
+  h.now = kT0 + 86400 * kS;  // a backfill: the ingest clock sees no silence
+  for (int i = 0; i <= 20; ++i) {
+    const int64_t t = kT0 + i * 30 * kS;
+    h.engine.Observe(Inlet("a1", "top", 22, t), 0);
+    if (i <= 10) h.engine.Observe(Inlet("a2", "top", 22, t), 0);
+  }
+  h.engine.Tick();
+  EXPECT_EQ(h.Take(), (std::vector<std::string>{"pending Silent a2-inlet-top",
+                                                "firing Silent a2-inlet-top"}));
+  for (int i = 0; i <= 2; ++i) h.engine.Observe(Inlet("b1", "top", 22, kT0 + i * 30 * kS), 1);
+  h.engine.Tick();
+  EXPECT_TRUE(h.Take().empty());
+  h.engine.Observe(Inlet("a2", "top", 22, kT0 + 630 * kS), 0);
+  EXPECT_EQ(h.Take(), (std::vector<std::string>{"resolved Silent a2-inlet-top"}));
+}
+
 TEST(Engine, CrahIncidentNamesItsZoneAndInhibitsItsRacks) {
   Rule down = Base("CrahUnitDown", RuleKind::kThreshold);
   down.select.source = "cooling";

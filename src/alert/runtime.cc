@@ -24,11 +24,12 @@ Result<RuntimeOptions> RuntimeOptionsFrom(const Config& c) {
   Result<int64_t> factor =
       c.GetInt("alert.stale_cadence_factor", o.engine.stale_cadence_factor, 1, 100);
   Result<int64_t> future = c.GetInt("alert.max_future_s", o.engine.max_future_s, 0, 86400);
+  Result<int64_t> lag = c.GetInt("alert.max_source_lag_s", o.engine.max_source_lag_s, 1, 86400);
   Result<int64_t> batches = c.GetInt("alert.max_queued_batches",
                                      static_cast<int64_t>(o.max_queued_batches), 1, 10'000'000);
   Result<int64_t> write = c.GetInt("alert.write_interval_ms", o.write_interval.count(), 1, 60'000);
   for (const Status* s : {&enabled.status(), &sweep.status(), &factor.status(), &future.status(),
-                          &batches.status()}) {
+                          &lag.status(), &batches.status()}) {
     if (!s->ok()) return *s;
   }
   o.enabled = *enabled;
@@ -36,6 +37,7 @@ Result<RuntimeOptions> RuntimeOptionsFrom(const Config& c) {
   o.engine.sweep_interval_s = *sweep;
   o.engine.stale_cadence_factor = *factor;
   o.engine.max_future_s = *future;
+  o.engine.max_source_lag_s = *lag;
   o.max_queued_batches = static_cast<size_t>(*batches);
   o.write_interval = std::chrono::milliseconds(*write);
   if (Status s = o.Validate(); !s.ok()) return s;
@@ -152,10 +154,11 @@ void Runtime::Stop() {
   for (auto& n : notifiers_) n->Stop();
 }
 
-void Runtime::OnCommit(std::span<const Record> records, std::span<const detect::Anomaly> anomalies,
-                       std::span<const Kpi> kpis, int64_t kpi_micros) {
+void Runtime::OnCommit(std::span<const Record> records, std::span<const int64_t> sources,
+                       std::span<const detect::Anomaly> anomalies, std::span<const Kpi> kpis,
+                       int64_t kpi_micros) {
   const auto start = std::chrono::steady_clock::now();
-  engine_.ObserveBatch(records);
+  engine_.ObserveBatch(records, sources);
   for (const detect::Anomaly& a : anomalies) engine_.ObserveAnomaly(a);
   for (const auto& [name, value] : kpis) engine_.ObserveKpi(name, value, kpi_micros);
   std::vector<AlertEvent> events = engine_.TakeEvents();

@@ -11,7 +11,7 @@
 //
 //   auto rt = *Runtime::Create(*RuntimeOptionsFrom(config), topology, db, NowMicros);
 //   rt->Start(std::move(notifiers), [&](auto event, auto data) { hub.Publish(event, data); });
-//   loader_options.on_commit = [&](const WriteBatch& b, auto&) { rt->OnCommit(b.records); };
+//   rt->OnCommit(batch.records, source_of_each_record);  // the loader's on_commit
 #pragma once
 
 #include <atomic>
@@ -59,7 +59,7 @@ struct RuntimeOptions {
 
   Status Validate() const;
 };
-// [alert] enabled, rules, sweep_interval_s, stale_cadence_factor, max_future_s,
+// [alert] enabled, rules, sweep_interval_s, stale_cadence_factor, max_future_s, max_source_lag_s,
 // max_queued_batches, write_interval_ms (docs/alerting.md).
 Result<RuntimeOptions> RuntimeOptionsFrom(const Config& config);
 // The rules of `path`, or the built-in defaults when it is empty.
@@ -90,12 +90,13 @@ class Runtime {
   // Writes what was handed over, then stops the notifiers.
   void Stop();
 
-  // The loader thread, after a commit: the batch's records, then the detectors' anomalies of the
-  // batch for the anomaly rules, and the facility KPIs (name, value) as of `kpi_micros` for the
-  // kpi rules.
+  // The loader thread, after a commit: the batch's records with each one's source (its Kafka
+  // partition; empty: one source), then the detectors' anomalies of the batch for the anomaly
+  // rules, and the facility KPIs (name, value) as of `kpi_micros` for the kpi rules.
   using Kpi = std::pair<std::string_view, double>;
-  void OnCommit(std::span<const Record> records, std::span<const detect::Anomaly> anomalies = {},
-                std::span<const Kpi> kpis = {}, int64_t kpi_micros = 0);
+  void OnCommit(std::span<const Record> records, std::span<const int64_t> sources = {},
+                std::span<const detect::Anomaly> anomalies = {}, std::span<const Kpi> kpis = {},
+                int64_t kpi_micros = 0);
   // The loader thread, when no records came for a while: staleness on the ingest clock.
   void Tick();
 

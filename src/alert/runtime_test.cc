@@ -109,6 +109,26 @@ TEST(Runtime, FiringAlertSurvivesARestartWithItsStart) {
   EXPECT_EQ((*conn)->Query("SELECT count(*) FROM alerts")->Int64(0, 0), 0);
 }
 
+// A backfill: each batch carries two partitions read 8 minutes apart in event time. OnCommit hands
+// the engine each record's partition, so the lagging partition's unit is not DeviceSilent (300 s).
+TEST(Runtime, LaggingPartitionInABatchDoesNotFlapDeviceSilent) {
+  Db file;
+  auto db = file.Open();
+  auto rt = Runtime::Create({}, Zone(), *db, [] { return kT0 + 86400 * kS; });
+  ASSERT_TRUE(rt.ok());
+  (*rt)->Start({}, nullptr);
+  for (int64_t t = 480; t <= 1800; t += 30) {
+    CoolingMetric behind = Crah(60, kT0 + (t - 480) * kS);
+    behind.system_id = "room-1-crah-3";
+    std::vector<Record> batch{Crah(60, kT0 + t * kS), behind};
+    const std::vector<int64_t> sources{0, 1};
+    (*rt)->OnCommit(batch, sources);
+  }
+  (*rt)->Stop();
+  auto conn = db->Connect();
+  EXPECT_EQ((*conn)->Query("SELECT count(*) FROM alert_events")->Int64(0, 0), 0);
+}
+
 // Changes of one alert within one write interval (a flap during a backfill) are one transaction:
 // every event in the history, the last state in `alerts`.
 TEST(Runtime, SeveralChangesOfOneAlertInOneWrite) {

@@ -143,17 +143,23 @@ std::string ReadingsEvent(const std::vector<Record>& records) {
   return out;
 }
 
-// The detectors over a committed batch: their anomalies stored, then pushed on the stream as
-// `anomaly` events. Returns them (for the alert engine's anomaly rules).
-std::vector<detect::Anomaly> DetectAndStore(detect::OnlineDetector& detector,
-                                            store::AnomalyStore& store, api::EventHub& events,
-                                            const store::WriteBatch& batch) {
-  // Each Kafka partition is one ordered source: silence is judged at their watermark.
+// Each record's source, one per Kafka partition: the detectors and the alert engine judge silence
+// at the partitions' watermark.
+std::vector<int64_t> SourcesOf(const store::WriteBatch& batch) {
   std::vector<int64_t> sources;
   sources.reserve(batch.origins.size());
   for (const store::Origin& o : batch.origins)
     sources.push_back(
         static_cast<int64_t>(std::hash<std::string>{}(o.topic) ^ static_cast<size_t>(o.partition)));
+  return sources;
+}
+
+// The detectors over a committed batch: their anomalies stored, then pushed on the stream as
+// `anomaly` events. Returns them (for the alert engine's anomaly rules).
+std::vector<detect::Anomaly> DetectAndStore(detect::OnlineDetector& detector,
+                                            store::AnomalyStore& store, api::EventHub& events,
+                                            const store::WriteBatch& batch,
+                                            std::span<const int64_t> sources) {
   std::vector<detect::Anomaly> found = detector.ObserveBatch(batch.records, sources);
   if (found.empty()) return found;
   Result<std::vector<store::StoredAnomaly>> stored = store.Append(found, NowMicros());
@@ -251,11 +257,12 @@ int ServeUntilStopped(const Config& config, const std::function<void(const Serve
   ingest::LoaderOptions loader_options = settings->loader;
   loader_options.on_commit = [&](const store::WriteBatch& batch, const store::CommitStats&) {
     live.Apply(batch.records);
+    const std::vector<int64_t> sources = SourcesOf(batch);
     const std::vector<detect::Anomaly> found =
-        DetectAndStore(**detector, **anomalies, events, batch);
+        DetectAndStore(**detector, **anomalies, events, batch, sources);
     if (alerts) {
       const analytics::LiveState::FacilityKpis kpis = live.Kpis();
-      alerts->OnCommit(batch.records, found, kpis.Named(), kpis.event_micros);
+      alerts->OnCommit(batch.records, sources, found, kpis.Named(), kpis.event_micros);
     }
     committed_since_tick = true;
     if (events.subscribers() > 0 && !batch.records.empty())

@@ -2,18 +2,15 @@
 
 #include <fmt/format.h>
 
-#include <algorithm>
-#include <climits>
-
 namespace dcmon::detect {
 
 Status OnlineOptions::Validate() const {
   if (Status s = facility.Validate(); !s.ok()) return s;
   if (!(min_score > 0 && min_score <= 1))
     return InvalidArgument(fmt::format("detect.min_score: {} is out of range (0, 1]", min_score));
-  if (!(max_source_idle_s > 0))
+  if (!(max_source_lag_s > 0))
     return InvalidArgument(
-        fmt::format("detect.max_source_idle_s: {} must be above 0", max_source_idle_s));
+        fmt::format("detect.max_source_lag_s: {} must be above 0", max_source_lag_s));
   if (max_devices < 1)
     return InvalidArgument(fmt::format("detect.max_devices: {} must be at least 1", max_devices));
   return Status::Ok();
@@ -27,9 +24,9 @@ Result<OnlineOptions> OnlineOptionsFrom(const Config& c) {
   Result<int64_t> devices = c.GetInt("detect.max_devices", o.max_devices, 1, int64_t{1} << 40);
   if (!devices.ok()) return devices.status();
   o.max_devices = *devices;
-  Result<double> idle = c.GetDouble("detect.max_source_idle_s", o.max_source_idle_s, 1, 86400);
-  if (!idle.ok()) return idle.status();
-  o.max_source_idle_s = *idle;
+  Result<double> lag = c.GetDouble("detect.max_source_lag_s", o.max_source_lag_s, 1, 86400);
+  if (!lag.ok()) return lag.status();
+  o.max_source_lag_s = *lag;
   if (Status s = o.Validate(); !s.ok()) return s;
   return o;
 }
@@ -60,26 +57,14 @@ OnlineDetector::OnlineDetector(const OnlineOptions& options, const Topology& top
                   ++counters_.anomalies;
                   out_->push_back(a);
                 }),
-      clock_(std::move(clock)) {}
+      clock_(std::move(clock)),
+      watermark_(static_cast<int64_t>(options.max_source_lag_s * 1e6)) {}
 
 bool OnlineDetector::Judged(std::string_view device) {
   if (devices_.find(device) != devices_.end()) return true;
   if (static_cast<int64_t>(devices_.size()) >= options_.max_devices) return false;
   devices_.emplace(device);
   return true;
-}
-
-// A source read behind the others (a backlog being caught up) still delivers: it holds the
-// watermark back however far behind it is. One that delivered nothing for max_source_idle_s has
-// stopped (a dead gateway, an emptied partition): it no longer does.
-int64_t OnlineDetector::Watermark(int64_t now) const {
-  const auto idle = static_cast<int64_t>(options_.max_source_idle_s * 1e6);
-  int64_t newest = INT64_MIN, mark = INT64_MAX;
-  for (const auto& [id, s] : sources_) {
-    newest = std::max(newest, s.newest);
-    if (now - s.last_seen <= idle) mark = std::min(mark, s.newest);
-  }
-  return mark == INT64_MAX ? newest : mark;
 }
 
 void OnlineDetector::Observe(const Record& record, std::vector<Anomaly>& out, int64_t source) {
@@ -94,12 +79,10 @@ void OnlineDetector::ObserveAt(const Record& record, std::vector<Anomaly>& out, 
     return;
   }
   const int64_t t = std::visit([](const auto& r) { return r.timestamp_micros; }, record);
-  Source& s = sources_.try_emplace(source, Source{.newest = t}).first->second;
-  s.newest = std::max(s.newest, t);
-  s.last_seen = now;
+  watermark_.Advance(source, t, now);
   out_ = &out;
   detector_.Observe(record);
-  detector_.AdvanceTo(Watermark(now));
+  detector_.AdvanceTo(watermark_.Mark(now));
   out_ = nullptr;
 }
 

@@ -17,7 +17,6 @@
 #include <memory>
 #include <span>
 #include <string>
-#include <unordered_map>
 #include <unordered_set>
 #include <vector>
 
@@ -28,6 +27,7 @@
 #include "detect/anomaly.h"
 #include "detect/facility_detector.h"
 #include "detect/score.h"
+#include "detect/watermark.h"
 
 namespace dcmon::detect {
 
@@ -35,13 +35,12 @@ struct OnlineOptions {
   FacilityDetectorOptions facility;  // the detectors' options (docs/detection.md)
   double min_score = kAlertLevel;    // anomalies scoring below this are counted, not kept
   int64_t max_devices = 1'000'000;   // devices judged at most (the `large` preset has ~61,000)
-  double max_source_idle_s = 60;     // a source that delivered nothing for this long (wall clock)
-                                     // stops holding back the watermark (its devices may be silent
-                                     // for real); one that is behind but delivering holds it back
+  double max_source_lag_s = 600;     // a source this far behind the newest stops holding back the
+                                     // watermark (its devices may be silent for real)
   Status Validate() const;
 };
 
-// [detect] min_score, max_devices, max_source_idle_s (docs/configuration.md).
+// [detect] min_score, max_devices, max_source_lag_s (docs/configuration.md).
 Result<OnlineOptions> OnlineOptionsFrom(const Config& config);
 
 struct OnlineCounters {
@@ -53,7 +52,8 @@ struct OnlineCounters {
 
 class OnlineDetector {
  public:
-  // `clock`: wall time in microseconds (a fake in tests), for the sources' idleness.
+  // `clock`: ingest (wall) time in microseconds (a fake in tests): a source read far behind still
+  // holds the watermark back while it advances in it (SourceWatermark).
   static Result<std::unique_ptr<OnlineDetector>> Create(const OnlineOptions& options,
                                                         const Topology& topology,
                                                         std::function<int64_t()> clock = NowMicros);
@@ -70,11 +70,8 @@ class OnlineDetector {
  private:
   OnlineDetector(const OnlineOptions& options, const Topology& topology,
                  std::function<int64_t()> clock);
-  bool Judged(std::string_view device);
   void ObserveAt(const Record& record, std::vector<Anomaly>& out, int64_t source, int64_t now);
-  // The oldest newest-event-time over the sources that delivered within max_source_idle_s of
-  // `now` (wall time).
-  int64_t Watermark(int64_t now) const;
+  bool Judged(std::string_view device);
 
   OnlineOptions options_;
   FacilityDetector detector_;
@@ -85,11 +82,7 @@ class OnlineDetector {
   };
   std::unordered_set<std::string, IdHash, std::equal_to<>> devices_;
   std::function<int64_t()> clock_;
-  struct Source {
-    int64_t newest = 0;     // event time
-    int64_t last_seen = 0;  // wall time of its last record
-  };
-  std::unordered_map<int64_t, Source> sources_;
+  SourceWatermark watermark_;  // silence is judged at its Mark()
   OnlineCounters counters_;
 };
 
