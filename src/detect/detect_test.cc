@@ -424,6 +424,16 @@ TEST(OnlineDetector, KeepsAnomaliesAtItsLevelAndJudgesAtMostMaxDevices) {
   EXPECT_EQ((*det)->counters().anomalies, 1);
 }
 
+// A temperature sample of `id` at `t` from `source`, toggling by 0.01 so that it is not stuck.
+void Sample(OnlineDetector& det, std::vector<Anomaly>& found, const char* id, int64_t t,
+            int64_t source) {
+  det.Observe(SensorReading{.device_id = id,
+                            .measurement_type = "temperature",
+                            .value = 22.0 + 0.01 * static_cast<double>((t / kSecond) % 2),
+                            .timestamp_micros = t},
+              found, source);
+}
+
 // Two Kafka partitions read apart in event time (a backlog): the devices of the one behind are not
 // silent; a device that really stops is, once the watermark passes its cadence.
 TEST(OnlineDetector, SilenceIsJudgedAtTheSourcesWatermark) {
@@ -431,11 +441,7 @@ TEST(OnlineDetector, SilenceIsJudgedAtTheSourcesWatermark) {
   ASSERT_TRUE(det.ok());
   std::vector<Anomaly> found;
   auto sample = [&](const char* id, int64_t t, int64_t source) {
-    (*det)->Observe(SensorReading{.device_id = id,
-                                  .measurement_type = "temperature",
-                                  .value = 22.0 + 0.01 * static_cast<double>((t / kSecond) % 2),
-                                  .timestamp_micros = t},
-                    found, source);
+    Sample(**det, found, id, t, source);
   };
   // Partition 1 is read 5 minutes ahead of partition 2, both every 30 s.
   for (int64_t i = 0; i < 60; ++i) {
@@ -463,11 +469,7 @@ TEST(OnlineDetector, ASourceFarBehindButAdvancingHoldsTheWatermarkUntilItStops) 
   ASSERT_TRUE(det.ok());
   std::vector<Anomaly> found;
   auto sample = [&](const char* id, int64_t t, int64_t source) {
-    (*det)->Observe(SensorReading{.device_id = id,
-                                  .measurement_type = "temperature",
-                                  .value = 22.0 + 0.01 * static_cast<double>((t / kSecond) % 2),
-                                  .timestamp_micros = t},
-                    found, source);
+    Sample(**det, found, id, t, source);
   };
   for (int64_t i = 0; i < 120; ++i) {
     wall += kSecond;
