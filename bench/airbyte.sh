@@ -9,6 +9,7 @@
 # server share this machine's cores.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. tests/lib.sh
 dcmon=$PWD/build/dcmon
 from=${AIRBYTE_FROM:-2025-08-01T00:00:00Z}
 to=${AIRBYTE_TO:-2025-08-02T07:00:00Z}
@@ -17,15 +18,12 @@ pids=()
 trap 'for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null; rm -rf "$work"' EXIT
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(date -u +%F)"
 
-$dcmon broker --partitions 64 >"$work/broker.out" 2>/dev/null & pids+=($!)
-for _ in $(seq 50); do grep -q bootstrap.servers= "$work/broker.out" && break; sleep 0.1; done
-bootstrap=$(sed -n 's/^bootstrap.servers=//p' "$work/broker.out")
+start_broker "$work/broker.out" 64
+[ -n "$bootstrap" ] || { echo "dcmon broker did not start" >&2; exit 1; }
 export DCMON_ADMIN_TOKEN=bench-token
 printf '[api]\nrate_limit_per_token = 0\nrate_limit_per_address = 0\n' >"$work/dcmon.toml"
-$dcmon serve --kafka "$bootstrap" --store "$work/bench.duckdb" --listen 127.0.0.1:0 --config "$work/dcmon.toml" \
-  >"$work/serve.out" 2>"$work/serve.err" & pids+=($!)
-for _ in $(seq 100); do grep -q 'API on' "$work/serve.out" && break; sleep 0.1; done
-url=$(sed -n 's/^dcmon serve: API on //p' "$work/serve.out")
+start_serve "$work" --kafka "$bootstrap" --store "$work/bench.duckdb" --config "$work/dcmon.toml" ||
+  { echo "dcmon serve did not become ready: $(tail -3 "$work/serve.err")" >&2; exit 1; }
 
 expected=$($dcmon simulate --from "$from" --to "$to" --quiet | wc -l)
 $dcmon simulate --from "$from" --to "$to" --kafka "$bootstrap" --quiet
@@ -33,8 +31,8 @@ count() {
   curl -s -H "Authorization: Bearer $DCMON_ADMIN_TOKEN" --data '{"sql":"SELECT (SELECT count(*) FROM sensor_readings) + (SELECT count(*) FROM cooling_metrics)"}' \
     "$url/api/v1/query" | jq '.rows[0][0]'
 }
-for _ in $(seq 1200); do [ "$(count)" = "$expected" ] && break; sleep 0.5; done
-[ "$(count)" = "$expected" ] || { echo "only $(count) of $expected records stored" >&2; exit 1; }
+all_stored() { [ "$(count)" = "$expected" ]; }
+wait_for 600 all_stored || { echo "only $(count) of $expected records stored" >&2; exit 1; }
 echo "stored $expected records ($from .. $to, small preset)"
 
 printf '{"api_url":"%s","api_token":"%s","page_size":10000}' "$url" "$DCMON_ADMIN_TOKEN" >"$work/config.json"

@@ -9,11 +9,14 @@
 #     (fresh file store, new group, memory_limit 1GB, threads 2). Every side runs under
 #     /usr/bin/time -v: records/s, CPU seconds (user + system) per million records, peak RSS;
 #     for dcmon also records/s between its first and last commit and bytes on disk per million;
-#  3. one table of the medians, with dcmon's ratio to DuckDB's bulk load and to kcat;
+#  3. one table of the medians, dcmon's ratios to DuckDB's bulk load and to kcat in it (per round,
+#     then the median), and under it
 #  4. bench/latency_benchmark.cc: event-to-queryable latency at 10,000 records/s for 30 s (after
-#     10 s of warm-up) on a fresh broker, with dcmon's fetch wait (10 ms).
+#     10 s of warm-up) on a fresh broker, with dcmon's defaults (consumer, batch bounds).
+# LOAD_BATCH_RECORDS=n runs dcmon load with loader.batch_records = n (default: the loader's).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. tests/lib.sh
 dcmon=build/dcmon
 from=${LOAD_FROM:-2025-08-01T00:00:00Z}
 to=${LOAD_TO:-2025-08-05T00:00:00Z}
@@ -22,16 +25,19 @@ echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -
      "load average $(cut -d' ' -f1-3 /proc/loadavg), $(date -u '+%F %H:%M UTC')"
 
 work=$(mktemp -d)
-broker=
-start_broker() {  # a fresh in-memory broker; sets $bootstrap
-  if [ -n "$broker" ]; then kill "$broker"; wait "$broker" 2>/dev/null || true; fi
-  $dcmon broker --partitions 128 >"$work/broker.out" 2>"$work/broker.log" & broker=$!
-  for _ in $(seq 100); do grep -q bootstrap "$work/broker.out" && break; sleep 0.1; done
-  bootstrap=$(sed -n 's/^bootstrap.servers=//p' "$work/broker.out")
-  [ -n "$bootstrap" ] || { echo "dcmon broker did not start" >&2; exit 1; }
+pids=()
+trap 'for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null; rm -rf "$work"' EXIT
+fresh_broker() {  # a fresh in-memory broker (the previous one stopped); sets $bootstrap
+  if [ -n "${broker_pid:-}" ]; then kill "$broker_pid"; wait "$broker_pid" 2>/dev/null || true; fi
+  start_broker "$work/broker.out" 128
+  [ -n "$bootstrap" ] || { echo "dcmon broker did not start: $(tail -3 "$work/broker.out.log")" >&2; exit 1; }
 }
-trap 'if [ -n "$broker" ]; then kill $broker 2>/dev/null; fi; rm -rf "$work"' EXIT
-start_broker
+fresh_broker
+load_config=()
+if [ -n "${LOAD_BATCH_RECORDS:-}" ]; then
+  printf '[loader]\nbatch_records = %s\n' "$LOAD_BATCH_RECORDS" >"$work/load.toml"
+  load_config=(--config "$work/load.toml")
+fi
 
 $dcmon simulate --from "$from" --to "$to" --quiet >"$work/records.ndjson"
 records=$(wc -l <"$work/records.ndjson")
@@ -75,7 +81,7 @@ for run in 1 2 3; do
   # dcmon load.
   store="$work/load-$run.duckdb"
   /usr/bin/time -v $dcmon load --kafka "$bootstrap" --store "$store" --group "load-bench-$run" \
-    --memory-limit 1GB --threads 2 --exit-when-idle $idle 2>"$work/load-$run.log"
+    --memory-limit 1GB --threads 2 --exit-when-idle $idle "${load_config[@]}" 2>"$work/load-$run.log"
   read -r lw lc lr < <(timed "$work/load-$run.log")
   lost=$(sed -nE 's/.*stopped: .*lost ([0-9]+).*/\1/p' "$work/load-$run.log")
   bytes=$(du -cb "$store"* | tail -1 | cut -f1)
@@ -111,22 +117,18 @@ ratio() {  # COLUMN of ratio.res to divide load's rate by: per round, then the m
   awk -v c="$1" '{ printf "%.2f\n", $1 / $c }' "$work/ratio.res" | sort -g | sed -n 2p
 }
 echo
-echo "medians of 3 rounds, $records records:"
-printf '| %-34s | %12s | %13s | %11s | %12s |\n' side "records/s" "CPU s/M rec" "peak RSS MB" "MB/M on disk"
-printf '| %-34s | %12s | %13s | %11s | %12s |\n' "kcat -C -e -q (both topics)" \
-  "$(median "$work/kcat.res" 2)" "$(median "$work/kcat.res" 3)" "$(median "$work/kcat.res" 4)" "-"
-printf '| %-34s | %12s | %13s | %11s | %12s |\n' "DuckDB INSERT ... read_ndjson" \
-  "$(median "$work/bulk.res" 2)" "$(median "$work/bulk.res" 3)" "$(median "$work/bulk.res" 4)" \
-  "$(median "$work/bulk.res" 5)"
-printf '| %-34s | %12s | %13s | %11s | %12s |\n' "dcmon load (whole run)" \
-  "$(median "$work/load.res" 2)" "$(median "$work/load.res" 3)" "$(median "$work/load.res" 4)" \
-  "$(median "$work/load.res" 5)"
-printf '| %-34s | %12s | %13s | %11s | %12s |\n' "dcmon load (first to last commit)" \
-  "$(median "$work/load.res" 6)" "" "" ""
-echo "ratio dcmon load / DuckDB bulk load: $(ratio 2) (median of the per-round ratios)"
-echo "ratio dcmon load / kcat: $(ratio 3)"
+echo "medians of 3 rounds, $records records (ratios: dcmon load's records/s over the side's, per round, then the median):"
+row() { printf '| %-34s | %10s | %13s | %14s | %11s | %12s |\n' "$@"; }
+row side "records/s" "dcmon load ×" "CPU s/M rec" "peak RSS MB" "MB/M on disk"
+row "kcat -C -e -q (both topics)" "$(median "$work/kcat.res" 2)" "$(ratio 3)" \
+  "$(median "$work/kcat.res" 3)" "$(median "$work/kcat.res" 4)" "-"
+row "DuckDB INSERT ... read_ndjson" "$(median "$work/bulk.res" 2)" "$(ratio 2)" \
+  "$(median "$work/bulk.res" 3)" "$(median "$work/bulk.res" 4)" "$(median "$work/bulk.res" 5)"
+row "dcmon load (whole run)" "$(median "$work/load.res" 2)" "1.00" "$(median "$work/load.res" 3)" \
+  "$(median "$work/load.res" 4)" "$(median "$work/load.res" 5)"
+row "dcmon load (first to last commit)" "$(median "$work/load.res" 6)" "" "" "" ""
 
-# Latency on an empty broker, with dcmon's consumer defaults.
-start_broker
+# Latency on an empty broker, with dcmon's defaults.
+fresh_broker
 echo "latency: $(build/bench/latency_benchmark "$bootstrap" 10000 30 "$work/latency.duckdb" \
   2>"$work/latency.log")"

@@ -20,6 +20,29 @@ wait_for() {
 bootstrap_of() {
   wait_for 10 grep -q '^bootstrap.servers=' "$1" && sed -n 's/^bootstrap.servers=//p' "$1"
 }
+# `start_broker OUT PARTITIONS`: `dcmon broker` (build/dcmon, or $dcmon) in the background with its stdout in
+# OUT and stderr in OUT.log; adds its pid to $pids and sets broker_pid and bootstrap (empty if it never
+# printed one).
+start_broker() {
+  "${dcmon:-build/dcmon}" broker --partitions "$2" >"$1" 2>"$1.log" & broker_pid=$!
+  pids+=("$broker_pid")
+  bootstrap=$(bootstrap_of "$1")
+}
+# `url_of FILE`: waits (30 s) for `dcmon serve`'s "API on" line in FILE and prints the URL.
+url_of() {
+  wait_for 30 grep -q '^dcmon serve: API on ' "$1" && sed -n 's/^dcmon serve: API on //p' "$1"
+}
+# `serve_ready URL`: true once URL/readyz answers 200 (broker, store and loader up).
+serve_ready() { [ "$(curl -s -o /dev/null -w '%{http_code}' "$1/readyz")" = 200 ]; }
+# `start_serve DIR ARGS...`: `dcmon serve --listen 127.0.0.1:0 ARGS...` in the background (stdout DIR/serve.out,
+# stderr DIR/serve.err); adds its pid to $pids, sets serve_pid and url, and waits (60 s) for /readyz. Returns 1
+# when it never became ready.
+start_serve() {
+  local dir=$1; shift
+  "${dcmon:-build/dcmon}" serve --listen 127.0.0.1:0 "$@" >"$dir/serve.out" 2>"$dir/serve.err" & serve_pid=$!
+  pids+=("$serve_pid")
+  url=$(url_of "$dir/serve.out") && [ -n "$url" ] && wait_for 60 serve_ready "$url"
+}
 # `start_influxd DIR SEED`: Debian's influxd (1.x) on loopback with its own config and data under DIR; sets
 # influx_url (empty if it never answered /ping) and adds its pid to $pids. influxd cannot bind port 0: free
 # ports (HTTP and its RPC port) are probed from SEED (printed, so a run can be replayed), and it retries when
