@@ -24,6 +24,7 @@ bootstrap_of() {
 # OUT and stderr in OUT.log; adds its pid to $pids and sets broker_pid and bootstrap (empty if it never
 # printed one).
 start_broker() {
+  : >"$1"  # exists before bootstrap_of looks
   "${dcmon:-build/dcmon}" broker --partitions "$2" >"$1" 2>"$1.log" & broker_pid=$!
   pids+=("$broker_pid")
   bootstrap=$(bootstrap_of "$1")
@@ -39,6 +40,7 @@ serve_ready() { [ "$(curl -s -o /dev/null -w '%{http_code}' "$1/readyz")" = 200 
 # when it never became ready.
 start_serve() {
   local dir=$1; shift
+  : >"$dir/serve.out"
   "${dcmon:-build/dcmon}" serve --listen 127.0.0.1:0 "$@" >"$dir/serve.out" 2>"$dir/serve.err" & serve_pid=$!
   pids+=("$serve_pid")
   url=$(url_of "$dir/serve.out") && [ -n "$url" ] && wait_for 60 serve_ready "$url"
