@@ -49,8 +49,9 @@ echo "summary: $(grep 'Requests/sec' "$work/summary.txt" | awk '{print $2}') req
 # Paged reads from a warm store: twelve simulated hours landed, then each endpoint paged from the start with
 # limit=10000. A first pass follows next_cursor and checks that the pages add up to the table; each timed pass
 # fetches the same pages in order over one keep-alive connection (curl), the client's time included.
-$dcmon simulate --from 2025-08-21T00:00:00Z --to 2025-08-21T12:00:00Z --kafka "$bootstrap" 2>/dev/null
+# The count before the simulator produces: the loader lands records while it runs.
 want=$(($(count) + 390528))
+$dcmon simulate --from 2025-08-21T00:00:00Z --to 2025-08-21T12:00:00Z --kafka "$bootstrap" 2>/dev/null
 landed() { [ "$(count)" -ge "$want" ]; }
 wait_for 300 landed || { echo "only $(count) of $want records stored" >&2; exit 1; }
 sql_count() {
