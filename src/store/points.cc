@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <bit>
 #include <cstring>
 #include <unordered_map>
@@ -36,6 +37,7 @@ class Reader {
   explicit Reader(std::string_view in) : in_(in) {}
   bool ok() const { return ok_; }
   bool done() const { return in_.empty(); }
+  size_t left() const { return in_.size(); }
   uint64_t Varint() {
     uint64_t v = 0;
     for (int shift = 0; shift < 64; shift += 7) {
@@ -119,12 +121,16 @@ Status DecodePointsMessage(std::string_view message, std::vector<Point>& out) {
   while (in.ok() && !in.done()) {
     Point& p = out.emplace_back();
     p.measurement = in.String();
+    // Reserved up front (a point's vectors grew three times each), at most one entry per byte
+    // left: a corrupt count cannot make it allocate more than the message's size.
     const uint64_t tags = in.Varint();
+    p.tags.reserve(std::min<uint64_t>(tags, in.left()));
     for (uint64_t i = 0; in.ok() && i < tags; ++i) {
       std::string_view k = in.String();
       p.tags.emplace_back(k, in.String());
     }
     const uint64_t fields = in.Varint();
+    p.fields.reserve(std::min<uint64_t>(fields, in.left()));
     for (uint64_t i = 0; in.ok() && i < fields; ++i) {
       Field& f = p.fields.emplace_back();
       f.key = in.String();
