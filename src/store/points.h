@@ -1,7 +1,9 @@
-// InfluxDB line-protocol points (core/line_protocol.h) on their way to the `metrics` table: the
-// compact encoding they travel in through Kafka (dc.metrics) from HTTP ingest to the loader, and
-// the append of one row per field, tags as a MAP. AppendPoints runs inside the caller's transaction
-// (the Writer's batch), so points land together with their Kafka offsets or not at all.
+// InfluxDB line-protocol points (core/line_protocol.h) on their way to `metrics`: the compact
+// encoding they travel in through Kafka (dc.metrics) from HTTP ingest to the loader, and the append
+// of one metric_facts row per field, its series (measurement and tags) and field name interned as
+// keys into metric_series and metric_fields (schema version 9; `metrics` is the view over them).
+// AppendPoints runs inside the caller's transaction (the Writer's batch), so points and their new
+// keys land together with their Kafka offsets or not at all.
 //
 //   std::string message;  StartPointsMessage(message);
 //   for (const Point& p : points) AppendPoint(p, message);            // produce `message`
@@ -30,8 +32,9 @@ void AppendPoint(const Point& p, std::string& out);
 // appended).
 Status DecodePointsMessage(std::string_view message, std::vector<Point>& out);
 
-// Appends one `metrics` row per field of each point, numbered from `first_seq` (their ingest_seq);
-// returns the rows appended. The caller owns the transaction and the sequence.
+// Appends one `metrics` row per field of each point, numbered from `first_seq` (their ingest_seq),
+// interning the series and fields not stored yet; returns the rows appended. The caller owns the
+// transaction and the sequence.
 Result<int64_t> AppendPoints(Connection& conn, const std::vector<Point>& points,
                              int64_t ingest_micros, int64_t first_seq);
 

@@ -12,14 +12,14 @@ namespace {
 constexpr int64_t kDayMicros = 86'400'000'000LL;
 
 struct RawTable {
-  const char* name;         // what is exported (the record tables' views, docs/store.md)
-  const char* stored;       // what rows are deleted from
+  const char* name;    // what is exported (the record tables' and metrics' views, docs/store.md)
+  const char* stored;  // what rows are deleted from
   const char* time_column;  // the event time that decides a row's day
 };
 constexpr RawTable kRawTables[] = {{"sensor_readings", "sensor_facts", "event_time"},
                                    {"cooling_metrics", "cooling_facts", "event_time"},
                                    {"rejects", "rejects", "received_time"},
-                                   {"metrics", "metrics", "time"}};
+                                   {"metrics", "metric_facts", "time"}};
 
 int64_t DayStart(int64_t micros) {
   const int64_t r = micros % kDayMicros;

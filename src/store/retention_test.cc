@@ -61,14 +61,13 @@ class RetentionTest : public ::testing::Test {
                                           .timestamp_micros = t});
       }
       b.rejects.push_back({"kafka", "dc.sensors/0@1", "bad", "x"});
-      ASSERT_TRUE(writer_->Commit(b, kD1 + day * kDay + 23 * kHour).ok());
       for (int p = 0; p < 2; ++p) {
-        ASSERT_TRUE(c().Execute(fmt::format("INSERT INTO metrics VALUES (TIMESTAMPTZ "
-                                            "'2026-11-{} 0{}:00:00+00', 'cpu', MAP {{'host': "
-                                            "'a'}}, 'usage', {}, NULL, now(), {})",
-                                            26 + day, p, p, day * 2 + p + 1))
-                        .ok());
+        Point& point = b.points.emplace_back(Point{.measurement = "cpu",
+                                                   .tags = {{"host", "a"}},
+                                                   .time_micros = kD1 + day * kDay + p * kHour});
+        point.fields.push_back({.key = "usage", .number = double(p)});
       }
+      ASSERT_TRUE(writer_->Commit(b, kD1 + day * kDay + 23 * kHour).ok());
     }
   }
   Connection& c() { return writer_->connection(); }

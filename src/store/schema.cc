@@ -353,6 +353,53 @@ CREATE TABLE anomalies (  -- the detectors' anomalies at or above detect.min_sco
   ingest_time TIMESTAMPTZ NOT NULL
 );
 )sql"},
+    // metrics becomes narrow facts, as the record tables did in version 4: a point's measurement
+    // and tags are interned once per series in metric_series, a field name once in metric_fields,
+    // and a row holds two keys and fixed-width columns (plus `text` for string fields). The wide
+    // table's strings and MAP per row were where the loader's time went (docs/benchmarks.md).
+    // `metrics` stays, as a view with the same columns, types and rows.
+    {9, R"sql(
+CREATE TABLE metric_series (
+  series_key  INTEGER PRIMARY KEY,              -- dense from 1, in the order first stored
+  measurement VARCHAR NOT NULL,
+  tags        MAP(VARCHAR, VARCHAR) NOT NULL    -- in line order, as `metrics` shows them
+);
+CREATE TABLE metric_fields (
+  field_key INTEGER PRIMARY KEY,                -- dense from 1, in the order first stored
+  field     VARCHAR NOT NULL
+);
+CREATE TABLE metric_facts (
+  ingest_seq  BIGINT      NOT NULL,
+  series_key  INTEGER     NOT NULL,
+  field_key   INTEGER     NOT NULL,
+  time        TIMESTAMPTZ NOT NULL,
+  value       DOUBLE,
+  text        VARCHAR,
+  ingest_time TIMESTAMPTZ NOT NULL
+);
+INSERT INTO metric_series
+SELECT row_number() OVER (ORDER BY first_seq), measurement, tags
+FROM (SELECT measurement, tags, min(ingest_seq) AS first_seq FROM metrics GROUP BY ALL);
+INSERT INTO metric_fields
+SELECT row_number() OVER (ORDER BY first_seq), field
+FROM (SELECT field, min(ingest_seq) AS first_seq FROM metrics GROUP BY ALL);
+INSERT INTO metric_facts
+SELECT m.ingest_seq, s.series_key, f.field_key, m.time, m.value, m.text, m.ingest_time
+FROM metrics m JOIN metric_series s ON s.measurement = m.measurement AND s.tags = m.tags
+     JOIN metric_fields f ON f.field = m.field
+ORDER BY m.ingest_seq;
+DROP TABLE metrics;
+-- One row of lists indexed by key, as dcmon_device_lists: the view streams the facts in storage
+-- order (version 4 says why).
+CREATE VIEW dcmon_metric_lists AS
+SELECT (SELECT list(measurement ORDER BY series_key) FROM metric_series) AS measurement,
+       (SELECT list(tags ORDER BY series_key) FROM metric_series) AS tags,
+       (SELECT list(field ORDER BY field_key) FROM metric_fields) AS field;
+CREATE VIEW metrics AS
+SELECT f.time, k.measurement[f.series_key] AS measurement, k.tags[f.series_key] AS tags,
+       k.field[f.field_key] AS field, f.value, f.text, f.ingest_time, f.ingest_seq
+FROM metric_facts f, dcmon_metric_lists k;
+)sql"},
 };
 
 }  // namespace

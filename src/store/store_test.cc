@@ -1,3 +1,4 @@
+#include <fmt/format.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -584,6 +585,112 @@ INSERT INTO metrics VALUES
   EXPECT_EQ(
       (*conn->Query("SELECT max(ingest_seq), count(DISTINCT ingest_seq) FROM metrics")).Int64(0, 0),
       5);
+}
+
+// A file of schema version 8 opens at version 9 with `metrics` a view over the narrow facts: the
+// same columns and types, every row the same text in ingest order (tags in their stored order,
+// empty tags, string fields, a series and a field repeated), each series and field stored once, and
+// the view streams in ingest order without ORDER BY.
+TEST(Store, MigrationNineKeepsEveryVersionEightMetricsRow) {
+  const std::string path = ::testing::TempDir() + "/v8.duckdb";
+  std::filesystem::remove(path);
+  std::string columns, rows;
+  {
+    auto db = Open(path);
+    auto conn = *db->Connect();
+    ASSERT_TRUE(Migrate(*conn, 8).ok());
+    ASSERT_TRUE(conn->Execute(R"sql(
+INSERT INTO metrics VALUES
+  ('2026-11-28 10:00:00+00', 'cpu', MAP {'host': 'a', 'dc': 'eu'}, 'idle', 1.5, NULL, '2026-11-28 10:00:01+00', 1),
+  ('2026-11-28 10:00:00+00', 'cpu', MAP {'host': 'a', 'dc': 'eu'}, 'user', 2, NULL, '2026-11-28 10:00:01+00', 2),
+  ('2026-11-28 10:00:00+00', 'cpu', MAP {'dc': 'eu', 'host': 'a'}, 'idle', 3, NULL, '2026-11-28 10:00:01+00', 3),
+  ('2026-11-28 10:00:00.000001+00', 'mem', MAP {}, 'state', NULL, 'ok, "really"', '2026-11-28 10:00:02+00', 4),
+  ('2026-11-28 09:59:59+00', 'cpu', MAP {'host': 'b'}, 'idle', -0.0, NULL, '2026-11-28 10:00:02+00', 5),
+  ('2026-11-28 10:00:01+00', 'cpu', MAP {'host': 'a', 'dc': 'eu'}, 'idle', 1e300, NULL, '2026-11-28 10:00:03+00', 6);
+)sql")
+                    .ok());
+    columns = Columns(*conn, "metrics");
+    rows = Rows(*conn, "metrics");
+  }
+  ASSERT_THAT(rows, HasSubstr("{dc=eu, host=a}"));
+  auto db = Open(path);
+  Result<std::unique_ptr<Writer>> writer = Writer::Create(*db);  // migrates at open
+  ASSERT_TRUE(writer.ok()) << writer.status().message();
+  auto& c = (*writer)->connection();
+  EXPECT_EQ(
+      (*c.Query("SELECT count(*) FROM duckdb_views() WHERE view_name = 'metrics'")).Int64(0, 0), 1);
+  EXPECT_EQ(Columns(c, "metrics"), columns);
+  EXPECT_EQ(Rows(c, "metrics"), rows);
+  EXPECT_EQ(*(*c.Query("SELECT string_agg(CAST(t AS VARCHAR), '\n') FROM metrics t")).Text(0, 0),
+            rows)
+      << "storage order is ingest order";
+  EXPECT_EQ(*(*c.Query("SELECT string_agg(series_key || measurement || CAST(tags AS VARCHAR), ' ' "
+                       "ORDER BY series_key) FROM metric_series"))
+                 .Text(0, 0),
+            "1cpu{host=a, dc=eu} 2cpu{dc=eu, host=a} 3mem{} 4cpu{host=b}");
+  EXPECT_EQ(*(*c.Query("SELECT string_agg(field_key || field, ' ' ORDER BY field_key) FROM "
+                       "metric_fields"))
+                 .Text(0, 0),
+            "1idle 2user 3state");
+
+  WriteBatch batch;  // the writer continues the sequence and reuses the migrated keys
+  batch.points.push_back(Point{.measurement = "cpu", .tags = {{"host", "b"}}, .time_micros = 7});
+  batch.points.back().fields.push_back({.key = "user", .number = 8});
+  ASSERT_TRUE((*writer)->Commit(batch, 9).ok());
+  EXPECT_EQ(*(*c.Query("SELECT CAST(t AS VARCHAR) FROM metrics t WHERE ingest_seq = 7")).Text(0, 0),
+            "{'time': '1970-01-01 00:00:00.000007+00', 'measurement': cpu, 'tags': {host=b}, "
+            "'field': user, 'value': 8.0, 'text': NULL, 'ingest_time': '1970-01-01 "
+            "00:00:00.000009+00', 'ingest_seq': 7}");
+  EXPECT_EQ((*c.Query("SELECT count(*) FROM metric_series")).Int64(0, 0), 4);
+  EXPECT_EQ((*c.Query("SELECT count(*) FROM metric_fields")).Int64(0, 0), 3);
+}
+
+// The writer interns each series (measurement and tags, in line order) and field once across
+// batches, keys dense from 1; a batch that fails takes the keys it added with it.
+TEST(Writer, MetricsInternSeriesAndFieldsOnceAcrossBatches) {
+  auto db = Open();
+  auto writer = *Writer::Create(*db);
+  Connection& c = writer->connection();
+  auto point = [](std::string m, std::vector<std::pair<std::string, std::string>> tags,
+                  std::string field, double v) {
+    Point p{.measurement = std::move(m), .tags = std::move(tags), .time_micros = 1000};
+    p.fields.push_back({.key = std::move(field), .number = v});
+    return p;
+  };
+  WriteBatch b;
+  for (int i = 0; i < 3000; ++i)  // more than a data chunk: keys looked up for every row
+    b.points.push_back(point("cpu", {{"host", fmt::format("h{}", i % 3)}}, i % 2 ? "a" : "b", i));
+  ASSERT_TRUE(writer->Commit(b, 1).ok());
+  b.points = {point("cpu", {{"host", "h1"}}, "a", 1), point("cpu", {{"host", "h9"}}, "c", 2),
+              point("cpu", {{"host", "h0"}, {"dc", "x"}}, "a", 3),
+              point("cpu", {{"dc", "x"}, {"host", "h0"}}, "a", 4)};
+  ASSERT_TRUE(writer->Commit(b, 2).ok());
+  auto text = [&](const std::string& sql) { return c.Query(sql)->Text(0, 0).value_or(""); };
+  EXPECT_EQ(text("SELECT string_agg(series_key || CAST(tags AS VARCHAR), ' ' ORDER BY "
+                 "series_key) FROM metric_series"),
+            "1{host=h0} 2{host=h1} 3{host=h2} 4{host=h9} 5{host=h0, dc=x} 6{dc=x, host=h0}");
+  EXPECT_EQ(text("SELECT string_agg(field_key || field, ' ' ORDER BY field_key) FROM "
+                 "metric_fields"),
+            "1b 2a 3c");
+  EXPECT_EQ(c.Query("SELECT count(*) FROM metrics WHERE ingest_seq <= 3000 AND (tags['host'] <> "
+                    "'h' || (value::BIGINT % 3) OR field <> CASE WHEN value::BIGINT % 2 = 1 THEN "
+                    "'a' ELSE 'b' END OR ingest_seq <> value + 1)")
+                ->Int64(0, 0),
+            0);
+  EXPECT_EQ(text("SELECT string_agg(CAST(tags AS VARCHAR) || field || value, ' ' ORDER BY "
+                 "ingest_seq) FROM metrics WHERE ingest_seq > 3000"),
+            "{host=h1}a1.0 {host=h9}c2.0 {host=h0, dc=x}a3.0 {dc=x, host=h0}a4.0");
+
+  ASSERT_TRUE(c.Execute("ALTER TABLE metric_facts RENAME TO metric_facts_away").ok());
+  b.points = {point("disk", {}, "free", 1)};
+  ASSERT_FALSE(writer->Commit(b, 3).ok());
+  ASSERT_TRUE(c.Execute("ALTER TABLE metric_facts_away RENAME TO metric_facts").ok());
+  EXPECT_EQ(c.Query("SELECT count(*) FROM metric_series")->Int64(0, 0), 6);
+  EXPECT_EQ(c.Query("SELECT count(*) FROM metric_fields")->Int64(0, 0), 3);
+  ASSERT_TRUE(writer->Commit(b, 3).ok());
+  EXPECT_EQ(text("SELECT measurement || series_key || field || ingest_seq FROM metrics JOIN "
+                 "metric_series USING (measurement, tags) WHERE measurement = 'disk'"),
+            "disk7free3005");
 }
 
 TEST(Store, SqlStringQuotes) {
