@@ -45,10 +45,7 @@ const Corpus& LargePreset() {
     const int64_t start = *ParseRfc3339("2025-07-20T12:00:00Z");
     auto sim = sim::Simulator::Create(*facility, {.seed = 1, .start_micros = start});
     CHECK(sim.ok(), "{}", sim.status().message());
-    for (const sim::Crah& u : (*sim)->model().crahs())
-      c.topology.zones.push_back({.unit = u.id, .room = "", .racks = {}});
-    for (const sim::Rack& r : (*sim)->model().racks())
-      c.topology.zones[r.zone].racks.push_back(r.id);
+    c.topology = sim::TopologyOf((*sim)->model());
     DecodeSink sink(c.records);
     CHECK((*sim)->RunUntil(start + kMinutes * kMinute, sink, nullptr).ok(), "simulation failed");
     return c;

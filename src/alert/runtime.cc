@@ -125,8 +125,8 @@ Runtime::Runtime(RuntimeOptions options, std::vector<Rule> rules, Topology topol
       conn_(std::move(conn)),
       store_(std::move(store)) {
   for (const Topology::Zone& z : topology.zones) {
-    is_unit_[z.unit] = true;
-    for (const std::string& rack : z.racks) zone_unit_of_rack_[rack] = z.unit;
+    is_unit_[z.crah] = true;
+    for (const std::string& rack : z.racks) zone_unit_of_rack_[rack] = z.crah;
   }
 }
 

@@ -35,7 +35,7 @@ CoolingMetric Crah(double fan, int64_t t) {
   return c;
 }
 
-Topology Zone() { return {{{.unit = "room-1-crah-2", .room = "room-1", .racks = {"room-1-a01"}}}}; }
+Topology Zone() { return {{{.crah = "room-1-crah-2", .room = "room-1", .racks = {"room-1-a01"}}}}; }
 
 struct Db {
   std::string path = (std::filesystem::temp_directory_path() /

@@ -23,24 +23,14 @@
 
 #include "core/record.h"
 #include "core/status.h"
+#include "core/topology.h"
 #include "detect/anomaly.h"
 #include "detect/sensor_health.h"
 #include "detect/series_detector.h"
 
 namespace dcmon::detect {
 
-// Which racks each CRAH's zone holds. Devices not named here are judged on their own level.
-struct Topology {
-  struct Zone {
-    std::string crah;                // "room-1-crah-2"
-    std::string room;                // "room-1"
-    std::vector<std::string> racks;  // "room-1-a03", ...
-  };
-  std::vector<Zone> zones;
-  std::string facility_meter = "meter_facility";
-  std::string it_meter = "meter_it";
-  std::string plant = "chiller-plant";
-};
+// Topology (core/topology.h): devices not in a zone are judged on their own level.
 
 struct FacilityDetectorOptions {
   SeriesOptions series;             // every baseline, level and relation residual alike
