@@ -29,7 +29,7 @@ Result<RuntimeOptions> RuntimeOptionsFrom(const Config& c) {
                                      static_cast<int64_t>(o.max_queued_batches), 1, 10'000'000);
   Result<int64_t> write = c.GetInt("alert.write_interval_ms", o.write_interval.count(), 1, 60'000);
   for (const Status* s : {&enabled.status(), &sweep.status(), &factor.status(), &future.status(),
-                          &lag.status(), &batches.status()}) {
+                          &lag.status(), &batches.status(), &write.status()}) {
     if (!s->ok()) return *s;
   }
   o.enabled = *enabled;
