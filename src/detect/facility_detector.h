@@ -39,10 +39,10 @@ struct FacilityDetectorOptions {
   double upset_hold_s = 3600;       // an upstream unit counts as upset this long after it was
   double implausible_jump_c = 5;    // a temperature jump this large in one sample is the sensor
   double implausible_jump_rh = 10;  // the same for relative humidity, percent points
-  double implausible_power_ratio = 1.8;    // a rack's power jumping by this factor in one sample
-  double temperature_min_sigma_c = 0.05;   // temperature residuals' spread floor: sensor accuracy
-  double power_min_sigma_share = 0.015;    // IT power's spread floor, share of its level: load
-                                           // changes under ~10 % are workload, not faults
+  double implausible_power_ratio = 1.8;   // a rack's power jumping by this factor in one sample
+  double temperature_min_sigma_c = 0.05;  // temperature residuals' spread floor: sensor accuracy
+  double power_min_sigma_share = 0.015;   // IT and plant power's spread floor, share of level: load
+                                          // changes under ~10 % are workload, not faults
   double delta_t_min_sigma_share = 0.025;  // crah-delta-t's spread floor, share of the heat its
                                            // zone predicts: a unit's neighbours carry 20 % of
                                            // its air, so its split moves by percents as fans settle
