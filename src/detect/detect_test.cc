@@ -337,6 +337,32 @@ TEST(FacilityDetector, APueMoveWithinItsMetersAccuracyIsNotADrift) {
   EXPECT_EQ(seen[0].detector, DetectorKind::kPue);
 }
 
+// The plant's power follows the heat load: a 1 % move of a quiet baseline (the weather, an
+// economizer step) is not a fault, a chiller that stops is.
+TEST(FacilityDetector, APlantPowerMoveOfAPercentIsNotAnAnomaly) {
+  auto rng = Rng("APlantPowerMoveOfAPercentIsNotAnAnomaly");
+  std::normal_distribution<double> noise(0, 25);  // W, on 50 kW
+  std::vector<Anomaly> seen;
+  FacilityDetector det({}, Topology{}, [&](const Anomaly& a) { seen.push_back(a); });
+  int64_t t = kT0;
+  auto feed = [&](int steps, double watts) {
+    for (int i = 0; i < steps; ++i, t += 30 * kSecond) {
+      det.Observe(CoolingMetric{.system_id = "chiller-plant",
+                                .efficiency_percent = 80,
+                                .power_consumption_watts = watts + noise(rng),
+                                .timestamp_micros = t});
+    }
+  };
+  feed(2 * 2880, 50'000);
+  ASSERT_TRUE(seen.empty()) << seen[0].explanation;
+  feed(240, 50'500);
+  EXPECT_TRUE(seen.empty()) << seen[0].device << ": " << seen[0].explanation;
+  feed(20, 5'000);
+  ASSERT_FALSE(seen.empty());
+  EXPECT_EQ(seen[0].device, "chiller-plant");
+  EXPECT_EQ(seen[0].detector, DetectorKind::kLevel);
+}
+
 TEST(FacilityDetector, AnImplausibleJumpIsSeenWithoutATopology) {
   std::vector<Anomaly> seen;
   FacilityDetector det({}, Topology{}, [&](const Anomaly& a) { seen.push_back(a); });
