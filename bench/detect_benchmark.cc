@@ -101,11 +101,7 @@ void BM_FacilityDetector(benchmark::State& state) {
   auto sim = dcmon::sim::Simulator::Create(*facility, {.seed = 1, .start_micros = t0});
   Collect c;
   (void)(*sim)->RunUntil(t0 + 86400 * kSecond, c, nullptr);
-  dcmon::detect::Topology topo;
-  const auto& m = (*sim)->model();
-  for (const auto& u : m.crahs())
-    topo.zones.push_back({.crah = u.id, .room = m.facility().rooms[u.room].id});
-  for (const auto& r : m.racks()) topo.zones[r.zone].racks.push_back(r.id);
+  const dcmon::Topology topo = dcmon::sim::TopologyOf((*sim)->model());
   int64_t anomalies = 0;
   for (auto _ : state) {
     dcmon::detect::FacilityDetector det({}, topo,
@@ -131,11 +127,7 @@ void BM_OnlineDetectorLargePreset(benchmark::State& state) {
   auto sim = dcmon::sim::Simulator::Create(*facility, {.seed = 1, .start_micros = t0});
   Collect c;
   (void)(*sim)->RunUntil(t0 + 5 * kMinute, c, nullptr);
-  dcmon::detect::Topology topo;
-  const auto& m = (*sim)->model();
-  for (const auto& u : m.crahs())
-    topo.zones.push_back({.crah = u.id, .room = m.facility().rooms[u.room].id});
-  for (const auto& r : m.racks()) topo.zones[r.zone].racks.push_back(r.id);
+  const dcmon::Topology topo = dcmon::sim::TopologyOf((*sim)->model());
   std::vector<int64_t> base;
   std::unordered_set<std::string_view> devices;
   for (const dcmon::Record& r : c.records) {

@@ -3,9 +3,9 @@
 // facility with no fault at all. Prints the table docs/benchmarks.md quotes.
 //
 // The engine and the online detectors (whose anomalies feed the anomaly rules) are fed as serve
-// feeds them, from a fault-free day before each stretch: the detectors learn a day before they score.
-// Fast form (ctest): 1 simulated day with faults in 100-minute slots (every kind at least once),
-// then the 6 hottest hours of a day without. The week of docs/benchmarks.md (3-hour slots, a
+// feeds them, from a fault-free day before each stretch: the detectors learn a day before they
+// score. Fast form (ctest): 1 simulated day with faults in 100-minute slots (every kind at least
+// once), then the 6 hottest hours of a day without. The week of docs/benchmarks.md (3-hour slots, a
 // fault-free week):
 //   DCMON_SCORING_DAYS=7 DCMON_SCORING_SLOT_MIN=180 build/tests/alert_scoring_test
 // Randomness: the seed (DCMON_SCORING_SEED, default 1) picks fault targets and the physics' noise.
@@ -33,24 +33,6 @@ constexpr int64_t kHour = 60 * kMin;
 int64_t EnvInt(const char* name, int64_t fallback) {
   const char* v = std::getenv(name);
   return v ? std::atoll(v) : fallback;
-}
-
-// The facility topology the devices report, as the alert engine takes it: zone per CRAH unit.
-Topology TopologyOf(const sim::Model& model) {
-  Topology t;
-  for (const sim::Crah& c : model.crahs()) {
-    t.zones.push_back({.unit = c.id, .room = model.facility().rooms[c.room].id, .racks = {}});
-  }
-  for (const sim::Rack& r : model.racks()) t.zones[r.zone].racks.push_back(r.id);
-  return t;
-}
-
-// The same topology as the detectors take it.
-detect::Topology DetectTopologyOf(const Topology& t) {
-  detect::Topology out;
-  for (const Topology::Zone& z : t.zones)
-    out.zones.push_back({.crah = z.unit, .room = z.room, .racks = z.racks});
-  return out;
 }
 
 // Decodes each line the simulator emits and feeds it to the engine and to the online detectors,
@@ -101,12 +83,12 @@ ScoredRun Simulate(int64_t start, int64_t end, std::vector<std::string> scenario
                                       scenarios, start);
   CHECK(sim.ok(), "{}", sim.status().message());
   ScoredRun run;
-  run.topology = TopologyOf((*sim)->model());
+  run.topology = sim::TopologyOf((*sim)->model());
   auto rules = LoadRules(DCMON_SOURCE_DIR "/config/alerts.toml");
   CHECK(rules.ok(), "{}", rules.status().message());
   sim::Simulator* s = sim->get();
   Engine engine = *Engine::Create(*rules, run.topology, {}, [s] { return s->now_micros(); });
-  auto detector = detect::OnlineDetector::Create({}, DetectTopologyOf(run.topology));
+  auto detector = detect::OnlineDetector::Create({}, run.topology);
   CHECK(detector.ok(), "{}", detector.status().message());
   EngineSink sink(engine, **detector);
   NullSink labels;
@@ -150,7 +132,7 @@ bool Covers(const sim::Fault& f, const Alert& a, const Topology& topo) {
   if (kind == "crah-trip") {
     if (a.device == f.target) return true;
     for (const Topology::Zone& z : topo.zones) {
-      if (z.unit != f.target) continue;
+      if (z.crah != f.target) continue;
       auto rack = a.labels.find("rack");
       return rack != a.labels.end() &&
              std::find(z.racks.begin(), z.racks.end(), rack->second) != z.racks.end();

@@ -8,7 +8,7 @@
 //
 // Fast form (ctest): one room, one fault of each kind in 3 simulated days, then 3 fault-free days.
 // Full form (DCMON_DETECT_FULL=1, the table in docs/benchmarks.md): the `small` preset, four faults
-// of each kind over a week, then a fault-free week.
+// of each kind over a week, then a fault-free week. DCMON_DETECT_SEED picks the seed (default 7).
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 #include <simdjson.h>
@@ -44,7 +44,11 @@ int64_t Grace(const std::string& kind) {
                          kind == "utility-outage" || kind == "blanking-gap";
   return equipment ? kEquipmentGrace : kSensorGrace;
 }
-constexpr uint64_t kSeed = 7;
+// The simulator's seed (fault targets and noise): DCMON_DETECT_SEED, 7 unless set.
+uint64_t Seed() {
+  const char* v = std::getenv("DCMON_DETECT_SEED");
+  return v ? std::strtoull(v, nullptr, 10) : 7;
+}
 
 bool Full() { return std::getenv("DCMON_DETECT_FULL") != nullptr; }
 
@@ -89,15 +93,6 @@ class LabelSink : public Sink {
   simdjson::dom::parser parser_;
 };
 
-detect::Topology TopologyOf(const sim::Model& m) {
-  detect::Topology t;
-  for (const sim::Crah& c : m.crahs()) {
-    t.zones.push_back({.crah = c.id, .room = m.facility().rooms[c.room].id});
-  }
-  for (const sim::Rack& r : m.racks()) t.zones[r.zone].racks.push_back(r.id);
-  return t;
-}
-
 struct Outcome {
   std::vector<Label> labels;
   std::vector<detect::Anomaly> anomalies;
@@ -106,10 +101,10 @@ struct Outcome {
 Outcome Simulate(const sim::FacilityConfig& facility, int64_t start, int64_t end,
                  const std::vector<std::string>& scenarios) {
   auto sim =
-      sim::CreateWithScenarios(facility, {.seed = kSeed, .start_micros = start}, scenarios, start);
+      sim::CreateWithScenarios(facility, {.seed = Seed(), .start_micros = start}, scenarios, start);
   EXPECT_TRUE(sim.ok()) << sim.status().message();
   Outcome run;
-  detect::FacilityDetector detector({}, TopologyOf((*sim)->model()),
+  detect::FacilityDetector detector({}, sim::TopologyOf((*sim)->model()),
                                     [&](const detect::Anomaly& a) { run.anomalies.push_back(a); });
   DetectorSink records(detector);
   LabelSink labels;
@@ -164,12 +159,12 @@ TEST(DetectScoring, EveryFaultKindOnAScriptedWeek) {
   const int64_t start = *ParseRfc3339("2025-03-03T00:00:00Z");
   const int instances = Full() ? 4 : 1;
 
-  auto probe = sim::Simulator::Create(*facility, {.seed = kSeed, .start_micros = start});
+  auto probe = sim::Simulator::Create(*facility, {.seed = Seed(), .start_micros = start});
   ASSERT_TRUE(probe.ok());
   const std::vector<std::string> script = Script((*probe)->model(), instances);
   const int64_t end = start + (Full() ? 7 : 3) * kDay;
   std::printf("facility %s, seed %llu, %s .. %s, %zu faults\n", facility_name.c_str(),
-              static_cast<unsigned long long>(kSeed), FormatRfc3339(start).c_str(),
+              static_cast<unsigned long long>(Seed()), FormatRfc3339(start).c_str(),
               FormatRfc3339(end).c_str(), script.size());
   Outcome run = Simulate(*facility, start, end, script);
   ASSERT_EQ(run.labels.size(), script.size());
@@ -246,7 +241,7 @@ TEST(DetectScoring, NothingOnAFaultFreeWeek) {
   const int64_t end = start + (Full() ? 7 : 3) * kDay;
   Outcome run = Simulate(*facility, start, end, {});
   std::printf("fault-free %s, seed %llu, %s .. %s: %zu anomalies\n", facility_name.c_str(),
-              static_cast<unsigned long long>(kSeed), FormatRfc3339(start).c_str(),
+              static_cast<unsigned long long>(Seed()), FormatRfc3339(start).c_str(),
               FormatRfc3339(end).c_str(), run.anomalies.size());
   for (const detect::Anomaly& a : run.anomalies) {
     ADD_FAILURE() << FormatRfc3339(a.timestamp_micros) << " " << a.device << " "

@@ -55,9 +55,9 @@ Engine::Engine(std::vector<Rule> rules, Topology topology, EngineOptions options
       topology_(std::move(topology)),
       sources_(options_.max_source_lag_s * 1'000'000) {
   for (size_t i = 0; i < topology_.zones.size(); ++i) {
-    zone_of_unit_[topology_.zones[i].unit] = i;
+    zone_of_unit_[topology_.zones[i].crah] = i;
     for (const std::string& rack : topology_.zones[i].racks)
-      zone_unit_of_rack_[rack] = topology_.zones[i].unit;
+      zone_unit_of_rack_[rack] = topology_.zones[i].crah;
   }
   last_sweep_ingest_ = clock_();
 }

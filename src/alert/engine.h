@@ -27,20 +27,11 @@
 #include "alert/rules.h"
 #include "core/record.h"
 #include "core/status.h"
+#include "core/topology.h"
 #include "detect/anomaly.h"
 #include "detect/watermark.h"
 
 namespace dcmon::alert {
-
-// Which CRAH unit cools which racks: one zone per unit, as the facility reports it.
-struct Topology {
-  struct Zone {
-    std::string unit;                // CRAH device id, "room-1-crah-2"
-    std::string room;                // "room-1"
-    std::vector<std::string> racks;  // rack ids, "room-1-a03"
-  };
-  std::vector<Zone> zones;
-};
 
 struct EngineOptions {
   // Staleness is evaluated at most this often, in ingest or event time.

@@ -349,8 +349,8 @@ TEST(Engine, CrahIncidentNamesItsZoneAndInhibitsItsRacks) {
   down.zone_incident = true;
   Rule hot = Hot();
   hot.for_micros = 0;
-  Topology topo{{{.unit = "room-1-crah-2", .room = "room-1", .racks = {"r1", "r2"}},
-                 {.unit = "room-1-crah-3", .room = "room-1", .racks = {"r3"}}}};
+  Topology topo{{{.crah = "room-1-crah-2", .room = "room-1", .racks = {"r1", "r2"}},
+                 {.crah = "room-1-crah-3", .room = "room-1", .racks = {"r3"}}}};
   Harness h({down, hot}, topo);
   auto crah = [](double fan, int64_t t) {
     CoolingMetric c{.system_id = "room-1-crah-2",
@@ -397,7 +397,7 @@ TEST(Engine, IncidentSettles) {
   down.settle_micros = 600 * kS;
   Rule hot = Hot();
   hot.for_micros = 0;
-  Harness h({down, hot}, Topology{{{.unit = "crah-1", .room = "room-1", .racks = {"r1"}}}});
+  Harness h({down, hot}, Topology{{{.crah = "crah-1", .room = "room-1", .racks = {"r1"}}}});
   auto crah = [](double fan, int64_t t) {
     CoolingMetric c{.system_id = "crah-1", .timestamp_micros = t};
     c.fan_speed_percent = fan;
@@ -446,7 +446,7 @@ TEST(Engine, RestoredIncidentKeepsItsStartAndItsZone) {
   down.zone_incident = true;
   Rule hot = Hot();
   hot.for_micros = 0;
-  Topology topo{{{.unit = "room-1-crah-2", .room = "room-1", .racks = {"r1"}}}};
+  Topology topo{{{.crah = "room-1-crah-2", .room = "room-1", .racks = {"r1"}}}};
   auto crah = [](double fan, int64_t t) {
     CoolingMetric c{.system_id = "room-1-crah-2",
                     .efficiency_percent = 0,

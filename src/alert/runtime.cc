@@ -29,7 +29,7 @@ Result<RuntimeOptions> RuntimeOptionsFrom(const Config& c) {
                                      static_cast<int64_t>(o.max_queued_batches), 1, 10'000'000);
   Result<int64_t> write = c.GetInt("alert.write_interval_ms", o.write_interval.count(), 1, 60'000);
   for (const Status* s : {&enabled.status(), &sweep.status(), &factor.status(), &future.status(),
-                          &lag.status(), &batches.status()}) {
+                          &lag.status(), &batches.status(), &write.status()}) {
     if (!s->ok()) return *s;
   }
   o.enabled = *enabled;
@@ -125,8 +125,8 @@ Runtime::Runtime(RuntimeOptions options, std::vector<Rule> rules, Topology topol
       conn_(std::move(conn)),
       store_(std::move(store)) {
   for (const Topology::Zone& z : topology.zones) {
-    is_unit_[z.unit] = true;
-    for (const std::string& rack : z.racks) zone_unit_of_rack_[rack] = z.unit;
+    is_unit_[z.crah] = true;
+    for (const std::string& rack : z.racks) zone_unit_of_rack_[rack] = z.crah;
   }
 }
 

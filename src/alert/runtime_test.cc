@@ -1,5 +1,6 @@
 #include "alert/runtime.h"
 
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -35,7 +36,7 @@ CoolingMetric Crah(double fan, int64_t t) {
   return c;
 }
 
-Topology Zone() { return {{{.unit = "room-1-crah-2", .room = "room-1", .racks = {"room-1-a01"}}}}; }
+Topology Zone() { return {{{.crah = "room-1-crah-2", .room = "room-1", .racks = {"room-1-a01"}}}}; }
 
 struct Db {
   std::string path = (std::filesystem::temp_directory_path() /
@@ -291,6 +292,27 @@ TEST(Silence, MatchersAreAnchoredAndChecked) {
   ASSERT_FALSE(bad.ok());
   EXPECT_NE(bad.status().message().find("matchers[0].value"), std::string::npos);
   EXPECT_FALSE(Silence::Create({{.name = "a", .value = "b"}}, 10, 10, "", "").ok());
+}
+
+// Every key's bad value is refused with the key's name (write_interval_ms was read, not checked:
+// a bad value became a 0 ms interval).
+TEST(RuntimeOptions, ABadValueNamesItsKey) {
+  for (const char* key :
+       {"alert.sweep_interval_s", "alert.stale_cadence_factor", "alert.max_future_s",
+        "alert.max_source_lag_s", "alert.max_queued_batches", "alert.write_interval_ms"}) {
+    for (const char* value : {"soon", "-1", "99999999999"}) {
+      Config c;
+      c.SetFlag(key, value);
+      Result<RuntimeOptions> o = RuntimeOptionsFrom(c);
+      ASSERT_FALSE(o.ok()) << key << " = " << value;
+      EXPECT_THAT(o.status().message(), ::testing::HasSubstr(key)) << value;
+    }
+  }
+  Config c;
+  c.SetFlag("alert.write_interval_ms", "500");
+  Result<RuntimeOptions> o = RuntimeOptionsFrom(c);
+  ASSERT_TRUE(o.ok()) << o.status().message();
+  EXPECT_EQ(o->write_interval, std::chrono::milliseconds(500));
 }
 
 }  // namespace

@@ -241,24 +241,54 @@ Result<Kpis> ComputeKpis(store::Connection& conn, const KpiOptions& o, int64_t f
   k.cooling_capacity_factor =
       o.crah_capacity_kw > 0 ? Ratio(running_units * o.crah_capacity_kw, 1.1 * k.it_kw) : kNan;
 
-  // RTI per air handler against the rack ΔT of its room.
+  // RTI per air handler against the rack ΔT of its zone's racks (Topology), or of its room's when
+  // the unit has no zone: the mean over rack-minutes of (mean exhaust − mean inlet).
   Result<store::QueryResult> delta_t = conn.Query(fmt::format(
-      "SELECT coalesce(room, ''), avg(exhaust_c - inlet_c) FROM kpi_rack_temps_1m WHERE {} AND "
-      "inlet_c IS NOT NULL AND exhaust_c IS NOT NULL GROUP BY ALL",
+      "SELECT coalesce(room, ''), rack, sum(exhaust_c - inlet_c), count(*) FROM kpi_rack_temps_1m "
+      "WHERE {} AND inlet_c IS NOT NULL AND exhaust_c IS NOT NULL GROUP BY ALL",
       minutes));
   if (!delta_t.ok()) return delta_t.status();
-  std::map<std::string, double> room_delta_t;
-  for (size_t r = 0; r < delta_t->rows(); ++r)
-    room_delta_t[*delta_t->Text(0, r)] = delta_t->Double(1, r);
+  struct DeltaT {
+    double sum = 0;
+    int64_t minutes = 0, racks = 0;
+    void Add(double s, int64_t n) {
+      sum += s;
+      minutes += n;
+      ++racks;
+    }
+  };
+  std::map<std::string, DeltaT> room_delta_t, rack_delta_t;
+  for (size_t r = 0; r < delta_t->rows(); ++r) {
+    const double sum = delta_t->Double(2, r);
+    const int64_t n = delta_t->Int64(3, r);
+    room_delta_t[*delta_t->Text(0, r)].Add(sum, n);
+    rack_delta_t[*delta_t->Text(1, r)].Add(sum, n);
+  }
+  std::map<std::string, std::pair<const Topology::Zone*, DeltaT>> zones;  // unit → zone, its ΔT
+  for (const Topology::Zone& z : o.topology.zones) {
+    auto& [zone, dt] = zones[z.crah];
+    zone = &z;
+    for (const std::string& rack : z.racks) {
+      const auto at = rack_delta_t.find(rack);
+      if (at != rack_delta_t.end()) dt.Add(at->second.sum, at->second.minutes);
+    }
+  }
   for (const auto& [id, u] : units) {
-    const auto dt = room_delta_t.find(u.room);
-    if (id == o.chiller_plant || u.air_s == 0 || dt == room_delta_t.end()) continue;
+    if (id == o.chiller_plant || u.air_s == 0) continue;
+    const auto zone = zones.find(id);
+    const auto room = room_delta_t.find(u.room);
+    const DeltaT* dt = zone != zones.end()          ? &zone->second.second
+                       : room != room_delta_t.end() ? &room->second
+                                                    : nullptr;
+    if (dt == nullptr || dt->minutes == 0) continue;
     Kpis::Rti rti{.unit = id,
-                  .room = u.room,
+                  .room = zone != zones.end() ? zone->second.first->room : u.room,
+                  .zone = zone != zones.end(),
+                  .racks = dt->racks,
                   .supply_c = u.supply_sum / u.air_s,
                   .return_c = u.return_sum / u.air_s,
-                  .rack_delta_t = dt->second};
-    rti.rti = dt->second > 0 ? (rti.return_c - rti.supply_c) / dt->second * 100 : kNan;
+                  .rack_delta_t = dt->sum / dt->minutes};
+    rti.rti = rti.rack_delta_t > 0 ? (rti.return_c - rti.supply_c) / rti.rack_delta_t * 100 : kNan;
     k.rti.push_back(rti);
   }
 
@@ -487,6 +517,10 @@ std::string KpisToJson(const Kpis& k) {
       w.String(r.unit);
       w.Key("room");
       w.String(r.room);
+      w.Key("basis");
+      w.String(r.zone ? "zone" : "room");
+      w.Key("racks");
+      w.Int(r.racks);
       w.Key("supply_c");
       NumberOrNull(w, r.supply_c);
       w.Key("return_c");

@@ -1,7 +1,7 @@
 // Facility KPIs over any interval, from the store: PUE and DCiE from energy (kWh, never one
 // sample), IT, cooling and facility power, cooling share of facility energy, kW per ton, cooling
 // capacity factor, energy cost at a flat or time-of-use tariff, inlet statistics per room and rack
-// with ASHRAE compliance, RCI_HI and RCI_LO, RTI per CRAH unit, rate-of-change violations and data
+// with ASHRAE compliance, RCI_HI and RCI_LO, RTI per CRAH zone, rate-of-change violations and data
 // completeness per device. Definitions: ../shared/DOMAIN.md; every formula is in docs/analytics.md.
 // Reads the kpi_* views of the schema (store/schema.cc), so analysts' SQL gives the same numbers.
 // Stateless functions; a Connection is used by one thread at a time.
@@ -19,6 +19,7 @@
 #include "analytics/live_state.h"
 #include "core/config.h"
 #include "core/status.h"
+#include "core/topology.h"
 #include "store/duckdb.h"
 
 namespace dcmon::analytics {
@@ -48,6 +49,9 @@ struct KpiOptions {
   int64_t rate_window_micros = 900'000'000;  // … within any window this long (15 min)
   // A device's cadence is read from this much history around `from` and before `to`.
   int64_t cadence_lookback_micros = 3'600'000'000;
+  // The CRAH zones for RTI per zone: not a key of its own, the caller sets it (serve and report:
+  // the facility of `alert.facility`); a unit without a zone is judged against its room's racks.
+  Topology topology;
   Status Validate() const;
 };
 // [analytics] ashrae_class, stale_after_s (LiveStateOptionsFrom), tariff, tariff_currency,
@@ -68,6 +72,8 @@ struct Kpis {
   };
   struct Rti {
     std::string unit, room;
+    bool zone = false;  // rack ΔT from the unit's zone; false: from its room's racks
+    int64_t racks = 0;  // racks with inlet and exhaust data behind rack_delta_t
     double supply_c = 0, return_c = 0, rack_delta_t = 0, rti = 0;  // rti in %
   };
   struct RateViolation {

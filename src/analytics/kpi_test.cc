@@ -6,6 +6,7 @@
 #include <cmath>
 #include <fstream>
 #include <sstream>
+#include <tuple>
 
 #include "core/time.h"
 #include "store/writer.h"
@@ -227,6 +228,60 @@ TEST_F(KpiTest, RtiCoolingShareKwPerTonAndCapacityFactor) {
   for (int i = 4; i < 8; ++i) more.push_back(Cooling("chiller-plant", 80, 20e3, t0 + i * 30 * kS));
   Write(std::move(more));
   EXPECT_NEAR(Compute(t0, t0 + 4 * kMin, o).cooling_share, 25.0 / 150, 1e-9);
+}
+
+// Two air handlers in one room: crah-1 serves a01 and a02 (ΔT 12 and 10 K: its zone's 11 K),
+// crah-2 serves a03 (8 K). crah-1 lifts its air 11 K (RTI 100 %), crah-2 10 K (125 %: its zone
+// recirculates). Judged against the room's 10 K instead, as without the zones, both are off.
+TEST_F(KpiTest, RtiPerCrahZone) {
+  const int64_t t0 = At("2026-12-01T10:00:00Z");
+  std::vector<Record> rs;
+  for (int i = 0; i < 4; ++i) {
+    const int64_t t = t0 + i * 30 * kS;
+    for (auto [id, ret] : {std::pair{"room-1-crah-1", 29.0}, std::pair{"room-1-crah-2", 28.0}}) {
+      CoolingMetric c = Cooling(id, 97, 2500, t);
+      c.placement.room = "room-1";
+      c.supply_air_temp_celsius = 18;
+      c.return_air_temp_celsius = ret;
+      c.fan_speed_percent = 60;
+      rs.push_back(c);
+    }
+    for (auto [rack, inlet, exhaust] :
+         {std::tuple{"a01", 20.0, 32.0}, std::tuple{"a02", 21.0, 31.0},
+          std::tuple{"a03", 22.0, 30.0}}) {
+      rs.push_back(
+          Sensor(std::string(rack) + "-inlet", "temperature", inlet, t, rack, "inlet_top"));
+      rs.push_back(
+          Sensor(std::string(rack) + "-exhaust", "temperature", exhaust, t, rack, "exhaust"));
+    }
+  }
+  Write(std::move(rs));
+  KpiOptions o;
+  // a04 reports nothing: it does not count among the zone's racks.
+  o.topology.zones = {{.crah = "room-1-crah-1", .room = "room-1", .racks = {"a01", "a02", "a04"}},
+                      {.crah = "room-1-crah-2", .room = "room-1", .racks = {"a03"}}};
+  const Kpis k = Compute(t0, t0 + 2 * kMin, o);
+  ASSERT_EQ(k.rti.size(), 2u);
+  EXPECT_EQ(k.rti[0].unit, "room-1-crah-1");
+  EXPECT_TRUE(k.rti[0].zone);
+  EXPECT_EQ(k.rti[0].racks, 2);
+  EXPECT_NEAR(k.rti[0].rack_delta_t, 11, 1e-9);
+  EXPECT_NEAR(k.rti[0].rti, 100, 1e-9);
+  EXPECT_EQ(k.rti[1].unit, "room-1-crah-2");
+  EXPECT_EQ(k.rti[1].racks, 1);
+  EXPECT_NEAR(k.rti[1].rack_delta_t, 8, 1e-9);
+  EXPECT_NEAR(k.rti[1].rti, 125, 1e-9);
+  EXPECT_THAT(KpisToJson(k),
+              HasSubstr(R"({"zone_unit":"room-1-crah-2","room":"room-1","basis":"zone","racks":1,)"
+                        R"("supply_c":18,"return_c":28,"rack_delta_t":8,"rti":125})"));
+
+  const Kpis by_room = Compute(t0, t0 + 2 * kMin);
+  ASSERT_EQ(by_room.rti.size(), 2u);
+  EXPECT_FALSE(by_room.rti[0].zone);
+  EXPECT_EQ(by_room.rti[0].racks, 3);
+  EXPECT_NEAR(by_room.rti[0].rack_delta_t, 10, 1e-9);
+  EXPECT_NEAR(by_room.rti[0].rti, 110, 1e-9);
+  EXPECT_NEAR(by_room.rti[1].rti, 100, 1e-9);
 }
 
 TEST_F(KpiTest, RateOfChangeOverFifteenMinutes) {

@@ -253,17 +253,19 @@ std::string RenderReport(const Kpis& k, const std::optional<std::vector<Incident
     h += "</table>";
   }
 
-  h += "\n<h2>Return temperature index per CRAH unit</h2>";
+  h += "\n<h2>Return temperature index per CRAH zone</h2>";
   if (k.rti.empty()) {
     h += "<p>No air handler reported supply and return temperatures.</p>";
   } else {
-    h += "<table><tr><th>unit</th><th>room</th><th>supply °C</th><th>return °C</th>"
+    h += "<table><tr><th>unit</th><th>room</th><th>racks</th><th>supply °C</th><th>return °C</th>"
          "<th>rack ΔT K</th><th>RTI</th></tr>";
     for (const auto& r : k.rti) {
+      // A unit without a known zone is judged against its room's racks, and says so.
       h += fmt::format(
-          "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{} %</td></tr>",
-          Escape(r.unit), Escape(r.room), Num(r.supply_c), Num(r.return_c), Num(r.rack_delta_t),
-          Num(r.rti, 1));
+          "<tr><td>{}</td><td>{}</td><td>{}{}</td><td>{}</td><td>{}</td><td>{}</td><td>{} %</td>"
+          "</tr>",
+          Escape(r.unit), Escape(r.room), r.racks, r.zone ? "" : " (room)", Num(r.supply_c),
+          Num(r.return_c), Num(r.rack_delta_t), Num(r.rti, 1));
     }
     h += "</table>";
   }

@@ -70,5 +70,30 @@ INSERT INTO alert_events (event_seq, alert_id, rule, device, state, "at", severi
   EXPECT_THAT(RenderReport(k, std::vector<Incident>{}), HasSubstr("No incident in the period."));
 }
 
+TEST(Report, RtiPerZoneWithItsRacks) {
+  Kpis k;
+  k.ashrae_class = "A1";
+  k.rti = {{.unit = "room-1-crah-1",
+            .room = "room-1",
+            .zone = true,
+            .racks = 7,
+            .supply_c = 18,
+            .return_c = 28,
+            .rack_delta_t = 8,
+            .rti = 125},
+           {.unit = "room-2-crah-1",
+            .room = "room-2",
+            .zone = false,
+            .racks = 20,
+            .supply_c = 18,
+            .return_c = 28,
+            .rack_delta_t = 10,
+            .rti = 100}};
+  const std::string html = RenderReport(k, std::nullopt);
+  EXPECT_THAT(html, HasSubstr("<td>room-1-crah-1</td><td>room-1</td><td>7</td><td>18.00</td>"
+                              "<td>28.00</td><td>8.00</td><td>125.0 %</td>"));
+  EXPECT_THAT(html, HasSubstr("<td>room-2-crah-1</td><td>room-2</td><td>20 (room)</td>"));
+}
+
 }  // namespace
 }  // namespace dcmon::analytics

@@ -125,7 +125,7 @@ int RunDetect(const DetectFlags& f) {
   int64_t anomalies = 0;
   // Without a facility file there is no topology: every device is judged by its own level and
   // health, and the meters by PUE.
-  detect::FacilityDetector detector({}, detect::Topology{}, [&](const detect::Anomaly& a) {
+  detect::FacilityDetector detector({}, Topology{}, [&](const detect::Anomaly& a) {
     ++anomalies;
     PrintAnomaly(a, ndjson);
   });

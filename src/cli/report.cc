@@ -8,6 +8,7 @@
 #include "analytics/kpi.h"
 #include "analytics/report.h"
 #include "cli/exit.h"
+#include "cli/topology.h"
 #include "core/time.h"
 #include "store/duckdb.h"
 
@@ -16,7 +17,9 @@ namespace dcmon::cli {
 CLI::App* AddReport(CLI::App& app, ReportFlags& f) {
   CLI::App* cmd = app.add_subcommand(
       "report", "Write a self-contained HTML compliance and energy report for a period");
-  cmd->add_option("--config", f.config, "TOML configuration (store.*, analytics.* keys)");
+  cmd->add_option(
+      "--config", f.config,
+      "TOML configuration (store.*, analytics.* keys; alert.facility for RTI per CRAH zone)");
   cmd->add_option("--store", f.store, "DuckDB file, opened read-only (store.path)");
   cmd->add_option("--from", f.from, "Start of the period (RFC 3339)")->required();
   cmd->add_option("--to", f.to, "End of the period (RFC 3339), exclusive")->required();
@@ -38,6 +41,9 @@ int RunReport(const ReportFlags& f) {
   store_options->read_only = true;
   Result<analytics::KpiOptions> options = analytics::KpiOptionsFrom(*config);
   if (!options.ok()) return Fail("report", options.status());
+  Result<Topology> topology = TopologyFrom(*config);
+  if (!topology.ok()) return Fail("report", topology.status());
+  options->topology = std::move(*topology);
   Result<std::unique_ptr<store::Database>> db = store::Database::Open(*store_options);
   if (!db.ok()) return Fail("report", db.status());
   Result<std::unique_ptr<store::Connection>> conn = (*db)->Connect();

@@ -22,14 +22,13 @@
 #include "bus/producer.h"
 #include "cli/exit.h"
 #include "cli/signals.h"
+#include "cli/topology.h"
 #include "core/json_writer.h"
 #include "core/log.h"
 #include "core/time.h"
 #include "detect/online.h"
 #include "ingest/http_ingest.h"
 #include "ingest/loader.h"
-#include "sim/facility.h"
-#include "sim/model.h"
 #include "store/anomalies.h"
 #include "store/duckdb.h"
 #include "store/retention.h"
@@ -49,25 +48,8 @@ struct Settings {
   analytics::KpiOptions kpis;
   alert::RuntimeOptions alert;
   std::vector<alert::NotifierOptions> notifiers;
-  alert::Topology topology;
+  Topology topology;  // the CRAH zones of alert.facility (cli/topology.h)
 };
-
-// The CRAH zones, from the facility the site is (`alert.facility`: a preset or a facility TOML;
-// `dcmon run` sets it to its --facility). Records carry site/room/row/rack but not the zone, so
-// without it a CrahUnitDown incident names no racks and inhibits nothing.
-Result<alert::Topology> TopologyFrom(const Config& c) {
-  alert::Topology t;
-  const std::optional<std::string> name = c.Get("alert.facility");
-  if (!name || name->empty()) return t;
-  Result<sim::FacilityConfig> facility = sim::LoadFacility(*name);
-  if (!facility.ok()) return facility.status().WithPrefix("alert.facility: ");
-  // The layout (which rack is in which zone) does not depend on the seed or the time.
-  const sim::Model model(*facility, 0, 0);
-  for (const sim::Crah& u : model.crahs())
-    t.zones.push_back({.unit = u.id, .room = model.facility().rooms[u.room].id, .racks = {}});
-  for (const sim::Rack& r : model.racks()) t.zones[r.zone].racks.push_back(r.id);
-  return t;
-}
 
 Result<Settings> SettingsFrom(const Config& c) {
   Result<store::DatabaseOptions> store = store::DatabaseOptionsFrom(c);
@@ -87,8 +69,9 @@ Result<Settings> SettingsFrom(const Config& c) {
   Result<std::vector<alert::NotifierOptions>> notifiers =
       alert::NotifierOptionsFrom(c, c.Get("alert.external_url").value_or(""));
   if (!notifiers.ok()) return notifiers.status();
-  Result<alert::Topology> topology = TopologyFrom(c);
+  Result<Topology> topology = TopologyFrom(c);
   if (!topology.ok()) return topology.status();
+  kpis->topology = *topology;
   return Settings{*store,
                   std::move(*loader),
                   *server,
@@ -243,11 +226,8 @@ int ServeUntilStopped(const Config& config, const std::function<void(const Serve
   // on its own level and health).
   Result<detect::OnlineOptions> detect_options = detect::OnlineOptionsFrom(config);
   if (!detect_options.ok()) return Fail("serve", detect_options.status());
-  detect::Topology detect_topology;
-  for (const alert::Topology::Zone& z : settings->topology.zones)
-    detect_topology.zones.push_back({.crah = z.unit, .room = z.room, .racks = z.racks});
   Result<std::unique_ptr<detect::OnlineDetector>> detector =
-      detect::OnlineDetector::Create(*detect_options, std::move(detect_topology));
+      detect::OnlineDetector::Create(*detect_options, settings->topology);
   if (!detector.ok()) return Fail("serve", detector.status());
   Result<std::unique_ptr<store::AnomalyStore>> anomalies = store::AnomalyStore::Open(**db);
   if (!anomalies.ok()) return Fail("serve", anomalies.status());

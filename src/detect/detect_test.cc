@@ -1,7 +1,9 @@
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <map>
 #include <random>
 #include <vector>
 
@@ -11,6 +13,7 @@
 #include "detect/score.h"
 #include "detect/sensor_health.h"
 #include "detect/series_detector.h"
+#include "detect/watermark.h"
 
 namespace dcmon::detect {
 namespace {
@@ -334,6 +337,32 @@ TEST(FacilityDetector, APueMoveWithinItsMetersAccuracyIsNotADrift) {
   EXPECT_EQ(seen[0].detector, DetectorKind::kPue);
 }
 
+// The plant's power follows the heat load: a 1 % move of a quiet baseline (the weather, an
+// economizer step) is not a fault, a chiller that stops is.
+TEST(FacilityDetector, APlantPowerMoveOfAPercentIsNotAnAnomaly) {
+  auto rng = Rng("APlantPowerMoveOfAPercentIsNotAnAnomaly");
+  std::normal_distribution<double> noise(0, 25);  // W, on 50 kW
+  std::vector<Anomaly> seen;
+  FacilityDetector det({}, Topology{}, [&](const Anomaly& a) { seen.push_back(a); });
+  int64_t t = kT0;
+  auto feed = [&](int steps, double watts) {
+    for (int i = 0; i < steps; ++i, t += 30 * kSecond) {
+      det.Observe(CoolingMetric{.system_id = "chiller-plant",
+                                .efficiency_percent = 80,
+                                .power_consumption_watts = watts + noise(rng),
+                                .timestamp_micros = t});
+    }
+  };
+  feed(2 * 2880, 50'000);
+  ASSERT_TRUE(seen.empty()) << seen[0].explanation;
+  feed(240, 50'500);
+  EXPECT_TRUE(seen.empty()) << seen[0].device << ": " << seen[0].explanation;
+  feed(20, 5'000);
+  ASSERT_FALSE(seen.empty());
+  EXPECT_EQ(seen[0].device, "chiller-plant");
+  EXPECT_EQ(seen[0].detector, DetectorKind::kLevel);
+}
+
 TEST(FacilityDetector, AnImplausibleJumpIsSeenWithoutATopology) {
   std::vector<Anomaly> seen;
   FacilityDetector det({}, Topology{}, [&](const Anomaly& a) { seen.push_back(a); });
@@ -488,6 +517,80 @@ TEST(OnlineDetector, ASourceFarBehindButAdvancingHoldsTheWatermarkUntilItStops) 
   EXPECT_EQ(found[0].device, "behind");
   EXPECT_EQ(found[0].detector, DetectorKind::kDropout);
   EXPECT_GT(wall - stopped, 600 * kSecond) << "not before the source had stopped";
+}
+
+// The watermark's semantics, pinned on the watermark alone (cut-off 600 s): a partition far behind
+// in event time holds it while it advances in ingest time, and is let go once it has not advanced
+// for the cut-off; one within the cut-off holds it however long it is idle.
+TEST(SourceWatermark, AFarBehindSourceHoldsWhileItAdvancesAndIsReleasedOnceItStops) {
+  constexpr int64_t kCut = 600 * kSecond;
+  SourceWatermark w(kCut);
+  EXPECT_EQ(w.Mark(kT0), INT64_MIN);
+  int64_t wall = kT0;
+  for (int64_t i = 0; i < 100; ++i, wall += kSecond) {
+    w.Advance(1, kT0 + (i + 60) * 30 * kSecond, wall);  // 30 minutes ahead
+    w.Advance(2, kT0 + i * 30 * kSecond, wall);
+    EXPECT_EQ(w.Mark(wall), kT0 + i * 30 * kSecond) << i;
+  }
+  const int64_t last2 = kT0 + 99 * 30 * kSecond, stopped_at = wall - kSecond;
+  w.Advance(1, kT0 + 200 * 30 * kSecond, wall);
+  EXPECT_EQ(w.Mark(stopped_at + kCut), last2);  // idle for exactly the cut-off: still holds
+  EXPECT_EQ(w.Mark(stopped_at + kCut + 1), kT0 + 200 * 30 * kSecond);  // stopped: let go
+  EXPECT_EQ(w.Mark(stopped_at), last2);  // judged at the ingest time asked about
+  // Back within the cut-off of the newest, it holds the mark again, idle or not.
+  w.Advance(2, kT0 + 190 * 30 * kSecond, stopped_at + kCut + 1);
+  EXPECT_EQ(w.Mark(INT64_MAX), kT0 + 190 * 30 * kSecond);
+  // Without ingest times a source is judged on event time alone.
+  SourceWatermark event_only(kCut);
+  event_only.Advance(1, kT0 + kCut + 1);
+  event_only.Advance(2, kT0);
+  EXPECT_EQ(event_only.Mark(), kT0 + kCut + 1);
+  event_only.Advance(3, kT0 + 2);  // within the cut-off: holds it
+  event_only.Advance(3, kT0 + 1);  // older than its newest: no change
+  EXPECT_EQ(event_only.Mark(), kT0 + 2);
+}
+
+// The ordered watermark gives the scan over every source's answer (its definition) on random
+// streams: sources advancing at their own pace, stalling, jumping back within and beyond the
+// cut-off.
+TEST(SourceWatermark, SameMarkAsTheScanOverEverySource) {
+  const uint64_t seed = std::random_device{}();
+  std::printf("SourceWatermark seed %llu\n", static_cast<unsigned long long>(seed));
+  std::mt19937_64 rng(seed);
+  constexpr int64_t kCut = 600 * kSecond;
+  struct Scan {
+    std::map<int64_t, std::pair<int64_t, int64_t>> sources;  // id -> (newest, advanced)
+    void Advance(int64_t id, int64_t t, int64_t ingest) {
+      auto [it, added] = sources.try_emplace(id, t, ingest);
+      if (!added && t > it->second.first) it->second = {t, ingest};
+    }
+    int64_t Mark(int64_t ingest) const {
+      if (sources.empty()) return INT64_MIN;
+      int64_t newest = INT64_MIN;
+      for (const auto& [id, s] : sources) newest = std::max(newest, s.first);
+      int64_t mark = newest;
+      for (const auto& [id, s] : sources) {
+        const bool stopped =
+            newest - s.first > kCut && (s.second == INT64_MIN || ingest - s.second > kCut);
+        if (!stopped) mark = std::min(mark, s.first);
+      }
+      return mark;
+    }
+  } scan;
+  SourceWatermark w(kCut);
+  int64_t wall = kT0;
+  std::vector<int64_t> pos(16, kT0);
+  for (int i = 0; i < 20'000; ++i) {
+    const int64_t id = static_cast<int64_t>(rng() % pos.size());
+    wall += static_cast<int64_t>(rng() % 20) * kSecond;
+    pos[id] += static_cast<int64_t>(rng() % 120) * kSecond - 10 * kSecond;
+    if (rng() % 50 == 0) pos[id] -= 2 * kCut;  // re-read from far back
+    const int64_t ingest = rng() % 10 == 0 ? INT64_MIN : wall;
+    w.Advance(id, pos[id], ingest);
+    scan.Advance(id, pos[id], ingest);
+    const int64_t at = wall + static_cast<int64_t>(rng() % 1200) * kSecond;
+    ASSERT_EQ(w.Mark(at), scan.Mark(at)) << "step " << i << ", seed " << seed;
+  }
 }
 
 }  // namespace

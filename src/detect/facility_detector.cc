@@ -401,7 +401,10 @@ struct FacilityDetector::State {
     const double drift_score = DriftScore(p);
     Note(std::max(p.score, drift_score));
     const bool step = s.step.Onset(p.score);
-    const bool drift = s.drift.Onset(drift_score);
+    // A departure that arrived in one sample is a step of the relation (a blanking panel out, a
+    // door open), not a drift, however far it also is from the slow baseline, also when the slow
+    // score crosses a sample after the step (a noisy sample on either side of the level).
+    const bool drift = s.drift.Onset(drift_score) && !s.step.open;
     if (!step && !drift) return;
     Onset o{.sensor = &s,
             .other = other,
@@ -436,9 +439,7 @@ struct FacilityDetector::State {
              fmt::format("{}: {} off by {:+.2f} ({:+.1f} sigma)", o.relation, blamed.id,
                          o.residual - p.expected, p.z));
     }
-    // A departure that arrives in one sample is a step of the relation (a blanking panel out, a
-    // door open), not a drift, however far it also is from the slow baseline.
-    if (o.drift && !o.step) {
+    if (o.drift) {
       Report(blamed.id, o.t, o.residual, o.drift_score, DetectorKind::kDrift, Category::kSensor,
              fmt::format("{}: {} drifted from its learned offset ({:+.1f} sigma)", o.relation,
                          blamed.id, p.drift_z));
@@ -715,7 +716,9 @@ FacilityDetector::FacilityDetector(const FacilityDetectorOptions& options, const
   s.power_series = options.series;
   s.power_series.min_sigma_share =
       std::max(options.series.min_sigma_share, options.power_min_sigma_share);
-  s.plant_series = SeriesDetector(options.series);
+  // The plant's power follows the heat load the way IT power follows the workload: a move of a
+  // percent (7.7 "sigma" of an unfloored night-time baseline, seed 3) is the weather, not a fault.
+  s.plant_series = SeriesDetector(s.power_series);
   SeriesOptions delta_t_series = options.series;
   delta_t_series.min_sigma = std::max(options.series.min_sigma, options.delta_t_min_sigma_share);
   SeriesOptions pue_series = options.series;

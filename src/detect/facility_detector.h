@@ -23,24 +23,14 @@
 
 #include "core/record.h"
 #include "core/status.h"
+#include "core/topology.h"
 #include "detect/anomaly.h"
 #include "detect/sensor_health.h"
 #include "detect/series_detector.h"
 
 namespace dcmon::detect {
 
-// Which racks each CRAH's zone holds. Devices not named here are judged on their own level.
-struct Topology {
-  struct Zone {
-    std::string crah;                // "room-1-crah-2"
-    std::string room;                // "room-1"
-    std::vector<std::string> racks;  // "room-1-a03", ...
-  };
-  std::vector<Zone> zones;
-  std::string facility_meter = "meter_facility";
-  std::string it_meter = "meter_it";
-  std::string plant = "chiller-plant";
-};
+// Topology (core/topology.h): devices not in a zone are judged on their own level.
 
 struct FacilityDetectorOptions {
   SeriesOptions series;             // every baseline, level and relation residual alike
@@ -49,10 +39,10 @@ struct FacilityDetectorOptions {
   double upset_hold_s = 3600;       // an upstream unit counts as upset this long after it was
   double implausible_jump_c = 5;    // a temperature jump this large in one sample is the sensor
   double implausible_jump_rh = 10;  // the same for relative humidity, percent points
-  double implausible_power_ratio = 1.8;    // a rack's power jumping by this factor in one sample
-  double temperature_min_sigma_c = 0.05;   // temperature residuals' spread floor: sensor accuracy
-  double power_min_sigma_share = 0.015;    // IT power's spread floor, share of its level: load
-                                           // changes under ~10 % are workload, not faults
+  double implausible_power_ratio = 1.8;   // a rack's power jumping by this factor in one sample
+  double temperature_min_sigma_c = 0.05;  // temperature residuals' spread floor: sensor accuracy
+  double power_min_sigma_share = 0.015;   // IT and plant power's spread floor, share of level: load
+                                          // changes under ~10 % are workload, not faults
   double delta_t_min_sigma_share = 0.025;  // crah-delta-t's spread floor, share of the heat its
                                            // zone predicts: a unit's neighbours carry 20 % of
                                            // its air, so its split moves by percents as fans settle

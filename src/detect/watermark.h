@@ -4,7 +4,9 @@
 // `max_lag_micros` behind the newest stops holding it back (its devices may be silent for real);
 // given ingest times, only once it has not advanced for `max_lag_micros` of ingest time either (a
 // partition the loader reads far behind during a backfill still advances; a stopped one does not).
-// O(sources) per Mark(). Not thread-safe.
+// The sources are kept ordered by their newest event time: Advance is O(log sources) when it moves
+// one, Mark walks only the stopped sources at the old end (usually none) before the one that
+// holds the mark. Both run once per record. Not thread-safe.
 //
 //   SourceWatermark marks(600'000'000);
 //   marks.Advance(partition, record_time, NowMicros());
@@ -13,7 +15,9 @@
 
 #include <climits>
 #include <cstdint>
+#include <set>
 #include <unordered_map>
+#include <utility>
 
 namespace dcmon::detect {
 
@@ -35,6 +39,7 @@ class SourceWatermark {
   };
   int64_t max_lag_micros_;
   std::unordered_map<int64_t, Source> sources_;
+  std::set<std::pair<int64_t, int64_t>> by_newest_;  // (newest, source), one per source
 };
 
 }  // namespace dcmon::detect

@@ -193,6 +193,12 @@ const std::vector<Field<SamplingConfig>> kSamplingFields = {
     {"weather_s", &SamplingConfig::weather_s, 1, 86400},
 };
 
+const std::vector<Field<SensorConfig>> kSensorFields = {
+    {"temperature_noise_c", &SensorConfig::temperature_noise_c, 0, 5},
+    {"humidity_noise_percent", &SensorConfig::humidity_noise_percent, 0, 10},
+    {"power_noise_share", &SensorConfig::power_noise_share, 0, 0.1},
+};
+
 // Reads every field of `fields` from `table` (absent ones keep their defaults) and refuses unknown
 // keys.
 template <class S>
@@ -256,6 +262,7 @@ Result<FacilityConfig> ParseFacility(std::string_view text, std::string_view ori
   ReadFields(top.Table("plant"), "plant", kPlantFields, f.plant, error);
   ReadFields(top.Table("electrical"), "electrical", kElectricalFields, f.electrical, error);
   ReadFields(top.Table("sampling"), "sampling", kSamplingFields, f.sampling, error);
+  ReadFields(top.Table("sensors"), "sensors", kSensorFields, f.sensors, error);
   if (const toml::array* faults = top.Array("faults")) {
     for (size_t i = 0; i < faults->size(); ++i) {
       const auto* spec = (*faults)[i].as_string();
@@ -306,7 +313,8 @@ Status FacilityConfig::Validate() const {
        {CheckRanges("climate.", kClimateFields, climate), CheckRanges("load.", kLoadFields, load),
         CheckRanges("plant.", kPlantFields, plant),
         CheckRanges("electrical.", kElectricalFields, electrical),
-        CheckRanges("sampling.", kSamplingFields, sampling)}) {
+        CheckRanges("sampling.", kSamplingFields, sampling),
+        CheckRanges("sensors.", kSensorFields, sensors)}) {
     if (!s.ok()) return s;
   }
   return Status::Ok();

@@ -1,8 +1,8 @@
 // The facility description the simulator runs: site climate, IT load profile, rooms with racks and
-// CRAH units, the chilled-water plant, electrical losses and sampling intervals. Loaded from TOML
-// (config/facility/*.toml, documented field by field in docs/simulator.md); the shipped presets are
-// compiled into the binary so `dcmon simulate --facility small` works from any directory. Plain
-// value types.
+// CRAH units, the chilled-water plant, electrical losses, sampling intervals and sensor noise.
+// Loaded from TOML (config/facility/*.toml, documented field by field in docs/simulator.md); the
+// shipped presets are compiled into the binary so `dcmon simulate --facility small` works from any
+// directory. Plain value types.
 //
 //   Result<FacilityConfig> f = LoadFacility("small");             // a preset name, or a path to a
 //   .toml file if (!f.ok()) { /* "rooms[0].rack_rated_kw: must be > 0" */ }
@@ -105,6 +105,17 @@ struct SamplingConfig {
   int weather_s = 300;
 };
 
+// Measurement noise of the sensors, added to each sample (not to the physics) before the sensor's
+// resolution rounds it: real probes repeat to a few hundredths of a degree, so live air never reads
+// one constant value. Standard deviations; 0 turns a kind off. *Model choice* (DOMAIN.md gives no
+// figure): digital rack probes repeat to 0.04–0.15 °C and 0.1–0.25 %RH (Sensirion SHT3x's
+// datasheet), metering PDUs well inside their 1 % accuracy class.
+struct SensorConfig {
+  double temperature_noise_c = 0.05;     // rack, CRAH supply/return and outdoor temperatures
+  double humidity_noise_percent = 0.15;  // relative humidity, percent points
+  double power_noise_share = 0.001;      // rack PDUs and the two meters, share of the reading
+};
+
 struct FacilityConfig {
   std::string name;
   std::string site = "dc1";
@@ -114,6 +125,7 @@ struct FacilityConfig {
   PlantConfig plant;
   ElectricalConfig electrical;
   SamplingConfig sampling;
+  SensorConfig sensors;
   std::vector<std::string> faults;  // scheduled fault SPECs, as for `dcmon simulate --scenario`
 
   // Checks every field's range; the message names the field ("rooms[1].crah_units: must be at least

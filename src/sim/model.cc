@@ -342,4 +342,18 @@ void Model::UpdateMeters() {
                       : meters_.it_w + meters_.ups_loss_w + meters_.cooling_w + meters_.lighting_w;
 }
 
+Topology TopologyOf(const Model& model) {
+  Topology t;
+  for (const Crah& u : model.crahs())
+    t.zones.push_back({.crah = u.id, .room = model.facility().rooms[u.room].id, .racks = {}});
+  for (const Rack& r : model.racks()) t.zones[r.zone].racks.push_back(r.id);
+  return t;
+}
+
+Result<Topology> LoadTopology(std::string_view facility) {
+  Result<FacilityConfig> config = LoadFacility(facility);
+  if (!config.ok()) return config.status();
+  return TopologyOf(Model(*config, 0, 0));
+}
+
 }  // namespace dcmon::sim

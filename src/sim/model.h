@@ -15,6 +15,8 @@
 #include <string>
 #include <vector>
 
+#include "core/status.h"
+#include "core/topology.h"
 #include "sim/facility.h"
 #include "sim/physics.h"
 #include "sim/rng.h"
@@ -129,5 +131,12 @@ class Model {
   Plant plant_;
   Meters meters_;
 };
+
+// The model's CRAH zones (one per unit, in unit order, with the racks it serves): the topology its
+// devices' records do not carry. The meter and plant ids are the simulator's, Topology's defaults.
+Topology TopologyOf(const Model& model);
+// The topology of `facility` (a preset name or a facility TOML, as LoadFacility): the layout does
+// not depend on the seed or the time.
+Result<Topology> LoadTopology(std::string_view facility);
 
 }  // namespace dcmon::sim

@@ -345,15 +345,25 @@ double Simulator::SampleValue(const Device& d) const {
   return 0;
 }
 
+double Simulator::Noise(const Device& d, int64_t t, uint64_t channel) const {
+  const auto device = static_cast<uint64_t>(&d - devices_.data());
+  return KeyedNormal(options_.seed, device * 4 + channel, static_cast<uint64_t>(t));
+}
+
 Status Simulator::Send(Device& d, int64_t t, Sink& records) {
   const int64_t seq =
       t / kMicros / d.interval_s;  // sample number since the epoch: gaps show lost samples
+  const SensorConfig& noise = model_.facility().sensors;
   if (const auto* s = std::get_if<SensorReading>(&d.record)) {
-    double v = SampleValue(d);
     using S = Device::Source;
     const bool power =
         d.source == S::kRackPower || d.source == S::kMeterFacility || d.source == S::kMeterIt;
     const bool humidity = d.source == S::kHumidity || d.source == S::kOutdoorHumidity;
+    double v = SampleValue(d);
+    // Measurement noise first: a stuck sensor repeats one noisy reading, a drift adds to it.
+    v += Noise(d, t, 0) * (power      ? noise.power_noise_share * v
+                           : humidity ? noise.humidity_noise_percent
+                                      : noise.temperature_noise_c);
     for (size_t i = 0; i < faults_.size(); ++i) {
       const Fault& f = faults_[i];
       if (!IsSensorFault(f.kind) || !Active(f, t) || f.target != s->device_id) continue;
@@ -394,8 +404,11 @@ Status Simulator::Send(Device& d, int64_t t, Sink& records) {
     heat_w = u.coil_w;
     power_w = u.fan_w;
     const bool moving = u.airflow_m3s > 0;
-    c.supply_air_temp_celsius = moving ? std::optional(Round(u.supply_c, 0.01)) : std::nullopt;
-    c.return_air_temp_celsius = moving ? std::optional(Round(u.return_c, 0.01)) : std::nullopt;
+    auto air = [&](double celsius, uint64_t channel) {
+      return Round(celsius + Noise(d, t, channel) * noise.temperature_noise_c, 0.01);
+    };
+    c.supply_air_temp_celsius = moving ? std::optional(air(u.supply_c, 0)) : std::nullopt;
+    c.return_air_temp_celsius = moving ? std::optional(air(u.return_c, 1)) : std::nullopt;
     c.fan_speed_percent = Round(100 * u.fan_speed, 0.1);
   } else {
     heat_w = model_.plant().load_w;

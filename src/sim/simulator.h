@@ -1,8 +1,8 @@
 // The record generator: steps the facility Model through simulated time, samples every device on
 // its interval into records in the seed schema, applies scheduled faults (equipment faults to the
-// physics, sensor faults to values, transport faults to the stream), writes each fault's
-// ground-truth label when it starts, and hands encoded lines to a Sink. Deterministic: same
-// facility, seed, faults and time range give byte-identical output. Not thread-safe.
+// physics, measurement noise and sensor faults to values, transport faults to the stream), writes
+// each fault's ground-truth label when it starts, and hands encoded lines to a Sink. Deterministic:
+// same facility, seed, faults and time range give byte-identical output. Not thread-safe.
 //
 //   auto sim = Simulator::Create(*LoadFacility("small"), {.seed = 1, .start_micros = t0});
 //   (*sim)->RunUntil(t0 + 3600'000'000, records_sink, &labels_sink);   // one simulated hour
@@ -93,6 +93,8 @@ class Simulator {
   void ApplyEquipmentFaults(int64_t t);
   Status EmitDue(Sink& records);
   double SampleValue(const Device& d) const;
+  // The measurement noise of `d`'s sample at `t` (`channel`: which of its values), N(0, 1).
+  double Noise(const Device& d, int64_t t, uint64_t channel) const;
   Status Send(Device& d, int64_t t, Sink& records);
   Status Deliver(std::string_view key, std::string_view line, Sink& records);
   Status FlushReorderBuffer(Sink& records);

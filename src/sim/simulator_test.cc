@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cmath>
 #include <map>
 #include <set>
 
@@ -189,6 +190,56 @@ TEST(Simulator, SensorFaults) {
   EXPECT_NEAR((drift.back().value - drift.front().value) -
                   (neighbour.back().value - neighbour.front().value),
               19.5 / 60, 0.1);
+}
+
+// The measurement noise is on the readings, not on the physics: against the same facility without
+// noise every rack temperature differs by the noise alone (mean 0, the configured spread), the
+// air stays the same, and a healthy sensor changes from one sample to the next.
+TEST(Simulator, MeasurementNoiseOnTheReadingsNotOnThePhysics) {
+  auto run = [](const FacilityConfig& f, std::vector<Fault> faults) {
+    auto sim = Simulator::Create(f, {.seed = 3, .start_micros = kStart, .faults = faults});
+    EXPECT_TRUE(sim.ok()) << sim.status().message();
+    MemorySink out;
+    EXPECT_TRUE((*sim)->RunUntil(kStart + 30 * kMinute, out, nullptr).ok());
+    RecordDecoder decoder;
+    std::map<std::string, std::vector<double>> temperatures;  // device -> values in time order
+    for (const std::string& line : out.lines) {
+      Result<Record> r = decoder.Decode(line);
+      const auto* s = r.ok() ? std::get_if<SensorReading>(&*r) : nullptr;
+      if (s && s->measurement_type == "temperature" && !s->placement.rack.empty())
+        temperatures[s->device_id].push_back(s->value);
+    }
+    return temperatures;
+  };
+  FacilityConfig quiet = *LoadFacility("small");
+  quiet.sensors = {.temperature_noise_c = 0, .humidity_noise_percent = 0, .power_noise_share = 0};
+  const auto noisy = run(*LoadFacility("small"), {}), clean = run(quiet, {});
+  ASSERT_EQ(noisy.size(), clean.size());
+  double sum = 0, squares = 0;
+  int64_t n = 0, changed = 0, pairs = 0;
+  for (const auto& [id, values] : noisy) {
+    const std::vector<double>& truth = clean.at(id);
+    ASSERT_EQ(values.size(), truth.size()) << id;
+    for (size_t i = 0; i < values.size(); ++i) {
+      const double e = values[i] - truth[i];
+      sum += e;
+      squares += e * e;
+      ++n;
+      if (i == 0) continue;
+      changed += values[i] != values[i - 1];
+      ++pairs;
+    }
+  }
+  const double mean = sum / n, sd = std::sqrt(squares / n - mean * mean);
+  EXPECT_NEAR(mean, 0, 0.005) << n << " samples";
+  EXPECT_NEAR(sd, 0.05, 0.005);  // 0.05 °C, plus the two roundings to 0.01 °C
+  EXPECT_GT(changed, pairs * 9 / 10);
+  // Keyed by device and time: a dropout on one sensor moves no other sensor's noise.
+  std::vector<Fault> dropout = {*ParseFault("sensor-dropout:room-1-a02-inlet-top@5m+10m", kStart)};
+  const auto with_dropout = run(*LoadFacility("small"), dropout);
+  EXPECT_EQ(with_dropout.at("room-1-a01-inlet-top"), noisy.at("room-1-a01-inlet-top"));
+  EXPECT_LT(with_dropout.at("room-1-a02-inlet-top").size(),
+            noisy.at("room-1-a02-inlet-top").size());
 }
 
 TEST(Simulator, DuplicatesAndMalformedLines) {
