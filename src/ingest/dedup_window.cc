@@ -2,18 +2,23 @@
 
 #include <algorithm>
 
+#include "core/status.h"
+
 namespace dcmon::ingest {
 
 DedupWindow::Seen DedupWindow::Stage(std::string_view device, std::string_view measurement,
                                      int64_t event_micros) {
   std::pair<int64_t, std::string> key{event_micros, std::string(measurement)};
-  const std::string id(device);
   int64_t newest = INT64_MIN;
-  if (auto it = devices_.find(id); it != devices_.end()) {
-    if (it->second.keys.contains(key)) return {.duplicate = true};
-    newest = it->second.newest;
+  for (const Devices* held : {&devices_, &sealed_}) {
+    if (auto it = held->find(device); it != held->end()) {
+      if (it->second.keys.contains(key)) return {.duplicate = true};
+      newest = std::max(newest, it->second.newest);
+    }
   }
-  Device& staged = staged_[id];
+  auto it = staged_.find(device);
+  if (it == staged_.end()) it = staged_.try_emplace(std::string(device)).first;
+  Device& staged = it->second;
   // Off (a window of 0): no keys are kept, only each device's newest event, for lateness.
   if (window_ > 0 && !staged.keys.insert(std::move(key)).second) return {.duplicate = true};
   newest = std::max(newest, staged.newest);
@@ -21,9 +26,14 @@ DedupWindow::Seen DedupWindow::Stage(std::string_view device, std::string_view m
   return {.behind_micros = newest > event_micros ? newest - event_micros : 0};
 }
 
+void DedupWindow::Seal() {
+  CHECK(sealed_.empty(), "DedupWindow::Seal: the previous batch is still sealed");
+  sealed_.swap(staged_);
+}
+
 void DedupWindow::Commit() {
-  for (const auto& [id, device] : staged_) Merge(id, device);
-  staged_.clear();
+  for (const auto& [id, device] : sealed_) Merge(id, device);
+  sealed_.clear();
 }
 
 void DedupWindow::Add(std::string_view device, std::string_view measurement, int64_t event_micros) {

@@ -15,6 +15,7 @@ TEST(DedupWindow, DropsAnExactReSendAndKeepsOtherMeasurementsAndDevices) {
   EXPECT_TRUE(w.Stage("a", "temperature", kMinute).duplicate) << "within one batch";
   EXPECT_FALSE(w.Stage("a", "humidity", kMinute).duplicate);
   EXPECT_FALSE(w.Stage("b", "temperature", kMinute).duplicate);
+  w.Seal();
   w.Commit();
   EXPECT_TRUE(w.Stage("a", "temperature", kMinute).duplicate) << "across batches";
   EXPECT_FALSE(w.Stage("a", "temperature", kMinute + 1).duplicate);
@@ -25,6 +26,7 @@ TEST(DedupWindow, MeasuresLatenessBehindTheDevicesNewestEvent) {
   EXPECT_EQ(w.Stage("a", "", 5 * kMinute).behind_micros, 0);
   EXPECT_EQ(w.Stage("a", "", 3 * kMinute).behind_micros, 2 * kMinute);
   EXPECT_EQ(w.Stage("b", "", 1 * kMinute).behind_micros, 0) << "per device";
+  w.Seal();
   w.Commit();
   EXPECT_EQ(w.Stage("a", "", 4 * kMinute).behind_micros, kMinute);
 }
@@ -37,10 +39,31 @@ TEST(DedupWindow, ADroppedBatchIsNotRememberedSoItsRereadIsNotADuplicate) {
   EXPECT_EQ(w.size(), 0u);
 }
 
+// The loader decodes batch 2 while batch 1 commits: batch 2 sees batch 1's keys, only batch 1's
+// join the window when it commits, and a failed commit forgets both (both are read again).
+TEST(DedupWindow, OnlyTheSealedBatchJoinsTheWindowWhileTheNextIsStaged) {
+  DedupWindow w(10min);
+  EXPECT_FALSE(w.Stage("a", "t", kMinute).duplicate);
+  w.Seal();
+  EXPECT_TRUE(w.Stage("a", "t", kMinute).duplicate) << "a re-send of the batch in commit";
+  EXPECT_EQ(w.Stage("a", "t", 0).behind_micros, kMinute) << "late behind the sealed batch";
+  EXPECT_FALSE(w.Stage("b", "t", kMinute).duplicate);
+  w.Commit();
+  EXPECT_EQ(w.size(), 1u) << "batch 1's key only";
+  w.Drop();
+  EXPECT_FALSE(w.Stage("b", "t", kMinute).duplicate) << "batch 2 was dropped, not committed";
+  EXPECT_FALSE(w.Stage("a", "t", 0).duplicate);
+  w.Seal();
+  w.Drop();
+  EXPECT_FALSE(w.Stage("a", "t", 0).duplicate) << "a failed sealed batch is forgotten";
+  EXPECT_EQ(w.size(), 1u);
+}
+
 TEST(DedupWindow, ForgetsKeysOlderThanTheWindowSoMemoryStaysBounded) {
   DedupWindow w(10min);
   for (int64_t m = 0; m < 24 * 60; ++m) {
     EXPECT_FALSE(w.Stage("a", "t", m * kMinute).duplicate);
+    w.Seal();
     w.Commit();
   }
   EXPECT_EQ(w.size(), 11u) << "the newest minute and the ten before it";
@@ -63,6 +86,7 @@ TEST(DedupWindow, AWindowOfZeroDropsNothingAndStillMeasuresLateness) {
   EXPECT_EQ(w.size(), 0u);
   EXPECT_FALSE(w.Stage("a", "temperature", 5 * kMinute).duplicate) << "after seeding";
   EXPECT_FALSE(w.Stage("a", "temperature", 5 * kMinute).duplicate) << "within one batch";
+  w.Seal();
   w.Commit();
   EXPECT_EQ(w.size(), 0u);
   const DedupWindow::Seen late = w.Stage("a", "temperature", 3 * kMinute);
