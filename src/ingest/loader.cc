@@ -70,6 +70,7 @@ Result<std::unique_ptr<Loader>> Loader::Create(const bus::KafkaConfig& kafka, st
   Result<std::unique_ptr<store::Writer>> writer = store::Writer::Create(db);
   if (!writer.ok()) return writer.status();
   l->writer_ = std::move(*writer);
+  l->last_ingest_seq_ = l->writer_->last_ingest_seq();
   l->retention_ = std::make_unique<store::Retention>(l->options_.retention);
   if (Status s = l->SeedDedupWindow(); !s.ok()) return s;
   Result<std::unique_ptr<bus::Producer>> producer = bus::Producer::Create(kafka);
@@ -372,6 +373,7 @@ void Loader::OnCommitted(Slot& slot, const store::CommitStats& stats) {
                            stats.sensor_rows + stats.cooling_rows, stats.rejects);
   }
   counters_.stored.fetch_add(stats.sensor_rows + stats.cooling_rows);
+  if (stats.last_ingest_seq > 0) last_ingest_seq_ = stats.last_ingest_seq;
   counters_.rejected.fetch_add(stats.rejects);
   counters_.duplicates.fetch_add(pending.duplicates);
   if (pending.late > 0) {

@@ -124,7 +124,8 @@ class Loader : public bus::AssignmentListener {
   const LoaderCounters& counters() const { return counters_; }
   const bus::ConsumerCounters& consumer_counters() const { return consumer_->counters(); }
   const bus::ProducerCounters& dead_letter_counters() const { return dead_letters_->counters(); }
-  int64_t last_ingest_seq() const { return writer_->last_ingest_seq(); }
+  // The ingest_seq of the last row of the last settled commit; any thread.
+  int64_t last_ingest_seq() const { return last_ingest_seq_.load(); }
   // True once this loader has found partitions of its membership to read.
   bool assigned() const { return !consumer_->Assignment().empty(); }
   // False while commits keep failing (options: unhealthy_failures, unhealthy_after), or when the
@@ -207,6 +208,8 @@ class Loader : public bus::AssignmentListener {
   size_t decoding_ = 0;        // slots_[decoding_] is decoded next
   Slot* in_flight_ = nullptr;  // handed to the commit thread and not yet settled
   size_t message_rows_ = 1;    // the most rows one message held in the last batch closed
+  // The writer's is the commit thread's while a batch is in flight.
+  std::atomic<int64_t> last_ingest_seq_{0};
 
   // The commit thread and its hand-over: one job at a time, guarded by commit_mu_.
   std::thread commit_thread_;
