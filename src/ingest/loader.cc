@@ -12,9 +12,6 @@
 namespace dcmon::ingest {
 namespace {
 
-// In reject_messages_: a reject that needs no dead letter.
-constexpr size_t kNoDeadLetter = SIZE_MAX;
-
 int64_t SteadyNanos() { return std::chrono::steady_clock::now().time_since_epoch().count(); }
 
 }  // namespace
@@ -142,7 +139,7 @@ void Loader::Slot::Clear() {
   records = 0;
   rows = 0;
   max_message_rows = 0;
-  reject_messages.clear();
+  dead_letters.clear();
   spans.clear();
   pending = {};
 }
@@ -241,7 +238,6 @@ size_t Loader::Decode(Slot& slot, size_t from, int64_t now_micros, bool bounded)
       const size_t points = batch.points.size();
       http = TakeHttpMessage(kafka_, slot.messages, i, batch);
       // HTTP's rejects are on the rejects topic already: no dead letter for them.
-      slot.reject_messages.resize(batch.rejects.size(), kNoDeadLetter);
       size_t rows = 0;
       for (size_t p = points; p < batch.points.size(); ++p) rows += batch.points[p].fields.size();
       slot.rows += rows;
@@ -255,7 +251,8 @@ size_t Loader::Decode(Slot& slot, size_t from, int64_t now_micros, bool bounded)
     if (!decoded.ok()) {
       batch.rejects.push_back({"kafka", fmt::format("{}/{}@{}", m.topic, m.partition, m.offset),
                                decoded.message(), std::string(m.value.substr(0, 64 * 1024))});
-      slot.reject_messages.push_back(i);
+      slot.dead_letters.push_back(
+          {batch.rejects.size() - 1, std::string(m.key), std::string(m.value)});
       continue;
     }
     const auto* sensor = std::get_if<SensorReading>(&record);
@@ -302,6 +299,10 @@ void Loader::StartCommit(Slot& slot, int64_t now_micros) {
   for (const auto& [tp, offsets] : slot.spans)
     slot.batch.offsets.push_back({tp.first, tp.second, offsets.second});
   dedup_.Seal();
+  // Decoded, the messages are needed no more (the dead letters keep copies): released now, their
+  // librdkafka buffers do not stay pinned while the batch commits and the next one fills (peak RSS,
+  // docs/benchmarks.md).
+  slot.messages.Clear();
   in_flight_ = &slot;
   std::lock_guard lock(commit_mu_);
   commit_job_ = &slot.batch;
@@ -420,13 +421,12 @@ void Loader::CommitToKafka() {
 // between the store commit and the broker's ack loses the copy (that offset is never read again),
 // and a delivery that fails is counted in dead_letter_counters().failed.
 void Loader::ProduceDeadLetters(const Slot& slot) {
-  for (size_t j = 0; j < slot.batch.rejects.size(); ++j) {
-    if (slot.reject_messages[j] == kNoDeadLetter) continue;
-    const store::RejectRow& reject = slot.batch.rejects[j];
-    const bus::Batch::View m = slot.messages.message(slot.reject_messages[j]);
+  for (const DeadLetter& letter : slot.dead_letters) {
+    const store::RejectRow& reject = slot.batch.rejects[letter.reject];
     const bus::Header headers[] = {{kRejectReasonHeader, reject.reason},
                                    {kRejectPositionHeader, reject.position}};
-    if (Status s = dead_letters_->Produce(kafka_.rejects_topic, m.key, m.value, headers); !s.ok()) {
+    if (Status s = dead_letters_->Produce(kafka_.rejects_topic, letter.key, letter.value, headers);
+        !s.ok()) {
       Logger("ingest")->warn("dead letter {} kept in the store only: {}", reject.position,
                              s.message());
       continue;

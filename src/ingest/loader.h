@@ -150,6 +150,11 @@ class Loader : public bus::AssignmentListener {
     int64_t late = 0, late_max = 0, late_last = 0;
     int64_t delay_max = INT64_MIN, delay_last = 0;
   };
+  // A reject's copy for the rejects topic: the message as received.
+  struct DeadLetter {
+    size_t reject;  // index in batch.rejects
+    std::string key, value;
+  };
   // One batch on its way: polled and decoded on the caller's thread, then committed on the commit
   // thread while the other slot is decoded. Reused batch after batch, so memory is bounded by
   // batch_records (twice) whatever happens downstream, and decoded records reuse their strings.
@@ -158,8 +163,8 @@ class Loader : public bus::AssignmentListener {
     store::WriteBatch batch;
     size_t records = 0;  // batch.records[0, records) are this batch's; the rest are spare buffers
     size_t rows = 0;     // records and metric rows, for batch_records
-    size_t max_message_rows = 0;          // the most metric rows one points message held
-    std::vector<size_t> reject_messages;  // index in messages of each batch.rejects entry
+    size_t max_message_rows = 0;           // the most metric rows one points message held
+    std::vector<DeadLetter> dead_letters;  // of the Kafka rejects
     // First and next offset of each partition in the batch.
     std::map<std::pair<std::string, int32_t>, std::pair<int64_t, int64_t>> spans;
     Pending pending;
