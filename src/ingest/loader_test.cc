@@ -321,8 +321,9 @@ TEST(Loader, OnCommitSeesEveryStoredRecord) {
 }
 
 // The API reads the loader's state from its own threads while the loader thread runs. (The tsan
-// preset would check it for data races, but threads of librdkafka's mock cluster crash
-// ThreadSanitizer in its allocator.)
+// preset would check it for data races, but librdkafka's own threads crash ThreadSanitizer in its
+// allocator, the client's as well as the mock cluster's: with the broker in another process, a
+// consumer's rdk:broker thread faults in getaddrinfo → TSan's realloc, its allocator cache unset.)
 TEST(Loader, StateMayBeReadFromAnyThread) {
   Fixture f;
   const int64_t produced = f.Produce(5, {"malformed@0m+5m*0.02"});
