@@ -1,7 +1,8 @@
 // The loader's memory of recent events, for dropping exact re-sends and measuring lateness. A key
 // is (device, measurement, event time): a sensor's measurement_type, "" for a cooling system. Per
 // device it keeps the keys whose event time is within `window` of the newest event time seen for
-// that device, so memory is bounded by the devices' rates times the window; a window of 0 turns
+// that device, so memory is bounded by the devices' rates times the window (device ids and
+// measurement names are kept once each for the window's life); a window of 0 turns
 // the dropping off and keeps only each device's newest event time (for lateness). Keys of a batch
 // are staged and join the window only once the batch is stored: a batch that fails to commit is
 // read again and must not then look like a re-send of itself. The loader decodes the next batch
@@ -16,10 +17,11 @@
 //   w.Commit();                              // after the store commit; Drop() after a failed one
 #pragma once
 
+#include <algorithm>
 #include <chrono>
 #include <cstdint>
+#include <deque>
 #include <functional>
-#include <set>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -53,16 +55,23 @@ class DedupWindow {
   size_t size() const { return size_; }
 
  private:
+  // A measurement as its index in measurements_: keys hold no strings, so staging one allocates
+  // nothing but its place in a deque.
+  using Key = std::pair<int64_t, uint32_t>;  // (event time, measurement)
   struct Device {
     int64_t newest = INT64_MIN;
-    std::set<std::pair<int64_t, std::string>> keys;  // (event time, measurement), oldest first
+    std::deque<Key> keys;  // sorted, oldest first; a device's records mostly arrive in order
+    bool Contains(Key k) const { return std::binary_search(keys.begin(), keys.end(), k); }
+    // False when the key is there already.
+    bool Insert(Key k);
   };
-  // Device ids looked up without building a std::string per record.
+  // Device ids and measurements looked up without building a std::string per record.
   struct Hash {
     using is_transparent = void;
     size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
   };
   using Devices = std::unordered_map<std::string, Device, Hash, std::equal_to<>>;
+  uint32_t MeasurementId(std::string_view measurement);
   // Merges `keys` and `newest` into the device's window and evicts what fell out of it.
   void Merge(const std::string& device, const Device& from);
 
@@ -71,6 +80,7 @@ class DedupWindow {
   Devices sealed_;  // the batch being committed
   Devices staged_;  // the batch being decoded
   size_t size_ = 0;
+  std::unordered_map<std::string, uint32_t, Hash, std::equal_to<>> measurements_;
 };
 
 }  // namespace dcmon::ingest
