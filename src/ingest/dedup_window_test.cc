@@ -71,6 +71,33 @@ TEST(DedupWindow, ForgetsKeysOlderThanTheWindowSoMemoryStaysBounded) {
   EXPECT_TRUE(w.Stage("a", "t", (24 * 60 - 5) * kMinute).duplicate);
 }
 
+// A device's keys are kept in time order whatever order they come in: late and shuffled keys,
+// within a batch and across commits, are each recognised once, per measurement, and evicted by
+// time.
+TEST(DedupWindow, OutOfOrderKeysAreRecognisedAndEvictedByTime) {
+  DedupWindow w(10min);
+  const int64_t order[] = {5, 1, 9, 3, 7, 2, 8, 4, 6, 0};
+  for (int64_t m : order) {
+    EXPECT_FALSE(w.Stage("a", "t", m * kMinute).duplicate) << m;
+    EXPECT_FALSE(w.Stage("a", "h", m * kMinute).duplicate) << m;
+  }
+  for (int64_t m : order) EXPECT_TRUE(w.Stage("a", "t", m * kMinute).duplicate) << "staged " << m;
+  w.Seal();
+  for (int64_t m : order) EXPECT_TRUE(w.Stage("a", "h", m * kMinute).duplicate) << "sealed " << m;
+  w.Commit();
+  EXPECT_EQ(w.size(), 20u);
+  for (int64_t m = 9; m >= 0; --m) EXPECT_TRUE(w.Stage("a", "t", m * kMinute).duplicate) << m;
+  EXPECT_FALSE(w.Stage("a", "t", 15 * kMinute).duplicate);
+  EXPECT_FALSE(w.Stage("a", "t", 4 * kMinute + 1).duplicate) << "between two stored keys";
+  w.Seal();
+  w.Commit();
+  // Newest 15:00, so keys from 5:00 on stay: "t" at 5 to 9 and 15, "h" at 5 to 9 (4:00.000001
+  // gone).
+  EXPECT_EQ(w.size(), 6u + 5u);
+  EXPECT_FALSE(w.Stage("a", "t", 4 * kMinute).duplicate) << "evicted";
+  EXPECT_TRUE(w.Stage("a", "h", 5 * kMinute).duplicate);
+}
+
 TEST(DedupWindow, SeededKeysCatchReSends) {
   DedupWindow w(10min);
   w.Add("a", "t", kMinute);
