@@ -14,7 +14,7 @@
 #  4. bench/latency_benchmark.cc: event-to-queryable latency at 10,000 records/s for 30 s (after
 #     10 s of warm-up) on a fresh broker, with dcmon's defaults (consumer, batch bounds).
 # LOAD_BATCH_RECORDS=n runs dcmon load with loader.batch_records = n (default: the loader's).
-# BASELINE=<dcmon binary> also runs that binary's `dcmon load` in each round, right after this
+# BASELINE=<dcmon binary> also runs that binary's `dcmon load` in each round, right before this
 # tree's, as its own row (before/after measured side by side).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -103,7 +103,7 @@ for run in 1 2 3; do
       printf "%d %.0f %.2f %d %s", n, n / w, c / (n / 1e6), r, mb }')
   rm -f "$work/bulk-$run.duckdb"*
 
-  # dcmon load, and the baseline's right after it (its options as it has them: no --config).
+  # The baseline's dcmon load (its own defaults: no --config), then this tree's.
   if [ -n "${BASELINE:-}" ]; then
     load_config_of_tree=("${load_config[@]}")
     load_config=()
