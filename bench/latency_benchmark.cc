@@ -8,6 +8,8 @@
 //   build/bench/latency_benchmark BOOTSTRAP [records/s] [seconds] [store] [KEY=VALUE...]
 //     (default 10,000 records/s, 60 s, /tmp/dcmon-latency-bench.duckdb; librdkafka properties
 //     for the producer and the loader's consumer)
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -114,5 +116,16 @@ int main(int argc, char** argv) {
       "latency at %d records/s for %d s: %zu records measured; event-to-queryable p50 %.0f ms, "
       "p99 %.0f ms, p99.9 %.0f ms, max %.0f ms\n",
       rate, seconds, latencies.size(), pct(0.50), pct(0.99), pct(0.999), latencies.back() / 1000.0);
+  // Where a slow record waited: the loader's commit times (warm-up included), per bucket.
+  const Histogram& commits = (*loader)->commit_latency();
+  const std::vector<uint64_t> counts = commits.Counts();
+  std::string buckets;
+  for (size_t b = 0; b < counts.size(); ++b) {
+    if (counts[b] == 0) continue;
+    buckets += b < commits.bounds().size()
+                   ? fmt::format(" <={}s:{}", commits.bounds()[b], counts[b])
+                   : fmt::format(" >{}s:{}", commits.bounds().back(), counts[b]);
+  }
+  std::printf("commits by time:%s\n", buckets.c_str());
   return 0;
 }

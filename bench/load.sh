@@ -14,6 +14,8 @@
 #  4. bench/latency_benchmark.cc: event-to-queryable latency at 10,000 records/s for 30 s (after
 #     10 s of warm-up) on a fresh broker, with dcmon's defaults (consumer, batch bounds).
 # LOAD_BATCH_RECORDS=n runs dcmon load with loader.batch_records = n (default: the loader's).
+# BASELINE=<dcmon binary> also runs that binary's `dcmon load` in each round, right before this
+# tree's, as its own row (before/after measured side by side).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . tests/lib.sh
@@ -54,6 +56,29 @@ timed() {
     END { print wall, cpu, rss }' "$1"
 }
 
+# `load_round BINARY NAME`: one `dcmon load` of the whole backlog into a fresh store; sets load_line
+# ("records rec/s cpu-s/M rss-MB MB/M rec/s-between-commits") and lost.
+load_round() {
+  local bin=$1 name=$2 store="$work/$2-$run.duckdb"
+  /usr/bin/time -v "$bin" load --kafka "$bootstrap" --store "$store" --group "$name-bench-$run" \
+    --memory-limit 1GB --threads 2 --exit-when-idle $idle "${load_config[@]}" 2>"$work/$name-$run.log"
+  read -r lw lc lr < <(timed "$work/$name-$run.log")
+  lost=$(sed -nE 's/.*stopped: .*lost ([0-9]+).*/\1/p' "$work/$name-$run.log")
+  bytes=$(du -cb "$store"* | tail -1 | cut -f1)
+  # rows, rows after the first commit, first to last commit (ingest_time) in microseconds
+  read -r rows later span < <($dcmon sql --store "$store" --format csv "
+    WITH t AS (SELECT ingest_time FROM sensor_readings UNION ALL SELECT ingest_time FROM cooling_metrics)
+    SELECT count(*), count(*) FILTER (WHERE ingest_time > (SELECT min(ingest_time) FROM t)),
+           epoch_us(max(ingest_time)) - epoch_us(min(ingest_time)) FROM t" 2>"$work/sql.err" |
+    tail -1 | tr ',' ' ')
+  [ -n "$rows" ] || { echo "round $run: dcmon sql: $(cat "$work/sql.err")" >&2; rows=0; }
+  load_line=$(awk -v n="$rows" -v later="$later" -v span="$span" -v w="$lw" -v idle=$idle \
+    -v c="$lc" -v r="$lr" -v bytes="$bytes" 'BEGIN {
+      printf "%d %.0f %.2f %d %.1f %s", n, n / (w - idle), c / (n / 1e6), r,
+             bytes / 1e6 / (n / 1e6), (span > 0 ? sprintf("%.0f", later / (span / 1e6)) : "-") }')
+  rm -f "$store"*
+}
+
 for run in 1 2 3; do
   # kcat: both topics, one after the other, from the beginning to the end.
   : >"$work/kcat-$run.count"
@@ -78,25 +103,18 @@ for run in 1 2 3; do
       printf "%d %.0f %.2f %d %s", n, n / w, c / (n / 1e6), r, mb }')
   rm -f "$work/bulk-$run.duckdb"*
 
-  # dcmon load.
-  store="$work/load-$run.duckdb"
-  /usr/bin/time -v $dcmon load --kafka "$bootstrap" --store "$store" --group "load-bench-$run" \
-    --memory-limit 1GB --threads 2 --exit-when-idle $idle "${load_config[@]}" 2>"$work/load-$run.log"
-  read -r lw lc lr < <(timed "$work/load-$run.log")
-  lost=$(sed -nE 's/.*stopped: .*lost ([0-9]+).*/\1/p' "$work/load-$run.log")
-  bytes=$(du -cb "$store"* | tail -1 | cut -f1)
-  # rows, rows after the first commit, first to last commit (ingest_time) in microseconds
-  read -r rows later span < <($dcmon sql --store "$store" --format csv "
-    WITH t AS (SELECT ingest_time FROM sensor_readings UNION ALL SELECT ingest_time FROM cooling_metrics)
-    SELECT count(*), count(*) FILTER (WHERE ingest_time > (SELECT min(ingest_time) FROM t)),
-           epoch_us(max(ingest_time)) - epoch_us(min(ingest_time)) FROM t" 2>"$work/sql.err" |
-    tail -1 | tr ',' ' ')
-  [ -n "$rows" ] || { echo "round $run: dcmon sql: $(cat "$work/sql.err")" >&2; rows=0; }
-  load_line=$(awk -v n="$rows" -v later="$later" -v span="$span" -v w="$lw" -v idle=$idle \
-    -v c="$lc" -v r="$lr" -v bytes="$bytes" 'BEGIN {
-      printf "%d %.0f %.2f %d %.1f %s", n, n / (w - idle), c / (n / 1e6), r,
-             bytes / 1e6 / (n / 1e6), (span > 0 ? sprintf("%.0f", later / (span / 1e6)) : "-") }')
-  rm -f "$store"*
+  # The baseline's dcmon load (its own defaults: no --config), then this tree's.
+  if [ -n "${BASELINE:-}" ]; then
+    load_config_of_tree=("${load_config[@]}")
+    load_config=()
+    load_round "$BASELINE" base
+    load_config=("${load_config_of_tree[@]}")
+    echo "round $run: baseline dcmon load [records rec/s cpu-s/M rss-MB MB/M rec/s-between-commits]" \
+         "$load_line (lost $lost)"
+    [ "$rows" = "$records" ] || echo "round $run: baseline WRONG COUNT $rows, expected $records" >&2
+    echo "$load_line" >>"$work/base.res"
+  fi
+  load_round $dcmon load
   echo "round $run: kcat [records rec/s cpu-s/M rss-MB] $kcat_line;" \
        "duckdb bulk [records rec/s cpu-s/M rss-MB MB/M] $bulk_line;" \
        "dcmon load [records rec/s cpu-s/M rss-MB MB/M rec/s-between-commits] $load_line (lost $lost)"
@@ -127,6 +145,16 @@ row "DuckDB INSERT ... read_ndjson" "$(median "$work/bulk.res" 2)" "$(ratio 2)" 
 row "dcmon load (whole run)" "$(median "$work/load.res" 2)" "1.00" "$(median "$work/load.res" 3)" \
   "$(median "$work/load.res" 4)" "$(median "$work/load.res" 5)"
 row "dcmon load (first to last commit)" "$(median "$work/load.res" 6)" "" "" "" ""
+if [ -n "${BASELINE:-}" ]; then
+  row "baseline dcmon load (whole run)" "$(median "$work/base.res" 2)" "" \
+    "$(median "$work/base.res" 3)" "$(median "$work/base.res" 4)" "$(median "$work/base.res" 5)"
+  over_base() {  # COLUMN: this tree's over the baseline's, per round, then the median
+    paste -d' ' "$work/load.res" "$work/base.res" |
+      awk -v c="$1" '{ printf "%.2f\n", $c / $(c + 6) }' | sort -g | sed -n 2p
+  }
+  echo "dcmon load / baseline, per round then the median: records/s x$(over_base 2)," \
+       "CPU s per M x$(over_base 3), peak RSS x$(over_base 4)"
+fi
 
 # Latency on an empty broker, with dcmon's defaults.
 fresh_broker

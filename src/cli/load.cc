@@ -98,7 +98,7 @@ int RunLoad(const LoadFlags& f) {
     // error is only reported here.
     if (Status s = l.RunOnce(); !s.ok()) log->error("{}", s.message());
   }
-  // The batch in hand was committed by the last RunOnce.
+  // Close() settles the batch in flight (its commit, hooks and Kafka's copy of the offsets).
   (void)l.Close();
   log->info("stopped: stored {}, rejected {}, duplicates {}, lost {}", l.counters().stored.load(),
             l.counters().rejected.load(), l.counters().duplicates.load(),

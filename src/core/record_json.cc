@@ -203,6 +203,20 @@ size_t KeyLength(const char* key) {
   }
 }
 
+// A string value read in place when it holds no escape (most do: ids, names, timestamps), and
+// unescaped by simdjson otherwise. The raw token points into the padded input.
+bool StringValue(od::value& v, std::string_view& out) {
+  const std::string_view token = v.raw_json_token();
+  if (token.size() >= 2 && token[0] == '"') {
+    const size_t n = KeyLength(token.data() + 1);
+    if (token[1 + n] == '"') {
+      out = token.substr(1, n);
+      return true;
+    }
+  }
+  return !v.get_string().get(out);
+}
+
 Status CheckRange(Field f, double v, double lo, double hi) {
   if (v < lo || v > hi) {
     return FieldError(kFields[f].name, fmt::format("{} is out of range {}..{}", v, lo, hi));
@@ -322,7 +336,7 @@ bool RecordDecoder::Impl::ReadField(Field id, od::value v, Fields& f) {
   switch (kind) {
     case Kind::kString: {
       std::string_view s;
-      if (v.get_string().get(s)) return Fail(FieldError(name, "malformed string"));
+      if (!StringValue(v, s)) return Fail(FieldError(name, "malformed string"));
       if (s.size() > limits.max_string_bytes) {
         return Fail(FieldError(name, fmt::format("longer than {} bytes", limits.max_string_bytes)));
       }
@@ -332,7 +346,7 @@ bool RecordDecoder::Impl::ReadField(Field id, od::value v, Fields& f) {
     }
     case Kind::kTimestamp: {
       std::string_view s;
-      if (v.get_string().get(s)) return Fail(FieldError(name, "malformed string"));
+      if (!StringValue(v, s)) return Fail(FieldError(name, "malformed string"));
       Result<int64_t> t = ParseTimestamp(s);
       if (!t.ok()) return Fail(t.status().WithPrefix(fmt::format("{}: {}: ", name, Quote(s))));
       f.timestamp = *t;
@@ -536,17 +550,24 @@ RecordDecoder::RecordDecoder(RecordDecoder&&) noexcept = default;
 RecordDecoder& RecordDecoder::operator=(RecordDecoder&&) noexcept = default;
 
 Result<Record> RecordDecoder::Decode(std::string_view json) {
+  Record record;
+  if (Status st = DecodeInto(json, record); !st.ok()) return st;
+  return record;
+}
+
+Status RecordDecoder::DecodeInto(std::string_view json, Record& out) {
   if (json.size() > impl_->limits.max_record_bytes) {  // before copying a huge body
     return FieldError("record", fmt::format("{} bytes exceeds the {}-byte limit", json.size(),
                                             impl_->limits.max_record_bytes));
   }
+  // The copy gives simdjson its padding, zeroed as a fresh buffer's would be (an unterminated
+  // number must not run into an earlier record's bytes). The buffer only grows.
   std::string& buf = impl_->padded;
-  buf.assign(json);
-  buf.resize(json.size() + simdjson::SIMDJSON_PADDING);
-  Record record;
-  if (Status st = impl_->DecodePadded(buf.data(), json.size(), buf.size(), record); !st.ok())
-    return st;
-  return record;
+  if (buf.size() < json.size() + simdjson::SIMDJSON_PADDING)
+    buf.resize(json.size() + simdjson::SIMDJSON_PADDING);
+  std::memcpy(buf.data(), json.data(), json.size());
+  std::memset(buf.data() + json.size(), 0, simdjson::SIMDJSON_PADDING);
+  return impl_->DecodePadded(buf.data(), json.size(), buf.size(), out);
 }
 
 void RecordDecoder::DecodeNdjson(std::string_view input, NdjsonBatch& out, int64_t first_line) {

@@ -54,6 +54,9 @@ class RecordDecoder {
   // Decodes one JSON object. Errors name the field and the reason: "timestamp: missing time zone
   // ...".
   Result<Record> Decode(std::string_view json);
+  // Decode() into `out`, reusing its strings' buffers (a loader decodes millions of records into
+  // the same few thousand); `out` is unspecified after an error.
+  Status DecodeInto(std::string_view json, Record& out);
 
   // Decodes every line of an NDJSON body and appends to `out`: good lines to records, bad ones to
   // rejects with "line N: " before the reason. Never stops at a bad line. Blank lines are skipped;

@@ -1,20 +1,27 @@
 // The loader's memory of recent events, for dropping exact re-sends and measuring lateness. A key
 // is (device, measurement, event time): a sensor's measurement_type, "" for a cooling system. Per
 // device it keeps the keys whose event time is within `window` of the newest event time seen for
-// that device, so memory is bounded by the devices' rates times the window; a window of 0 turns
+// that device, so memory is bounded by the devices' rates times the window (device ids and
+// measurement names are kept once each for the window's life); a window of 0 turns
 // the dropping off and keeps only each device's newest event time (for lateness). Keys of a batch
 // are staged and join the window only once the batch is stored: a batch that fails to commit is
-// read again and must not then look like a re-send of itself. One thread uses a DedupWindow.
+// read again and must not then look like a re-send of itself. The loader decodes the next batch
+// while the previous one commits, so the keys of one batch can be sealed (in the store's hands)
+// while the next batch's are staged; Commit() adds only the sealed ones. One thread uses a
+// DedupWindow.
 //
 //   DedupWindow w(std::chrono::minutes(10));
 //   DedupWindow::Seen s = w.Stage("temp_rack-a1", "temperature", t);
 //   if (s.duplicate) drop(); else keep();   // s.behind_micros > 0: a late record
+//   w.Seal();                                // the batch goes to the store
 //   w.Commit();                              // after the store commit; Drop() after a failed one
 #pragma once
 
+#include <algorithm>
 #include <chrono>
 #include <cstdint>
-#include <set>
+#include <deque>
+#include <functional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -30,30 +37,50 @@ class DedupWindow {
     bool duplicate = false;     // the same key is in the window or already staged
     int64_t behind_micros = 0;  // how far before its device's newest event time (0: not late)
   };
-  // Checks a record against the window and the staged keys, and stages it unless it is a
-  // duplicate.
+  // Checks a record against the window, the sealed and the staged keys, and stages it unless it is
+  // a duplicate.
   Seen Stage(std::string_view device, std::string_view measurement, int64_t event_micros);
-  // The staged keys join the window; keys older than their device's newest minus the window go.
+  // The staged keys become the sealed batch's (at most one batch is sealed at a time).
+  void Seal();
+  // The sealed keys join the window; keys older than their device's newest minus the window go.
   void Commit();
-  // Forgets the staged keys.
-  void Drop() { staged_.clear(); }
+  // Forgets the sealed and the staged keys (a failed commit: both batches are read again).
+  void Drop() {
+    sealed_.clear();
+    staged_.clear();
+  }
   // Adds a key that is already stored (seeding from the store on start).
   void Add(std::string_view device, std::string_view measurement, int64_t event_micros);
   // Keys held, staged ones excluded.
   size_t size() const { return size_; }
 
  private:
+  // A measurement as its index in measurements_: keys hold no strings, so staging one allocates
+  // nothing but its place in a deque.
+  using Key = std::pair<int64_t, uint32_t>;  // (event time, measurement)
   struct Device {
     int64_t newest = INT64_MIN;
-    std::set<std::pair<int64_t, std::string>> keys;  // (event time, measurement), oldest first
+    std::deque<Key> keys;  // sorted, oldest first; a device's records mostly arrive in order
+    bool Contains(Key k) const { return std::binary_search(keys.begin(), keys.end(), k); }
+    // False when the key is there already.
+    bool Insert(Key k);
   };
+  // Device ids and measurements looked up without building a std::string per record.
+  struct Hash {
+    using is_transparent = void;
+    size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+  };
+  using Devices = std::unordered_map<std::string, Device, Hash, std::equal_to<>>;
+  uint32_t MeasurementId(std::string_view measurement);
   // Merges `keys` and `newest` into the device's window and evicts what fell out of it.
   void Merge(const std::string& device, const Device& from);
 
   int64_t window_;
-  std::unordered_map<std::string, Device> devices_;
-  std::unordered_map<std::string, Device> staged_;
+  Devices devices_;
+  Devices sealed_;  // the batch being committed
+  Devices staged_;  // the batch being decoded
   size_t size_ = 0;
+  std::unordered_map<std::string, uint32_t, Hash, std::equal_to<>> measurements_;
 };
 
 }  // namespace dcmon::ingest

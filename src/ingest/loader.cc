@@ -12,9 +12,6 @@
 namespace dcmon::ingest {
 namespace {
 
-// In reject_messages_: a reject that needs no dead letter.
-constexpr size_t kNoDeadLetter = SIZE_MAX;
-
 int64_t SteadyNanos() { return std::chrono::steady_clock::now().time_since_epoch().count(); }
 
 }  // namespace
@@ -23,6 +20,7 @@ Status LoaderOptions::Validate() const {
   if (group.empty()) return InvalidArgument("loader: group must not be empty");
   if (batch_records == 0) return InvalidArgument("loader: batch_records must be > 0");
   if (batch_time.count() <= 0) return InvalidArgument("loader: batch_time must be > 0");
+  if (live_batch_time.count() < 0) return InvalidArgument("loader: live_batch_time must be >= 0");
   if (Status s = membership.Validate(); !s.ok()) return s.WithPrefix("loader: ");
   if (dedup_window.count() < 0) return InvalidArgument("loader: dedup_window must be >= 0");
   if (retry_backoff.count() <= 0 || retry_backoff_max < retry_backoff)
@@ -40,6 +38,10 @@ Result<LoaderOptions> LoaderOptionsFrom(const Config& config) {
   Result<int64_t> member = config.GetInt("loader.member", o.membership.member, 0, *members - 1);
   if (!member.ok()) return member.status();
   o.membership.member = static_cast<int>(*member);
+  Result<int64_t> batch =
+      config.GetInt("loader.batch_records", static_cast<int64_t>(o.batch_records), 1, 10000000);
+  if (!batch.ok()) return batch.status();
+  o.batch_records = static_cast<size_t>(*batch);
   if (std::optional<std::string> window = config.Get("loader.dedup_window")) {
     Result<std::chrono::microseconds> d = ParseDuration(*window);
     if (!d.ok()) {
@@ -65,6 +67,7 @@ Result<std::unique_ptr<Loader>> Loader::Create(const bus::KafkaConfig& kafka, st
   Result<std::unique_ptr<store::Writer>> writer = store::Writer::Create(db);
   if (!writer.ok()) return writer.status();
   l->writer_ = std::move(*writer);
+  l->last_ingest_seq_ = l->writer_->last_ingest_seq();
   l->retention_ = std::make_unique<store::Retention>(l->options_.retention);
   if (Status s = l->SeedDedupWindow(); !s.ok()) return s;
   Result<std::unique_ptr<bus::Producer>> producer = bus::Producer::Create(kafka);
@@ -79,6 +82,7 @@ Result<std::unique_ptr<Loader>> Loader::Create(const bus::KafkaConfig& kafka, st
       l->options_.membership);
   if (!consumer.ok()) return consumer.status();
   l->consumer_ = std::move(*consumer);
+  l->commit_thread_ = std::thread([loader = l.get()] { loader->CommitLoop(); });
   return l;
 }
 
@@ -113,6 +117,9 @@ Status Loader::ApplyStoredOffsets(std::vector<bus::PartitionOffset>& partitions)
 }
 
 void Loader::OnAssigned(std::vector<bus::PartitionOffset>& partitions) {
+  // The writer's connection is the commit thread's while a batch is in flight. That batch holds
+  // none of these partitions (they were not ours), so its outcome does not change their offsets.
+  WaitCommit();
   // A partition the store has never held keeps the group's committed offset: the previous owner
   // committed it to Kafka after its own store commit, so that is where this store takes over.
   if (Status s = ApplyStoredOffsets(partitions); !s.ok()) {
@@ -122,16 +129,32 @@ void Loader::OnAssigned(std::vector<bus::PartitionOffset>& partitions) {
   }
 }
 
+void Loader::Slot::Clear() {
+  messages.Clear();
+  // batch.records stays: the next batch decodes into its records, reusing their strings' buffers.
+  batch.points.clear();
+  batch.origins.clear();
+  batch.rejects.clear();
+  batch.offsets.clear();
+  records = 0;
+  rows = 0;
+  max_message_rows = 0;
+  dead_letters.clear();
+  spans.clear();
+  pending = {};
+}
+
 Status Loader::RunOnce() {
   if (!assign_error_.ok()) {
     // Fatal for this Loader (it must be created again), reported once per batch_time.
+    (void)Settle();
     RecordFailure(assign_error_);
     std::this_thread::sleep_for(options_.batch_time);
     return assign_error_;
   }
   dead_letters_->Poll();
   RefreshLags();
-  if (paused_) {
+  if (paused_) {  // nothing is in flight while paused: BackOff settled it
     const auto now = std::chrono::steady_clock::now();
     if (now < retry_at_) {
       std::this_thread::sleep_for(
@@ -140,107 +163,232 @@ Status Loader::RunOnce() {
     }
     if (Status s = Retry(); !s.ok()) return s;
   }
-  messages_.Clear();
-  batch_.Clear();
-  reject_messages_.clear();
-  spans_.clear();
-  pending_ = {};
+  Slot& next = slots_[decoding_];
+  next.Clear();
   // What the consumer met (a broker away, a topic unknown) is reported after the batch: the
   // messages in hand are valid, and dropping them would skip them.
   Status polled;
-  const auto deadline = std::chrono::steady_clock::now() + options_.batch_time;
-  while (messages_.size() < options_.batch_records) {
-    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-        deadline - std::chrono::steady_clock::now());
-    if (left.count() <= 0) break;
-    Status s = consumer_->Poll(options_.batch_records - messages_.size(), left, messages_);
+  const auto opened = std::chrono::steady_clock::now();
+  const auto deadline = opened + options_.batch_time;
+  const auto live_deadline = opened + std::min(options_.live_batch_time, options_.batch_time);
+  bool caught_up = false;
+  while (next.rows < options_.batch_records) {
+    if (in_flight_ != nullptr && CommitDone()) {
+      // Its hooks run now rather than when this batch closes; a failure drops this batch too.
+      if (Status s = Settle(); !s.ok()) return s;
+    }
+    const auto now = std::chrono::steady_clock::now();
+    if (now >= deadline) break;
+    if (in_flight_ == nullptr && caught_up && !next.messages.empty() && now >= live_deadline) break;
+    // With a commit in flight, short waits, so that its end is seen soon; with records in hand,
+    // no longer than to the live deadline.
+    auto wait = deadline - now;
+    if (in_flight_ != nullptr) {
+      wait = std::min<std::chrono::steady_clock::duration>(wait, std::chrono::milliseconds(5));
+    } else if (!next.messages.empty()) {
+      wait = std::min(wait, std::max<std::chrono::steady_clock::duration>(live_deadline - now, {}));
+    }
+    // No more messages than the rows left at the most rows one message has held lately: a points
+    // message holds thousands of rows, records one each.
+    const size_t per_message = std::max(message_rows_, next.max_message_rows);
+    const size_t want = std::max<size_t>(1, (options_.batch_records - next.rows) / per_message);
+    const size_t from = next.messages.size();
+    Status s =
+        consumer_->Poll(want, std::chrono::ceil<std::chrono::milliseconds>(wait), next.messages);
     if (polled.ok()) polled = std::move(s);
+    if (!assign_error_.ok()) return assign_error_;
+    caught_up = next.messages.size() - from < want;
+    const size_t stopped = Decode(next, from, NowMicros(), /*bounded=*/true);
+    if (stopped < next.messages.size()) {
+      // Full within the poll (more rows per message than lately): the messages not decoded are
+      // read again for the next batch. Were the seek refused, skipping them would lose them, so
+      // they join this batch instead.
+      if (Status s = ReturnMessages(next, stopped); !s.ok()) {
+        Logger("ingest")->warn("{}: the batch takes {} message(s) past its bound", s.message(),
+                               next.messages.size() - stopped);
+        Decode(next, stopped, NowMicros(), /*bounded=*/false);
+      }
+    }
   }
-  if (!assign_error_.ok()) return assign_error_;
-  if (messages_.empty()) return polled;
-
-  const int64_t now = NowMicros();
-  Decode(now);
-  const auto commit_start = std::chrono::steady_clock::now();
-  Result<store::CommitStats> stats = writer_->Commit(batch_, now);
-  commit_seconds_.Observe(
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - commit_start).count());
-  if (!stats.ok()) return BackOff(stats.status());
-  OnCommitted(*stats);
+  if (next.messages.empty()) {
+    if (Status s = Settle(); !s.ok()) return s;
+    return polled;
+  }
+  // One batch in flight: this one waits for the commit thread (back-pressure).
+  if (Status s = Settle(); !s.ok()) return s;
+  StartCommit(next, NowMicros());
+  decoding_ = 1 - decoding_;
   return polled;
 }
 
-void Loader::Decode(int64_t now_micros) {
-  decltype(spans_)::iterator span = spans_.end();
-  for (size_t i = 0; i < messages_.size(); ++i) {
-    const bus::Batch::View m = messages_.message(i);
-    if (span == spans_.end() || span->first.second != m.partition || span->first.first != m.topic) {
-      span = spans_.try_emplace({std::string(m.topic), m.partition}, m.offset, m.offset).first;
+size_t Loader::Decode(Slot& slot, size_t from, int64_t now_micros, bool bounded) {
+  store::WriteBatch& batch = slot.batch;
+  decltype(slot.spans)::iterator span = slot.spans.end();
+  for (size_t i = from; i < slot.messages.size(); ++i) {
+    if (bounded && slot.rows >= options_.batch_records) return i;
+    const bus::Batch::View m = slot.messages.message(i);
+    if (span == slot.spans.end() || span->first.second != m.partition ||
+        span->first.first != m.topic) {
+      span = slot.spans.try_emplace({std::string(m.topic), m.partition}, m.offset, m.offset).first;
     }
     span->second.second = m.offset + 1;
     // HTTP ingest's points and rejects; a malformed points message is a reject like a bad record.
     Status http;
     if (IsHttpTopic(kafka_, m.topic)) {
-      http = TakeHttpMessage(kafka_, messages_, i, batch_);
+      const size_t points = batch.points.size();
+      http = TakeHttpMessage(kafka_, slot.messages, i, batch);
       // HTTP's rejects are on the rejects topic already: no dead letter for them.
-      reject_messages_.resize(batch_.rejects.size(), kNoDeadLetter);
+      size_t rows = 0;
+      for (size_t p = points; p < batch.points.size(); ++p) rows += batch.points[p].fields.size();
+      slot.rows += rows;
+      slot.max_message_rows = std::max(slot.max_message_rows, rows);
       if (http.ok()) continue;
     }
-    Result<Record> r = http.ok() ? decoder_.Decode(m.value) : Result<Record>(http);
-    if (!r.ok()) {
-      batch_.rejects.push_back({"kafka", fmt::format("{}/{}@{}", m.topic, m.partition, m.offset),
-                                r.status().message(), std::string(m.value.substr(0, 64 * 1024))});
-      reject_messages_.push_back(i);
+    // Decoded into the next spare record, whose strings keep their buffers from earlier batches.
+    if (slot.records == batch.records.size()) batch.records.emplace_back();
+    Record& record = batch.records[slot.records];
+    const Status decoded = http.ok() ? decoder_.DecodeInto(m.value, record) : http;
+    if (!decoded.ok()) {
+      batch.rejects.push_back({"kafka", fmt::format("{}/{}@{}", m.topic, m.partition, m.offset),
+                               decoded.message(), std::string(m.value.substr(0, 64 * 1024))});
+      slot.dead_letters.push_back(
+          {batch.rejects.size() - 1, std::string(m.key), std::string(m.value)});
       continue;
     }
-    const auto* sensor = std::get_if<SensorReading>(&*r);
+    const auto* sensor = std::get_if<SensorReading>(&record);
     const int64_t event =
-        sensor ? sensor->timestamp_micros : std::get<CoolingMetric>(*r).timestamp_micros;
+        sensor ? sensor->timestamp_micros : std::get<CoolingMetric>(record).timestamp_micros;
     const DedupWindow::Seen seen =
-        dedup_.Stage(DeviceIdOf(*r), sensor ? sensor->measurement_type : "", event);
+        dedup_.Stage(DeviceIdOf(record), sensor ? sensor->measurement_type : "", event);
+    Pending& pending = slot.pending;
     if (seen.duplicate) {
-      ++pending_.duplicates;
+      ++pending.duplicates;
       continue;
     }
     if (seen.behind_micros > 0) {
-      ++pending_.late;
-      pending_.late_last = seen.behind_micros;
-      pending_.late_max = std::max(pending_.late_max, seen.behind_micros);
+      ++pending.late;
+      pending.late_last = seen.behind_micros;
+      pending.late_max = std::max(pending.late_max, seen.behind_micros);
     }
-    pending_.delay_last = now_micros - event;
-    pending_.delay_max = std::max(pending_.delay_max, pending_.delay_last);
-    batch_.records.push_back(std::move(*r));
-    batch_.origins.push_back({std::string(m.topic), m.partition, m.offset});
+    pending.delay_last = now_micros - event;
+    pending.delay_max = std::max(pending.delay_max, pending.delay_last);
+    ++slot.records;
+    ++slot.rows;
+    batch.origins.push_back({std::string(m.topic), m.partition, m.offset});
   }
-  for (const auto& [tp, offsets] : spans_)
-    batch_.offsets.push_back({tp.first, tp.second, offsets.second});
+  return slot.messages.size();
 }
 
-void Loader::OnCommitted(const store::CommitStats& stats) {
+Status Loader::ReturnMessages(const Slot& slot, size_t from) {
+  // Each partition's messages are in offset order, so its first one not decoded is where it
+  // continues.
+  std::map<std::pair<std::string, int32_t>, int64_t> first;
+  for (size_t i = from; i < slot.messages.size(); ++i) {
+    const bus::Batch::View m = slot.messages.message(i);
+    first.try_emplace({std::string(m.topic), m.partition}, m.offset);
+  }
+  std::vector<bus::PartitionOffset> seek;
+  for (const auto& [tp, offset] : first) seek.push_back({tp.first, tp.second, offset});
+  return consumer_->Seek(seek);
+}
+
+void Loader::StartCommit(Slot& slot, int64_t now_micros) {
+  message_rows_ = std::max<size_t>(1, slot.max_message_rows);
+  // The spare records beyond this batch's go: the store takes the vector as it is.
+  slot.batch.records.resize(slot.records);
+  for (const auto& [tp, offsets] : slot.spans)
+    slot.batch.offsets.push_back({tp.first, tp.second, offsets.second});
+  dedup_.Seal();
+  // Decoded, the messages are needed no more (the dead letters keep copies): released now, their
+  // librdkafka buffers do not stay pinned while the batch commits and the next one fills (peak RSS,
+  // docs/benchmarks.md).
+  slot.messages.Clear();
+  in_flight_ = &slot;
+  std::lock_guard lock(commit_mu_);
+  commit_job_ = &slot.batch;
+  commit_now_ = now_micros;
+  commit_cv_.notify_all();
+}
+
+bool Loader::CommitDone() {
+  std::lock_guard lock(commit_mu_);
+  return commit_result_.has_value();
+}
+
+void Loader::WaitCommit() {
+  if (in_flight_ == nullptr) return;
+  std::unique_lock lock(commit_mu_);
+  commit_cv_.wait(lock, [this] { return commit_result_.has_value(); });
+}
+
+Status Loader::Settle() {
+  if (in_flight_ == nullptr) return Status::Ok();
+  Slot& slot = *std::exchange(in_flight_, nullptr);
+  Result<store::CommitStats> stats = [this] {
+    std::unique_lock lock(commit_mu_);
+    commit_cv_.wait(lock, [this] { return commit_result_.has_value(); });
+    Result<store::CommitStats> r = std::move(*commit_result_);
+    commit_result_.reset();
+    return r;
+  }();
+  if (!stats.ok()) {
+    Status s = BackOff(stats.status(), slot);
+    slot.Clear();
+    return s;
+  }
+  OnCommitted(slot, *stats);
+  slot.Clear();
+  return Status::Ok();
+}
+
+// The writer's connection is this thread's from a job's hand-over to its result; the caller's
+// thread uses it (offsets, retention) only while no job is in flight.
+void Loader::CommitLoop() {
+  std::unique_lock lock(commit_mu_);
+  while (true) {
+    commit_cv_.wait(lock, [this] { return commit_stop_ || commit_job_ != nullptr; });
+    if (commit_job_ == nullptr) return;
+    const store::WriteBatch& job = *std::exchange(commit_job_, nullptr);
+    const int64_t now = commit_now_;
+    lock.unlock();
+    const auto start = std::chrono::steady_clock::now();
+    Result<store::CommitStats> stats = writer_->Commit(job, now);
+    commit_seconds_.Observe(
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+    lock.lock();
+    commit_result_ = std::move(stats);
+    commit_cv_.notify_all();
+  }
+}
+
+void Loader::OnCommitted(Slot& slot, const store::CommitStats& stats) {
   dedup_.Commit();
   failures_in_row_ = 0;
   failing_since_ns_ = 0;
   backoff_ = std::chrono::milliseconds(0);
+  const store::WriteBatch& batch = slot.batch;
+  const Pending& pending = slot.pending;
   // A restart is visible in the log as soon as it stores again (tests/crash_test.sh waits for it).
   if (counters_.batches.fetch_add(1) == 0) {
     Logger("ingest")->info("first batch stored: {} record(s), {} reject(s)",
                            stats.sensor_rows + stats.cooling_rows, stats.rejects);
   }
   counters_.stored.fetch_add(stats.sensor_rows + stats.cooling_rows);
+  if (stats.last_ingest_seq > 0) last_ingest_seq_ = stats.last_ingest_seq;
   counters_.rejected.fetch_add(stats.rejects);
-  counters_.duplicates.fetch_add(pending_.duplicates);
-  if (pending_.late > 0) {
-    counters_.late.fetch_add(pending_.late);
-    counters_.late_last_micros = pending_.late_last;
-    counters_.late_max_micros = std::max(counters_.late_max_micros.load(), pending_.late_max);
+  counters_.duplicates.fetch_add(pending.duplicates);
+  if (pending.late > 0) {
+    counters_.late.fetch_add(pending.late);
+    counters_.late_last_micros = pending.late_last;
+    counters_.late_max_micros = std::max(counters_.late_max_micros.load(), pending.late_max);
   }
-  if (!batch_.records.empty()) {
-    counters_.delay_last_micros = pending_.delay_last;
-    counters_.delay_max_micros = std::max(counters_.delay_max_micros.load(), pending_.delay_max);
+  if (!batch.records.empty()) {
+    counters_.delay_last_micros = pending.delay_last;
+    counters_.delay_max_micros = std::max(counters_.delay_max_micros.load(), pending.delay_max);
   }
-  if (options_.on_commit) options_.on_commit(batch_, stats);
-  // Expired days go between batches, on the writer's connection; a failure is retried later and
-  // never holds up loading.
+  if (options_.on_commit) options_.on_commit(batch, stats);
+  // Expired days go between batches, on the writer's connection (free: nothing is in flight); a
+  // failure is retried later and never holds up loading.
   Result<store::RetentionStats> expired = retention_->RunDue(writer_->connection(), NowMicros());
   if (!expired.ok()) {
     Logger("ingest")->warn("retention: {}", expired.status().message());
@@ -248,11 +396,11 @@ void Loader::OnCommitted(const store::CommitStats& stats) {
     Logger("ingest")->info("retention: {} expired rows deleted, {} exported to {} Parquet file(s)",
                            expired->deleted_rows, expired->exported_rows, expired->files);
   }
-  ProduceDeadLetters();
+  ProduceDeadLetters(slot);
   // Kafka's copy of the offsets: for lag tools, and where a loader with another store takes over a
   // partition. This store already holds the truth, so a failure here is logged, and the offsets
   // are sent again with the next commit or on Close().
-  for (const store::StoredOffset& o : batch_.offsets)
+  for (const store::StoredOffset& o : batch.offsets)
     kafka_pending_[{o.topic, o.partition}] = o.next_offset;
   CommitToKafka();
 }
@@ -272,14 +420,13 @@ void Loader::CommitToKafka() {
 // consumers, at most once per stored reject: the idempotent producer never duplicates, but a crash
 // between the store commit and the broker's ack loses the copy (that offset is never read again),
 // and a delivery that fails is counted in dead_letter_counters().failed.
-void Loader::ProduceDeadLetters() {
-  for (size_t j = 0; j < batch_.rejects.size(); ++j) {
-    if (reject_messages_[j] == kNoDeadLetter) continue;
-    const store::RejectRow& reject = batch_.rejects[j];
-    const bus::Batch::View m = messages_.message(reject_messages_[j]);
+void Loader::ProduceDeadLetters(const Slot& slot) {
+  for (const DeadLetter& letter : slot.dead_letters) {
+    const store::RejectRow& reject = slot.batch.rejects[letter.reject];
     const bus::Header headers[] = {{kRejectReasonHeader, reject.reason},
                                    {kRejectPositionHeader, reject.position}};
-    if (Status s = dead_letters_->Produce(kafka_.rejects_topic, m.key, m.value, headers); !s.ok()) {
+    if (Status s = dead_letters_->Produce(kafka_.rejects_topic, letter.key, letter.value, headers);
+        !s.ok()) {
       Logger("ingest")->warn("dead letter {} kept in the store only: {}", reject.position,
                              s.message());
       continue;
@@ -288,17 +435,24 @@ void Loader::ProduceDeadLetters() {
   }
 }
 
-Status Loader::BackOff(const Status& failure) {
+Status Loader::BackOff(const Status& failure, const Slot& failed) {
   dedup_.Drop();
   counters_.commit_failures.fetch_add(1);
   RecordFailure(failure);
   backoff_ = backoff_.count() == 0 ? options_.retry_backoff
                                    : std::min(backoff_ * 2, options_.retry_backoff_max);
   retry_at_ = std::chrono::steady_clock::now() + backoff_;
-  // Nothing of the batch was kept: its partitions go back to its first offsets when the back-off
-  // ends. Until then every partition is paused, so fetching does not fill memory meanwhile.
+  // Nothing of the batch was kept, and the one decoded meanwhile is dropped: their partitions go
+  // back to their first offsets (the failed batch's where it has one) when the back-off ends. Until
+  // then every partition is paused, so fetching does not fill memory meanwhile.
+  Slot& decoding = slots_[decoding_];
+  std::map<std::pair<std::string, int32_t>, int64_t> first;
+  for (const Slot* slot : {&failed, static_cast<const Slot*>(&decoding)}) {
+    for (const auto& [tp, offsets] : slot->spans) first.try_emplace(tp, offsets.first);
+  }
+  decoding.Clear();
   rewind_.clear();
-  for (const auto& [tp, offsets] : spans_) rewind_.push_back({tp.first, tp.second, offsets.first});
+  for (const auto& [tp, offset] : first) rewind_.push_back({tp.first, tp.second, offset});
   paused_ = true;
   const Status paused = consumer_->Pause(consumer_->Assignment());
   return Status(
@@ -354,6 +508,15 @@ void Loader::RefreshLags() {
 Loader::~Loader() { (void)Close(); }
 
 Status Loader::Close() {
+  if (Status s = Settle(); !s.ok()) Logger("ingest")->warn("closing: {}", s.message());
+  if (commit_thread_.joinable()) {
+    {
+      std::lock_guard lock(commit_mu_);
+      commit_stop_ = true;
+      commit_cv_.notify_all();
+    }
+    commit_thread_.join();
+  }
   // Create() may have failed half-way.
   if (dead_letters_) {
     if (Status s = dead_letters_->Flush(std::chrono::seconds(5)); !s.ok())

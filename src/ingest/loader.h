@@ -1,28 +1,39 @@
-// The exactly-once loader: Kafka → decode → DuckDB. It polls a batch (closed on size or time),
-// decodes each record, drops exact re-sends within an event-time window (when one is set), and
-// commits the good rows, the rejects (with their reasons) and the next offset of every partition in
-// one DuckDB transaction. It reads the partitions of its `membership` directly (no group
-// rebalancing: a loader killed and started again reads at once), each starting where the store
-// says (where Kafka's committed offset says for partitions the store has never held), so a crash
-// anywhere re-reads exactly what was not committed. After each commit: the on_commit hook, the dead
-// letters to the rejects topic, and Kafka's copy of the offsets (for lag tools and hand-off). When
-// a store commit fails the partitions are paused and rewound, and the loader backs off before it
-// tries again.
+// The exactly-once loader: Kafka → decode → DuckDB. It polls a batch, decodes each record, drops
+// exact re-sends within an event-time window (when one is set), and commits the good rows, the
+// rejects (with their reasons) and the next offset of every partition in one DuckDB transaction.
+// Two threads share the work: the caller's thread polls and decodes the next batch while the
+// loader's commit thread commits the previous one, at most one batch in flight; when the next
+// batch is ready and the commit is not, the caller's thread waits (back-pressure: it stops
+// polling, so librdkafka's bounded queue fills and fetching stops). A batch closes at
+// batch_records rows (a backlog), or after batch_time, or once the consumer has caught up and the
+// commit thread is free, after live_batch_time (live data lands within a commit or two). It reads
+// the partitions of its `membership` directly (no group rebalancing: a loader killed and started
+// again reads at once), each starting where the store says (where Kafka's committed offset says
+// for partitions the store has never held), so a crash anywhere re-reads exactly what was not
+// committed. After each commit, on the caller's thread: the on_commit hook, the dead letters to
+// the rejects topic, and Kafka's copy of the offsets (for lag tools and hand-off). When a store
+// commit fails, the batch decoded meanwhile is dropped too, the partitions are paused and rewound
+// to the failed batch's start, and the loader backs off before it tries again.
 //
-// One thread runs a Loader. counters(), healthy(), last_error() and partition_lags() may be read
-// from any thread.
+// One thread calls RunOnce() and Close(); counters(), healthy(), last_error() and partition_lags()
+// may be read from any thread.
 //
 //   auto loader = Loader::Create(kafka, *db, {.group = "dcmon-loader"});
 //   while (!stop) (*loader)->RunOnce();
+//   (*loader)->Close();   // settles the batch in flight
 #pragma once
 
+#include <array>
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "bus/consumer.h"
@@ -42,10 +53,13 @@ struct LoaderOptions {
   // Which partitions this loader reads (loader.member of loader.members): loaders with their own
   // stores split the partitions by running with the same `members` and each its own `member`.
   bus::Membership membership;
-  // A batch closes at this many records ... (150,000, which would fill a DuckDB row group with a
-  // backlog's sensor rows, cost more CPU per record and a larger file: docs/benchmarks.md)
-  size_t batch_records = 50000;
-  std::chrono::milliseconds batch_time{200};  // ... or after this long
+  // A batch closes at this many rows (a record is one row, a line-protocol point one per field)
+  // ... (122,880: a DuckDB row group, so a backlog's appends go straight into row groups)
+  size_t batch_records = 122880;
+  std::chrono::milliseconds batch_time{200};  // ... or after this long ...
+  // ... or, once the consumer has caught up and no commit is in flight, after this long (live
+  // data).
+  std::chrono::milliseconds live_batch_time{50};
   // Records with the same device, measurement and event time as one seen within this event-time
   // window (behind the device's newest) are dropped as re-sends and counted; 0 turns it off.
   std::chrono::microseconds dedup_window = std::chrono::minutes(10);
@@ -67,10 +81,6 @@ struct LoaderOptions {
 
   Status Validate() const;
 };
-// [loader] group and [store] retention_days, export_dir (docs/configuration.md); on_commit is the
-// caller's.
-Result<LoaderOptions> LoaderOptionsFrom(const Config& config);
-
 struct LoaderCounters {
   std::atomic<int64_t> stored{0};        // rows committed to the record tables
   std::atomic<int64_t> rejected{0};      // undecodable or invalid records, kept in `rejects`
@@ -88,7 +98,8 @@ struct LoaderCounters {
 };
 
 // The [loader] settings of a merged Config: loader.group, loader.member, loader.members,
-// loader.dedup_window (a duration: "10m", "90s", "0" for off), and store::RetentionOptionsFrom's.
+// loader.batch_records, loader.dedup_window (a duration: "10m", "90s", "0" for off), and
+// store::RetentionOptionsFrom's; on_commit is the caller's.
 // Errors name the key, the value and its origin.
 Result<LoaderOptions> LoaderOptionsFrom(const Config& config);
 
@@ -100,17 +111,21 @@ class Loader : public bus::AssignmentListener {
   // Closes first.
   ~Loader() override;
 
-  // Polls one batch and commits it. An error leaves nothing half-stored; the batch is read again
-  // after the back-off, during which RunOnce() waits (at most batch_time per call) and returns ok.
+  // Polls and decodes one batch while the previous one commits, settles that commit (its hooks run
+  // here), and hands the new batch to the commit thread; with nothing to read, it settles the batch
+  // in flight and returns. Returns the first error met: a failed commit leaves nothing half-stored,
+  // and both batches are read again after the back-off, during which RunOnce() waits (at most
+  // batch_time per call) and returns ok.
   Status RunOnce();
-  // Commits nothing more to the store, waits briefly for dead letters in flight, sends Kafka's copy
-  // of the offsets once more if it was refused, and stops reading.
+  // Settles the batch in flight, commits nothing more to the store, waits briefly for dead letters
+  // in flight, sends Kafka's copy of the offsets once more if it was refused, and stops reading.
   Status Close();
 
   const LoaderCounters& counters() const { return counters_; }
   const bus::ConsumerCounters& consumer_counters() const { return consumer_->counters(); }
   const bus::ProducerCounters& dead_letter_counters() const { return dead_letters_->counters(); }
-  int64_t last_ingest_seq() const { return writer_->last_ingest_seq(); }
+  // The ingest_seq of the last row of the last settled commit; any thread.
+  int64_t last_ingest_seq() const { return last_ingest_seq_.load(); }
   // True once this loader has found partitions of its membership to read.
   bool assigned() const { return !consumer_->Assignment().empty(); }
   // False while commits keep failing (options: unhealthy_failures, unhealthy_after), or when the
@@ -129,20 +144,60 @@ class Loader : public bus::AssignmentListener {
   void OnAssigned(std::vector<bus::PartitionOffset>& partitions) override;
 
  private:
+  // What the batch in hand adds to the counters once it is committed.
+  struct Pending {
+    int64_t duplicates = 0;
+    int64_t late = 0, late_max = 0, late_last = 0;
+    int64_t delay_max = INT64_MIN, delay_last = 0;
+  };
+  // A reject's copy for the rejects topic: the message as received.
+  struct DeadLetter {
+    size_t reject;  // index in batch.rejects
+    std::string key, value;
+  };
+  // One batch on its way: polled and decoded on the caller's thread, then committed on the commit
+  // thread while the other slot is decoded. Reused batch after batch, so memory is bounded by
+  // batch_records (twice) whatever happens downstream, and decoded records reuse their strings.
+  struct Slot {
+    bus::Batch messages;
+    store::WriteBatch batch;
+    size_t records = 0;  // batch.records[0, records) are this batch's; the rest are spare buffers
+    size_t rows = 0;     // records and metric rows, for batch_records
+    size_t max_message_rows = 0;           // the most metric rows one points message held
+    std::vector<DeadLetter> dead_letters;  // of the Kafka rejects
+    // First and next offset of each partition in the batch.
+    std::map<std::pair<std::string, int32_t>, std::pair<int64_t, int64_t>> spans;
+    Pending pending;
+    void Clear();
+  };
+
   Loader() = default;
   Status SeedDedupWindow();
   // Sets the offset of each partition the store holds to the stored one.
   Status ApplyStoredOffsets(std::vector<bus::PartitionOffset>& partitions);
-  // Decodes messages_ into batch_, dropping re-sends; staged in dedup_ until the commit.
-  void Decode(int64_t now_micros);
-  void OnCommitted(const store::CommitStats& stats);
-  // After a failed commit: pause every partition and plan the rewind.
-  Status BackOff(const Status& failure);
+  // Decodes slot.messages from message `from` on into slot.batch, dropping re-sends; staged in
+  // dedup_ until the commit. `bounded`: stops before a message once the batch holds batch_records
+  // rows. Returns the index of the first message not decoded.
+  size_t Decode(Slot& slot, size_t from, int64_t now_micros, bool bounded);
+  // Seeks the partitions of slot.messages[from, end) back to their first message there, so that
+  // the next batch reads them.
+  Status ReturnMessages(const Slot& slot, size_t from);
+  // Seals the slot (offsets, dedup keys) and hands it to the commit thread.
+  void StartCommit(Slot& slot, int64_t now_micros);
+  bool CommitDone();
+  // Blocks until the commit thread is idle (the writer's connection is free).
+  void WaitCommit();
+  // Waits for the batch in flight, if any, and finishes it: OnCommitted or BackOff.
+  Status Settle();
+  void CommitLoop();
+  void OnCommitted(Slot& slot, const store::CommitStats& stats);
+  // After a failed commit: drop the batch being decoded, pause every partition and plan the rewind.
+  Status BackOff(const Status& failure, const Slot& failed);
   // After the back-off: rewind and resume.
   Status Retry();
   // For healthy() and last_error().
   void RecordFailure(const Status& failure);
-  void ProduceDeadLetters();
+  void ProduceDeadLetters(const Slot& slot);
   // Sends kafka_pending_ to Kafka; keeps it when that fails.
   void CommitToKafka();
   void RefreshLags();
@@ -154,18 +209,22 @@ class Loader : public bus::AssignmentListener {
   std::unique_ptr<bus::Producer> dead_letters_;
   RecordDecoder decoder_;
   DedupWindow dedup_{std::chrono::minutes(10)};
-  // Reused for every batch, so memory is bounded by batch_records whatever happens downstream.
-  store::WriteBatch batch_;
-  bus::Batch messages_;
-  std::vector<size_t> reject_messages_;  // index in messages_ of each batch_.rejects entry
-  // First and next offset of each partition in the batch in hand.
-  std::map<std::pair<std::string, int32_t>, std::pair<int64_t, int64_t>> spans_;
-  // What the batch in hand adds to the counters once it is committed.
-  struct Pending {
-    int64_t duplicates = 0;
-    int64_t late = 0, late_max = 0, late_last = 0;
-    int64_t delay_max = INT64_MIN, delay_last = 0;
-  } pending_;
+  std::array<Slot, 2> slots_;
+  size_t decoding_ = 0;        // slots_[decoding_] is decoded next
+  Slot* in_flight_ = nullptr;  // handed to the commit thread and not yet settled
+  size_t message_rows_ = 1;    // the most rows one message held in the last batch closed
+  // The writer's is the commit thread's while a batch is in flight.
+  std::atomic<int64_t> last_ingest_seq_{0};
+
+  // The commit thread and its hand-over: one job at a time, guarded by commit_mu_.
+  std::thread commit_thread_;
+  std::mutex commit_mu_;
+  std::condition_variable commit_cv_;
+  const store::WriteBatch* commit_job_ = nullptr;
+  int64_t commit_now_ = 0;
+  std::optional<Result<store::CommitStats>> commit_result_;
+  bool commit_stop_ = false;
+
   LoaderCounters counters_;
   std::unique_ptr<store::Retention> retention_;
   Histogram commit_seconds_{{0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10}};

@@ -18,6 +18,7 @@
 #include "core/time.h"
 #include "sim/facility.h"
 #include "sim/simulator.h"
+#include "store/points.h"
 
 namespace dcmon::ingest {
 namespace {
@@ -320,8 +321,9 @@ TEST(Loader, OnCommitSeesEveryStoredRecord) {
 }
 
 // The API reads the loader's state from its own threads while the loader thread runs. (The tsan
-// preset would check it for data races, but threads of librdkafka's mock cluster crash
-// ThreadSanitizer in its allocator.)
+// preset would check it for data races, but librdkafka's own threads crash ThreadSanitizer in its
+// allocator, the client's as well as the mock cluster's: with the broker in another process, a
+// consumer's rdk:broker thread faults in getaddrinfo → TSan's realloc, its allocator cache unset.)
 TEST(Loader, StateMayBeReadFromAnyThread) {
   Fixture f;
   const int64_t produced = f.Produce(5, {"malformed@0m+5m*0.02"});
@@ -348,8 +350,9 @@ TEST(Loader, StateMayBeReadFromAnyThread) {
 
 // A store that refuses commits: another connection holds every row of ingest_offsets in an open
 // transaction, so each commit of the loader (which upserts them) fails with a write conflict, as a
-// full disk would fail it. The loader pauses, backs off, turns unhealthy and reads no more than a
-// batch per try; once the other transaction ends, everything lands once.
+// full disk would fail it. The loader pauses, backs off, turns unhealthy and reads no more than two
+// batches per try (the one that fails and the one decoded meanwhile, dropped with it); once the
+// other transaction ends, everything lands once.
 TEST(Loader, ACommitFailingStoreLosesNothingOnceItRecovers) {
   Fixture f;
   const int64_t produced = f.Produce(10);
@@ -387,8 +390,8 @@ TEST(Loader, ACommitFailingStoreLosesNothingOnceItRecovers) {
   EXPECT_FALSE(loader->healthy());
   EXPECT_FALSE(loader->last_error().empty()) << failed.message();
   EXPECT_EQ(loader->counters().stored, stored);
-  // Paused and rewound: each try reads the same batch again, nothing piles up.
-  EXPECT_LE(loader->consumer_counters().consumed - consumed, 6 * 300);
+  // Paused and rewound: each try reads the same two batches again, nothing piles up.
+  EXPECT_LE(loader->consumer_counters().consumed - consumed, 6 * 2 * 300);
   ASSERT_TRUE(blocker->Execute("ROLLBACK").ok());
   LoadUntil(*loader, produced);
   EXPECT_TRUE(loader->healthy());
@@ -574,6 +577,47 @@ TEST(Loader, ScalingFromOneLoaderToTwoLosesAndDuplicatesNothing) {
   EXPECT_EQ(alone->counters().duplicates + a->counters().duplicates + b->counters().duplicates, 0);
 }
 
+// batch_records bounds rows, not Kafka messages: a points message from HTTP ingest holds thousands
+// of metric rows, so a backlog of them must not make a batch of millions of rows. 40 messages of
+// 50 points with 4 fields (200 rows each) against a bound of 1,000 rows: every batch ends within
+// one message of the bound (the first included, before the loader has seen a points message), and
+// all 8,000 rows land once.
+TEST(Loader, BatchesOfPointsMessagesAreBoundedInRows) {
+  Fixture f;
+  constexpr int kMessages = 40, kPoints = 50, kRowsPerMessage = kPoints * 4;
+  std::vector<std::pair<std::string, std::string>> messages;
+  for (int m = 0; m < kMessages; ++m) {
+    std::string message;
+    store::StartPointsMessage(message);
+    for (int p = 0; p < kPoints; ++p) {
+      Point point{.measurement = "cpu", .tags = {{"host", fmt::format("h{}", m)}}};
+      for (const char* key : {"a", "b", "c", "d"})
+        point.fields.push_back({.key = key, .number = 1});
+      point.time_micros = (m * kPoints + p) * 1000000LL;
+      store::AppendPoint(point, message);
+    }
+    messages.emplace_back("", std::move(message));
+  }
+  ProduceLines(f.kafka, f.kafka.metrics_topic, messages);
+  auto db = *store::Database::Open({.path = ":memory:", .memory_limit = "256MB", .threads = 1});
+  std::vector<int64_t> batch_rows;
+  LoaderOptions options{.group = "points", .batch_records = 1000, .batch_time = 2s};
+  options.on_commit = [&](const store::WriteBatch&, const store::CommitStats& stats) {
+    batch_rows.push_back(stats.metric_rows);
+  };
+  auto loader = *Loader::Create(f.kafka, *db, options);
+  const auto deadline = std::chrono::steady_clock::now() + 60s;
+  while (Count(*db, "SELECT count(*) FROM metrics") < kMessages * kRowsPerMessage &&
+         std::chrono::steady_clock::now() < deadline) {
+    ASSERT_TRUE(loader->RunOnce().ok());
+  }
+  EXPECT_EQ(Count(*db, "SELECT count(*) FROM metrics"), kMessages * kRowsPerMessage);
+  ASSERT_FALSE(batch_rows.empty());
+  for (int64_t rows : batch_rows) EXPECT_LE(rows, 1000 + kRowsPerMessage);
+  EXPECT_GE(*std::max_element(batch_rows.begin(), batch_rows.end()), 1000)
+      << "batches fill up to the bound from the backlog";
+}
+
 // The [loader] keys, and errors that name the key, the value and where it came from.
 TEST(Loader, OptionsFromTheConfig) {
   Result<Config> c = Config::Parse(
@@ -596,6 +640,13 @@ TEST(Loader, OptionsFromTheConfig) {
               ::testing::AllOf(::testing::HasSubstr("loader.dedup_window"),
                                ::testing::HasSubstr("\"10 minutes\"")));
   c->SetFlag("loader.dedup_window", "0");
+  EXPECT_EQ(defaults->batch_records, 122880u);
+  c->SetFlag("loader.batch_records", "50000");
+  EXPECT_EQ(LoaderOptionsFrom(*c)->batch_records, 50000u);
+  c->SetFlag("loader.batch_records", "0");
+  EXPECT_THAT(LoaderOptionsFrom(*c).status().message(),
+              ::testing::HasSubstr("loader.batch_records"));
+  c->SetFlag("loader.batch_records", "50000");
   c->SetFlag("loader.member", "3");
   EXPECT_THAT(
       LoaderOptionsFrom(*c).status().message(),
