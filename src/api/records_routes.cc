@@ -144,8 +144,9 @@ char* PutIngestSeq(char* p, int64_t seq) {
   std::memcpy(p, kKey.quoted(), JsonKey::kCapacity);
   return WriteJsonInt(seq, p + kKey.size());
 }
-// Room for a row's keys, numbers and punctuation besides its fragments and extra.
-constexpr size_t kRowRoom = 12 * JsonKey::kCapacity + 4 * kJsonNumberMaxLength +
+// Room for a row's keys, numbers and punctuation besides its fragments and extra: at most a cooling
+// row's seven keys (each copied whole), five doubles, two integers and a timestamp.
+constexpr size_t kRowRoom = 7 * (JsonKey::kCapacity + 1) + 5 * kJsonNumberMaxLength +
                             2 * kJsonIntMaxLength + kRfc3339MaxLength + 8;
 
 // Writes the sensor_facts row as {"ingest_seq":N, then the members AppendRecordJson
