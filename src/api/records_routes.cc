@@ -1,13 +1,15 @@
 // Reads of the stored records: the Airbyte endpoint and /api/v1/readings, /cooling (paged on the
 // ingest cursor), /devices, and /series (downsampled, from the 1-minute rollups when the step
-// allows). Pages are written straight from DuckDB's data chunks into the response body, in the
-// bytes the record encoder (core/record_json.h) gives, so a record reads back exactly as it was
-// sent, plus its `ingest_seq`.
+// allows). Pages are written straight from the fact tables' data chunks into the response body,
+// each row its numbers between its device key's fragments (api/device_fragments.h), in the bytes
+// the record encoder (core/record_json.h) gives, so a record reads back exactly as it was sent,
+// plus its `ingest_seq`.
 #include <fmt/format.h>
 
 #include <algorithm>
 #include <charconv>
 #include <chrono>
+#include <cstring>
 #include <span>
 
 #include "api/routes.h"
@@ -57,14 +59,19 @@ Result<CursorPage> ParseCursorPage(const Api::Context& ctx, const HttpRequest& r
 
 namespace {
 
-Status AddFilters(const HttpRequest& req, std::string_view device_column, CursorPage& p,
-                  bool with_measurement) {
-  if (auto v = req.Param("device"))
-    p.where += fmt::format(" AND {} = {}", device_column, SqlString(*v));
-  if (auto v = req.Param("room")) p.where += fmt::format(" AND room = {}", SqlString(*v));
+// The endpoint's filters: placement and identity select device keys (in the same statement, so a
+// device first stored after the cache was filled still matches), times filter the facts.
+Status AddFilters(const HttpRequest& req, CursorPage& p, bool with_measurement) {
+  std::string keys;
+  if (auto v = req.Param("device")) keys += fmt::format(" AND device_id = {}", SqlString(*v));
+  if (auto v = req.Param("room")) keys += fmt::format(" AND room = {}", SqlString(*v));
   if (with_measurement) {
     if (auto v = req.Param("measurement"))
-      p.where += fmt::format(" AND measurement_type = {}", SqlString(*v));
+      keys += fmt::format(" AND measurement_type = {}", SqlString(*v));
+  }
+  if (!keys.empty()) {
+    p.where +=
+        fmt::format(" AND device_key IN (SELECT device_key FROM device_keys WHERE TRUE{})", keys);
   }
   Result<std::optional<int64_t>> from = TimeParam(req, "from");
   if (!from.ok()) return from.status();
@@ -85,107 +92,104 @@ std::string PageSql(std::string_view columns, std::string_view table, const Curs
                      limited ? fmt::format(" LIMIT {}", p.limit) : std::string());
 }
 
-constexpr std::string_view kSensorColumns =
-    "ingest_seq, device_id, location, measurement_type, value, epoch_us(event_time), unit, seq, "
-    "site, room, \"row\", rack, position, extra";
-constexpr std::string_view kCoolingColumns =
-    "ingest_seq, system_id, efficiency_percent, power_consumption_watts, epoch_us(event_time), "
-    "seq, site, room, \"row\", rack, supply_air_temp_celsius, return_air_temp_celsius, "
-    "fan_speed_percent, extra";
-
-// Absent optional fields are left out, as AppendRecordJson leaves them out.
-void OptionalString(JsonWriter& w, const JsonKey& key, std::string_view value) {
-  if (value.empty()) return;
-  w.Key(key);
-  w.String(value);
-}
-
-void OptionalInt(JsonWriter& w, const JsonKey& key, const store::RowCursor& r, size_t col) {
-  if (r.IsNull(col)) return;
-  w.Key(key);
-  w.Int(r.Int64(col));
-}
-
-void OptionalDouble(JsonWriter& w, const JsonKey& key, const store::RowCursor& r, size_t col) {
-  if (r.IsNull(col)) return;
-  w.Key(key);
-  w.Double(r.Double(col));
-}
-
-void WritePlacement(JsonWriter& w, const store::RowCursor& r, size_t site) {
-  OptionalString(w, "site", r.Text(site));
-  OptionalString(w, "room", r.Text(site + 1));
-  OptionalString(w, "row", r.Text(site + 2));
-  OptionalString(w, "rack", r.Text(site + 3));
-}
-
-// Writes the row of kSensorColumns as {"ingest_seq":N, then the members AppendRecordJson
-// (core/record_json.cc) gives the record, in its order}, straight from the chunk's vectors into
-// the body. The golden test (records_routes_test.cc) holds the two byte for byte equal.
-void WriteSensor(const store::RowCursor& r, JsonWriter& w) {
-  w.BeginObject();
-  w.Key("ingest_seq");
-  w.Int(r.Int64(0));
-  w.Key("source_type");
-  w.String("sensor");
-  w.Key("device_id");
-  w.String(r.Text(1));
-  w.Key("location");
-  w.String(r.Text(2));
-  w.Key("measurement_type");
-  w.String(r.Text(3));
-  w.Key("value");
-  w.Double(r.Double(4));
-  w.Key("timestamp");
-  w.Timestamp(r.Int64(5));
-  OptionalString(w, "unit", r.Text(6));
-  OptionalInt(w, "seq", r, 7);
-  WritePlacement(w, r, 8);
-  OptionalString(w, "position", r.Text(12));
-  w.Members(r.Text(13));
-  w.EndObject();
-}
-
-// The same for a row of kCoolingColumns.
-void WriteCooling(const store::RowCursor& r, JsonWriter& w) {
-  w.BeginObject();
-  w.Key("ingest_seq");
-  w.Int(r.Int64(0));
-  w.Key("source_type");
-  w.String("cooling");
-  w.Key("system_id");
-  w.String(r.Text(1));
-  w.Key("efficiency_percent");
-  w.Double(r.Double(2));
-  w.Key("power_consumption_watts");
-  w.Double(r.Double(3));
-  w.Key("timestamp");
-  w.Timestamp(r.Int64(4));
-  OptionalInt(w, "seq", r, 5);
-  WritePlacement(w, r, 6);
-  OptionalDouble(w, "supply_air_temp_celsius", r, 10);
-  OptionalDouble(w, "return_air_temp_celsius", r, 11);
-  OptionalDouble(w, "fan_speed_percent", r, 12);
-  w.Members(r.Text(13));
-  w.EndObject();
-}
-
+// The fact tables' columns a page reads (store/schema.cc); the rest of a record is its device
+// key's fragments. Column 0 is ingest_seq and column 1 device_key in both.
+constexpr std::string_view kSensorColumns = "ingest_seq, device_key, value, event_time, seq, extra";
 constexpr std::initializer_list<duckdb_type> kSensorTypes = {
-    DUCKDB_TYPE_BIGINT,  DUCKDB_TYPE_VARCHAR, DUCKDB_TYPE_VARCHAR, DUCKDB_TYPE_VARCHAR,
-    DUCKDB_TYPE_DOUBLE,  DUCKDB_TYPE_BIGINT,  DUCKDB_TYPE_VARCHAR, DUCKDB_TYPE_BIGINT,
-    DUCKDB_TYPE_VARCHAR, DUCKDB_TYPE_VARCHAR, DUCKDB_TYPE_VARCHAR, DUCKDB_TYPE_VARCHAR,
-    DUCKDB_TYPE_VARCHAR, DUCKDB_TYPE_VARCHAR};
+    DUCKDB_TYPE_BIGINT,       DUCKDB_TYPE_INTEGER, DUCKDB_TYPE_DOUBLE,
+    DUCKDB_TYPE_TIMESTAMP_TZ, DUCKDB_TYPE_BIGINT,  DUCKDB_TYPE_VARCHAR};
+constexpr std::string_view kCoolingColumns =
+    "ingest_seq, device_key, efficiency_percent, power_consumption_watts, event_time, seq, "
+    "supply_air_temp_celsius, return_air_temp_celsius, fan_speed_percent, extra";
 constexpr std::initializer_list<duckdb_type> kCoolingTypes = {
-    DUCKDB_TYPE_BIGINT,  DUCKDB_TYPE_VARCHAR, DUCKDB_TYPE_DOUBLE,  DUCKDB_TYPE_DOUBLE,
-    DUCKDB_TYPE_BIGINT,  DUCKDB_TYPE_BIGINT,  DUCKDB_TYPE_VARCHAR, DUCKDB_TYPE_VARCHAR,
-    DUCKDB_TYPE_VARCHAR, DUCKDB_TYPE_VARCHAR, DUCKDB_TYPE_DOUBLE,  DUCKDB_TYPE_DOUBLE,
-    DUCKDB_TYPE_DOUBLE,  DUCKDB_TYPE_VARCHAR};
+    DUCKDB_TYPE_BIGINT,       DUCKDB_TYPE_INTEGER, DUCKDB_TYPE_DOUBLE, DUCKDB_TYPE_DOUBLE,
+    DUCKDB_TYPE_TIMESTAMP_TZ, DUCKDB_TYPE_BIGINT,  DUCKDB_TYPE_DOUBLE, DUCKDB_TYPE_DOUBLE,
+    DUCKDB_TYPE_DOUBLE,       DUCKDB_TYPE_VARCHAR};
+
+// A row is written at a raw cursor (JsonWriter::RawValue): fragments copied, numbers written in
+// place. Every member after the first follows a comma.
+char* Put(char* p, std::string_view s) {
+  std::memcpy(p, s.data(), s.size());
+  return p + s.size();
+}
+// ,"key": (copied whole: the row's room counts kCapacity bytes per key).
+char* PutKey(char* p, const JsonKey& k) {
+  *p++ = ',';
+  std::memcpy(p, k.quoted(), JsonKey::kCapacity);
+  return p + k.size();
+}
+char* PutTimestamp(char* p, int64_t micros) {
+  p = PutKey(p, "timestamp");
+  *p++ = '"';
+  p = WriteRfc3339(micros, p);
+  *p++ = '"';
+  return p;
+}
+char* PutOptionalInt(char* p, const JsonKey& k, const store::RowCursor& r, size_t col) {
+  return r.IsNull(col) ? p : WriteJsonInt(r.Int64(col), PutKey(p, k));
+}
+char* PutOptionalDouble(char* p, const JsonKey& k, const store::RowCursor& r, size_t col) {
+  return r.IsNull(col) ? p : WriteJsonNumber(r.Double(col), PutKey(p, k));
+}
+// The members of the record's unknown fields (JsonWriter::Members).
+char* PutExtra(char* p, std::string_view extra) {
+  if (extra.size() <= 2) return p;
+  *p++ = ',';
+  return Put(p, extra.substr(1, extra.size() - 2));
+}
+// {"ingest_seq":N
+char* PutIngestSeq(char* p, int64_t seq) {
+  *p++ = '{';
+  constexpr JsonKey kKey = "ingest_seq";
+  std::memcpy(p, kKey.quoted(), JsonKey::kCapacity);
+  return WriteJsonInt(seq, p + kKey.size());
+}
+// Room for a row's keys, numbers and punctuation besides its fragments and extra: at most a cooling
+// row's seven keys (each copied whole), five doubles, two integers and a timestamp.
+constexpr size_t kRowRoom = 7 * (JsonKey::kCapacity + 1) + 5 * kJsonNumberMaxLength +
+                            2 * kJsonIntMaxLength + kRfc3339MaxLength + 8;
+
+// Writes the sensor_facts row as {"ingest_seq":N, then the members AppendRecordJson
+// (core/record_json.cc) gives the record, in its order}, straight from the chunk's vectors and the
+// device's fragments into the body. The golden test (records_routes_test.cc) holds the two byte
+// for byte equal.
+void WriteSensor(const store::RowCursor& r, const DeviceFragments& d, JsonWriter& w) {
+  const std::string_view extra = r.Text(5);
+  w.RawValue(kRowRoom + d.head.size() + d.unit.size() + d.tail.size() + extra.size(), [&](char* p) {
+    p = PutIngestSeq(p, r.Int64(0));
+    p = WriteJsonNumber(r.Double(2), Put(p, d.head));
+    p = Put(PutTimestamp(p, r.Int64(3)), d.unit);
+    p = Put(PutOptionalInt(p, "seq", r, 4), d.tail);
+    p = PutExtra(p, extra);
+    *p++ = '}';
+    return p;
+  });
+}
+
+// The same for a cooling_facts row.
+void WriteCooling(const store::RowCursor& r, const DeviceFragments& d, JsonWriter& w) {
+  const std::string_view extra = r.Text(9);
+  w.RawValue(kRowRoom + d.head.size() + d.tail.size() + extra.size(), [&](char* p) {
+    p = PutIngestSeq(p, r.Int64(0));
+    p = WriteJsonNumber(r.Double(2), Put(p, d.head));
+    p = WriteJsonNumber(r.Double(3), PutKey(p, "power_consumption_watts"));
+    p = PutTimestamp(p, r.Int64(4));
+    p = Put(PutOptionalInt(p, "seq", r, 5), d.tail);
+    p = PutOptionalDouble(p, "supply_air_temp_celsius", r, 6);
+    p = PutOptionalDouble(p, "return_air_temp_celsius", r, 7);
+    p = PutOptionalDouble(p, "fan_speed_percent", r, 8);
+    p = PutExtra(p, extra);
+    *p++ = '}';
+    return p;
+  });
+}
 
 // One table's page, one row at a time: `rows` is on the current row while `valid`, and `seq` is
 // its ingest_seq. `ascending` turns false if a row's ingest_seq is not above the one before it.
 struct TableRows {
-  using Write = void (*)(const store::RowCursor&, JsonWriter&);
-  TableRows(store::RowCursor cursor, Write write) : rows(std::move(cursor)), write(write) {
+  using Write = void (*)(const store::RowCursor&, const DeviceFragments&, JsonWriter&);
+  TableRows(store::RowCursor cursor, Write write, bool cooling)
+      : rows(std::move(cursor)), write(write), cooling(cooling) {
     Advance();
   }
   void Advance() {
@@ -197,49 +201,69 @@ struct TableRows {
   }
   store::RowCursor rows;
   Write write;
+  bool cooling;
   int64_t seq = INT64_MIN;
   bool valid = false;
   bool ascending = true;
 };
 
+// How writing a page ended: written (`rows` of them), or given up at a row out of ingest_seq order
+// or at a device key the snapshot lacks (`key`, of a cooling unit or a sensor).
+struct PageOutcome {
+  enum { kWritten, kOutOfOrder, kUnknownKey } kind = kWritten;
+  int64_t key = 0;
+  bool cooling = false;
+  int64_t rows = 0;
+};
+
 // {"data":[...], "next_cursor": N|null, "limit": L}: next_cursor is null once a page comes back
 // short, so a client pages until null and resumes from its last ingest_seq later. Both tables share
 // one cursor: their pages are merged on it and the first `limit` rows written, straight from the
-// query results. False, with `body` unspecified, if a table's rows were not in ingest_seq order.
-bool WritePage(std::vector<TableRows>& tables, const CursorPage& p, std::string& body) {
+// query results; the rows after those are read to the end only to check their order. Unless the
+// outcome is kWritten, `body` is unspecified.
+PageOutcome WritePage(std::vector<TableRows>& tables, const CursorPage& p,
+                      const DeviceFragmentCache::Snapshot& devices, std::string& body) {
   // Room for a full page of typical records (about 280 bytes each) up front: the body is written
   // once, never copied to a larger buffer.
+  body.clear();
   body.reserve(static_cast<size_t>(std::min<int64_t>(p.limit, 100'000)) * 320);
-  {
-    JsonWriter w(body);
-    w.BeginObject();
-    w.Key("data");
-    w.BeginArray();
-    int64_t rows = 0;
-    int64_t last = 0;
-    while (rows < p.limit) {
-      TableRows* next = nullptr;
-      for (TableRows& t : tables) {
-        if (t.valid && (!next || t.seq < next->seq)) next = &t;
-      }
-      if (!next || !next->ascending) break;
-      next->write(next->rows, w);
-      last = next->seq;
-      ++rows;
-      next->Advance();
+  PageOutcome outcome;
+  JsonWriter w(body);
+  w.BeginObject();
+  w.Key("data");
+  w.BeginArray();
+  int64_t last = 0;
+  while (outcome.rows < p.limit) {
+    TableRows* next = nullptr;
+    for (TableRows& t : tables) {
+      if (t.valid && (!next || t.seq < next->seq)) next = &t;
     }
-    w.EndArray();
-    w.Key("next_cursor");
-    if (rows == p.limit) {
-      w.Int(last);
-    } else {
-      w.Null();
-    }
-    w.Key("limit");
-    w.Int(p.limit);
-    w.EndObject();
+    if (!next) break;
+    if (!next->ascending) return {PageOutcome::kOutOfOrder};
+    const int64_t key = next->rows.Int32(1);
+    const DeviceFragments* d = devices.Find(key, next->cooling);
+    if (!d) return {PageOutcome::kUnknownKey, key, next->cooling};
+    next->write(next->rows, *d, w);
+    last = next->seq;
+    ++outcome.rows;
+    next->Advance();
   }
-  return std::all_of(tables.begin(), tables.end(), [](const TableRows& t) { return t.ascending; });
+  // A row stored after the last one written may still be below it.
+  for (TableRows& t : tables) {
+    while (t.valid && t.ascending) t.Advance();
+    if (!t.ascending) return {PageOutcome::kOutOfOrder};
+  }
+  w.EndArray();
+  w.Key("next_cursor");
+  if (outcome.rows == p.limit) {
+    w.Int(last);
+  } else {
+    w.Null();
+  }
+  w.Key("limit");
+  w.Int(p.limit);
+  w.EndObject();
+  return outcome;
 }
 
 }  // namespace
@@ -280,57 +304,96 @@ Result<std::optional<int64_t>> PageEnd(store::Connection& conn, const CursorPage
 
 namespace {
 
-// A record table as the page reads it.
+// A record table as the page reads it: the narrow facts, not the wide views over them (the views
+// look up a dozen strings per row, five times the cost of the scan).
 struct TableDef {
   std::string_view name;
   std::string_view columns;
   std::initializer_list<duckdb_type> types;
   TableRows::Write write;
+  bool cooling;
 };
-constexpr TableDef kSensorTable = {"sensor_readings", kSensorColumns, kSensorTypes, WriteSensor};
-constexpr TableDef kCoolingTable = {"cooling_metrics", kCoolingColumns, kCoolingTypes,
-                                    WriteCooling};
+constexpr TableDef kSensorTable = {"sensor_facts", kSensorColumns, kSensorTypes, WriteSensor,
+                                   false};
+constexpr TableDef kCoolingTable = {"cooling_facts", kCoolingColumns, kCoolingTypes, WriteCooling,
+                                    true};
 // /api/airbyte/all: cooling first, so that the larger sensor table streams.
 constexpr TableDef kAllTables[] = {kCoolingTable, kSensorTable};
 
-// A page is read in two steps: its last ingest_seq first (PageEnd), then each table's rows up to
-// it, which the scan finds by the row groups' min/max. With `sorted` false the rows come in the
-// order they were stored (ingest_seq order, as the loader writes): sorting them in SQL cost as much
-// as everything else together (docs/benchmarks.md). The last table's rows stream (a connection
-// streams one result at a time): they are scanned while the page is written, never copied into a
-// result. Returns the body, or nullopt if a table's rows were out of ingest_seq order (only when
-// not `sorted`).
-Result<std::optional<std::string>> ReadPage(store::Connection& conn, const CursorPage& p,
-                                            std::span<const TableDef> tables, bool sorted) {
-  std::vector<std::string_view> names;
-  for (const TableDef& t : tables) names.push_back(t.name);
-  Result<std::optional<int64_t>> end = PageEnd(conn, p, names);
-  if (!end.ok()) return end.status();
+// Writes the page of the rows in (p.start, p.end] into `body`, each table's rows found by the row
+// groups' min/max. With `sorted` false the rows come in the order they were stored (ingest_seq
+// order, as the loader writes): sorting them in SQL cost as much as everything else together
+// (docs/benchmarks.md). The last table's rows stream (a connection streams one result at a time):
+// they are scanned while the page is written, never copied into a result.
+Result<PageOutcome> ReadPage(store::Connection& conn, const CursorPage& p,
+                             std::span<const TableDef> tables, bool sorted,
+                             const DeviceFragmentCache::Snapshot& devices, std::string& body) {
   std::vector<store::QueryResult> results;  // outlive the cursors that read them
   std::vector<TableRows> rows;
   results.reserve(tables.size());
   rows.reserve(tables.size());
-  if (*end) {
-    CursorPage up_to_end = p;
-    up_to_end.end = *end;
-    for (const TableDef& t : tables) {
-      const std::string sql = PageSql(t.columns, t.name, up_to_end, sorted);
-      Result<store::QueryResult> r =
-          &t == &tables.back() ? store::StreamQuery(conn, sql) : conn.Query(sql);
-      if (!r.ok()) return r.status();
-      results.push_back(std::move(*r));
-      Result<store::RowCursor> cursor = store::RowCursor::Open(results.back(), t.types);
-      if (!cursor.ok()) return cursor.status();
-      rows.emplace_back(std::move(*cursor), t.write);
-    }
+  for (const TableDef& t : tables) {
+    const std::string sql = PageSql(t.columns, t.name, p, sorted, /*limited=*/false);
+    Result<store::QueryResult> r =
+        &t == &tables.back() ? store::StreamQuery(conn, sql) : conn.Query(sql);
+    if (!r.ok()) return r.status();
+    results.push_back(std::move(*r));
+    Result<store::RowCursor> cursor = store::RowCursor::Open(results.back(), t.types);
+    if (!cursor.ok()) return cursor.status();
+    rows.emplace_back(std::move(*cursor), t.write, t.cooling);
   }
-  std::string body;
-  const bool ascending = WritePage(rows, p, body);
+  const PageOutcome outcome = WritePage(rows, p, devices, body);
   for (const TableRows& t : rows) {
     if (Status s = t.rows.status(); !t.valid && !s.ok()) return s;
   }
-  if (!ascending) return std::optional<std::string>();
-  return std::optional<std::string>(std::move(body));
+  return outcome;
+}
+
+// A page's rows are read from a window of ingest_seq, unsorted, and read again sorted if they were
+// stored out of order, or after reading device_keys if a row's device key is newer than the cache.
+// The first window is (start, start + 5/4 limit]: the loader numbers both tables' rows in one
+// sequence, so without filters it holds a full page (of /api/airbyte/all, /api/v1/readings), and
+// finding the page's end first (PageEnd) would cost more than reading the quarter more rows. A
+// window that holds fewer than `limit` rows is read again up to the end PageEnd finds. A row's key
+// was committed with the row, so a refresh after reading it finds it.
+HttpResponse PageOf(store::Connection& conn, const CursorPage& p, std::span<const TableDef> tables,
+                    DeviceFragmentCache& devices) {
+  CursorPage window = p;
+  const int64_t guess = p.start + std::min(p.limit + p.limit / 4, INT64_MAX - p.start);
+  window.end = std::min(p.end.value_or(guess), guess);
+  bool sorted = false;
+  bool ended = window.end == p.end;  // the window reaches the page's end
+  std::string body;
+  for (;;) {
+    Result<PageOutcome> page = ReadPage(conn, window, tables, sorted, *devices.Get(), body);
+    if (!page.ok()) return StoreFailed(page.status());
+    switch (page->kind) {
+      case PageOutcome::kWritten:
+        if (ended || page->rows == p.limit) return Json(std::move(body));
+        {
+          std::vector<std::string_view> names;
+          for (const TableDef& t : tables) names.push_back(t.name);
+          Result<std::optional<int64_t>> end = PageEnd(conn, p, names);
+          if (!end.ok()) return StoreFailed(end.status());
+          window.end = end->value_or(p.start);
+          ended = true;
+        }
+        break;
+      case PageOutcome::kOutOfOrder:
+        if (sorted) return StoreFailed(Internal("two stored records share an ingest_seq"));
+        sorted = true;
+        break;
+      case PageOutcome::kUnknownKey:
+        if (Status s = devices.Refresh(conn); !s.ok()) return StoreFailed(s);
+        // Absent still: device_keys lacks it (the re-read may meet keys newer yet, each found).
+        if (!devices.Get()->Find(page->key, page->cooling)) {
+          return StoreFailed(Internal(fmt::format(
+              "device_key {} of a {} record is not a {} key in device_keys", page->key,
+              page->cooling ? "cooling" : "sensor", page->cooling ? "cooling" : "sensor")));
+        }
+        break;
+    }
+  }
 }
 
 void PagedRecords(Api::Context& ctx, HttpRequest& req, Respond& respond,
@@ -338,16 +401,12 @@ void PagedRecords(Api::Context& ctx, HttpRequest& req, Respond& respond,
   Result<CursorPage> page = ParseCursorPage(ctx, req);
   if (!page.ok()) return respond(BadParam(page.status()));
   if (tables.size() == 1) {
-    const bool sensors = tables[0].name == kSensorTable.name;
-    if (Status s = AddFilters(req, sensors ? "device_id" : "system_id", *page, sensors); !s.ok())
-      return respond(BadParam(s));
+    if (Status s = AddFilters(req, *page, !tables[0].cooling); !s.ok()) return respond(BadParam(s));
   }
-  OnPool(ctx.parts.reads, respond, [p = *page, tables](store::Connection& conn) {
-    Result<std::optional<std::string>> body = ReadPage(conn, p, tables, /*sorted=*/false);
-    if (body.ok() && !*body) body = ReadPage(conn, p, tables, /*sorted=*/true);
-    if (!body.ok()) return StoreFailed(body.status());
-    return Json(std::move(**body));
-  });
+  OnPool(ctx.parts.reads, respond,
+         [p = *page, tables, devices = ctx.devices](store::Connection& conn) {
+           return PageOf(conn, p, tables, *devices);
+         });
 }
 
 }  // namespace

@@ -212,5 +212,26 @@ TEST_F(RecordsRoutesTest, ClusteredRecordsPageTheSame) {
   ExpectPagesAre(records);
 }
 
+// Pages are written from device fragments cached at the first read; devices (device keys) first
+// stored after that page the same, with and without a device filter.
+TEST_F(RecordsRoutesTest, DevicesStoredAfterAPageWasReadPageTheSame) {
+  const uint64_t seed = Seed();
+  SCOPED_TRACE(testing::Message() << "seed " << seed);
+  const std::vector<Record> records = RandomRecords(seed, 2000);
+  const std::vector<Record> first(records.begin(), records.begin() + 1000);
+  Commit(*writer_, first);
+  ExpectPagesAre(first);
+  Commit(*writer_, {records.begin() + 1000, records.end()});
+  ExpectPagesAre(records);
+  // A device filter selects the device's keys in the page's own queries, new ones included.
+  std::vector<std::pair<int64_t, const Record*>> rows;
+  for (size_t i = 0; i < records.size(); ++i) {
+    const auto* s = std::get_if<SensorReading>(&records[i]);
+    if (s && s->device_id == "dev-a") rows.emplace_back(static_cast<int64_t>(i) + 1, &records[i]);
+  }
+  ASSERT_FALSE(rows.empty());
+  EXPECT_EQ(Get("/api/v1/readings?limit=10000&device=dev-a"), ExpectedPage(rows, 0, 10000));
+}
+
 }  // namespace
 }  // namespace dcmon::api

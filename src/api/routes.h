@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "api/api.h"
+#include "api/device_fragments.h"
 
 namespace dcmon::api {
 
@@ -16,6 +17,8 @@ struct Api::Context {
   ApiOptions options;
   ApiParts parts;
   Api* api = nullptr;  // for WriteMetrics
+  // The paged record reads' device fragments (records_routes.cc); shared with their pool tasks.
+  std::shared_ptr<DeviceFragmentCache> devices = std::make_shared<DeviceFragmentCache>();
 };
 
 using RouteHandler = void (*)(Api::Context&, HttpRequest&, Respond&);

@@ -133,10 +133,14 @@ void JsonWriter::Double(double v) {
   len_ = WriteJsonNumber(v, p) - out_.data();
 }
 
+char* WriteJsonInt(int64_t v, char* dst) {
+  return std::to_chars(dst, dst + kJsonIntMaxLength, v).ptr;
+}
+
 void JsonWriter::Int(int64_t v) {
   Separate();
-  char* p = Reserve(24);
-  len_ = std::to_chars(p, p + 24, v).ptr - out_.data();
+  char* p = Reserve(kJsonIntMaxLength);
+  len_ = WriteJsonInt(v, p) - out_.data();
 }
 
 void JsonWriter::Timestamp(int64_t micros) {

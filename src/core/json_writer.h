@@ -29,6 +29,9 @@ void AppendJsonString(std::string_view s, std::string& out);
 // form that parses back to the same bits, NaN and infinities as null. Returns the new end.
 inline constexpr size_t kJsonNumberMaxLength = 32;
 char* WriteJsonNumber(double v, char* dst);
+// Writes an integer at dst (room for kJsonIntMaxLength bytes); returns the new end.
+inline constexpr size_t kJsonIntMaxLength = 20;
+char* WriteJsonInt(int64_t v, char* dst);
 
 // A key known at compile time, stored already quoted with its colon ("key":) in a fixed-size
 // buffer, so that writing it is one fixed-size copy. The constructor runs at compile time and
@@ -100,6 +103,15 @@ class JsonWriter {
   // Splices the members of an already-serialised JSON object ("{...}") into the object being
   // written.
   void Members(std::string_view object_json);
+  // A value the caller writes itself at a raw cursor, for hot loops that splice JSON rendered
+  // earlier by a JsonWriter between numbers written with WriteJsonNumber and WriteJsonInt:
+  // `write(char* at)` writes at most `max_size` bytes of one valid JSON value and returns the end.
+  template <typename Write>
+  void RawValue(size_t max_size, Write&& write) {
+    Separate();
+    char* p = Reserve(max_size);
+    len_ = static_cast<size_t>(write(p) - out_.data());
+  }
 
  private:
   // Room for n more bytes at the cursor; returns the cursor.

@@ -63,8 +63,12 @@ Status CheckReadOnly(Connection& conn, const std::string& sql) {
 
 std::string_view TypeName(duckdb_type t) {
   switch (t) {
+    case DUCKDB_TYPE_INTEGER:
+      return "INTEGER";
     case DUCKDB_TYPE_BIGINT:
       return "BIGINT";
+    case DUCKDB_TYPE_TIMESTAMP_TZ:
+      return "TIMESTAMPTZ";
     case DUCKDB_TYPE_DOUBLE:
       return "DOUBLE";
     case DUCKDB_TYPE_VARCHAR:

@@ -60,7 +60,9 @@ class RowCursor {
     const uint64_t* v = validity_[col];
     return v && !(v[row_ / 64] >> (row_ % 64) & 1);
   }
+  // A BIGINT column, or a TIMESTAMP_TZ one as UTC microseconds (DuckDB stores it so).
   int64_t Int64(size_t col) const { return static_cast<const int64_t*>(data_[col])[row_]; }
+  int32_t Int32(size_t col) const { return static_cast<const int32_t*>(data_[col])[row_]; }
   double Double(size_t col) const { return static_cast<const double*>(data_[col])[row_]; }
   // A VARCHAR column; "" for NULL.
   std::string_view Text(size_t col) const;
