@@ -353,6 +353,20 @@ CREATE TABLE anomalies (  -- the detectors' anomalies at or above detect.min_sco
   ingest_time TIMESTAMPTZ NOT NULL
 );
 )sql"},
+    // Filled by store::HourlyRollups from rollups_1m for closed hours, the first run from all of it.
+    {9, R"sql(
+CREATE TABLE rollups_1h (  -- rollups_1m added up per UTC hour (store/rollups_hourly.h)
+  device_id        VARCHAR     NOT NULL,
+  measurement_type VARCHAR     NOT NULL,
+  hour             TIMESTAMPTZ NOT NULL,  -- the hour's start
+  count            BIGINT      NOT NULL,  -- readings in the hour: the minutes' counts added
+  min              DOUBLE      NOT NULL,
+  max              DOUBLE      NOT NULL,
+  sum              DOUBLE      NOT NULL,  -- sum / count is the hour's mean
+  last_value       DOUBLE      NOT NULL,
+  last_time        TIMESTAMPTZ NOT NULL
+);
+)sql"},
 };
 
 }  // namespace

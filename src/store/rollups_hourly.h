@@ -1,0 +1,60 @@
+// Hourly rollups: rollups_1h holds, per device, measurement and UTC hour, the aggregate of that
+// hour's rows of rollups_1m (count and sum added, min of the mins, max of the maxes, the latest
+// last value), so that a week of one series is 168 rows instead of 10,080. It is filled for closed
+// hours only (an hour is closed once rollups_1m holds a later hour); readers take the hours not yet
+// rolled up from rollups_1m, through HourlyRollupsSql(), so the newest hour is always current.
+//
+// Each run re-rolls the newly closed hours and the `late_hours` before them, so minutes that land
+// late (a partition read behind the others) are counted while their hour is that recent; minutes
+// stored later than that stay in rollups_1m only. The step runs on the writer's connection and
+// thread, between batches, as retention does:
+//
+//   HourlyRollups hourly({});
+//   Result<int64_t> r = hourly.RunDue(writer.connection(), now_micros);  // cheap if not due
+//
+//   Result<int64_t> until = HourlyRollupsCoveredUntil(conn);  // any connection
+//   conn.Query("SELECT ... FROM " + HourlyRollupsSql(*until) + " r WHERE device_id = ...");
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+
+#include "core/status.h"
+#include "store/duckdb.h"
+
+namespace dcmon::store {
+
+struct HourlyRollupOptions {
+  std::chrono::seconds interval{60};  // runs at most this often (wall time)
+  int late_hours = 2;  // closed hours before the newly closed ones that each run re-rolls
+
+  Status Validate() const;
+};
+
+// Keeps when the next run is due. One thread uses an HourlyRollups (the writer's).
+class HourlyRollups {
+ public:
+  explicit HourlyRollups(HourlyRollupOptions options) : options_(options) {}
+
+  // Runs when `interval` has passed since the last run (the first call runs). Both return the
+  // rows written to rollups_1h.
+  Result<int64_t> RunDue(Connection& conn, int64_t now_micros);
+  // Runs now: when rollups_1m holds a closed hour not yet in rollups_1h, rolls up every closed
+  // hour from `late_hours` before the first one missing, in one transaction.
+  Result<int64_t> Run(Connection& conn);
+
+ private:
+  HourlyRollupOptions options_;
+  int64_t next_due_micros_ = 0;
+};
+
+// The start of the first hour not in rollups_1h (µs; INT64_MIN when it is empty).
+Result<int64_t> HourlyRollupsCoveredUntil(Connection& conn);
+
+// A parenthesised relation with rollups_1h's columns (device_id, measurement_type, hour, count,
+// min, max, sum, last_value, last_time): rollups_1h's hours before `covered_until` (from
+// HourlyRollupsCoveredUntil), and the later hours aggregated from rollups_1m.
+std::string HourlyRollupsSql(int64_t covered_until);
+
+}  // namespace dcmon::store
