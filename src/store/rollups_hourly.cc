@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <limits>
+#include <vector>
 
 namespace dcmon::store {
 namespace {
@@ -20,11 +21,27 @@ std::string AggregateMinutes(const std::string& where) {
       where);
 }
 
+// `column` in [from, until); from = kNone: no lower bound.
+std::string Range(const char* column, int64_t from, int64_t until) {
+  if (from == kNone) return fmt::format("{} < {}", column, SqlTimestamp(until));
+  return fmt::format("{0} >= {1} AND {0} < {2}", column, SqlTimestamp(from), SqlTimestamp(until));
+}
+
+// Rolls up the hours of [from, until) again. In the caller's transaction.
+Result<int64_t> Reroll(Connection& conn, int64_t from, int64_t until) {
+  if (Status s = conn.Execute("DELETE FROM rollups_1h WHERE " + Range("hour", from, until));
+      !s.ok())
+    return s;
+  Result<QueryResult> r =
+      conn.Query("INSERT INTO rollups_1h " + AggregateMinutes(Range("minute", from, until)));
+  if (!r.ok()) return r.status();
+  return r->Int64(0, 0);
+}
+
 }  // namespace
 
 Status HourlyRollupOptions::Validate() const {
   if (interval.count() < 1) return InvalidArgument("hourly rollups interval: at least 1 s");
-  if (late_hours < 0) return InvalidArgument("hourly rollups late_hours: must be 0 or more");
   return Status::Ok();
 }
 
@@ -35,32 +52,53 @@ Result<int64_t> HourlyRollups::RunDue(Connection& conn, int64_t now_micros) {
 }
 
 Result<int64_t> HourlyRollups::Run(Connection& conn) {
-  Result<QueryResult> newest =
-      conn.Query("SELECT epoch_us(time_bucket(INTERVAL 1 HOUR, max(minute))) FROM rollups_1m");
-  if (!newest.ok()) return newest.status().WithPrefix("hourly rollups: ");
-  if (newest->IsNull(0, 0)) return 0;
-  const int64_t closed_until = newest->Int64(0, 0);  // the newest hour is still open
+  Result<QueryResult> state = conn.Query(
+      "SELECT (SELECT epoch_us(time_bucket(INTERVAL 1 HOUR, max(minute))) FROM rollups_1m), "
+      "(SELECT max(rolled_seq) FROM rollups_1h_state)");
+  if (!state.ok()) return state.status().WithPrefix("hourly rollups: ");
+  if (state->IsNull(0, 0)) return 0;
+  const int64_t closed_until = state->Int64(0, 0);  // the newest hour is still open
+  const int64_t rolled_seq = state->IsNull(1, 0) ? -1 : state->Int64(1, 0);
   Result<int64_t> covered = HourlyRollupsCoveredUntil(conn);
   if (!covered.ok()) return covered.status().WithPrefix("hourly rollups: ");
-  if (*covered >= closed_until) return 0;
-  const int64_t from = *covered == kNone ? kNone : *covered - options_.late_hours * kHourMicros;
-  const std::string range = from == kNone
-                                ? fmt::format("{{0}} < {}", SqlTimestamp(closed_until))
-                                : fmt::format("{{0}} >= {} AND {{0}} < {}", SqlTimestamp(from),
-                                              SqlTimestamp(closed_until));
+  // The readings stored since the last run, and the hours rolled up already they fall in.
+  Result<QueryResult> newest = conn.Query(
+      fmt::format("SELECT max(ingest_seq) FROM sensor_facts WHERE ingest_seq > {}", rolled_seq));
+  if (!newest.ok()) return newest.status().WithPrefix("hourly rollups: ");
+  const int64_t newest_seq = newest->IsNull(0, 0) ? rolled_seq : newest->Int64(0, 0);
+  std::vector<int64_t> hours;  // oldest first
+  if (*covered != kNone && newest_seq > rolled_seq) {
+    Result<QueryResult> touched = conn.Query(
+        fmt::format("SELECT DISTINCT epoch_us(time_bucket(INTERVAL 1 HOUR, event_time)) AS h FROM "
+                    "sensor_facts WHERE ingest_seq > {} AND event_time < {} ORDER BY h",
+                    rolled_seq, SqlTimestamp(*covered)));
+    if (!touched.ok()) return touched.status().WithPrefix("hourly rollups: ");
+    for (size_t i = 0; i < touched->rows(); ++i) hours.push_back(touched->Int64(0, i));
+  }
+  if (hours.empty() && *covered >= closed_until) return 0;
   if (Status s = conn.Execute("BEGIN TRANSACTION"); !s.ok()) return s;
   int64_t rows = 0;
-  Status s = conn.Execute(
-      fmt::format("DELETE FROM rollups_1h WHERE {}", fmt::format(fmt::runtime(range), "hour")));
-  if (s.ok()) {
-    Result<QueryResult> inserted = conn.Query(fmt::format(
-        "INSERT INTO rollups_1h {}", AggregateMinutes(fmt::format(fmt::runtime(range), "minute"))));
-    if (inserted.ok()) {
-      rows = inserted->Int64(0, 0);
-    } else {
-      s = inserted.status();
-    }
+  Status s = Status::Ok();
+  // Each run of neighbouring touched hours, then the hours closed since the last run.
+  for (size_t i = 0; s.ok() && i < hours.size();) {
+    size_t end = i;
+    while (end + 1 < hours.size() && hours[end + 1] == hours[end] + kHourMicros) ++end;
+    Result<int64_t> r = Reroll(conn, hours[i], hours[end] + kHourMicros);
+    if (r.ok())
+      rows += *r;
+    else
+      s = r.status();
+    i = end + 1;
   }
+  if (s.ok() && *covered < closed_until) {
+    Result<int64_t> r = Reroll(conn, *covered, closed_until);
+    if (r.ok())
+      rows += *r;
+    else
+      s = r.status();
+  }
+  if (s.ok()) s = conn.Execute("DELETE FROM rollups_1h_state");
+  if (s.ok()) s = conn.Execute(fmt::format("INSERT INTO rollups_1h_state VALUES ({})", newest_seq));
   if (s.ok()) s = conn.Execute("COMMIT");
   if (!s.ok()) {
     (void)conn.Execute("ROLLBACK");

@@ -1,16 +1,17 @@
 // Hourly rollups: rollups_1h holds, per device, measurement and UTC hour, the aggregate of that
 // hour's rows of rollups_1m (count and sum added, min of the mins, max of the maxes, the latest
 // last value), so that a week of one series is 168 rows instead of 10,080. It is filled for closed
-// hours only (an hour is closed once rollups_1m holds a later hour); readers take the hours not yet
-// rolled up from rollups_1m, through HourlyRollupsSql(), so the newest hour is always current.
+// hours only (an hour is closed once rollups_1m holds a later minute); readers take the hours not
+// rolled up yet from rollups_1m, through HourlyRollupsSql(), so the newest hour is always current.
 //
-// Each run re-rolls the newly closed hours and the `late_hours` before them, so minutes that land
-// late (a partition read behind the others) are counted while their hour is that recent; minutes
-// stored later than that stay in rollups_1m only. The step runs on the writer's connection and
-// thread, between batches, as retention does:
+// Each run rolls up the hours closed since the last one, and rolls up again every hour already in
+// rollups_1h that a reading stored since the last run falls in (found from sensor_facts'
+// ingest_seq, which rollups_1h_state keeps): a late reading, from a partition read behind the
+// others or sent hours late, is counted however old its hour. The step runs on the writer's
+// connection and thread, between batches, as retention does:
 //
 //   HourlyRollups hourly({});
-//   Result<int64_t> r = hourly.RunDue(writer.connection(), now_micros);  // cheap if not due
+//   Result<int64_t> rows = hourly.RunDue(writer.connection(), now_micros);  // cheap if not due
 //
 //   Result<int64_t> until = HourlyRollupsCoveredUntil(conn);  // any connection
 //   conn.Query("SELECT ... FROM " + HourlyRollupsSql(*until) + " r WHERE device_id = ...");
@@ -27,7 +28,6 @@ namespace dcmon::store {
 
 struct HourlyRollupOptions {
   std::chrono::seconds interval{60};  // runs at most this often (wall time)
-  int late_hours = 2;  // closed hours before the newly closed ones that each run re-rolls
 
   Status Validate() const;
 };
@@ -40,8 +40,8 @@ class HourlyRollups {
   // Runs when `interval` has passed since the last run (the first call runs). Both return the
   // rows written to rollups_1h.
   Result<int64_t> RunDue(Connection& conn, int64_t now_micros);
-  // Runs now: when rollups_1m holds a closed hour not yet in rollups_1h, rolls up every closed
-  // hour from `late_hours` before the first one missing, in one transaction.
+  // Runs now, in one transaction: the hours closed since the last run, and those rolled up
+  // already that readings stored since then fall in.
   Result<int64_t> Run(Connection& conn);
 
  private:

@@ -366,6 +366,9 @@ CREATE TABLE rollups_1h (  -- rollups_1m added up per UTC hour (store/rollups_ho
   last_value       DOUBLE      NOT NULL,
   last_time        TIMESTAMPTZ NOT NULL
 );
+CREATE TABLE rollups_1h_state (  -- one row: the newest sensor_facts.ingest_seq rollups_1h has seen
+  rolled_seq BIGINT NOT NULL
+);
 )sql"},
 };
 
