@@ -17,14 +17,6 @@ namespace {
 constexpr int64_t kHour = 3'600'000'000LL;
 constexpr int64_t kT0 = 1795651200LL * 1'000'000;  // 2026-11-26T00:00:00Z
 
-SensorReading Reading(const std::string& device, double value, int64_t t) {
-  return SensorReading{.device_id = device,
-                       .location = "Room 1",
-                       .measurement_type = "temperature",
-                       .value = value,
-                       .timestamp_micros = t};
-}
-
 int64_t Count(Connection& c, const std::string& sql) {
   Result<QueryResult> r = c.Query(sql);
   EXPECT_TRUE(r.ok()) << sql << ": " << r.status().message();
@@ -66,8 +58,12 @@ class HourlyRollupsTest : public ::testing::Test {
         for (int i = 0; i < n; ++i) {
           const int64_t t =
               from + m * 60'000'000LL + std::uniform_int_distribution<int64_t>(0, 59'999'999)(rng_);
-          b.records.push_back(Reading("d" + std::to_string(d),
-                                      std::uniform_real_distribution<double>(15, 35)(rng_), t));
+          b.records.push_back(
+              SensorReading{.device_id = "d" + std::to_string(d),
+                            .location = "Room 1",
+                            .measurement_type = "temperature",
+                            .value = std::uniform_real_distribution<double>(15, 35)(rng_),
+                            .timestamp_micros = t});
         }
       }
     }
