@@ -486,7 +486,11 @@ void Series(Api::Context& ctx, HttpRequest& req, Respond& respond) {
            if (source == "rollups_1h") {
              Result<int64_t> covered = store::HourlyRollupsCoveredUntil(conn);
              if (!covered.ok()) return StoreFailed(covered.status());
-             relation = store::HourlyRollupsSql(*covered);
+             // The hours that start in [begin, end).
+             constexpr int64_t kHour = 3'600'000'000;
+             auto ceil_hour = [](int64_t t) { return (t + kHour - 1) / kHour * kHour; };
+             relation =
+                 store::HourlyRollupsSql(*covered, devices, ceil_hour(begin), ceil_hour(end));
              time_column = "hour";
            } else if (source == "raw") {
              time_column = "event_time";

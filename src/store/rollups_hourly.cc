@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <limits>
 #include <vector>
 
@@ -113,11 +114,14 @@ Result<int64_t> HourlyRollupsCoveredUntil(Connection& conn) {
   return r->IsNull(0, 0) ? kNone : r->Int64(0, 0) + kHourMicros;
 }
 
-std::string HourlyRollupsSql(int64_t covered_until) {
-  if (covered_until == kNone) return fmt::format("({})", AggregateMinutes("TRUE"));
-  return fmt::format("(SELECT * FROM rollups_1h WHERE hour < {0} UNION ALL {1})",
-                     SqlTimestamp(covered_until),
-                     AggregateMinutes(fmt::format("minute >= {}", SqlTimestamp(covered_until))));
+std::string HourlyRollupsSql(int64_t covered_until, const std::string& where, int64_t from,
+                             int64_t until) {
+  // Each side filtered on its own table's columns, so that its scan skips what is out of range.
+  const int64_t split = std::clamp(covered_until, from, until);
+  return fmt::format(
+      "(SELECT * FROM rollups_1h WHERE ({}) AND {} UNION ALL {})", where,
+      Range("hour", from, split),
+      AggregateMinutes(fmt::format("({}) AND {}", where, Range("minute", split, until))));
 }
 
 }  // namespace dcmon::store

@@ -14,7 +14,7 @@
 //   Result<int64_t> rows = hourly.RunDue(writer.connection(), now_micros);  // cheap if not due
 //
 //   Result<int64_t> until = HourlyRollupsCoveredUntil(conn);  // any connection
-//   conn.Query("SELECT ... FROM " + HourlyRollupsSql(*until) + " r WHERE device_id = ...");
+//   conn.Query("SELECT ... FROM " + HourlyRollupsSql(*until, "device_id = 'a'", from, to) + " r");
 #pragma once
 
 #include <chrono>
@@ -53,8 +53,10 @@ class HourlyRollups {
 Result<int64_t> HourlyRollupsCoveredUntil(Connection& conn);
 
 // A parenthesised relation with rollups_1h's columns (device_id, measurement_type, hour, count,
-// min, max, sum, last_value, last_time): rollups_1h's hours before `covered_until` (from
-// HourlyRollupsCoveredUntil), and the later hours aggregated from rollups_1m.
-std::string HourlyRollupsSql(int64_t covered_until);
+// min, max, sum, last_value, last_time): the rows matching `where` (on device_id and
+// measurement_type) of the hours in [from, until) (µs, whole hours) — from rollups_1h before
+// `covered_until` (HourlyRollupsCoveredUntil), aggregated from rollups_1m after it.
+std::string HourlyRollupsSql(int64_t covered_until, const std::string& where, int64_t from,
+                             int64_t until);
 
 }  // namespace dcmon::store

@@ -91,7 +91,8 @@ TEST_F(HourlyRollupsTest, ClosedHoursEqualTheAggregateAndTheOpenHourIsRead) {
       << "the open hour is not rolled up";
   EXPECT_EQ(Mismatches(c(), "rollups_1h", kT0 + 3 * kHour), 0);
   // Through HourlyRollupsSql the open hour comes from rollups_1m, equal to the readings too.
-  const std::string all = HourlyRollupsSql(*HourlyRollupsCoveredUntil(c()));
+  const std::string all =
+      HourlyRollupsSql(*HourlyRollupsCoveredUntil(c()), "TRUE", kT0 - kHour, kT0 + 5 * kHour);
   EXPECT_EQ(Mismatches(c(), all, kT0 + 5 * kHour), 0);
   EXPECT_EQ(Count(c(), "SELECT count(*) FROM " + all + " h"), 12);
   // Nothing new closed: nothing written.
