@@ -29,6 +29,7 @@
 #include "api/worker_pool.h"
 #include "core/config.h"
 #include "core/metrics.h"
+#include "core/topology.h"
 #include "ingest/http_ingest.h"
 
 namespace dcmon::api {
@@ -64,7 +65,8 @@ struct ApiParts {
   const analytics::KpiOptions* kpis = nullptr;  // GET /api/v1/kpis; null: it answers 503
   EventHub* events = nullptr;
   const TokenStore* tokens = nullptr;
-  alert::Runtime* alerts = nullptr;  // null: alerting is off (the alert routes answer 503)
+  alert::Runtime* alerts = nullptr;        // null: alerting is off (the alert routes answer 503)
+  const Topology* zones = nullptr;  // GET /api/v1/zones; null: no zones known
   std::function<Readiness()> readiness;
   std::function<void(Exposition&)> pipeline_metrics;  // the loader's and broker's counters
 };

@@ -12,6 +12,8 @@
 #include "api/openapi.h"
 #include "api/routes.h"
 #include "core/record_json.h"
+#include "core/time.h"
+#include "store/rollups_hourly.h"
 #include "store/writer.h"
 
 namespace dcmon::api {
@@ -61,7 +63,8 @@ class ApiTest : public ::testing::Test {
                                                    .live = &live_,
                                                    .events = &events_,
                                                    .tokens = &tokens_,
-                                                   .alerts = alerts_.get()});
+                                                   .alerts = alerts_.get(),
+                                                   .zones = &zones_});
   }
 
   HttpResponse Call(HttpRequest req) {
@@ -103,6 +106,7 @@ class ApiTest : public ::testing::Test {
   std::unique_ptr<store::Database> db_;
   std::unique_ptr<store::Writer> writer_;
   std::unique_ptr<alert::Runtime> alerts_;
+  Topology zones_{{{.crah = "r1-crah-1", .room = "r1", .racks = {"r1-a01", "r1-a02"}}}};
   std::unique_ptr<WorkerPool> reads_;
   analytics::LiveState live_{{}};
   EventHub events_;
@@ -261,6 +265,78 @@ TEST_F(ApiTest, SeriesFromRollupsOrRaw) {
       "read-token"));
   EXPECT_THAT(cooling.body, HasSubstr(R"("min":)"));
   EXPECT_EQ(Call(Get("/api/v1/series?device=x", "read-token")).status, 400);
+}
+
+// A week's chart reads whole hours: the closed ones from rollups_1h, the open one from rollups_1m,
+// both equal to SQL's aggregation of the readings; a room's series aggregates its sensors at the
+// positions asked for.
+TEST_F(ApiTest, SeriesOfHoursAndOfARoom) {
+  const int64_t hour0 = kT0 / 3'600'000'000 * 3'600'000'000;
+  store::WriteBatch b;
+  for (int m = 0; m < 150; ++m) {  // two closed hours and half an hour, inlets and an exhaust
+    for (const char* position : {"inlet_top", "inlet_bottom", "exhaust"}) {
+      SensorReading s{.device_id = fmt::format("r1-a01-{}", position),
+                      .location = "Room 1",
+                      .measurement_type = "temperature",
+                      .value = (position[0] == 'e' ? 35 : 20) + (m * 7 % 11) * 0.5,
+                      .timestamp_micros = hour0 + m * int64_t{60'000'000} + (m % 3) * 1'000'000};
+      s.placement = {.site = "dc", .room = "r1", .row = "a", .rack = "r1-a01"};
+      s.position = position;
+      b.records.push_back(s);
+    }
+  }
+  ASSERT_TRUE(writer_->Commit(b, kT0).ok());
+  ASSERT_EQ(*store::HourlyRollups({}).Run(writer_->connection()), 6);
+  const std::string range = fmt::format("&from={}&to={}&step=3600", FormatRfc3339(hour0),
+                                        FormatRfc3339(hour0 + 3 * int64_t{3'600'000'000}));
+  auto want = [&](const std::string& where) {
+    return *writer_->connection().Query(
+        "SELECT count(*), min(value), max(value), avg(value), time_bucket(INTERVAL 1 HOUR, "
+        "event_time) AS h FROM sensor_readings WHERE " +
+        where + " GROUP BY h ORDER BY h");
+  };
+  auto check = [&](const std::string& query, const std::string& where) {
+    HttpResponse r =
+        Call(Get("/api/v1/series?measurement=temperature&" + query + range, "read-token"));
+    ASSERT_EQ(r.status, 200) << r.body;
+    EXPECT_THAT(r.body, HasSubstr(R"("source":"rollups_1h")"));
+    simdjson::dom::parser parser;
+    simdjson::dom::array points = parser.parse(r.body)["points"].get_array().value();
+    store::QueryResult expected = want(where);
+    ASSERT_EQ(points.size(), 3u) << r.body;
+    ASSERT_EQ(expected.rows(), 3u);
+    size_t i = 0;
+    for (simdjson::dom::element p : points) {
+      EXPECT_EQ(p["count"].get_int64().value(), expected.Int64(0, i)) << query << " " << i;
+      EXPECT_EQ(p["min"].get_double().value(), expected.Double(1, i)) << query << " " << i;
+      EXPECT_EQ(p["max"].get_double().value(), expected.Double(2, i)) << query << " " << i;
+      EXPECT_NEAR(p["avg"].get_double().value(), expected.Double(3, i), 1e-9) << query << " " << i;
+      ++i;
+    }
+  };
+  check("device=r1-a01-inlet_top", "device_id = 'r1-a01-inlet_top'");
+  check("room=r1&position=inlet", "room = 'r1' AND position LIKE 'inlet%'");
+  check("room=r1", "room = 'r1'");
+  EXPECT_THAT(Call(Get("/api/v1/series?room=r1&position=inlet&measurement=temperature" + range,
+                       "read-token"))
+                  .body,
+              HasSubstr(R"({"room":"r1","position":"inlet","measurement":"temperature")"));
+  EXPECT_EQ(
+      Call(Get("/api/v1/series?device=x&room=r1&measurement=temperature", "read-token")).status,
+      400);
+  EXPECT_EQ(
+      Call(Get("/api/v1/series?device=x&position=inlet&measurement=temperature", "read-token"))
+          .status,
+      400);
+  EXPECT_EQ(Call(Get("/api/v1/series?room=r1&measurement=fan_speed_percent", "read-token")).status,
+            400);
+}
+
+TEST_F(ApiTest, ZonesAreTheTopology) {
+  HttpResponse r = Call(Get("/api/v1/zones", "read-token"));
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(r.body, R"({"zones":[{"unit":"r1-crah-1","room":"r1","racks":["r1-a01","r1-a02"]}]})");
+  EXPECT_EQ(Call(Get("/api/v1/zones")).status, 401);
 }
 
 TEST_F(ApiTest, QueryAllowsOneSelectAndRefusesTheRest) {

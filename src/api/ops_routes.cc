@@ -1,5 +1,5 @@
 // The route table, and the answers that need no query: the facility summary (live state), the
-// event stream, /metrics, health and readiness, and the OpenAPI document.
+// CRAH zones, the event stream, /metrics, health and readiness, and the OpenAPI document.
 #include <fmt/format.h>
 
 #include "api/openapi.h"
@@ -19,6 +19,7 @@ const std::vector<Api::Route>& Routes() {
       {"GET", "/api/v1/series", kScopeRead, Series},
       {"GET", "/api/v1/summary", kScopeRead, Summary},
       {"GET", "/api/v1/latest", kScopeRead, Latest},
+      {"GET", "/api/v1/zones", kScopeRead, Zones},
       {"GET", "/api/v1/kpis", kScopeRead, Kpis},
       {"GET", "/api/v1/stream", kScopeRead, Stream},
       {"GET", "/api/v1/alerts", kScopeRead, Alerts},
@@ -57,6 +58,33 @@ void OnPool(WorkerPool* pool, Respond& respond,
 
 void Summary(Api::Context& ctx, HttpRequest&, Respond& respond) {
   respond(Json(*ctx.parts.live->Summary()));
+}
+
+void Zones(Api::Context& ctx, HttpRequest&, Respond& respond) {
+  std::string body;
+  {
+    JsonWriter w(body);
+    w.BeginObject();
+    w.Key("zones");
+    w.BeginArray();
+    if (ctx.parts.zones) {
+      for (const Topology::Zone& z : ctx.parts.zones->zones) {
+        w.BeginObject();
+        w.Key("unit");
+        w.String(z.crah);
+        w.Key("room");
+        w.String(z.room);
+        w.Key("racks");
+        w.BeginArray();
+        for (const std::string& r : z.racks) w.String(r);
+        w.EndArray();
+        w.EndObject();
+      }
+    }
+    w.EndArray();
+    w.EndObject();
+  }
+  respond(Json(std::move(body)));
 }
 
 void Stream(Api::Context& ctx, HttpRequest&, Respond& respond) {

@@ -1,9 +1,9 @@
 // Reads of the stored records: the Airbyte endpoint and /api/v1/readings, /cooling (paged on the
-// ingest cursor), /devices, and /series (downsampled, from the 1-minute rollups when the step
-// allows). Pages are written straight from the fact tables' data chunks into the response body,
-// each row its numbers between its device key's fragments (api/device_fragments.h), in the bytes
-// the record encoder (core/record_json.h) gives, so a record reads back exactly as it was sent,
-// plus its `ingest_seq`.
+// ingest cursor), /devices, and /series (downsampled, from the hourly or 1-minute rollups when
+// the step allows). Pages are written straight from the fact tables' data chunks into the response
+// body, each row its numbers between its device key's fragments (api/device_fragments.h), in the
+// bytes the record encoder (core/record_json.h) gives, so a record reads back exactly as it was
+// sent, plus its `ingest_seq`.
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -17,6 +17,7 @@
 #include "core/time.h"
 #include "store/duckdb.h"
 #include "store/query.h"
+#include "store/rollups_hourly.h"
 
 namespace dcmon::api {
 
@@ -480,11 +481,17 @@ void Devices(Api::Context& ctx, HttpRequest& req, Respond& respond) {
 
 void Series(Api::Context& ctx, HttpRequest& req, Respond& respond) {
   const std::optional<std::string_view> device = req.Param("device");
+  const std::optional<std::string_view> room = req.Param("room");
+  const std::optional<std::string_view> position = req.Param("position");
   const std::optional<std::string_view> measurement = req.Param("measurement");
-  if (!device || !measurement) {
+  if (device.has_value() == room.has_value() || !measurement) {
     return respond(Problem(400, "missing query parameter",
-                           "device and measurement are required (e.g. "
-                           "?device=room-1-a01-inlet-top&measurement=temperature)"));
+                           "measurement and one of device or room are required (e.g. "
+                           "?device=room-1-a01-inlet-top&measurement=temperature or "
+                           "?room=room-1&position=inlet&measurement=temperature)"));
+  }
+  if (position && !room) {
+    return respond(BadParam(InvalidArgument("position: only with room")));
   }
   Result<std::optional<int64_t>> from = TimeParam(req, "from");
   Result<std::optional<int64_t>> to = TimeParam(req, "to");
@@ -508,46 +515,91 @@ void Series(Api::Context& ctx, HttpRequest& req, Respond& respond) {
       "return_air_temp_celsius", "fan_speed_percent"};
   const bool cooling = std::find(std::begin(kCoolingFields), std::end(kCoolingFields),
                                  *measurement) != std::end(kCoolingFields);
-  const bool rollups = !cooling && *step % 60 == 0;
-  const std::string range = fmt::format("{} AND {} < {}", TimeLiteral(begin),
-                                        rollups ? "minute" : "event_time", TimeLiteral(end));
-  std::string sql;
-  if (rollups) {
-    sql = fmt::format(
-        "SELECT epoch_us(time_bucket(to_seconds({0}), minute)) AS t, sum(count), min(min), "
-        "max(max), sum(sum) / sum(count), arg_max(last_value, last_time) FROM rollups_1m "
-        "WHERE device_id = {1} AND measurement_type = {2} AND minute >= {3} GROUP BY t ORDER BY t",
-        *step, SqlString(*device), SqlString(*measurement), range);
-  } else if (cooling) {
-    sql = fmt::format(
-        "SELECT epoch_us(time_bucket(to_seconds({0}), event_time)) AS t, count({1}), min({1}), "
-        "max({1}), avg({1}), arg_max({1}, event_time) FROM cooling_metrics WHERE system_id = {2} "
-        "AND event_time >= {3} GROUP BY t ORDER BY t",
-        *step, *measurement, SqlString(*device), range);
-  } else {
-    sql = fmt::format(
-        "SELECT epoch_us(time_bucket(to_seconds({0}), event_time)) AS t, count(*), min(value), "
-        "max(value), avg(value), arg_max(value, event_time) FROM sensor_readings WHERE device_id "
-        "= {1} AND measurement_type = {2} AND event_time >= {3} GROUP BY t ORDER BY t",
-        *step, SqlString(*device), SqlString(*measurement), range);
+  if (cooling && room) {
+    return respond(BadParam(InvalidArgument(
+        "measurement: a room's series is of its sensors, not of a cooling unit's fields")));
   }
+  // The coarsest rollups the step allows: a week of hours reads 168 rows a series, not 10,080.
+  const std::string_view source = cooling             ? "raw"
+                                  : *step % 3600 == 0 ? "rollups_1h"
+                                  : *step % 60 == 0   ? "rollups_1m"
+                                                      : "raw";
+  const std::string devices =
+      device ? fmt::format("device_id = {}", SqlString(*device))
+             : fmt::format(
+                   "device_id IN (SELECT device_id FROM devices WHERE kind = 'sensor' AND "
+                   "room = {}{})",
+                   SqlString(*room),
+                   position ? fmt::format(" AND starts_with(position, {})", SqlString(*position))
+                            : "");
+  // The request's views end with this call; the query runs later.
+  auto copy = [](std::optional<std::string_view> v) {
+    return v ? std::optional<std::string>(*v) : std::nullopt;
+  };
   OnPool(ctx.parts.reads, respond,
-         [sql, rollups, step = *step, device = std::string(*device),
+         [source, devices, begin, end, cooling, step = *step, device = copy(device),
+          room = copy(room), position = copy(position),
           measurement = std::string(*measurement)](store::Connection& conn) {
+           std::string relation = "rollups_1m";
+           std::string time_column = "minute";
+           if (source == "rollups_1h") {
+             Result<int64_t> covered = store::HourlyRollupsCoveredUntil(conn);
+             if (!covered.ok()) return StoreFailed(covered.status());
+             // The hours that start in [begin, end).
+             constexpr int64_t kHour = 3'600'000'000;
+             auto ceil_hour = [](int64_t t) { return (t + kHour - 1) / kHour * kHour; };
+             relation =
+                 store::HourlyRollupsSql(*covered, devices, ceil_hour(begin), ceil_hour(end));
+             time_column = "hour";
+           } else if (source == "raw") {
+             time_column = "event_time";
+           }
+           const std::string range = fmt::format("{1} >= {0} AND {1} < {2}", TimeLiteral(begin),
+                                                 time_column, TimeLiteral(end));
+           std::string sql;
+           if (source != "raw") {
+             sql = fmt::format(
+                 "SELECT epoch_us(time_bucket(to_seconds({0}), {4})) AS t, sum(count), min(min), "
+                 "max(max), sum(sum) / sum(count), arg_max(last_value, last_time) FROM {1} r "
+                 "WHERE {2} AND measurement_type = {3} AND {5} GROUP BY t ORDER BY t",
+                 step, relation, devices, SqlString(measurement), time_column, range);
+           } else if (cooling) {
+             sql = fmt::format(
+                 "SELECT epoch_us(time_bucket(to_seconds({0}), event_time)) AS t, count({1}), "
+                 "min({1}), max({1}), avg({1}), arg_max({1}, event_time) FROM cooling_metrics "
+                 "WHERE system_id = {2} AND {3} GROUP BY t ORDER BY t",
+                 step, measurement, SqlString(*device), range);
+           } else {
+             sql = fmt::format(
+                 "SELECT epoch_us(time_bucket(to_seconds({0}), event_time)) AS t, count(*), "
+                 "min(value), max(value), avg(value), arg_max(value, event_time) FROM "
+                 "sensor_readings WHERE {1} AND measurement_type = {2} AND {3} GROUP BY t ORDER "
+                 "BY t",
+                 step, devices, SqlString(measurement), range);
+           }
            Result<store::QueryResult> r = conn.Query(sql);
            if (!r.ok()) return StoreFailed(r.status());
            std::string body;
            {
              JsonWriter w(body);
              w.BeginObject();
-             w.Key("device_id");
-             w.String(device);
+             if (device) {
+               w.Key("device_id");
+               w.String(*device);
+             } else {
+               w.Key("room");
+               w.String(*room);
+               if (position) {
+                 w.Key("position");
+                 w.String(*position);
+               }
+             }
              w.Key("measurement");
              w.String(measurement);
              w.Key("step_seconds");
              w.Int(step);
              w.Key("source");
-             w.String(rollups ? "rollups_1m" : "raw");
+             w.String(source);
              w.Key("points");
              w.BeginArray();
              for (size_t i = 0; i < r->rows(); ++i) {

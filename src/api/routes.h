@@ -78,6 +78,7 @@ void Ingest(Api::Context&, HttpRequest&, Respond&);
 void LineProtocolWrite(Api::Context&, HttpRequest&, Respond&);
 void Query(Api::Context&, HttpRequest&, Respond&);
 void Summary(Api::Context&, HttpRequest&, Respond&);
+void Zones(Api::Context&, HttpRequest&, Respond&);
 void Stream(Api::Context&, HttpRequest&, Respond&);
 void Metrics(Api::Context&, HttpRequest&, Respond&);
 void Healthz(Api::Context&, HttpRequest&, Respond&);

@@ -309,7 +309,8 @@ int ServeUntilStopped(const Config& config, const std::function<void(const Serve
                       .kpis = &settings->kpis,
                       .events = &events,
                       .tokens = &*tokens,
-                      .alerts = alerts.get()};
+                      .alerts = alerts.get(),
+                      .zones = &settings->topology};
   parts.readiness = [&] {
     api::Readiness r;
     {

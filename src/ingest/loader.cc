@@ -26,6 +26,7 @@ Status LoaderOptions::Validate() const {
   if (retry_backoff.count() <= 0 || retry_backoff_max < retry_backoff)
     return InvalidArgument("loader: need 0 < retry_backoff <= retry_backoff_max");
   if (unhealthy_failures < 1) return InvalidArgument("loader: unhealthy_failures must be >= 1");
+  if (Status s = hourly_rollups.Validate(); !s.ok()) return s.WithPrefix("loader: ");
   return Status::Ok();
 }
 
@@ -69,6 +70,7 @@ Result<std::unique_ptr<Loader>> Loader::Create(const bus::KafkaConfig& kafka, st
   l->writer_ = std::move(*writer);
   l->last_ingest_seq_ = l->writer_->last_ingest_seq();
   l->retention_ = std::make_unique<store::Retention>(l->options_.retention);
+  l->hourly_rollups_ = std::make_unique<store::HourlyRollups>(l->options_.hourly_rollups);
   if (Status s = l->SeedDedupWindow(); !s.ok()) return s;
   Result<std::unique_ptr<bus::Producer>> producer = bus::Producer::Create(kafka);
   if (!producer.ok()) return producer.status();
@@ -396,6 +398,8 @@ void Loader::OnCommitted(Slot& slot, const store::CommitStats& stats) {
     Logger("ingest")->info("retention: {} expired rows deleted, {} exported to {} Parquet file(s)",
                            expired->deleted_rows, expired->exported_rows, expired->files);
   }
+  Result<int64_t> hourly = hourly_rollups_->RunDue(writer_->connection(), NowMicros());
+  if (!hourly.ok()) Logger("ingest")->warn("{}", hourly.status().message());
   ProduceDeadLetters(slot);
   // Kafka's copy of the offsets: for lag tools, and where a loader with another store takes over a
   // partition. This store already holds the truth, so a failure here is logged, and the offsets

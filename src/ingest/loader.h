@@ -44,6 +44,7 @@
 #include "core/status.h"
 #include "ingest/dedup_window.h"
 #include "store/retention.h"
+#include "store/rollups_hourly.h"
 #include "store/writer.h"
 
 namespace dcmon::ingest {
@@ -75,6 +76,8 @@ struct LoaderOptions {
   std::chrono::milliseconds lag_interval{5000};
   // Raw-data retention, run between batches on the writer's connection (off by default).
   store::RetentionOptions retention;
+  // Hourly rollups (rollups_1h, for long /api/v1/series ranges), run the same way.
+  store::HourlyRollupOptions hourly_rollups;
   // Called on the loader thread after every successful commit with what was stored (the API's live
   // state and stream). Must not throw.
   std::function<void(const store::WriteBatch&, const store::CommitStats&)> on_commit;
@@ -227,6 +230,7 @@ class Loader : public bus::AssignmentListener {
 
   LoaderCounters counters_;
   std::unique_ptr<store::Retention> retention_;
+  std::unique_ptr<store::HourlyRollups> hourly_rollups_;
   Histogram commit_seconds_{{0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10}};
   Status assign_error_;
   // Stored offsets not yet committed to Kafka (a commit that Kafka refused).

@@ -400,6 +400,23 @@ SELECT f.time, k.measurement[f.series_key] AS measurement, k.tags[f.series_key] 
        k.field[f.field_key] AS field, f.value, f.text, f.ingest_time, f.ingest_seq
 FROM metric_facts f, dcmon_metric_lists k;
 )sql"},
+    // Filled by store::HourlyRollups from rollups_1m for closed hours, the first run from all of it.
+    {10, R"sql(
+CREATE TABLE rollups_1h (  -- rollups_1m added up per UTC hour (store/rollups_hourly.h)
+  device_id        VARCHAR     NOT NULL,
+  measurement_type VARCHAR     NOT NULL,
+  hour             TIMESTAMPTZ NOT NULL,  -- the hour's start
+  count            BIGINT      NOT NULL,  -- readings in the hour: the minutes' counts added
+  min              DOUBLE      NOT NULL,
+  max              DOUBLE      NOT NULL,
+  sum              DOUBLE      NOT NULL,  -- sum / count is the hour's mean
+  last_value       DOUBLE      NOT NULL,
+  last_time        TIMESTAMPTZ NOT NULL
+);
+CREATE TABLE rollups_1h_state (  -- one row: the newest sensor_facts.ingest_seq rollups_1h has seen
+  rolled_seq BIGINT NOT NULL
+);
+)sql"},
 };
 
 }  // namespace

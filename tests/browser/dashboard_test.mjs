@@ -1,6 +1,7 @@
 // Drives the dashboard of a running `dcmon run` (URL) in headless chromium and checks what an operator
 // sees: the tiles equal /api/v1/summary, the floor plan has every rack (RACKS) coloured and every CRAH
-// unit (UNITS), the charts have data, drill-down, zoom and the wall display work, the panels whose
+// unit (UNITS) with its zone outlined, the charts have data (the room's inlets too), a week reads
+// hourly buckets, drill-down, zoom and the wall display work, the panels whose
 // endpoint this server lacks say "not available", the stream's "stale" state shows when the server
 // stops (SIGSTOP DCMON_PID) and clears when it resumes, and no console errors. Prints the timings
 // docs/benchmarks.md records; saves SCREENSHOT.
@@ -61,7 +62,7 @@ try {
 
   const points = await until(async () => Number(await page.getAttribute("#chart", "data-points")), 30);
   check("the rack chart has data", points > 0, `${points} points of ${await page.getAttribute("#chart", "data-device")}`);
-  for (const id of ["chart-pue", "chart-power", "chart-outdoor"]) {
+  for (const id of ["chart-room", "chart-pue", "chart-power", "chart-outdoor"]) {
     const n = await until(async () => Number(await page.getAttribute(`#${id}`, "data-points")), 30);
     check(`the ${id.slice(6)} chart has data`, n > 0, `${n} points`);
   }
@@ -70,6 +71,20 @@ try {
     (n, c) => [n[0] + Number(c.dataset.units), n[1] + Number(c.dataset.stoppedUnits)], [0, 0]));
   check("the plan draws every CRAH unit, all running", units[0] === Number(UNITS) && units[1] === 0,
     `${units[0]} of ${UNITS}, ${units[1]} stopped`);
+  // Every unit's zone, as the server's topology gives it, outlined in its room.
+  const zones = (await (await fetch(`${url}/api/v1/zones`)).json()).zones;
+  const outlined = await until(() => page.evaluate(() => {
+    const drawn = [...document.querySelectorAll("#rooms canvas")].flatMap((c) =>
+      (c.dataset.zones ? c.dataset.zones.split(",") : []).map((u) => `${c.dataset.room}/${u}`));
+    return drawn.length ? drawn.sort() : null;
+  }), 10) ?? [];
+  const want = zones.filter((z) => z.racks.length).map((z) => `${z.room}/${z.unit}`).sort();
+  check("the plan outlines the zone of every CRAH unit", outlined.length === Number(UNITS) &&
+    JSON.stringify(outlined) === JSON.stringify(want), `${outlined.length} of ${UNITS} (${want.length} served)`);
+  const room = await page.getAttribute("#chart-room", "data-room");
+  const rooms = await page.evaluate(() => [...document.querySelectorAll("#rooms canvas")].map((c) => c.dataset.room));
+  check("the room chart is of a room of the plan", rooms.includes(room),
+    `${room}: ${await page.getAttribute("#chart-room", "data-points")} points`);
 
   // Panels whose endpoint another task adds: an honest "not available" until this server has it.
   const paths = await endpoints(url);
@@ -104,6 +119,12 @@ try {
     return note !== before && note;
   }, 10);
   check("the 7 d range loads", Boolean(week), week ?? "");
+  check("in hourly buckets", /step 3600 s/.test(week ?? ""));
+  const roomWeek = await until(async () => {
+    const n = Number(await page.getAttribute("#chart-room", "data-points"));
+    return n > 0 && n <= 169 && n;
+  }, 10);
+  check("the room chart over 7 d has data, at most one point an hour", roomWeek > 0, `${roomWeek} points`);
 
   // The keyboard: focus a room, move to a rack, Enter charts that rack's top inlet.
   await page.locator("#rooms canvas").first().focus();

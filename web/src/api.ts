@@ -26,6 +26,8 @@ export type Unit = {
   time: string;
 };
 export type Latest = { updated_at: string; data: LatestSensor[]; units: Unit[] };
+// /api/v1/zones: which CRAH unit cools which racks.
+export type Zone = { unit: string; room: string; racks: string[] };
 // docs/alerting.md (task alerts), as the contract between the tasks gives it.
 export type Alert = {
   id: string; rule: string; device: string; state: "pending" | "firing" | "resolved"; severity: string;

@@ -1,12 +1,13 @@
 // The charts (uPlot), over 1 h / 24 h / 7 d from /api/v1/series: a rack's sensor (the drill-down:
-// the selected rack's inlets, exhaust, humidity or power; else the hottest inlet), PUE (facility
-// over IT meter per bucket), cooling vs IT power (cooling: every cooling unit's power, summed), and
-// outdoor temperature. Whole-minute steps read the 1-minute rollups; dragging across a chart zooms
-// every chart to that window, down to raw readings. Anomalies (/api/v1/anomalies, the stream's
+// the selected rack's inlets, exhaust, humidity or power; else the hottest inlet), its room's rack
+// inlets (mean, min and max over all of them), PUE (facility over IT meter per bucket), cooling vs
+// IT power (cooling: every cooling unit's power, summed), and outdoor temperature. Ranges over a
+// day read whole hours (the hourly rollups), an hour or more whole minutes (the 1-minute rollups);
+// dragging across a chart zooms every chart to that window, down to raw readings. Anomalies (/api/v1/anomalies, the stream's
 // `anomaly` events) are marked on the series of their device.
 import uPlot from "uplot";
 import { $, css, endpoints, get, type Anomaly, type Point } from "./api";
-import { coolingUnits, firstRack, measurements, selectedRack } from "./plan";
+import { chartRoom, coolingUnits, firstRack, measurements, selectedRack } from "./plan";
 
 type Window = { from: number; to: number; step: number };  // unix seconds
 type Chart = {
@@ -36,17 +37,25 @@ function timeWindow(): Window {
   end.setUTCSeconds(0, 0);
   const [from, to] = zoom ?? [end.getTime() / 1000 - rangeS, end.getTime() / 1000];
   const span = to - from;
-  // About 300 points: whole minutes (the 1-minute rollups) over an hour or more, raw readings when
-  // zoomed in below that.
-  const step = span >= 3600 ? Math.max(60, Math.round(span / 300 / 60) * 60) : Math.max(1, Math.round(span / 300));
+  // Whole hours (the hourly rollups: 168 points a week) over more than a day; else about 300
+  // points, whole minutes (the 1-minute rollups) over an hour or more, raw readings below that.
+  const step = span > 86400 ? Math.max(3600, Math.round(span / 300 / 3600) * 3600)
+    : span >= 3600 ? Math.max(60, Math.round(span / 300 / 60) * 60) : Math.max(1, Math.round(span / 300));
   return { from: Math.floor(from), to: Math.ceil(to), step };
 }
 
-async function series(device: string, measurement: string, w: Window): Promise<Point[]> {
+// `of`: device=ID, or room=ID&position=P (every sensor of the room at positions starting with P).
+async function series(of: string, measurement: string, w: Window): Promise<Point[]> {
   const iso = (s: number) => new Date(s * 1000).toISOString();
-  const r = await get<{ points: Point[] }>(`/api/v1/series?device=${encodeURIComponent(device)}` +
+  const r = await get<{ points: Point[] }>(`/api/v1/series?${of.includes("=") ? of : `device=${encodeURIComponent(of)}`}` +
     `&measurement=${measurement}&from=${iso(w.from)}&to=${iso(w.to)}&step=${w.step}`);
   return r.points;
+}
+
+// Avg, min and max per bucket, as uPlot's columns.
+function spread(points: Point[]): uPlot.AlignedData {
+  return [points.map((p) => Date.parse(p.time) / 1000), points.map((p) => p.avg),
+    points.map((p) => p.min), points.map((p) => p.max)];
 }
 
 // Series of several devices on one time axis: a row per bucket any of them has.
@@ -77,11 +86,21 @@ const charts: Chart[] = [
     },
     load: async (w) => {
       const device = rackDevice();
-      const points = await series(device, measurements.get(device) ?? "temperature", w);
-      return [points.map((p) => Date.parse(p.time) / 1000), points.map((p) => p.avg),
-        points.map((p) => p.min), points.map((p) => p.max)];
+      return spread(await series(device, measurements.get(device) ?? "temperature", w));
     },
     marked: () => [rackDevice()],
+  },
+  {
+    el: $("chart-room"),
+    series: () => [{}, { label: "mean °C", stroke: css("--ok"), width: 2 },
+      { label: "min °C", stroke: css("--cold") }, { label: "max °C", stroke: css("--hot"), width: 2 }],
+    load: async (w) => {
+      const room = chartRoom(rackDevice());
+      $("chart-room").dataset.room = room;
+      $("chart-room-name").textContent = room;
+      return spread(await series(`room=${encodeURIComponent(room)}&position=inlet`, "temperature", w));
+    },
+    marked: () => [],
   },
   {
     el: $("chart-pue"),
@@ -111,11 +130,7 @@ const charts: Chart[] = [
     el: $("chart-outdoor"),
     series: () => [{}, { label: "avg °C", stroke: css("--ok"), width: 2 },
       { label: "min °C", stroke: css("--cold") }, { label: "max °C", stroke: css("--hot") }],
-    load: async (w) => {
-      const points = await series("outdoor-temperature", "temperature", w);
-      return [points.map((p) => Date.parse(p.time) / 1000), points.map((p) => p.avg),
-        points.map((p) => p.min), points.map((p) => p.max)];
-    },
+    load: async (w) => spread(await series("outdoor-temperature", "temperature", w)),
     marked: () => ["outdoor-temperature"],
   },
 ];
@@ -216,11 +231,11 @@ export function loadAll(): Promise<void> {
       $("chart-device").textContent = device;
       $("chart-note").textContent = `${charts[0].el.dataset.points} points, step ${w.step} s, loaded in ${ms} ms`;
       await loadAnomalies(["meter_facility", "meter_it", "outdoor-temperature"]);
-      const [, pue, power, outdoor] = charts;
+      const [, room, pue, power, outdoor] = charts;
       const key = `${rangeS} ${zoom} ${power.plot ? "" : "new"}`;
       const powerToo = key !== facilityKey || Date.now() - facilityAt >= kFacilityEveryMs;
       if (powerToo) [facilityKey, facilityAt] = [key, Date.now()];
-      await Promise.all([pue, outdoor, ...(powerToo ? [power] : [])].map((c) => loadChart(c, w)));
+      await Promise.all([room, pue, outdoor, ...(powerToo ? [power] : [])].map((c) => loadChart(c, w)));
     } while (again);
   })().catch(console.warn).finally(() => { loading = null; });
   return loading;

@@ -4,7 +4,9 @@
 import "uplot/dist/uPlot.min.css";
 import "./style.css";
 import { onAlert, setNow, setupAlerts } from "./alerts";
-import { $, endpoints, fmt, get, streamUrl, wallParam, type Alert, type Anomaly, type Latest, type Summary } from "./api";
+import {
+  $, endpoints, fmt, get, streamUrl, wallParam, type Alert, type Anomaly, type Latest, type Summary, type Zone,
+} from "./api";
 import { addAnomaly, loadAll, rethemeCharts, setLatest, setupCharts } from "./charts";
 import * as plan from "./plan";
 
@@ -36,11 +38,19 @@ function renderSummary(s: Summary) {
   }
 }
 
+// The CRAH zones, once (they follow from the facility's layout), where the server has them.
+let zonesLoaded = false;
+async function loadZones() {
+  if ((await endpoints()).has("/api/v1/zones")) plan.setZones((await get<{ zones: Zone[] }>("/api/v1/zones")).zones);
+  zonesLoaded = true;
+}
+
 let loadingLatest = false;
 async function loadLatest() {
   if (loadingLatest) return;
   loadingLatest = true;
   try {
+    if (!zonesLoaded) void loadZones().catch(console.warn);
     plan.build(await get<Latest>("/api/v1/latest"));
     if (!firstRender && summary.updated_at && plan.values.size) {
       firstRender = true;
@@ -146,7 +156,7 @@ function setupControls() {
   });
   $("wall").addEventListener("click", () => setWall(!document.body.classList.contains("wall")));
   const filter = $("room-filter") as HTMLSelectElement;
-  filter.addEventListener("change", () => plan.setRoomFilter(filter.value));
+  filter.addEventListener("change", () => { plan.setRoomFilter(filter.value); void loadAll(); });
   plan.onRackSelected(() => void loadAll());
   setupCharts();
   if (wallParam) setWall(true);

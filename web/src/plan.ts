@@ -1,8 +1,9 @@
 // The floor plan: one canvas per room (SVG would be too slow for the large preset's 10,000 racks),
 // racks by row as /api/v1/latest reports them, coloured by their hottest inlet against the ASHRAE
 // envelope the summary serves; the room's CRAH units below its rows, coloured by whether their fan
-// runs; the racks of active alerts outlined, a firing incident's zone (its affected racks) boxed.
-import { $, css, type Envelope, type Latest, type Unit } from "./api";
+// runs; every CRAH unit's zone (/api/v1/zones) outlined lightly, the racks of active alerts outlined,
+// a firing incident's zone (its affected racks) boxed in red.
+import { $, css, type Envelope, type Latest, type Unit, type Zone } from "./api";
 
 export type Rack = { id: string; room: string; row: string; sensors: Map<string, string> };  // position -> device id
 type Plan = {
@@ -17,7 +18,9 @@ const kGapY = 8;
 export const values = new Map<string, number>();  // device id -> newest value
 export const measurements = new Map<string, string>();  // device id -> measurement type
 export const rackOf = new Map<string, string>();  // device id -> its rack's id
+const roomOf = new Map<string, string>();  // device id -> its room
 const units = new Map<string, Unit>();
+const zoneOf = new Map<string, string>();  // rack id -> the unit whose zone holds it
 const plans: Plan[] = [];
 let envelope: Envelope | null = null;
 let marks: Mark[] = [];
@@ -28,6 +31,11 @@ let onSelect: (r: Rack) => void = () => {};
 
 export function setEnvelope(e: Envelope | undefined) {
   if (e) envelope = e;
+}
+export function setZones(zones: Zone[]) {
+  zoneOf.clear();
+  for (const z of zones) for (const r of z.racks) zoneOf.set(r, z.unit);
+  redraw();
 }
 export function setMarks(m: Mark[]) {
   marks = m;
@@ -49,6 +57,10 @@ export function firstRack(): Rack | undefined {
 }
 export function selectedRack(): Rack | null {
   return selected;
+}
+// The room the charts show: the one picked, else that of the device charted, else the first.
+export function chartRoom(device: string): string {
+  return roomFilter || roomOf.get(device) || plans[0]?.room || "";
 }
 // Every cooling unit, the site's chiller plant too: their power is the facility's cooling power.
 export function coolingUnits(): string[] {
@@ -74,6 +86,7 @@ export function build(latest: Latest) {
   for (const d of latest.data) {
     values.set(d.device_id, d.value);
     measurements.set(d.device_id, d.measurement_type);
+    if (d.room) roomOf.set(d.device_id, d.room);
     if (!d.rack) continue;
     let r = byId.get(d.rack);
     if (!r) {
@@ -191,6 +204,7 @@ function redraw() {
 export function draw() {
   const colors: Record<string, string> = {
     none: css("--none"), cold: css("--cold"), ok: css("--ok"), warm: css("--warm"), hot: css("--hot"),
+    zone: css("--zone"),
   };
   const fg = css("--fg");
   const marked = new Map<string, Mark>();  // rack -> its mark, zone incidents first
@@ -202,6 +216,7 @@ export function draw() {
     const counts: Record<string, number> = { none: 0, cold: 0, ok: 0, warm: 0, hot: 0 };
     const zone: Record<string, number> = { none: 0, cold: 0, ok: 0, warm: 0, hot: 0 };
     const zoneRacks: string[] = [];
+    const drawnZones = new Set<string>();
     const step = p.cell + kGapX;
     p.rows.forEach((row, y) => {
       const top = 1 + y * (p.cell + kGapY);
@@ -219,20 +234,22 @@ export function draw() {
         const m = marked.get(r.id);
         if (m?.zone) { zone[b]++; zoneRacks.push(r.id); }
       });
-      // Marks as boxes around each run of marked racks in the row: an incident's zone reads as one
-      // shape, not as scattered cells.
-      for (let x = 0; x < row.length;) {
-        const m = marked.get(row[x].id);
-        if (!m) { x++; continue; }
-        let end = x;
-        while (end + 1 < row.length && marked.get(row[end + 1].id) === m) end++;
+      // Every unit's zone, a thin line around each run of its racks in the row, outside the cells so
+      // that it hides no colour; then marks as boxes around each run of marked racks: an
+      // incident's zone reads as one shape, not as scattered cells.
+      g.strokeStyle = colors.zone;
+      g.lineWidth = 1;
+      runs(row, (r) => zoneOf.get(r.id), (x, end, unit) => {
+        drawnZones.add(unit);
+        g.strokeRect(x * step - 0.5, top - 3.5, (end - x + 1) * step, p.cell + 7);  // in the gaps
+      });
+      runs(row, (r) => marked.get(r.id), (x, end, m) => {
         g.strokeStyle = m.zone ? colors.hot : fg;
         g.lineWidth = m.zone ? 3 : 1.5;
         g.setLineDash(m.zone ? [] : [3, 2]);
         g.strokeRect(x * step, top - 2, (end - x + 1) * step + 1, p.cell + 4);
         g.setLineDash([]);
-        x = end + 1;
-      }
+      });
     });
     let stopped = 0;
     p.units.forEach((u, i) => {
@@ -252,6 +269,7 @@ export function draw() {
       if (w > 14) g.fillText(u.unit.replace(/.*-/, ""), x + w / 2, y + h / 2);
     });
     p.canvas.dataset.incidentRacks = zoneRacks.join(",");
+    p.canvas.dataset.zones = [...drawnZones].sort().join(",");
     p.canvas.dataset.stoppedUnits = String(stopped);
     const incident = zoneRacks.length
       ? `; incident zone: ${zoneRacks.length} racks, ${zone.hot} outside allowable, ${zone.warm} allowable only, ` +
@@ -260,7 +278,19 @@ export function draw() {
     p.canvas.setAttribute("aria-label", `${p.room}: ${p.canvas.dataset.racks} racks; ` +
       `${counts.ok} recommended, ${counts.warm} allowable only, ${counts.hot} outside allowable, ` +
       `${counts.cold} below recommended, ${counts.none} without a reading; ` +
-      `${p.units.length} CRAH units, ${stopped} stopped${incident}`);
+      `${p.units.length} CRAH units, ${stopped} stopped, ${drawnZones.size} zones outlined${incident}`);
+  }
+}
+
+// Calls `f` for each run of neighbouring racks in a row that `key` gives the same defined value.
+function runs<K>(row: Rack[], key: (r: Rack) => K | undefined, f: (x: number, end: number, k: K) => void) {
+  for (let x = 0; x < row.length;) {
+    const k = key(row[x]);
+    if (k === undefined) { x++; continue; }
+    let end = x;
+    while (end + 1 < row.length && key(row[end + 1]) === k) end++;
+    f(x, end, k);
+    x = end + 1;
   }
 }
 
@@ -309,7 +339,7 @@ function showTip(p: Plan, r: Rack | Unit | undefined) {
   tip.textContent = `${r.room} row ${r.row} rack ${r.id}\ninlet bottom ${v("inlet_bottom", 1, "°C")}` +
     `\ninlet middle ${v("inlet_middle", 1, "°C")}\ninlet top ${v("inlet_top", 1, "°C")}` +
     `\nexhaust ${v("exhaust", 1, "°C")}\npower ${v("power", 2, "kW", 0.001)}\nhumidity ${v("humidity", 0, "%")}` +
-    alerts;
+    (zoneOf.has(r.id) ? `\nzone of ${zoneOf.get(r.id)}` : "") + alerts;
   const y = p.rows.findIndex((row) => row.includes(r));
   const x = p.rows[y].indexOf(r);
   tip.style.left = `${window.scrollX + b.left + x * (p.cell + kGapX)}px`;
