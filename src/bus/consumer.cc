@@ -93,6 +93,10 @@ Result<std::unique_ptr<Consumer>> Consumer::Create(const KafkaConfig& config,
                   // is waiting: at 10,000 records/s that alone broke the 1 s p99 of
                   // event-to-queryable latency (docs/benchmarks.md: 1,582 ms; 767 ms at 10).
                   {"fetch.wait.max.ms", "10"},
+                  // A commit sent while the group coordinator is down waits this long for it,
+                  // and closing the consumer waits for every such commit: librdkafka's 60 s held
+                  // a stop with the broker killed first for up to a minute.
+                  {"socket.timeout.ms", "5000"},
               });
   if (!conf.ok()) return conf.status();
   char err[512];
@@ -126,10 +130,14 @@ Status Consumer::Discover(std::chrono::milliseconds timeout) {
     std::unique_ptr<const rd_kafka_metadata_t, decltype(&rd_kafka_metadata_destroy)> md(
         raw, &rd_kafka_metadata_destroy);
     const std::string name = rd_kafka_topic_name(topic.get());
-    rd_kafka_resp_err_t topic_error = e;
-    if (e == RD_KAFKA_RESP_ERR_NO_ERROR) {
-      topic_error = md->topic_cnt == 1 ? md->topics[0].err : RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC;
+    // No answer from any broker (one down): the other topics would each wait out `timeout` too.
+    if (e != RD_KAFKA_RESP_ERR_NO_ERROR) {
+      every_topic_found = false;
+      if (failed.ok()) failed = KafkaError(fmt::format("partitions of {}", name), e);
+      break;
     }
+    const rd_kafka_resp_err_t topic_error =
+        md->topic_cnt == 1 ? md->topics[0].err : RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC;
     if (topic_error != RD_KAFKA_RESP_ERR_NO_ERROR || md->topics[0].partition_cnt == 0) {
       every_topic_found = false;
       if (failed.ok()) {
@@ -243,9 +251,13 @@ Status Consumer::Poll(size_t max, std::chrono::milliseconds timeout, Batch& out)
       ++others;
     }
   };
-  // The first search must not fail only because connecting took longer than a short poll.
-  if (std::chrono::steady_clock::now() >= discover_at_)
-    note(Discover(std::max<std::chrono::milliseconds>(timeout, std::chrono::seconds(5))));
+  // The first search must not fail only because connecting took longer than a short poll; later
+  // ones wait 1 s at most, so that a broker down holds no Poll() (nor a stop) for long.
+  if (std::chrono::steady_clock::now() >= discover_at_) {
+    const std::chrono::milliseconds floor =
+        start_offsets_.empty() ? std::chrono::seconds(5) : std::chrono::seconds(1);
+    note(Discover(std::max(timeout, floor)));
+  }
   // Whole batches off the consumer queue: much cheaper per record than one poll per message.
   int wait = static_cast<int>(timeout.count());
   std::vector<rd_kafka_message_t*> got(std::min<size_t>(max, 10000));
@@ -290,7 +302,22 @@ Status Consumer::Accept(rd_kafka_message_t* m, Batch& out) {
 Status Consumer::Commit(const std::vector<PartitionOffset>& next_offsets) {
   if (next_offsets.empty()) return Status::Ok();
   PartitionList list = ToList(next_offsets);
-  const rd_kafka_resp_err_t e = rd_kafka_commit(rk_.get(), list.get(), 0);
+  // The answer comes on a queue of this call's own, so that waiting for it has a deadline. A late
+  // answer finds the queue gone and is dropped by librdkafka.
+  std::unique_ptr<rd_kafka_queue_t, RdKafkaDeleter> reply(rd_kafka_queue_new(rk_.get()));
+  if (rd_kafka_resp_err_t e =
+          rd_kafka_commit_queue(rk_.get(), list.get(), reply.get(), nullptr, nullptr);
+      e != RD_KAFKA_RESP_ERR_NO_ERROR)
+    return KafkaError("commit", e);
+  std::unique_ptr<rd_kafka_event_t, decltype(&rd_kafka_event_destroy)> answer(
+      rd_kafka_queue_poll(reply.get(), static_cast<int>(commit_timeout.count())),
+      &rd_kafka_event_destroy);
+  if (!answer)
+    return DeadlineExceeded(
+        fmt::format("kafka commit: no answer from the group coordinator within "
+                    "{} ms",
+                    commit_timeout.count()));
+  const rd_kafka_resp_err_t e = rd_kafka_event_error(answer.get());
   return e == RD_KAFKA_RESP_ERR_NO_ERROR ? Status::Ok() : KafkaError("commit", e);
 }
 

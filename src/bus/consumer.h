@@ -116,12 +116,14 @@ class Consumer {
   ~Consumer();
 
   // Appends up to `max` messages to `out`, waiting at most `timeout` for the first one (a partition
-  // search, when due, may add up to 5 s more). Returns the first error met on the way (a broker
-  // unreachable, a topic unknown or refused, a failed partition search) with the number of others;
-  // librdkafka keeps retrying by itself, and the messages appended to `out` are valid either way.
+  // search, when due, may add up to 5 s more before the first partitions are found, 1 s after).
+  // Returns the first error met on the way (a broker unreachable, a topic unknown or refused, a
+  // failed partition search) with the number of others; librdkafka keeps retrying by itself, and
+  // the messages appended to `out` are valid either way.
   Status Poll(size_t max, std::chrono::milliseconds timeout, Batch& out);
-  // Commits next offsets to Kafka (synchronously): for lag monitoring; dcmon's source of truth is
-  // its store.
+  // Commits next offsets to Kafka, waiting for the group coordinator's answer at most
+  // `commit_timeout`: for lag monitoring; dcmon's source of truth is its store. librdkafka's own
+  // synchronous commit waits for a coordinator that is down for as long as it stays down.
   Status Commit(const std::vector<PartitionOffset>& next_offsets);
   // Back-pressure: stop or restart fetching for these partitions without giving them up.
   Status Pause(const std::vector<PartitionOffset>& partitions);
@@ -138,6 +140,8 @@ class Consumer {
   Status Close();
 
   const ConsumerCounters& counters() const { return counters_; }
+
+  std::chrono::milliseconds commit_timeout{2000};
 
  private:
   Consumer() = default;

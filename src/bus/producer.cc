@@ -36,12 +36,7 @@ Result<std::unique_ptr<Producer>> Producer::Create(const KafkaConfig& config) {
 }
 
 Producer::~Producer() {
-  if (rk_) {
-    rd_kafka_flush(rk_.get(), 5000);
-    // What is still queued gets its delivery report now (as purged), which releases its tracker.
-    rd_kafka_purge(rk_.get(), RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
-    rd_kafka_flush(rk_.get(), 1000);
-  }
+  if (rk_) (void)Flush(std::chrono::seconds(5));
   topics_.clear();
 }
 
@@ -184,12 +179,18 @@ Status Producer::Produce(std::string_view topic, std::string_view key, std::stri
 }
 
 Status Producer::Flush(std::chrono::milliseconds deadline) {
-  const rd_kafka_resp_err_t err = rd_kafka_flush(rk_.get(), static_cast<int>(deadline.count()));
-  if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
-    return Status(
-        StatusCode::kDeadlineExceeded,
-        fmt::format("kafka flush: {} records still unacknowledged after {} ms ({})",
-                    rd_kafka_outq_len(rk_.get()), deadline.count(), rd_kafka_err2str(err)));
+  if (rd_kafka_flush(rk_.get(), static_cast<int>(deadline.count())) != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    const int64_t failed_before = counters_.failed.load();
+    const std::string reason = last_error();
+    // What is still queued or in flight gets its delivery report now (as purged), which releases
+    // its tracker; serving those reports needs no broker.
+    rd_kafka_purge(rk_.get(), RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
+    (void)rd_kafka_flush(rk_.get(), 1000);
+    return Status(StatusCode::kDeadlineExceeded,
+                  fmt::format("kafka flush: {} record(s) not delivered: no acknowledgement within "
+                              "{} ms (last error: {})",
+                              counters_.failed.load() - failed_before, deadline.count(),
+                              reason.empty() ? "none" : reason));
   }
   if (counters_.failed.load() > 0) {
     return Status(StatusCode::kUnavailable,

@@ -83,7 +83,10 @@ class Producer {
                  const std::shared_ptr<DeliveryTracker>& tracker = nullptr);
   // Serves delivery reports without blocking.
   void Poll() { rd_kafka_poll(rk_.get(), 0); }
-  // Waits until every queued record is acknowledged or failed, at most `deadline`.
+  // Waits until every queued record is acknowledged or failed, at most `deadline`. Records still
+  // unacknowledged then (a broker down) are purged: each gets its delivery report as failed, so no
+  // caller waits on it any longer, and the error says how many were not delivered. For the end of
+  // a producer's use: with a broker down a record would otherwise wait out message.timeout.ms.
   Status Flush(std::chrono::milliseconds deadline);
 
   const ProducerCounters& counters() const { return counters_; }

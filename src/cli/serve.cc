@@ -412,7 +412,8 @@ int ServeUntilStopped(const Config& config, const std::function<void(const Serve
   }
 
   // Stop in order: no new requests (those in flight finish), the loader commits what it holds and
-  // leaves the group, streams end, workers finish, Kafka gets what was produced.
+  // leaves the group, streams end, Kafka gets what was produced, workers finish. Every step has a
+  // deadline, so a broker that is down delays the stop by seconds, not until it comes back.
   log->info("stopping");
   (*server)->Stop(std::chrono::seconds(10));
   stop_loader.store(true);
@@ -420,12 +421,18 @@ int ServeUntilStopped(const Config& config, const std::function<void(const Serve
   if (alerts) alerts->Stop();  // writes the last changes, sends what is queued
   events.Close();
   (*reads)->Stop();
+  // Before the ingest workers stop: a request still waiting for its acknowledgement gets its
+  // records' failure from the flush and answers 503 instead of waiting out its timeout.
+  const Status flushed = (*producer)->Flush(std::chrono::seconds(3));
   (*writes)->Stop();
-  if (Status s = (*producer)->Flush(std::chrono::seconds(10)); !s.ok())
-    log->warn("{}", s.message());
   server->reset();
   log->info("stopped: stored {}, rejected {}", l.counters().stored.load(),
             l.counters().rejected.load());
+  // No HTTP client was told these records were taken (a 200 waits for the broker's
+  // acknowledgement): they were answered 503, or their connection closed, and are not in Kafka.
+  if (!flushed.ok())
+    return Fail("serve", 1,
+                flushed.message() + "; their ingest requests were not acknowledged to the clients");
   return 0;
 }
 
