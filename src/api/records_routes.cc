@@ -483,15 +483,21 @@ void Series(Api::Context& ctx, HttpRequest& req, Respond& respond) {
   const std::optional<std::string_view> device = req.Param("device");
   const std::optional<std::string_view> room = req.Param("room");
   const std::optional<std::string_view> position = req.Param("position");
+  const std::optional<std::string_view> kind = req.Param("kind");
   const std::optional<std::string_view> measurement = req.Param("measurement");
-  if (device.has_value() == room.has_value() || !measurement) {
+  if (device.has_value() + room.has_value() + kind.has_value() != 1 || !measurement) {
     return respond(Problem(400, "missing query parameter",
-                           "measurement and one of device or room are required (e.g. "
-                           "?device=room-1-a01-inlet-top&measurement=temperature or "
-                           "?room=room-1&position=inlet&measurement=temperature)"));
+                           "measurement and one of device, room or kind are required (e.g. "
+                           "?device=room-1-a01-inlet-top&measurement=temperature, "
+                           "?room=room-1&position=inlet&measurement=temperature or "
+                           "?kind=cooling&measurement=power_consumption_watts)"));
   }
   if (position && !room) {
     return respond(BadParam(InvalidArgument("position: only with room")));
+  }
+  if (kind && *kind != "cooling") {
+    return respond(BadParam(InvalidArgument(
+        fmt::format("kind: only \"cooling\" (every cooling unit), got \"{}\"", *kind))));
   }
   Result<std::optional<int64_t>> from = TimeParam(req, "from");
   Result<std::optional<int64_t>> to = TimeParam(req, "to");
@@ -519,6 +525,11 @@ void Series(Api::Context& ctx, HttpRequest& req, Respond& respond) {
     return respond(BadParam(InvalidArgument(
         "measurement: a room's series is of its sensors, not of a cooling unit's fields")));
   }
+  if (kind && !cooling) {
+    return respond(BadParam(
+        InvalidArgument("measurement: the cooling units' series is of a cooling field (e.g. "
+                        "power_consumption_watts)")));
+  }
   // The coarsest rollups the step allows: a week of hours reads 168 rows a series, not 10,080.
   const std::string_view source = cooling             ? "raw"
                                   : *step % 3600 == 0 ? "rollups_1h"
@@ -538,7 +549,7 @@ void Series(Api::Context& ctx, HttpRequest& req, Respond& respond) {
   };
   OnPool(ctx.parts.reads, respond,
          [source, devices, begin, end, cooling, step = *step, device = copy(device),
-          room = copy(room), position = copy(position),
+          room = copy(room), position = copy(position), fleet = kind.has_value(),
           measurement = std::string(*measurement)](store::Connection& conn) {
            std::string relation = "rollups_1m";
            std::string time_column = "minute";
@@ -563,6 +574,16 @@ void Series(Api::Context& ctx, HttpRequest& req, Respond& respond) {
                  "max(max), sum(sum) / sum(count), arg_max(last_value, last_time) FROM {1} r "
                  "WHERE {2} AND measurement_type = {3} AND {5} GROUP BY t ORDER BY t",
                  step, relation, devices, SqlString(measurement), time_column, range);
+           } else if (fleet) {
+             // Per unit and bucket first: the fleet's total is the sum of each unit's mean.
+             sql = fmt::format(
+                 "SELECT t, sum(n), min(lo), max(hi), sum(s) / sum(n), arg_max(last, last_time), "
+                 "sum(s / n) FROM (SELECT epoch_us(time_bucket(to_seconds({0}), event_time)) AS "
+                 "t, count({1}) AS n, min({1}) AS lo, max({1}) AS hi, sum({1}) AS s, "
+                 "arg_max({1}, event_time) AS last, max(event_time) AS last_time FROM "
+                 "cooling_metrics WHERE {2} GROUP BY system_id, t HAVING n > 0) GROUP BY t ORDER "
+                 "BY t",
+                 step, measurement, range);
            } else if (cooling) {
              sql = fmt::format(
                  "SELECT epoch_us(time_bucket(to_seconds({0}), event_time)) AS t, count({1}), "
@@ -586,6 +607,9 @@ void Series(Api::Context& ctx, HttpRequest& req, Respond& respond) {
              if (device) {
                w.Key("device_id");
                w.String(*device);
+             } else if (fleet) {
+               w.Key("kind");
+               w.String("cooling");
              } else {
                w.Key("room");
                w.String(*room);
@@ -617,6 +641,10 @@ void Series(Api::Context& ctx, HttpRequest& req, Respond& respond) {
                w.Double(r->Double(4, i));
                w.Key("last");
                w.Double(r->Double(5, i));
+               if (fleet) {
+                 w.Key("total");
+                 w.Double(r->Double(6, i));
+               }
                w.EndObject();
              }
              w.EndArray();
