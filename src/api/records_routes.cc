@@ -535,14 +535,16 @@ void Series(Api::Context& ctx, HttpRequest& req, Respond& respond) {
                                   : *step % 3600 == 0 ? "rollups_1h"
                                   : *step % 60 == 0   ? "rollups_1m"
                                                       : "raw";
+  // The sensors a series reads (none for the cooling units: kind=cooling reads them all).
   const std::string devices =
-      device ? fmt::format("device_id = {}", SqlString(*device))
-             : fmt::format(
-                   "device_id IN (SELECT device_id FROM devices WHERE kind = 'sensor' AND "
-                   "room = {}{})",
-                   SqlString(*room),
-                   position ? fmt::format(" AND starts_with(position, {})", SqlString(*position))
-                            : "");
+      device  ? fmt::format("device_id = {}", SqlString(*device))
+      : !room ? ""
+              : fmt::format(
+                    "device_id IN (SELECT device_id FROM devices WHERE kind = 'sensor' AND "
+                    "room = {}{})",
+                    SqlString(*room),
+                    position ? fmt::format(" AND starts_with(position, {})", SqlString(*position))
+                             : "");
   // The request's views end with this call; the query runs later.
   auto copy = [](std::optional<std::string_view> v) {
     return v ? std::optional<std::string>(*v) : std::nullopt;
