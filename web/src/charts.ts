@@ -7,7 +7,7 @@
 // `anomaly` events) are marked on the series of their device.
 import uPlot from "uplot";
 import { $, css, endpoints, get, type Anomaly, type Point } from "./api";
-import { chartRoom, coolingUnits, firstRack, measurements, selectedRack } from "./plan";
+import { chartRoom, firstRack, measurements, selectedRack } from "./plan";
 
 type Window = { from: number; to: number; step: number };  // unix seconds
 type Chart = {
@@ -136,8 +136,8 @@ const charts: Chart[] = [
   },
 ];
 
-// Every cooling unit's power per bucket, summed (each unit's mean), in one request: the server adds
-// them up (411 units on the large preset).
+// Every cooling unit's power per bucket (the site's chiller plant too: their power is the facility's
+// cooling power), summed (each unit's mean), in one request: the server adds them up (411 on large).
 async function coolingSum(w: Window): Promise<Point[]> {
   const points = await series("kind=cooling", "power_consumption_watts", w) as (Point & { total: number })[];
   return points.map((p) => ({ time: p.time, avg: p.total, min: p.total, max: p.total }));
