@@ -77,7 +77,11 @@ async function loadKpis() {
     }
     return;
   }
-  if (!summary.latest_event_time) return;
+  // Before any record (a server just started) or any facility meter minute today (its backfill
+  // loading) there is nothing to price yet: asked again in a few seconds rather than at the next minute.
+  clearTimeout(kpisSoon);
+  const soon = () => { kpisSoon = setTimeout(() => void loadKpis(), 5_000); };
+  if (!summary.latest_event_time) return soon();
   const to = summary.latest_event_time;
   const from = `${to.slice(0, 10)}T00:00:00Z`;
   try {
@@ -86,11 +90,8 @@ async function loadKpis() {
       completeness?: { ratio: number }[];
     }>(`/api/v1/kpis?from=${from}&to=${to}`);
     const priced = k.cost?.total !== null && k.cost?.total !== undefined;
-    // No facility meter minute stored yet today (a server just started, its backfill loading): nothing
-    // to price, whatever the tariff; asked again in a few seconds rather than at the next minute.
     const metered = (k.energy_kwh?.facility ?? 0) > 0;
-    clearTimeout(kpisSoon);
-    if (!metered) kpisSoon = setTimeout(() => void loadKpis(), 5_000);
+    if (!metered) soon();
     $("kpi-cost").textContent = priced ? fmt(k.cost?.total, 0) : metered ? "no tariff" : "–";
     $("kpi-cost").title = priced ? "" : metered ? "set analytics.tariff to price the energy (docs/configuration.md)"
       : "no facility meter reading stored today yet";
