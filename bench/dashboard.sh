@@ -4,10 +4,11 @@
 # reloaded once it is warm) and the 1 h and 7 d rack chart loads. RUNS runs (default 3) each on the small
 # preset, the large one (10,000 racks: its first render is the large floor plan) and the small one with a
 # week of history (the 7 d chart over real rollups), medians. Peers, side by side: curl fetching the same
-# data from a warm server.
+# data from a warm server. ROWS picks rows (default "small large week"; e.g. ROWS=large for the large preset only).
 set -uo pipefail
 cd "$(dirname "$0")/.." || exit 1
 runs=${RUNS:-3}
+rows=" ${ROWS:-small large week} "
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(date -u +%F)"
@@ -19,6 +20,7 @@ median() {  # median KEY FILE
   grep -o "$1=[0-9]*" "$2" | cut -d= -f2 | sort -n | awk '{v[NR] = $1} END {print (NR ? v[int((NR + 1) / 2)] : "n/a")}'
 }
 measure() {  # measure NAME PRESET [HISTORY]
+  [[ $rows == *" $1 "* ]] || return 0
   for i in $(seq "$runs"); do
     HISTORY=${3:-10} CAUGHT_UP=$([ -n "${3:-}" ] && echo 1 || echo 0) RUN_ARGS=$([ -n "${3:-}" ] && echo "$week_args") \
       tests/browser/dashboard_test.sh build/dcmon "$work/$1.png" "$2" >"$work/$1.$i.log"
@@ -40,6 +42,7 @@ measure week small 10080
 peer() {  # peer NAME PRESET HISTORY [RUN_ARGS...]
   local name=$1 preset=$2 history=$3
   shift 3
+  [[ $rows == *" $name "* ]] || return 0
   (exec build/dcmon run --listen 127.0.0.1:0 --store "$work/$name.duckdb" --history "$history" \
     --facility "$preset" "$@" >"$work/$name.out" 2>/dev/null) &
   local run_pid=$!

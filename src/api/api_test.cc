@@ -332,6 +332,48 @@ TEST_F(ApiTest, SeriesOfHoursAndOfARoom) {
             400);
 }
 
+// The cooling units' series (kind=cooling) in one request: per bucket, each unit's mean added up
+// (the fleet's power), against SQL over the raw metrics; units reporting at different rates, so a
+// mean over all readings times the units would differ.
+TEST_F(ApiTest, SeriesOfEveryCoolingUnit) {
+  store::WriteBatch b;
+  for (int s = 0; s < 600; ++s) {
+    for (int u = 0; u < 3; ++u) {
+      if (s % (u + 1) != 0) continue;  // unit u reports every u + 1 seconds
+      b.records.push_back(CoolingMetric{.system_id = fmt::format("crah-{}", u),
+                                        .efficiency_percent = 80.0 + u,
+                                        .power_consumption_watts = 1000.0 * (u + 1) + s % 17,
+                                        .timestamp_micros = kT0 + s * int64_t{1'000'000}});
+    }
+  }
+  ASSERT_TRUE(writer_->Commit(b, kT0).ok());
+  const std::string range = fmt::format("&from={}&to={}&step=60", FormatRfc3339(kT0),
+                                        FormatRfc3339(kT0 + 600 * int64_t{1'000'000}));
+  HttpResponse r = Call(
+      Get("/api/v1/series?kind=cooling&measurement=power_consumption_watts" + range, "read-token"));
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_THAT(r.body, HasSubstr(R"({"kind":"cooling","measurement":"power_consumption_watts")"));
+  store::QueryResult expected = *writer_->connection().Query(fmt::format(
+      "WITH per_unit AS (SELECT time_bucket(INTERVAL 1 MINUTE, event_time) AS m, system_id, "
+      "avg(power_consumption_watts) AS mean FROM cooling_metrics WHERE event_time >= "
+      "make_timestamptz({0}) AND event_time < make_timestamptz({1}) GROUP BY ALL) SELECT "
+      "sum(mean), m FROM per_unit GROUP BY m ORDER BY m",
+      kT0, kT0 + 600 * int64_t{1'000'000}));
+  simdjson::dom::parser parser;
+  simdjson::dom::array points = parser.parse(r.body)["points"].get_array().value();
+  ASSERT_EQ(points.size(), expected.rows()) << r.body;
+  ASSERT_GE(expected.rows(), 10u);
+  size_t i = 0;
+  for (simdjson::dom::element p : points) {
+    EXPECT_NEAR(p["total"].get_double().value(), expected.Double(0, i), 1e-6) << i;
+    ++i;
+  }
+  for (std::string bad : {"kind=cooling&measurement=temperature", "kind=sensor&measurement=power",
+                          "kind=cooling&device=crah-0&measurement=power_consumption_watts"}) {
+    EXPECT_EQ(Call(Get("/api/v1/series?" + bad + range, "read-token")).status, 400) << bad;
+  }
+}
+
 TEST_F(ApiTest, ZonesAreTheTopology) {
   HttpResponse r = Call(Get("/api/v1/zones", "read-token"));
   ASSERT_EQ(r.status, 200) << r.body;

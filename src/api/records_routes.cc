@@ -483,15 +483,21 @@ void Series(Api::Context& ctx, HttpRequest& req, Respond& respond) {
   const std::optional<std::string_view> device = req.Param("device");
   const std::optional<std::string_view> room = req.Param("room");
   const std::optional<std::string_view> position = req.Param("position");
+  const std::optional<std::string_view> kind = req.Param("kind");
   const std::optional<std::string_view> measurement = req.Param("measurement");
-  if (device.has_value() == room.has_value() || !measurement) {
+  if (device.has_value() + room.has_value() + kind.has_value() != 1 || !measurement) {
     return respond(Problem(400, "missing query parameter",
-                           "measurement and one of device or room are required (e.g. "
-                           "?device=room-1-a01-inlet-top&measurement=temperature or "
-                           "?room=room-1&position=inlet&measurement=temperature)"));
+                           "measurement and one of device, room or kind are required (e.g. "
+                           "?device=room-1-a01-inlet-top&measurement=temperature, "
+                           "?room=room-1&position=inlet&measurement=temperature or "
+                           "?kind=cooling&measurement=power_consumption_watts)"));
   }
   if (position && !room) {
     return respond(BadParam(InvalidArgument("position: only with room")));
+  }
+  if (kind && *kind != "cooling") {
+    return respond(BadParam(InvalidArgument(
+        fmt::format("kind: only \"cooling\" (every cooling unit), got \"{}\"", *kind))));
   }
   Result<std::optional<int64_t>> from = TimeParam(req, "from");
   Result<std::optional<int64_t>> to = TimeParam(req, "to");
@@ -519,26 +525,33 @@ void Series(Api::Context& ctx, HttpRequest& req, Respond& respond) {
     return respond(BadParam(InvalidArgument(
         "measurement: a room's series is of its sensors, not of a cooling unit's fields")));
   }
+  if (kind && !cooling) {
+    return respond(BadParam(
+        InvalidArgument("measurement: the cooling units' series is of a cooling field (e.g. "
+                        "power_consumption_watts)")));
+  }
   // The coarsest rollups the step allows: a week of hours reads 168 rows a series, not 10,080.
   const std::string_view source = cooling             ? "raw"
                                   : *step % 3600 == 0 ? "rollups_1h"
                                   : *step % 60 == 0   ? "rollups_1m"
                                                       : "raw";
+  // The sensors a series reads (none for the cooling units: kind=cooling reads them all).
   const std::string devices =
-      device ? fmt::format("device_id = {}", SqlString(*device))
-             : fmt::format(
-                   "device_id IN (SELECT device_id FROM devices WHERE kind = 'sensor' AND "
-                   "room = {}{})",
-                   SqlString(*room),
-                   position ? fmt::format(" AND starts_with(position, {})", SqlString(*position))
-                            : "");
+      device  ? fmt::format("device_id = {}", SqlString(*device))
+      : !room ? ""
+              : fmt::format(
+                    "device_id IN (SELECT device_id FROM devices WHERE kind = 'sensor' AND "
+                    "room = {}{})",
+                    SqlString(*room),
+                    position ? fmt::format(" AND starts_with(position, {})", SqlString(*position))
+                             : "");
   // The request's views end with this call; the query runs later.
   auto copy = [](std::optional<std::string_view> v) {
     return v ? std::optional<std::string>(*v) : std::nullopt;
   };
   OnPool(ctx.parts.reads, respond,
          [source, devices, begin, end, cooling, step = *step, device = copy(device),
-          room = copy(room), position = copy(position),
+          room = copy(room), position = copy(position), fleet = kind.has_value(),
           measurement = std::string(*measurement)](store::Connection& conn) {
            std::string relation = "rollups_1m";
            std::string time_column = "minute";
@@ -563,6 +576,16 @@ void Series(Api::Context& ctx, HttpRequest& req, Respond& respond) {
                  "max(max), sum(sum) / sum(count), arg_max(last_value, last_time) FROM {1} r "
                  "WHERE {2} AND measurement_type = {3} AND {5} GROUP BY t ORDER BY t",
                  step, relation, devices, SqlString(measurement), time_column, range);
+           } else if (fleet) {
+             // Per unit and bucket first: the fleet's total is the sum of each unit's mean.
+             sql = fmt::format(
+                 "SELECT t, sum(n), min(lo), max(hi), sum(s) / sum(n), arg_max(last, last_time), "
+                 "sum(s / n) FROM (SELECT epoch_us(time_bucket(to_seconds({0}), event_time)) AS "
+                 "t, count({1}) AS n, min({1}) AS lo, max({1}) AS hi, sum({1}) AS s, "
+                 "arg_max({1}, event_time) AS last, max(event_time) AS last_time FROM "
+                 "cooling_metrics WHERE {2} GROUP BY system_id, t HAVING n > 0) GROUP BY t ORDER "
+                 "BY t",
+                 step, measurement, range);
            } else if (cooling) {
              sql = fmt::format(
                  "SELECT epoch_us(time_bucket(to_seconds({0}), event_time)) AS t, count({1}), "
@@ -586,6 +609,9 @@ void Series(Api::Context& ctx, HttpRequest& req, Respond& respond) {
              if (device) {
                w.Key("device_id");
                w.String(*device);
+             } else if (fleet) {
+               w.Key("kind");
+               w.String("cooling");
              } else {
                w.Key("room");
                w.String(*room);
@@ -617,6 +643,10 @@ void Series(Api::Context& ctx, HttpRequest& req, Respond& respond) {
                w.Double(r->Double(4, i));
                w.Key("last");
                w.Double(r->Double(5, i));
+               if (fleet) {
+                 w.Key("total");
+                 w.Double(r->Double(6, i));
+               }
                w.EndObject();
              }
              w.EndArray();

@@ -7,7 +7,7 @@
 // `anomaly` events) are marked on the series of their device.
 import uPlot from "uplot";
 import { $, css, endpoints, get, type Anomaly, type Point } from "./api";
-import { chartRoom, coolingUnits, firstRack, measurements, selectedRack } from "./plan";
+import { chartRoom, firstRack, measurements, selectedRack } from "./plan";
 
 type Window = { from: number; to: number; step: number };  // unix seconds
 type Chart = {
@@ -44,7 +44,8 @@ function timeWindow(): Window {
   return { from: Math.floor(from), to: Math.ceil(to), step };
 }
 
-// `of`: device=ID, or room=ID&position=P (every sensor of the room at positions starting with P).
+// `of`: device=ID, room=ID&position=P (every sensor of the room at positions starting with P), or
+// kind=cooling (every cooling unit).
 async function series(of: string, measurement: string, w: Window): Promise<Point[]> {
   const iso = (s: number) => new Date(s * 1000).toISOString();
   const r = await get<{ points: Point[] }>(`/api/v1/series?${of.includes("=") ? of : `device=${encodeURIComponent(of)}`}` +
@@ -135,15 +136,11 @@ const charts: Chart[] = [
   },
 ];
 
-// Every cooling unit's power per bucket, summed: two at a time, so the read pool keeps room for others.
+// Every cooling unit's power per bucket (the site's chiller plant too: their power is the facility's
+// cooling power), summed (each unit's mean), in one request: the server adds them up (411 on large).
 async function coolingSum(w: Window): Promise<Point[]> {
-  const ids = coolingUnits();
-  const sums = new Map<string, number>();
-  for (let i = 0; i < ids.length; i += 2) {
-    const lists = await Promise.all(ids.slice(i, i + 2).map((id) => series(id, "power_consumption_watts", w)));
-    for (const l of lists) for (const p of l) sums.set(p.time, (sums.get(p.time) ?? 0) + p.avg);
-  }
-  return [...sums].map(([time, v]) => ({ time, avg: v, min: v, max: v }));
+  const points = await series("kind=cooling", "power_consumption_watts", w) as (Point & { total: number })[];
+  return points.map((p) => ({ time: p.time, avg: p.total, min: p.total, max: p.total }));
 }
 
 // Vertical marks at the chart's anomalies, from uPlot's draw hook.
@@ -207,12 +204,6 @@ async function loadChart(c: Chart, w: Window) {
   return ms;
 }
 
-// The power chart costs a query per cooling unit (411 on the large preset): it loads again when the
-// window changes and every few minutes, the other charts on every call.
-const kFacilityEveryMs = 5 * 60_000;
-let facilityKey = "";
-let facilityAt = 0;
-
 let loading: Promise<void> | null = null;
 let again = false;
 // The rack chart first (the one an operator asked for), then the facility's.
@@ -231,11 +222,7 @@ export function loadAll(): Promise<void> {
       $("chart-device").textContent = device;
       $("chart-note").textContent = `${charts[0].el.dataset.points} points, step ${w.step} s, loaded in ${ms} ms`;
       await loadAnomalies(["meter_facility", "meter_it", "outdoor-temperature"]);
-      const [, room, pue, power, outdoor] = charts;
-      const key = `${rangeS} ${zoom} ${power.plot ? "" : "new"}`;
-      const powerToo = key !== facilityKey || Date.now() - facilityAt >= kFacilityEveryMs;
-      if (powerToo) [facilityKey, facilityAt] = [key, Date.now()];
-      await Promise.all([room, pue, outdoor, ...(powerToo ? [power] : [])].map((c) => loadChart(c, w)));
+      await Promise.all(charts.slice(1).map((c) => loadChart(c, w)));
     } while (again);
   })().catch(console.warn).finally(() => { loading = null; });
   return loading;

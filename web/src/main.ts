@@ -66,6 +66,7 @@ async function loadLatest() {
 
 // Energy cost today and data completeness, from /api/v1/kpis where the server has it.
 let kpisAvailable: boolean | null = null;
+let kpisSoon: ReturnType<typeof setTimeout> | undefined;
 async function loadKpis() {
   kpisAvailable ??= (await endpoints()).has("/api/v1/kpis");
   if (!kpisAvailable) {
@@ -76,15 +77,24 @@ async function loadKpis() {
     }
     return;
   }
-  if (!summary.latest_event_time) return;
+  // Before any record (a server just started) or any facility meter minute today (its backfill
+  // loading) there is nothing to price yet: asked again in a few seconds rather than at the next minute.
+  clearTimeout(kpisSoon);
+  const soon = () => { kpisSoon = setTimeout(() => void loadKpis(), 5_000); };
+  if (!summary.latest_event_time) return soon();
   const to = summary.latest_event_time;
   const from = `${to.slice(0, 10)}T00:00:00Z`;
   try {
-    const k = await get<{ cost?: { currency: string; total: number | null }; completeness?: { ratio: number }[] }>(
-      `/api/v1/kpis?from=${from}&to=${to}`);
+    const k = await get<{
+      cost?: { currency: string; total: number | null }; energy_kwh?: { facility: number | null };
+      completeness?: { ratio: number }[];
+    }>(`/api/v1/kpis?from=${from}&to=${to}`);
     const priced = k.cost?.total !== null && k.cost?.total !== undefined;
-    $("kpi-cost").textContent = priced ? fmt(k.cost?.total, 0) : "no tariff";
-    $("kpi-cost").title = priced ? "" : "set analytics.tariff to price the energy (docs/configuration.md)";
+    const metered = (k.energy_kwh?.facility ?? 0) > 0;
+    if (!metered) soon();
+    $("kpi-cost").textContent = priced ? fmt(k.cost?.total, 0) : metered ? "no tariff" : "–";
+    $("kpi-cost").title = priced ? "" : metered ? "set analytics.tariff to price the energy (docs/configuration.md)"
+      : "no facility meter reading stored today yet";
     $("kpi-cost-unit").textContent = priced ? (k.cost?.currency ?? "") : "";
     const c = k.completeness ?? [];
     $("kpi-complete").textContent = c.length ? fmt(c.reduce((s, x) => s + x.ratio, 0) / c.length, 1, 100) : "–";

@@ -62,10 +62,6 @@ export function selectedRack(): Rack | null {
 export function chartRoom(device: string): string {
   return roomFilter || roomOf.get(device) || plans[0]?.room || "";
 }
-// Every cooling unit, the site's chiller plant too: their power is the facility's cooling power.
-export function coolingUnits(): string[] {
-  return [...units.keys()];
-}
 
 // A batch of newest values from the stream: sensors by id; cooling units by their power.
 export function update(readings: { device_id: string; measurement_type: string; value: number }[]) {
