@@ -1,7 +1,6 @@
 #include "cli/load.h"
 
 #include <fmt/format.h>
-#include <malloc.h>
 
 #include <algorithm>
 #include <chrono>
@@ -33,24 +32,7 @@ CLI::App* AddLoad(CLI::App& app, LoadFlags& f) {
   return cmd;
 }
 
-namespace {
-
-// glibc's defaults hold freed memory: up to 8 arenas per core (the commit thread, DuckDB's workers
-// and librdkafka's threads each get one and keep its free pages) and an mmap threshold that rises
-// to 32 MB after the first large free, so batch-sized buffers stay in the heap once released. Two
-// arenas, a fixed 128 KB threshold (larger buffers are mapped and unmapped) and trimming at every
-// free took dcmon load's peak RSS down by 7 % at the same CPU per record (docs/benchmarks.md). Set
-// before any thread starts.
-void TuneMalloc() {
-  mallopt(M_ARENA_MAX, 2);
-  mallopt(M_MMAP_THRESHOLD, 128 * 1024);
-  mallopt(M_TRIM_THRESHOLD, 0);
-}
-
-}  // namespace
-
 int RunLoad(const LoadFlags& f) {
-  TuneMalloc();
   Result<Config> config = f.kafka.Merge();
   if (!config.ok()) return Fail("load", config.status());
   if (!f.store.empty()) config->SetFlag("store.path", f.store);
