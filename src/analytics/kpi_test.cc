@@ -284,6 +284,38 @@ TEST_F(KpiTest, RtiPerCrahZone) {
   EXPECT_NEAR(by_room.rti[1].rti, 100, 1e-9);
 }
 
+// Racks are named alike in two rooms: a zone counts its own room's rack, not the other's.
+TEST_F(KpiTest, RtiZoneRacksAreOfTheZonesRoom) {
+  const int64_t t0 = At("2026-12-01T10:00:00Z");
+  std::vector<Record> rs;
+  for (int i = 0; i < 4; ++i) {
+    const int64_t t = t0 + i * 30 * kS;
+    CoolingMetric c = Cooling("room-1-crah-1", 97, 2500, t);
+    c.placement.room = "room-1";
+    c.supply_air_temp_celsius = 18;
+    c.return_air_temp_celsius = 28;
+    rs.push_back(c);
+    for (auto [room, inlet, exhaust] :
+         {std::tuple{"room-1", 20.0, 30.0}, std::tuple{"room-2", 20.0, 40.0}}) {
+      SensorReading in =
+          Sensor(std::string(room) + "-a01-inlet", "temperature", inlet, t, "a01", "inlet_top");
+      SensorReading out =
+          Sensor(std::string(room) + "-a01-exhaust", "temperature", exhaust, t, "a01", "exhaust");
+      in.placement.room = out.placement.room = room;
+      rs.push_back(in);
+      rs.push_back(out);
+    }
+  }
+  Write(std::move(rs));
+  KpiOptions o;
+  o.topology.zones = {{.crah = "room-1-crah-1", .room = "room-1", .racks = {"a01"}}};
+  const Kpis k = Compute(t0, t0 + 2 * kMin, o);
+  ASSERT_EQ(k.rti.size(), 1u);
+  EXPECT_EQ(k.rti[0].racks, 1);
+  EXPECT_NEAR(k.rti[0].rack_delta_t, 10, 1e-9);  // room-2's a01 (ΔT 20 K) is not in the zone
+  EXPECT_NEAR(k.rti[0].rti, 100, 1e-9);
+}
+
 TEST_F(KpiTest, RateOfChangeOverFifteenMinutes) {
   const int64_t t0 = At("2026-12-01T10:00:00Z");
   std::vector<Record> rs;
