@@ -57,7 +57,7 @@ Engine::Engine(std::vector<Rule> rules, Topology topology, EngineOptions options
   for (size_t i = 0; i < topology_.zones.size(); ++i) {
     zone_of_unit_[topology_.zones[i].crah] = i;
     for (const std::string& rack : topology_.zones[i].racks)
-      zone_unit_of_rack_[rack] = topology_.zones[i].crah;
+      zone_unit_of_rack_[RackKey(topology_.zones[i].room, rack)] = topology_.zones[i].crah;
   }
   last_sweep_ingest_ = clock_();
 }
@@ -98,6 +98,7 @@ Engine::Device& Engine::DeviceFor(const Record& record) {
       std::visit([](const auto& r) -> const Placement& { return r.placement; }, record);
   d.room = p.room;
   d.rack = p.rack;
+  d.rack_key = p.rack.empty() ? std::string() : RackKey(p.room, p.rack);
   if (const auto* s = std::get_if<SensorReading>(&record)) d.position = s->position;
   // Sensor rules first: their inhibition must be in place when the facility rules run.
   for (Category c : {Category::kSensor, Category::kFacility}) {
@@ -109,7 +110,7 @@ Engine::Device& Engine::DeviceFor(const Record& record) {
     }
   }
   for (Slot& s : d.slots) Reseat(d, s);
-  if (!d.rack.empty()) devices_of_rack_[d.rack].push_back(index);
+  if (!d.rack.empty()) devices_of_rack_[d.rack_key].push_back(index);
   return d;
 }
 
@@ -263,7 +264,7 @@ void Engine::Evaluate(Device& d, Slot& s, int64_t t, double value) {
 bool Engine::PeersMoved(const Device& d, const Slot& s) const {
   if (d.rack.empty()) return true;
   int others = 0, moved = 0;
-  for (size_t i : devices_of_rack_.at(d.rack)) {
+  for (size_t i : devices_of_rack_.at(d.rack_key)) {
     const Device& peer = devices_[i];
     if (&peer == &d) continue;
     for (const Slot& p : peer.slots) {
@@ -349,7 +350,7 @@ std::string Engine::InhibitorFor(const Device& d, const Rule& rule, int64_t t) c
   }
   if (rule.zone_incident) return "";
   if (d.sensor_firing > 0) return d.sensor_inhibitor;
-  if (auto z = zone_unit_of_rack_.find(d.rack); z != zone_unit_of_rack_.end()) {
+  if (auto z = zone_unit_of_rack_.find(d.rack_key); z != zone_unit_of_rack_.end()) {
     if (inhibited_zone_.count(z->second)) return z->second;
     if (auto i = zone_settling_.find(z->second); i != zone_settling_.end() && t < i->second)
       return z->second;
@@ -411,7 +412,7 @@ void Engine::Resolve(Device& d, Slot& s, int64_t t) {
 void Engine::SetZoneInhibition(const std::string& unit, const std::string& by) {
   const Topology::Zone& zone = topology_.zones[zone_of_unit_.at(unit)];
   for (const std::string& rack : zone.racks) {
-    auto of_rack = devices_of_rack_.find(rack);
+    auto of_rack = devices_of_rack_.find(RackKey(zone.room, rack));
     if (of_rack == devices_of_rack_.end()) continue;
     for (size_t i : of_rack->second) {
       for (Slot& s : devices_[i].slots) {

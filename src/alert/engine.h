@@ -134,6 +134,7 @@ class Engine {
   };
   struct Device {
     std::string id, room, rack;
+    std::string rack_key;  // RackKey(room, rack); empty without a rack
     std::string position;  // sensors: "inlet_top", ...; empty for cooling units
     int64_t last_event = 0, last_ingest = 0;
     int64_t cadence = 0;      // smallest gap seen between event times
@@ -181,8 +182,8 @@ class Engine {
   std::unordered_map<std::string, size_t, IdHash, std::equal_to<>> devices_by_id_;
   std::vector<Device> devices_;
   std::unordered_map<std::string, size_t> zone_of_unit_;  // unit -> index in topology_.zones
-  std::unordered_map<std::string, std::string> zone_unit_of_rack_;
-  std::unordered_map<std::string, std::vector<size_t>> devices_of_rack_;
+  std::unordered_map<std::string, std::string> zone_unit_of_rack_;        // by RackKey
+  std::unordered_map<std::string, std::vector<size_t>> devices_of_rack_;  // by RackKey
   std::unordered_map<std::string, std::string> inhibited_zone_;  // unit -> its firing incident
   std::map<std::string, int> site_incidents_;  // firing site incidents by rule name
   // Resolved incidents still settling: unit (or site rule name) -> until (event time).

@@ -370,11 +370,18 @@ TEST(Engine, CrahIncidentNamesItsZoneAndInhibitsItsRacks) {
   EXPECT_EQ(incident.annotations.at("affected_racks"), "r1,r2");
   h.Feed(Inlet("r2", "top", 28, kT0 + 30 * kS));  // in the zone: inhibited
   h.Feed(Inlet("r3", "top", 28, kT0 + 30 * kS));  // another zone: paged
+  SensorReading namesake = Inlet("r2", "top", 28, kT0 + 30 * kS);
+  namesake.device_id = "room-2-r2-inlet-top";
+  namesake.placement.room = "room-2";
+  h.Feed(namesake);  // a rack of the zone's name in another room: paged
+  int paged_namesake = 0;
   for (const AlertEvent& e : h.engine.TakeEvents()) {
     if (e.state != AlertState::kFiring) continue;
     EXPECT_EQ(e.alert.inhibited_by, e.alert.device == "r2-inlet-top" ? "room-1-crah-2" : "")
         << e.alert.device;
+    paged_namesake += e.alert.device == "room-2-r2-inlet-top";
   }
+  EXPECT_EQ(paged_namesake, 1);
   for (const Alert& a : h.engine.Active()) {
     if (a.device == "r1-inlet-top") {
       EXPECT_EQ(a.inhibited_by, "room-1-crah-2");

@@ -257,22 +257,20 @@ Result<Kpis> ComputeKpis(store::Connection& conn, const KpiOptions& o, int64_t f
       ++racks;
     }
   };
-  // Racks by (room, rack): a site may name its racks alike in every room.
-  std::map<std::string, DeltaT> room_delta_t;
-  std::map<std::pair<std::string, std::string>, DeltaT> rack_delta_t;
+  std::map<std::string, DeltaT> room_delta_t, rack_delta_t;  // rack_delta_t by RackKey
   for (size_t r = 0; r < delta_t->rows(); ++r) {
     const double sum = delta_t->Double(2, r);
     const int64_t n = delta_t->Int64(3, r);
     const std::string room = *delta_t->Text(0, r);
     room_delta_t[room].Add(sum, n);
-    rack_delta_t[{room, *delta_t->Text(1, r)}].Add(sum, n);
+    rack_delta_t[RackKey(room, *delta_t->Text(1, r))].Add(sum, n);
   }
   std::map<std::string, std::pair<const Topology::Zone*, DeltaT>> zones;  // unit → zone, its ΔT
   for (const Topology::Zone& z : o.topology.zones) {
     auto& [zone, dt] = zones[z.crah];
     zone = &z;
     for (const std::string& rack : z.racks) {
-      const auto at = rack_delta_t.find({z.room, rack});
+      const auto at = rack_delta_t.find(RackKey(z.room, rack));
       if (at != rack_delta_t.end()) dt.Add(at->second.sum, at->second.minutes);
     }
   }

@@ -7,6 +7,7 @@
 #pragma once
 
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace dcmon {
@@ -22,5 +23,15 @@ struct Topology {
   std::string it_meter = "meter_it";
   std::string plant = "chiller-plant";
 };
+
+// A rack's key across the site: its room and its name (a site may name its racks alike in every
+// room). The zones' racks and the records' placement are matched on it.
+inline std::string RackKey(std::string_view room, std::string_view rack) {
+  std::string key;
+  key.reserve(room.size() + 1 + rack.size());
+  key.append(room).push_back('\n');
+  key.append(rack);
+  return key;
+}
 
 }  // namespace dcmon

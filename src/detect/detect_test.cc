@@ -241,7 +241,7 @@ struct Zone {
                                   .measurement_type = "temperature",
                                   .value = inlet + misread(t, r),
                                   .timestamp_micros = t,
-                                  .placement = {.rack = rack},
+                                  .placement = {.room = "z", .rack = rack},
                                   .position = "inlet_middle"});
         constexpr double a = 17.62, b = 243.12, dew_point = 8;  // Magnus, inverted
         det.Observe(SensorReading{
@@ -249,12 +249,12 @@ struct Zone {
             .measurement_type = "humidity",
             .value = 100 * std::exp(a * dew_point / (b + dew_point) - a * inlet / (b + inlet)),
             .timestamp_micros = t,
-            .placement = {.rack = rack}});
+            .placement = {.room = "z", .rack = rack}});
         det.Observe(SensorReading{.device_id = rack + "-pdu",
                                   .measurement_type = "power",
                                   .value = 6000 + 20 * noise(rng),
                                   .timestamp_micros = t,
-                                  .placement = {.rack = rack}});
+                                  .placement = {.room = "z", .rack = rack}});
       }
     }
   }
@@ -413,6 +413,7 @@ TEST(FacilityDetector, AStepIsNotAlsoADrift) {
             .value =
                 std::round((supply + 2 + noise(rng) + (rack == "r-a01" ? gap : 0)) * 100) / 100,
             .timestamp_micros = t};
+        r.placement.room = "r";
         r.placement.rack = rack;
         r.position = "inlet_top";
         det.Observe(r);

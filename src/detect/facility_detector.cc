@@ -124,7 +124,7 @@ struct FacilityDetector::State {
   Topology topology;
   AnomalyCallback on_anomaly;
   std::unordered_map<std::string, std::unique_ptr<Sensor>> sensors;
-  std::unordered_map<std::string, std::unique_ptr<Rack>> racks;
+  std::unordered_map<std::string, std::unique_ptr<Rack>> racks;  // by RackKey
   std::unordered_map<std::string, std::unique_ptr<Crah>> crahs;
   std::unordered_map<std::string, std::unique_ptr<Room>> rooms;
   std::unordered_map<std::string, int64_t> last_onset;  // device + '\0' + detector
@@ -222,7 +222,7 @@ struct FacilityDetector::State {
       s.role = Role::kItMeter;
       s.series = SeriesDetector(power_series);
     }
-    auto rack = racks.find(r.placement.rack);
+    auto rack = racks.find(RackKey(r.placement.room, r.placement.rack));
     if (rack == racks.end()) return s;
     s.rack = rack->second.get();
     if (r.measurement_type == "power") {
@@ -735,7 +735,7 @@ FacilityDetector::FacilityDetector(const FacilityDetectorOptions& options, const
                                        .delta_t_series = SeriesDetector(delta_t_series)});
     room->crahs.push_back(crah.get());
     for (const std::string& r : z.racks) {
-      s.racks[r] = std::make_unique<Rack>(Rack{.id = r, .crah = crah.get()});
+      s.racks[RackKey(z.room, r)] = std::make_unique<Rack>(Rack{.id = r, .crah = crah.get()});
     }
   }
 }
