@@ -347,23 +347,8 @@ TEST(Writer, StagingMovesEachBatchIntoAnAttachedDatabaseInItsTransaction) {
             5002);
 }
 
-// Rollups are merged by the writer, not through a key index: after batches in any order each
-// (device, measurement, minute) has one row that agrees with the raw rows.
-TEST(Writer, RollupsEqualTheRawRowsAfterBatchesInAnyOrder) {
-  auto db = Open();
-  auto writer = *Writer::Create(*db);
-  std::vector<Record> all;
-  for (int i = 0; i < 6000; ++i) {
-    // Three devices, readings every 7 s over ~2.3 h, shuffled by a fixed stride.
-    const int j = (i * 2657) % 6000;
-    all.push_back(Reading("d" + std::to_string(j % 3), j % 101, kT + (j / 3) * 7000000LL));
-  }
-  for (size_t first = 0; first < all.size(); first += 1000) {
-    WriteBatch b;
-    b.records.assign(all.begin() + first, all.begin() + first + 1000);
-    ASSERT_TRUE(writer->Commit(b, kT).ok());
-  }
-  auto& c = writer->connection();
+// Each (device, measurement, minute) of rollups_1m has one row, which agrees with the raw rows.
+void ExpectRollupsEqualTheRawRows(Connection& c) {
   const char* diff = R"sql(
 SELECT count(*) FROM (
   SELECT device_id, measurement_type, minute, count, min, max, sum FROM rollups_1m
@@ -380,6 +365,55 @@ SELECT count(*) FROM (
                       "r.device_id AND time_bucket(INTERVAL 1 MINUTE, s.event_time) = r.minute)"))
                 .Int64(0, 0),
             0);
+}
+
+// Rollups are merged by the writer, not through a key index: after batches in any order each
+// (device, measurement, minute) has one row that agrees with the raw rows.
+TEST(Writer, RollupsEqualTheRawRowsAfterBatchesInAnyOrder) {
+  auto db = Open();
+  auto writer = *Writer::Create(*db);
+  std::vector<Record> all;
+  for (int i = 0; i < 6000; ++i) {
+    // Three devices, readings every 7 s over ~2.3 h, shuffled by a fixed stride.
+    const int j = (i * 2657) % 6000;
+    all.push_back(Reading("d" + std::to_string(j % 3), j % 101, kT + (j / 3) * 7000000LL));
+  }
+  for (size_t first = 0; first < all.size(); first += 1000) {
+    WriteBatch b;
+    b.records.assign(all.begin() + first, all.begin() + first + 1000);
+    ASSERT_TRUE(writer->Commit(b, kT).ok());
+  }
+  ExpectRollupsEqualTheRawRows(writer->connection());
+}
+
+// A series' minute is merged only when that series may have it already: devices consumed at
+// different paces (Kafka partitions) each straddle their own minute between batches, and after a
+// restart the writer knows only the table's newest minute.
+TEST(Writer, RollupsOfDevicesAtDifferentPacesAcrossBatchesAndARestart) {
+  auto db = Open();
+  const int64_t m = 60'000'000;
+  auto batch = [&](std::initializer_list<std::tuple<const char*, int, int>> readings) {
+    WriteBatch b;  // (device, first minute, last minute): a reading at :10 and :40 of each
+    for (const auto& [device, first, last] : readings) {
+      for (int i = first; i <= last; ++i) {
+        b.records.push_back(Reading(device, i, kT + i * m + 10'000'000));
+        b.records.push_back(Reading(device, i + 0.5, kT + i * m + 40'000'000));
+      }
+    }
+    return b;
+  };
+  {
+    auto writer = *Writer::Create(*db);
+    ASSERT_TRUE(writer->Commit(batch({{"fast", 0, 9}, {"slow", 0, 1}}), kT).ok());
+    // Each device's first minute here is its last of the batch before.
+    ASSERT_TRUE(writer->Commit(batch({{"fast", 9, 12}, {"slow", 1, 5}}), kT).ok());
+  }
+  // A new writer: "slow" at minute 5 again, behind the table's newest (12); "new" behind it too.
+  auto writer = *Writer::Create(*db);
+  ASSERT_TRUE(writer->Commit(batch({{"slow", 5, 6}, {"new", 3, 4}, {"fast", 13, 13}}), kT).ok());
+  ExpectRollupsEqualTheRawRows(writer->connection());
+  EXPECT_EQ((*writer->connection().Query("SELECT count(*) FROM rollups_1m")).Int64(0, 0),
+            14 + 7 + 2);
 }
 
 // Schema version 3 rebuilds rollups_1m without its primary key and keeps its rows.

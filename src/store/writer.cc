@@ -42,6 +42,30 @@ int64_t MinuteOf(int64_t micros) {
 // A (device_id, measurement_type) pair, numbered by DeviceKeys: what a rollup is per minute of.
 using Series = std::pair<std::string, std::string>;
 
+// The newest minute each series has in rollups_1m, as far as this writer knows: a batch's rollup of
+// a later minute cannot be there yet and is appended, an earlier one is merged. A series this
+// writer has not written yet counts as having the newest minute of the whole table at open, which
+// is the most it can have. With many partitions consumed at different paces one global newest
+// minute sent most of a backlog's rollups through the merge.
+class StoredMinutes {
+ public:
+  explicit StoredMinutes(int64_t newest_at_open) : at_open_(newest_at_open) {}
+  int64_t Newest(int32_t series) const {
+    return static_cast<size_t>(series) < newest_.size() ? newest_[series] : at_open_;
+  }
+  // After a commit: `newest` (series, newest minute of the batch) are stored.
+  void Stored(const std::vector<std::pair<int32_t, int64_t>>& newest) {
+    for (const auto& [series, minute] : newest) {
+      if (static_cast<size_t>(series) >= newest_.size()) newest_.resize(series + 1, at_open_);
+      newest_[series] = std::max(newest_[series], minute);
+    }
+  }
+
+ private:
+  int64_t at_open_;
+  std::vector<int64_t> newest_;  // by series number
+};
+
 // The rollups and device updates of one batch, computed from its records as they are appended
 // (instead of reading the appended rows back in SQL). Rollups are keyed by series number (hashed
 // and sorted as integers); string views point into the batch.
@@ -80,15 +104,16 @@ class Derived {
   struct Appended {
     // The first and last minute of those that may already be in rollups_1m (first > last: none).
     int64_t merged_first = INT64_MAX, merged_last = INT64_MIN;
-    int64_t newest = INT64_MIN;  // the batch's newest minute
+    // Each series' newest minute in the batch, by series number.
+    std::vector<std::pair<int32_t, int64_t>> newest;
   };
 
   // Appends the batch's rollups, by device and minute, to `fresh` (the columns of rollups_1m) when
-  // their minute is newer than `newest_stored` (the newest minute in rollups_1m: they cannot be
-  // there yet) and to `merged` otherwise; its devices go to `devices` (the columns of `devices`).
+  // their minute is newer than the series' newest stored (`stored`: none of its rows can be that
+  // new) and to `merged` otherwise; its devices go to `devices` (the columns of `devices`).
   // `series` names the series numbers.
   Result<Appended> Append(Appender& fresh, Appender& merged, Appender& devices,
-                          int64_t newest_stored, const std::vector<Series>& series) const {
+                          const StoredMinutes& stored, const std::vector<Series>& series) const {
     Appended out;
     std::vector<const RollupMap::value_type*> sorted;
     sorted.reserve(rollups_.size());
@@ -101,7 +126,7 @@ class Derived {
     });
     for (const auto* entry : sorted) {
       const auto& [k, r] = *entry;
-      const bool stored_maybe = k.minute <= newest_stored;
+      const bool stored_maybe = k.minute <= stored.Newest(k.series);
       Appender& to = stored_maybe ? merged : fresh;
       if (Status s = to.NextRow(); !s.ok()) return s;
       to.String(0, series[k.series].first);
@@ -117,7 +142,12 @@ class Derived {
         out.merged_first = std::min(out.merged_first, k.minute);
         out.merged_last = std::max(out.merged_last, k.minute);
       }
-      out.newest = std::max(out.newest, k.minute);
+      // Sorted by series, then minute: a series' last entry is its newest.
+      if (!out.newest.empty() && out.newest.back().first == k.series) {
+        out.newest.back().second = k.minute;
+      } else {
+        out.newest.emplace_back(k.series, k.minute);
+      }
     }
     for (const auto* kind : {&sensors_, &cooling_}) {
       for (const auto& [id, d] : *kind) {
@@ -343,7 +373,7 @@ Result<std::unique_ptr<Writer>> Writer::Create(Database& db, const WriterOptions
   w->last_seq_ = r->Int64(0, 0);
   r = w->conn_->Query("SELECT epoch_us(max(minute)) FROM rollups_1m");
   if (!r.ok()) return r.status();
-  if (!r->IsNull(0, 0)) w->newest_minute_ = r->Int64(0, 0);
+  w->stored_minutes_ = std::make_unique<StoredMinutes>(r->IsNull(0, 0) ? INT64_MIN : r->Int64(0, 0));
   w->keys_ = std::make_unique<DeviceKeys>();
   if (Status s = w->keys_->Load(*w->conn_); !s.ok()) return s;
   r = w->conn_->Query("SELECT coalesce(max(ingest_seq), 0) FROM metrics");
@@ -469,9 +499,9 @@ Status Writer::AppendRows(const WriteBatch& batch, int64_t ingest_time, CommitSt
   }
   if (batch.records.empty()) return staging_ ? MoveStaged() : Status::Ok();
   Result<Derived::Appended> appended =
-      derived.Append(*rollups_, *batch_rollups_, *batch_devices_, newest_minute_, keys_->series());
+      derived.Append(*rollups_, *batch_rollups_, *batch_devices_, *stored_minutes_, keys_->series());
   if (!appended.ok()) return appended.status();
-  pending_newest_minute_ = appended->newest;
+  pending_newest_ = std::move(appended->newest);
   if (staging_) {
     if (Status s = MoveStaged(); !s.ok()) return s;
   }
@@ -546,7 +576,7 @@ Status Writer::StoreOffsets(const std::vector<StoredOffset>& offsets, int64_t in
 
 Result<CommitStats> Writer::Commit(const WriteBatch& batch, int64_t ingest_time_micros) {
   CommitStats stats;
-  pending_newest_minute_ = INT64_MIN;
+  pending_newest_.clear();
   Status s = conn_->Execute("BEGIN TRANSACTION");
   if (s.ok()) s = AppendRows(batch, ingest_time_micros, stats);
   if (s.ok() && !batch.points.empty()) {
@@ -566,7 +596,7 @@ Result<CommitStats> Writer::Commit(const WriteBatch& batch, int64_t ingest_time_
     return s;
   }
   keys_->Committed();
-  newest_minute_ = std::max(newest_minute_, pending_newest_minute_);
+  stored_minutes_->Stored(pending_newest_);
   if (stats.last_ingest_seq) last_seq_ = stats.last_ingest_seq;
   last_metric_seq_ += stats.metric_rows;
   return stats;

@@ -33,6 +33,7 @@ namespace dcmon::store {
 
 class Derived;     // a batch's rollups and device updates (writer.cc)
 class DeviceKeys;  // device_keys interned in memory (writer.cc)
+class StoredMinutes;  // each rollup series' newest stored minute (writer.cc)
 
 // Where a record came from in Kafka (partition -1: not from Kafka).
 struct Origin {
@@ -117,9 +118,10 @@ class Writer {
       batch_devices_;
   std::unique_ptr<DeviceKeys> keys_;
   int64_t last_seq_ = 0;
-  // The newest minute in rollups_1m: a batch's rollups of later minutes are appended, not merged.
-  int64_t newest_minute_ = INT64_MIN;
-  int64_t pending_newest_minute_ = INT64_MIN;  // of the batch being committed
+  // Each series' newest minute in rollups_1m: a batch's rollups of later minutes are appended, not
+  // merged.
+  std::unique_ptr<StoredMinutes> stored_minutes_;
+  std::vector<std::pair<int32_t, int64_t>> pending_newest_;  // of the batch being committed
   int64_t last_metric_seq_ = 0;  // metrics' own ingest_seq (store/points.h)
   bool staging_ = false;
 };
