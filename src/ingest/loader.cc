@@ -180,13 +180,16 @@ Status Loader::RunOnce() {
       if (Status s = Settle(); !s.ok()) return s;
     }
     const auto now = std::chrono::steady_clock::now();
-    if (now >= deadline) break;
+    // While a commit is in flight this batch could not start anyway: it keeps filling (in a
+    // backlog, up to batch_records, so that each commit's fixed costs are shared by more rows).
+    if (in_flight_ == nullptr && now >= deadline) break;
     if (in_flight_ == nullptr && caught_up && !next.messages.empty() && now >= live_deadline) break;
     // With a commit in flight, short waits, so that its end is seen soon; with records in hand,
     // no longer than to the live deadline.
     auto wait = deadline - now;
     if (in_flight_ != nullptr) {
-      wait = std::min<std::chrono::steady_clock::duration>(wait, std::chrono::milliseconds(5));
+      wait = std::clamp<std::chrono::steady_clock::duration>(wait, std::chrono::milliseconds(1),
+                                                              std::chrono::milliseconds(5));
     } else if (!next.messages.empty()) {
       wait = std::min(wait, std::max<std::chrono::steady_clock::duration>(live_deadline - now, {}));
     }
