@@ -128,7 +128,7 @@ TEST(HourlyRollupOptions, Validates) {
   EXPECT_FALSE(HourlyRollupOptions{.interval = std::chrono::seconds(0)}.Validate().ok());
 }
 
-// A version-9 file with minute rollups opens at version 10 with an empty rollups_1h, which the
+// A version-9 file with minute rollups opens at the current version with an empty rollups_1h, which the
 // first run fills from all of rollups_1m.
 TEST(HourlyRollupsMigration, VersionNineFileGetsItsHoursRolledUp) {
   const std::string path = ::testing::TempDir() + "/v9-hourly.duckdb";
@@ -151,7 +151,7 @@ INSERT INTO rollups_1m VALUES
   Result<std::unique_ptr<Writer>> writer = Writer::Create(*db);  // migrates at open
   ASSERT_TRUE(writer.ok()) << writer.status().message();
   Connection& c = (*writer)->connection();
-  EXPECT_EQ(Count(c, "SELECT max(version) FROM dcmon_schema"), 10);
+  EXPECT_EQ(Count(c, "SELECT max(version) FROM dcmon_schema"), kSchemaVersion);
   EXPECT_EQ(Count(c, "SELECT count(*) FROM rollups_1h"), 0);
   EXPECT_EQ(Count(c, "SELECT count(*) FROM rollups_1h_state"), 0);
   HourlyRollups hourly({});

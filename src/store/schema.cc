@@ -417,6 +417,42 @@ CREATE TABLE rollups_1h_state (  -- one row: the newest sensor_facts.ingest_seq 
   rolled_seq BIGINT NOT NULL
 );
 )sql"},
+    // rollups_1m becomes narrow facts keyed by a small integer per (device_id, measurement_type),
+    // the wide shape kept as a view with the same name, columns, order and types: its two strings
+    // per row were a third of the file and of each batch's append and merge (docs/benchmarks.md).
+    {11, R"sql(
+CREATE TABLE rollup_series (  -- one row per (device_id, measurement_type) rolled up
+  series_key       INTEGER NOT NULL,  -- dense from 1, in the order first stored; unique, kept so by the writer
+  device_id        VARCHAR NOT NULL,
+  measurement_type VARCHAR NOT NULL
+);
+CREATE TABLE rollup_facts (
+  series_key INTEGER     NOT NULL,
+  minute     TIMESTAMPTZ NOT NULL,
+  count      BIGINT      NOT NULL,
+  min        DOUBLE      NOT NULL,
+  max        DOUBLE      NOT NULL,
+  sum        DOUBLE      NOT NULL,
+  last_value DOUBLE      NOT NULL,
+  last_time  TIMESTAMPTZ NOT NULL
+);
+INSERT INTO rollup_series
+SELECT row_number() OVER (ORDER BY device_id, measurement_type), device_id, measurement_type
+FROM (SELECT DISTINCT device_id, measurement_type FROM rollups_1m);
+INSERT INTO rollup_facts
+SELECT s.series_key, r.minute, r.count, r.min, r.max, r.sum, r.last_value, r.last_time
+FROM rollups_1m r JOIN rollup_series s USING (device_id, measurement_type)
+ORDER BY s.series_key, r.minute;
+DROP TABLE rollups_1m;
+CREATE VIEW dcmon_rollup_lists AS
+SELECT list(device_id ORDER BY series_key) AS device_id,
+       list(measurement_type ORDER BY series_key) AS measurement_type
+FROM rollup_series;
+CREATE VIEW rollups_1m AS
+SELECT k.device_id[f.series_key] AS device_id, k.measurement_type[f.series_key] AS measurement_type,
+       f.minute, f.count, f.min, f.max, f.sum, f.last_value, f.last_time
+FROM rollup_facts f, dcmon_rollup_lists k;
+)sql"},
 };
 
 }  // namespace

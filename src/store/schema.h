@@ -8,7 +8,7 @@
 
 namespace dcmon::store {
 
-inline constexpr int kSchemaVersion = 10;
+inline constexpr int kSchemaVersion = 11;
 
 // Brings the database to `up_to` (kSchemaVersion; an older version only to build the files of a
 // previous release in tests). Returns the version it found (0 for a new database).

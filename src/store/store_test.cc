@@ -148,23 +148,23 @@ TEST(Writer, RowsRejectsAndOffsetsCommitTogetherOrNotAtAll) {
   ASSERT_TRUE(writer->Commit(batch, kT).ok());
   EXPECT_EQ(*writer->Offsets(), (std::vector<StoredOffset>{{"dc.sensors", 0, 5018}}));
 
-  // A batch that fails after its rows were appended (here: the rollup table is missing) leaves
+  // A batch that fails after its rows were appended (here: the rollup facts table is missing) leaves
   // nothing behind.
   auto& c = writer->connection();
   auto count = [&c] { return (*c.Query("SELECT count(*) FROM sensor_readings")).Int64(0, 0); };
-  ASSERT_TRUE(c.Execute("ALTER TABLE rollups_1m RENAME TO rollups_away").ok());
+  ASSERT_TRUE(c.Execute("ALTER TABLE rollup_facts RENAME TO rollups_away").ok());
   WriteBatch next;
   next.records = {Reading("d0", 1, kT), Reading("d1", 2, kT)};
   next.rejects = batch.rejects;
   next.offsets = {{"dc.sensors", 0, 5021}};
   Result<CommitStats> failed = writer->Commit(next, kT);
   ASSERT_FALSE(failed.ok());
-  EXPECT_THAT(failed.status().message(), HasSubstr("rollups_1m"));
+  EXPECT_THAT(failed.status().message(), HasSubstr("rollup_facts"));
   EXPECT_EQ(count(), 5000);
   EXPECT_EQ((*c.Query("SELECT count(*) FROM rejects")).Int64(0, 0), 1);
   EXPECT_EQ(*writer->Offsets(), (std::vector<StoredOffset>{{"dc.sensors", 0, 5018}}));
   // Once the cause is gone the same batch commits, with the ingest sequence where it was.
-  ASSERT_TRUE(c.Execute("ALTER TABLE rollups_away RENAME TO rollups_1m").ok());
+  ASSERT_TRUE(c.Execute("ALTER TABLE rollups_away RENAME TO rollup_facts").ok());
   Result<CommitStats> ok = writer->Commit(next, kT);
   ASSERT_TRUE(ok.ok()) << ok.status().message();
   EXPECT_EQ(ok->first_ingest_seq, 5001);
@@ -325,14 +325,14 @@ TEST(Writer, StagingMovesEachBatchIntoAnAttachedDatabaseInItsTransaction) {
             (*direct->connection().Query(derived)).Text(0, 0));
 
   // A batch that fails after its rows were staged and moved leaves nothing behind, staged or not.
-  ASSERT_TRUE(admin->Execute("ALTER TABLE standin.rollups_1m RENAME TO rollups_away").ok());
+  ASSERT_TRUE(admin->Execute("ALTER TABLE standin.rollup_facts RENAME TO rollups_away").ok());
   WriteBatch next;
   next.records = {Reading("d0", 1, kT), Reading("d1", 2, kT)};
   next.offsets = {{"dc.sensors", 0, 5020}};
   ASSERT_FALSE((*staged)->Commit(next, kT).ok());
   EXPECT_EQ(count("SELECT count(*) FROM standin.sensor_readings"), 5000);
   EXPECT_EQ(count("SELECT next_offset FROM standin.ingest_offsets"), 5018);
-  ASSERT_TRUE(admin->Execute("ALTER TABLE standin.rollups_away RENAME TO rollups_1m").ok());
+  ASSERT_TRUE(admin->Execute("ALTER TABLE standin.rollups_away RENAME TO rollup_facts").ok());
   Result<CommitStats> ok = (*staged)->Commit(next, kT);
   ASSERT_TRUE(ok.ok()) << ok.status().message();
   EXPECT_EQ(ok->first_ingest_seq, 5002);
@@ -445,6 +445,48 @@ std::string Columns(Connection& c, const std::string& table) {
       SqlString(table));
   EXPECT_TRUE(r.ok()) << r.status().message();
   return r.ok() ? r->Text(0, 0).value_or("") : "";
+}
+
+// Schema version 11 moves rollups_1m into rollup_facts keyed by rollup_series: the view of the same
+// name has the table's columns and rows, and the writer merges into the migrated minutes and
+// numbers new series after the migrated ones.
+TEST(Store, MigrationElevenKeepsTheRollupsBehindTheirView) {
+  auto db = Open();
+  auto conn = *db->Connect();
+  ASSERT_TRUE(Migrate(*conn, 10).ok());
+  const std::string minute = "2025-08-21 16:48:00+00";  // kT's
+  ASSERT_TRUE(conn->Execute(R"sql(
+INSERT INTO rollups_1m VALUES
+  ('d0', 'temperature', TIMESTAMPTZ ')sql" + minute + R"sql(', 2, 1, 3, 4, 3, '2025-08-21 16:48:30+00'),
+  ('d0', 'humidity', '2025-08-21 16:47:00+00', 1, 40, 40, 40, 40, '2025-08-21 16:47:10+00'),
+  ('b', 'temperature', '2025-08-21 16:40:00+00', 1, 7, 7, 7, 7, '2025-08-21 16:40:10+00');
+CREATE TABLE rollups_before AS SELECT * FROM rollups_1m;
+)sql")
+                  .ok());
+  const std::string columns = Columns(*conn, "rollups_1m");
+  Result<int> v = Migrate(*conn);
+  ASSERT_TRUE(v.ok()) << v.status().message();
+  EXPECT_EQ(Columns(*conn, "rollups_1m"), columns);
+  auto count = [&](const std::string& sql) { return (*conn->Query(sql)).Int64(0, 0); };
+  EXPECT_EQ(count("SELECT count(*) FROM (SELECT * FROM rollups_1m EXCEPT ALL SELECT * FROM "
+                  "rollups_before UNION ALL SELECT * FROM rollups_before EXCEPT ALL SELECT * "
+                  "FROM rollups_1m)"),
+            0);
+  EXPECT_EQ(count("SELECT count(*) FROM rollup_series"), 3);
+
+  auto writer = Writer::Create(*db);
+  ASSERT_TRUE(writer.ok()) << writer.status().message();
+  WriteBatch b;
+  b.records = {Reading("d0", 5, kT + 50'000'000), Reading("new", 9, kT)};
+  ASSERT_TRUE((*writer)->Commit(b, kT).ok());
+  Result<QueryResult> r = conn->Query(
+      "SELECT count, max, last_value FROM rollups_1m WHERE device_id = 'd0' AND "
+      "measurement_type = 'temperature'");
+  ASSERT_EQ(r->rows(), 1u);
+  EXPECT_EQ(r->Int64(0, 0), 3);
+  EXPECT_EQ(r->Double(1, 0), 5);
+  EXPECT_EQ(r->Double(2, 0), 5);
+  EXPECT_EQ(count("SELECT series_key FROM rollup_series WHERE device_id = 'new'"), 4);
 }
 
 // Every row of a table or view, every column as text (NULL included), in ingest order.

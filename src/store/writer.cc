@@ -24,7 +24,8 @@ constexpr AppendedTable kAppendedTables[] = {{"sensor_facts", "sensor_readings"}
                                              {"cooling_facts", "cooling_metrics"},
                                              {"device_keys", "device_keys"},
                                              {"rejects", "rejects"},
-                                             {"rollups_1m", "rollups_1m"}};
+                                             {"rollup_series", "rollup_series"},
+                                             {"rollup_facts", "rollup_facts"}};
 
 std::string Staged(const AppendedTable& t) {
   return fmt::format("temp.main.dcmon_stage_{}", t.stage);
@@ -41,8 +42,10 @@ int64_t MinuteOf(int64_t micros) {
 
 // A (device_id, measurement_type) pair, numbered by DeviceKeys: what a rollup is per minute of.
 using Series = std::pair<std::string, std::string>;
+// A series number (an index, dense from 0) as stored in rollup_series and rollup_facts.
+int32_t SeriesKey(int32_t series) { return series + 1; }
 
-// The newest minute each series has in rollups_1m, as far as this writer knows: a batch's rollup of
+// The newest minute each series has in rollup_facts, as far as this writer knows: a batch's rollup of
 // a later minute cannot be there yet and is appended, an earlier one is merged. A series this
 // writer has not written yet counts as having the newest minute of the whole table at open, which
 // is the most it can have. With many partitions consumed at different paces one global newest
@@ -102,18 +105,17 @@ class Derived {
 
   // What Append() did with the batch's rollups.
   struct Appended {
-    // The first and last minute of those that may already be in rollups_1m (first > last: none).
+    // The first and last minute of those that may already be in rollup_facts (first > last: none).
     int64_t merged_first = INT64_MAX, merged_last = INT64_MIN;
     // Each series' newest minute in the batch, by series number.
     std::vector<std::pair<int32_t, int64_t>> newest;
   };
 
-  // Appends the batch's rollups, by device and minute, to `fresh` (the columns of rollups_1m) when
+  // Appends the batch's rollups, by series and minute, to `fresh` (the columns of rollup_facts) when
   // their minute is newer than the series' newest stored (`stored`: none of its rows can be that
   // new) and to `merged` otherwise; its devices go to `devices` (the columns of `devices`).
-  // `series` names the series numbers.
   Result<Appended> Append(Appender& fresh, Appender& merged, Appender& devices,
-                          const StoredMinutes& stored, const std::vector<Series>& series) const {
+                          const StoredMinutes& stored) const {
     Appended out;
     std::vector<const RollupMap::value_type*> sorted;
     sorted.reserve(rollups_.size());
@@ -129,15 +131,14 @@ class Derived {
       const bool stored_maybe = k.minute <= stored.Newest(k.series);
       Appender& to = stored_maybe ? merged : fresh;
       if (Status s = to.NextRow(); !s.ok()) return s;
-      to.String(0, series[k.series].first);
-      to.String(1, series[k.series].second);
-      to.Value(2, duckdb_timestamp{k.minute});
-      to.Value(3, r.count);
-      to.Value(4, r.min);
-      to.Value(5, r.max);
-      to.Value(6, r.sum);
-      to.Value(7, r.last_value);
-      to.Value(8, duckdb_timestamp{r.last_time});
+      to.Value(0, SeriesKey(k.series));
+      to.Value(1, duckdb_timestamp{k.minute});
+      to.Value(2, r.count);
+      to.Value(3, r.min);
+      to.Value(4, r.max);
+      to.Value(5, r.sum);
+      to.Value(6, r.last_value);
+      to.Value(7, duckdb_timestamp{r.last_time});
       if (stored_maybe) {
         out.merged_first = std::min(out.merged_first, k.minute);
         out.merged_last = std::max(out.merged_last, k.minute);
@@ -228,6 +229,18 @@ class DeviceKeys {
 
   Status Load(Connection& conn) {
     Result<QueryResult> r = conn.Query(
+        "SELECT series_key, device_id, measurement_type FROM rollup_series ORDER BY series_key");
+    if (!r.ok()) return r.status();
+    for (size_t i = 0; i < r->rows(); ++i) {
+      if (r->Int64(0, i) != SeriesKey(static_cast<int32_t>(i))) {
+        return InvalidArgument(fmt::format(
+            "store: rollup_series: series_key {} where {} was due (the keys are dense from 1)",
+            r->Int64(0, i), SeriesKey(static_cast<int32_t>(i))));
+      }
+      Number({*r->Text(1, i), *r->Text(2, i)});
+    }
+    stored_series_ = series_.size();
+    r = conn.Query(
         "SELECT device_key, kind, device_id, coalesce(location, ''), coalesce(measurement_type, "
         "''), coalesce(unit, ''), coalesce(site, ''), coalesce(room, ''), coalesce(\"row\", ''), "
         "coalesce(rack, ''), coalesce(position, ''), kafka_topic IS NOT NULL, "
@@ -262,8 +275,6 @@ class DeviceKeys {
     pending_.push_back(Insert(t, has_topic, key));
     return {key, (*pending_.back().first)[pending_.back().second].series};
   }
-  // Numbered on first sight, in memory only; a failed batch's stay (they name no stored row).
-  const std::vector<Series>& series() const { return series_; }
 
   // Appends the keys added since the last commit to `device_keys`' appender.
   Status AppendPending(Appender& a) const {
@@ -290,7 +301,21 @@ class DeviceKeys {
     }
     return a.Flush();
   }
-  void Committed() { pending_.clear(); }
+  // Appends the series numbered since the last commit to `rollup_series`' appender. A failed
+  // batch's series keep their numbers and are appended with the next batch.
+  Status AppendPendingSeries(Appender& a) const {
+    for (size_t i = stored_series_; i < series_.size(); ++i) {
+      if (Status s = a.NextRow(); !s.ok()) return s;
+      a.Value(0, SeriesKey(static_cast<int32_t>(i)));
+      a.String(1, series_[i].first);
+      a.String(2, series_[i].second);
+    }
+    return a.Flush();
+  }
+  void Committed() {
+    pending_.clear();
+    stored_series_ = series_.size();
+  }
   void RolledBack() {
     for (auto p = pending_.rbegin(); p != pending_.rend(); ++p) {
       std::vector<Entry>& list = *p->first;
@@ -310,7 +335,7 @@ class DeviceKeys {
     std::array<std::string, kFields> fields;
     bool has_topic = false;
     int32_t key = 0;
-    int32_t series = 0;
+    int32_t series = -1;  // a sensor's; -1 for a cooling unit
   };
   struct Hash {
     using is_transparent = void;
@@ -326,21 +351,27 @@ class DeviceKeys {
   std::pair<std::vector<Entry>*, size_t> Insert(const Tuple& t, bool has_topic, int32_t key) {
     Entry e{.has_topic = has_topic, .key = key};
     for (size_t f = 0; f < kFields; ++f) e.fields[f] = t[f];
-    Series named{e.fields[1], e.fields[3]};
-    auto [s, added] = series_numbers_.try_emplace(named, static_cast<int32_t>(series_.size()));
-    if (added) series_.push_back(std::move(named));
-    e.series = s->second;
+    if (e.fields[0] == "sensor") e.series = Number({e.fields[1], e.fields[3]});
     auto it = by_device_.find(t[1]);
     if (it == by_device_.end()) it = by_device_.emplace(t[1], std::vector<Entry>()).first;
     it->second.push_back(std::move(e));
     return {&it->second, it->second.size() - 1};
   }
+  // The series' number, the next one if it has none yet.
+  int32_t Number(Series named) {
+    auto [s, added] = series_numbers_.try_emplace(named, static_cast<int32_t>(series_.size()));
+    if (added) series_.push_back(std::move(named));
+    return s->second;
+  }
 
   std::unordered_map<std::string, std::vector<Entry>, Hash, std::equal_to<>> by_device_;
   std::vector<std::pair<std::vector<Entry>*, size_t>> pending_;
   int32_t next_key_ = 1;
+  // Sensors' (device_id, measurement_type), numbered on first sight; the first stored_series_ are
+  // in rollup_series.
   std::vector<Series> series_;
   std::map<Series, int32_t> series_numbers_;
+  size_t stored_series_ = 0;
 };
 
 Result<std::unique_ptr<Writer>> Writer::Create(Database& db, const WriterOptions& options) {
@@ -354,7 +385,7 @@ Result<std::unique_ptr<Writer>> Writer::Create(Database& db, const WriterOptions
   if (Result<int> v = Migrate(*w->conn_); !v.ok()) return v.status();
   w->staging_ = options.staging.value_or(db.options().path.starts_with("md:"));
   if (Status s = w->conn_->Execute(
-          "CREATE OR REPLACE TEMP TABLE dcmon_batch_rollups AS SELECT * FROM rollups_1m LIMIT 0; "
+          "CREATE OR REPLACE TEMP TABLE dcmon_batch_rollups AS SELECT * FROM rollup_facts LIMIT 0; "
           "CREATE OR REPLACE TEMP TABLE dcmon_batch_devices AS SELECT * FROM devices LIMIT 0");
       !s.ok())
     return s;
@@ -371,7 +402,7 @@ Result<std::unique_ptr<Writer>> Writer::Create(Database& db, const WriterOptions
       "(SELECT coalesce(max(ingest_seq), 0) FROM cooling_facts))");
   if (!r.ok()) return r.status();
   w->last_seq_ = r->Int64(0, 0);
-  r = w->conn_->Query("SELECT epoch_us(max(minute)) FROM rollups_1m");
+  r = w->conn_->Query("SELECT epoch_us(max(minute)) FROM rollup_facts");
   if (!r.ok()) return r.status();
   w->stored_minutes_ = std::make_unique<StoredMinutes>(r->IsNull(0, 0) ? INT64_MIN : r->Int64(0, 0));
   w->keys_ = std::make_unique<DeviceKeys>();
@@ -385,8 +416,8 @@ Result<std::unique_ptr<Writer>> Writer::Create(Database& db, const WriterOptions
 Writer::~Writer() = default;
 
 void Writer::ResetAppenders() {
-  for (std::unique_ptr<Appender>* a : {&sensors_, &cooling_, &device_keys_, &rejects_, &rollups_,
-                                       &batch_rollups_, &batch_devices_})
+  for (std::unique_ptr<Appender>* a : {&sensors_, &cooling_, &device_keys_, &rejects_, &series_,
+                                       &rollups_, &batch_rollups_, &batch_devices_})
     a->reset();
 }
 
@@ -407,7 +438,8 @@ Status Writer::OpenAppenders() {
                    open(cooling_, table(kAppendedTables[1]), stage),
                    open(device_keys_, table(kAppendedTables[2]), stage),
                    open(rejects_, table(kAppendedTables[3]), stage),
-                   open(rollups_, table(kAppendedTables[4]), stage),
+                   open(series_, table(kAppendedTables[4]), stage),
+                   open(rollups_, table(kAppendedTables[5]), stage),
                    open(batch_rollups_, "dcmon_batch_rollups", "temp"),
                    open(batch_devices_, "dcmon_batch_devices", "temp")}) {
     if (!s.ok()) return s;
@@ -480,6 +512,7 @@ Status Writer::AppendRows(const WriteBatch& batch, int64_t ingest_time, CommitSt
     }
   }
   if (Status st = keys_->AppendPending(*device_keys_); !st.ok()) return st;
+  if (Status st = keys_->AppendPendingSeries(*series_); !st.ok()) return st;
   Appender& rejects = *rejects_;
   for (const RejectRow& r : batch.rejects) {
     if (Status st = rejects.NextRow(); !st.ok()) return st;
@@ -499,7 +532,7 @@ Status Writer::AppendRows(const WriteBatch& batch, int64_t ingest_time, CommitSt
   }
   if (batch.records.empty()) return staging_ ? MoveStaged() : Status::Ok();
   Result<Derived::Appended> appended =
-      derived.Append(*rollups_, *batch_rollups_, *batch_devices_, *stored_minutes_, keys_->series());
+      derived.Append(*rollups_, *batch_rollups_, *batch_devices_, *stored_minutes_);
   if (!appended.ok()) return appended.status();
   pending_newest_ = std::move(appended->newest);
   if (staging_) {
@@ -519,26 +552,25 @@ Status Writer::MoveStaged() {
   return Status::Ok();
 }
 
-// Merges the batch's rollups that may already be in rollups_1m (those of minutes from `first` to
+// Merges the batch's rollups that may already be in rollup_facts (those of minutes from `first` to
 // `last`) and its devices, computed in C++ and appended to TEMP tables, into what is there. By
 // hand rather than through a primary key: an upsert through the key index cost most of a batch's
 // time and file (docs/benchmarks.md). The range lets DuckDB skip older row groups; the batch's
-// newer minutes were appended straight to rollups_1m.
+// newer minutes were appended straight to rollup_facts.
 Status Writer::Merge(int64_t first, int64_t last) {
   std::string sql;
   if (first <= last) {
     const std::string same_key = fmt::format(
-        "r.minute BETWEEN {} AND {} AND r.device_id = "
-        "b.device_id AND r.measurement_type = b.measurement_type AND r.minute = b.minute",
+        "r.minute BETWEEN {} AND {} AND r.series_key = b.series_key AND r.minute = b.minute",
         SqlTimestamp(first), SqlTimestamp(last));
     sql = fmt::format(R"sql(
-UPDATE rollups_1m r SET
+UPDATE rollup_facts r SET
   count = r.count + b.count, min = least(r.min, b.min), max = greatest(r.max, b.max), sum = r.sum + b.sum,
   last_value = CASE WHEN b.last_time >= r.last_time THEN b.last_value ELSE r.last_value END,
   last_time = greatest(r.last_time, b.last_time)
 FROM temp.main.dcmon_batch_rollups b WHERE {0};
-INSERT INTO rollups_1m
-SELECT * FROM temp.main.dcmon_batch_rollups b WHERE NOT EXISTS (SELECT 1 FROM rollups_1m r WHERE {0});
+INSERT INTO rollup_facts
+SELECT * FROM temp.main.dcmon_batch_rollups b WHERE NOT EXISTS (SELECT 1 FROM rollup_facts r WHERE {0});
 DELETE FROM temp.main.dcmon_batch_rollups;
 )sql",
                       same_key);

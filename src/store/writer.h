@@ -114,11 +114,11 @@ class Writer {
   std::unique_ptr<Connection> conn_;
   // Opened on first use and kept across batches; dropped after a failure, which leaves an appender
   // unusable. The last two fill the TEMP tables a batch's rollups and devices are merged from.
-  std::unique_ptr<Appender> sensors_, cooling_, device_keys_, rejects_, rollups_, batch_rollups_,
-      batch_devices_;
+  std::unique_ptr<Appender> sensors_, cooling_, device_keys_, rejects_, series_, rollups_,
+      batch_rollups_, batch_devices_;
   std::unique_ptr<DeviceKeys> keys_;
   int64_t last_seq_ = 0;
-  // Each series' newest minute in rollups_1m: a batch's rollups of later minutes are appended, not
+  // Each series' newest minute in rollup_facts: a batch's rollups of later minutes are appended, not
   // merged.
   std::unique_ptr<StoredMinutes> stored_minutes_;
   std::vector<std::pair<int32_t, int64_t>> pending_newest_;  // of the batch being committed
