@@ -78,7 +78,7 @@ answered() {
 }
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 hz=$(getconf CLK_TCK)
-per_million() { awk -v t="$1" -v hz="$hz" -v n="$2" 'BEGIN {printf "%.2f", t / hz / n * 1e6}'; }
+per_million() { awk -v t="$1" -v hz="$hz" -v n="$2" 'BEGIN {printf "%.2f\n", t / hz / n * 1e6}'; }
 all_queryable=1
 
 # `round NAME BINARY`: one round on a fresh broker and store; appends acked, e2e, p99 (ms) and the CPU figures to
