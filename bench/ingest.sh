@@ -9,8 +9,11 @@
 # to end (stored, from the first request until the last was queryable), p99 of a request, and CPU seconds per
 # million records of serve, of the broker and of the client (wrk), each from the round's start until queryable,
 # and serve's RSS over the second half of the wrk run (min .. max, sampled every second).
-# With BASELINE=path (another build's dcmon), that build and this one take turns, round by round (baseline,
-# this build, $ROUNDS rounds), and the medians are compared side by side. DCMON=path measures another build.
+# With PROFILE=1, `perf record` samples serve at 199 Hz from the round's start until queryable and
+# bench/thread_profile.py prints serve's CPU s per M records by thread role (the HTTP side: I/O threads, ingest
+# workers, the producer's librdkafka thread), with medians per build at the end. With BASELINE=path (another
+# build's dcmon), that build and this one take turns, round by round (baseline, this build, $ROUNDS rounds), and
+# the medians are compared side by side. DCMON=path measures another build.
 # Everything shares this machine's cores: the client, the broker and the server compete.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -95,7 +98,10 @@ round() {
   start=$(date +%s.%N); s0=$(cpu_ticks "$serve_pid"); b0=$(cpu_ticks "$broker_pid")
   # wrk's own CPU (user + system, in ticks) from GNU time.
   for _ in $(seq "$duration"); do ps -o rss= -p "$serve_pid"; sleep 1; done >"$dir/rss.txt" &
-  local rss_pid=$!
+  local rss_pid=$! perf_pid=
+  if [ -n "${PROFILE:-}" ]; then
+    perf record -q -F 199 --call-graph dwarf,16384 -o "$dir/perf.data" -p "$serve_pid" 2>/dev/null & perf_pid=$!
+  fi
   /usr/bin/time -f '%U %S' -o "$dir/wrk.time" \
     wrk -t2 -c"$conns" -d"${duration}s" --latency --timeout 30s -s "$work/ingest.lua" "$url/api/v1/ingest" >"$dir/wrk.txt"
   wait "$rss_pid"
@@ -109,6 +115,7 @@ round() {
     want=$((before + 5000 * ($(answered) - answered0))); now=$(count)
   done
   end=$(date +%s.%N)
+  [ -n "$perf_pid" ] && { kill -INT "$perf_pid"; wait "$perf_pid" || true; }
   [ "$now" -ge "$want" ] || all_queryable=0
   stored=$((now - before))
   p99=$(awk '$1 == "99%" {v = $2; if (v ~ /ms$/) v += 0; else if (v ~ /us$/) v = v / 1000; else v = v * 1000; print v}' "$dir/wrk.txt")
@@ -124,6 +131,10 @@ round() {
        "$(tail -1 "$work/$name.e2e") records/s end to end; CPU s per M records: serve $(tail -1 "$work/$name.serve")," \
        "broker $(tail -1 "$work/$name.broker"), wrk $(tail -1 "$work/$name.client"); serve RSS second half" \
        "$(tail -n $((duration / 2)) "$dir/rss.txt" | sort -n | sed -n '1p;$p' | awk '{printf "%s%.0f MB", (NR > 1 ? " .. " : ""), $1 / 1024}')"
+  if [ -n "$perf_pid" ]; then
+    perf script -i "$dir/perf.data" -F tid,ip,sym --no-inline 2>/dev/null | bench/thread_profile.py 199 "$stored" |
+      tee -a "$work/$name.roles" | awk -F'\t' '{printf "    %s: %s CPU s per M records\n", $1, $2}'
+  fi
   kill "$serve_pid" "$broker_pid"; wait "$serve_pid" "$broker_pid" 2>/dev/null || true
 }
 median() { sort -g "$1" | awk '{a[NR] = $1} END {print a[int((NR + 1) / 2)]}'; }
@@ -140,6 +151,13 @@ for b in "${builds[@]}"; do
        "end to end, p99 $(median "$work/$b.p99") ms; CPU s per M records: serve $(median "$work/$b.serve")," \
        "broker $(median "$work/$b.broker"), wrk $(median "$work/$b.client")"
 done
+if [ -n "${PROFILE:-}" ]; then
+  for b in "${builds[@]}"; do
+    echo "median of $rounds ($b), CPU s per M records by thread:"
+    sort -t$'\t' -k1,1 -k2,2g "$work/$b.roles" |
+      awk -F'\t' '{v[$1] = v[$1] " " $2; n[$1]++} END {for (r in v) {split(substr(v[r], 2), a, " "); printf "  %s: %s\n", r, a[int((n[r] + 1) / 2)]}}'
+  done
+fi
 if [ -n "${BASELINE:-}" ]; then
   echo "this build / baseline: acknowledged x$(ratio "$(median "$work/dcmon.acked")" "$(median "$work/baseline.acked")")," \
        "end to end x$(ratio "$(median "$work/dcmon.e2e")" "$(median "$work/baseline.e2e")"), serve CPU per record" \
