@@ -62,6 +62,7 @@ bench: build
 	@bench/alerts.sh
 	@bench/store.sh
 	@bench/api.sh
+	@bench/ingest.sh
 	@bench/airbyte.sh
 	@bench/kpis.sh
 	@bench/influx.sh

@@ -1,13 +1,10 @@
 #!/usr/bin/env bash
 # The API under load (issue #6): wrk for 30 s at 64 connections on GET /api/v1/summary; paged reads (issue #11:
 # twelve simulated hours, 390,528 records, paged with limit=10000 through /api/airbyte/all, /api/v1/readings and
-# /api/v1/cooling, median of 3 passes); then POST /api/v1/ingest with 5,000-record NDJSON bodies, every body
-# distinct records (one simulated body, its date moved to a day of its own per request, so the loader's re-send
-# window drops none); against dcmon serve on the embedded broker with a file store. DCMON=path runs another
-# build; BASELINE=path serves the paged reads with another build too, in turns (before and after side by side).
-# Prints req/s and p99 from wrk, records/s acknowledged by Kafka and end
-# to end (acknowledged, then counted in DuckDB once the loader has caught up), and serve's RSS over the second
-# half of each run (min, max: flat is within ±10 %).
+# /api/v1/cooling, median of 3 passes); against dcmon serve on the embedded broker with a file store. DCMON=path
+# runs another build; BASELINE=path serves the paged reads with another build too, in turns (before and after
+# side by side). Prints req/s and p99 from wrk and serve's RSS over the second half of the summary run (min, max:
+# flat is within ±10 %). POST /api/v1/ingest is bench/ingest.sh's.
 # Everything shares this machine's cores: the client, the broker and the server compete. 64 partitions keep a
 # 30 s burst within the embedded broker's retention while the loader catches up.
 set -euo pipefail
@@ -119,61 +116,3 @@ for e in "${endpoints[@]}"; do
          "serve CPU per record x$(awk -v a="$(median baseline 2)" -v b="$(median dcmon 2)" 'BEGIN{printf "%.2f", b / a}')"
   fi
 done
-[ -n "${BASELINE:-}" ] && restart_serve "$dcmon"
-
-# Ingest: 5,000 simulator records per request, distinct in every request: the body is split at its date, and
-# request n of wrk thread t joins the pieces with day 2 n + t after 2000-01-01 (LuaJIT's table.concat, about a
-# millisecond per body), so every record has an event time no other request has.
-$dcmon simulate --from 2025-08-22T00:00:00Z --to 2025-08-22T00:20:00Z >"$work/all.ndjson"
-head -5000 "$work/all.ndjson" >"$work/batch.ndjson"
-[ "$(grep -c 2025-08-22 "$work/batch.ndjson")" = 5000 ] || { echo "batch.ndjson: not every line dated 2025-08-22" >&2; exit 1; }
-cat >"$work/ingest.lua" <<EOF
-local threads = 0
-function setup(thread)
-  thread:set("id", threads)
-  threads = threads + 1
-end
-function init(args)
-  local f = io.open("$work/batch.ndjson", "rb")
-  local body = f:read("*a")
-  f:close()
-  pieces = {}
-  local at = 1
-  while true do
-    local s, e = body:find("2025-08-22", at, true)
-    if not s then break end
-    pieces[#pieces + 1] = body:sub(at, s - 1)
-    at = e + 1
-  end
-  pieces[#pieces + 1] = body:sub(at)
-  n = 0
-  headers = {["Content-Type"] = "application/x-ndjson", ["Authorization"] = "Bearer $DCMON_ADMIN_TOKEN"}
-end
-function request()
-  local day = 946684800 + (2 * n + id) * 86400
-  n = n + 1
-  return wrk.format("POST", nil, headers, table.concat(pieces, os.date("!%Y-%m-%d", day)))
-end
-EOF
-before=$(count)
-start=$(date +%s.%N)
-watch_rss & rss_pid=$!
-wrk -t2 -c64 -d"${duration}s" --latency --timeout 30s -s "$work/ingest.lua" "$url/api/v1/ingest" >"$work/ingest.txt"
-acked=$(date +%s.%N)
-wait $rss_pid
-requests=$(grep -E 'requests in' "$work/ingest.txt" | awk '{print $1}')
-non2xx=$(awk '/Non-2xx/ {print $NF}' "$work/ingest.txt"); non2xx=${non2xx:-0}
-# Until the loader has stored everything that was acknowledged, at most 10 min.
-want=$((before + (requests - non2xx) * 5000))
-caught_up() { now=$(count); end=$(date +%s.%N); [ "$now" -ge "$want" ]; }
-wait_for 600 caught_up || echo "ingest: the loader had not caught up after 10 min" >&2
-stored=$((now - before))
-metrics=$(curl -s -H "Authorization: Bearer $DCMON_ADMIN_TOKEN" "$url/metrics")
-lost=$(awk '/^dcmon_kafka_lost_records_total/ {print $2}' <<<"$metrics")
-duplicates=$(awk '/^dcmon_loader_records_total\{outcome="duplicate"\}/ {print $2}' <<<"$metrics")
-rps=$(grep 'Requests/sec' "$work/ingest.txt" | awk '{print $2}')
-echo "ingest: $rps req/s of 5,000 distinct records = $(awk -v r="$rps" 'BEGIN{printf "%.0f", r*5000}') records/s acknowledged by Kafka," \
-     "p99 $(grep -E '^ +99%' "$work/ingest.txt" | awk '{print $2}'), $requests requests ($non2xx not 2xx);" \
-     "stored $stored of $((want - before)) = $(awk -v n="$stored" -v s="$start" -v e="$end" 'BEGIN{printf "%.0f", n/(e-s)}') records/s end to end" \
-     "(first request to the last acknowledged record queryable, $(awk -v a="$acked" -v e="$end" 'BEGIN{printf "%.1f", e-a}') s after the last ack);" \
-     "${lost:-?} lost, ${duplicates:-?} dropped as re-sends; RSS second half $(rss_half)"

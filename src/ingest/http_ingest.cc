@@ -68,6 +68,7 @@ Status SplitJsonArray(std::string_view text, std::vector<std::string_view>& out)
 
 struct Decoders {
   RecordDecoder records;
+  Record record;  // decoded into again and again: its strings keep their buffers
   std::string minified;
   std::vector<std::string_view> elements;
   std::string points;
@@ -98,15 +99,15 @@ Result<IngestOutcome> HttpIngest::Records(std::string_view body, std::string_vie
   Status produced;
   // Produces one validated record as the bytes it was decoded from.
   auto take = [&](std::string_view raw, int64_t line) {
-    Result<Record> r = d.records.Decode(raw);
-    if (!r.ok()) {
-      out.rejects.push_back({line, fmt::format("line {}: {}", line, r.status().message()),
+    if (Status s = d.records.DecodeInto(raw, d.record); !s.ok()) {
+      out.rejects.push_back({line, fmt::format("line {}: {}", line, s.message()),
                              std::string(raw.substr(0, DecodeLimits{}.max_record_bytes))});
       return;
     }
-    const std::string& topic =
-        std::holds_alternative<SensorReading>(*r) ? topics_.sensors_topic : topics_.cooling_topic;
-    produced = producer_.Produce(topic, DeviceIdOf(*r), raw, {}, tracker);
+    const std::string& topic = std::holds_alternative<SensorReading>(d.record)
+                                   ? topics_.sensors_topic
+                                   : topics_.cooling_topic;
+    produced = producer_.Produce(topic, DeviceIdOf(d.record), raw, {}, tracker);
     if (produced.ok()) ++out.accepted;
   };
   const std::string_view text = Trim(body);
