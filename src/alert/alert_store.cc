@@ -4,6 +4,7 @@
 #include <simdjson.h>
 
 #include <cmath>
+#include <map>
 
 namespace dcmon::alert {
 namespace {
@@ -126,36 +127,46 @@ Result<std::vector<Silence>> AlertStore::LoadSilences(int64_t now_micros) {
 
 Status AlertStore::Record(std::span<const AlertStatus> changes, int64_t now_micros) {
   if (changes.empty()) return Status::Ok();
-  std::string sql = "BEGIN TRANSACTION;\n";
+  // Three statements whatever the number of changes (an alert storm is when this must keep up):
+  // the events, the current rows replaced, the resolved ones removed. A change's row replaces an
+  // earlier change's of the same alert in this call, so only each alert's last change is kept.
+  std::string events, current, resolved;
+  std::map<std::string_view, const AlertStatus*> last;
   int64_t seq = last_event_seq_;
   for (const AlertStatus& s : changes) {
     const Alert& a = s.alert;
-    const std::string racks = StringListJson(a.affected_racks);
-    const std::string labels = StringMapJson(a.labels);
     auto summary = a.annotations.find("summary");
-    sql += fmt::format(
-        "INSERT INTO alert_events VALUES ({}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, "
-        "{});\n",
-        ++seq, SqlString(s.id), SqlString(a.rule), SqlString(a.device),
-        SqlString(AlertStateName(a.state)), SqlTimestamp(ChangedAt(a)), SqlString(a.severity),
-        SqlString(CategoryName(a.category)), SqlDouble(a.value), OrNull(a.inhibited_by),
-        SqlString(racks), SqlString(labels),
-        summary == a.annotations.end() ? "NULL" : SqlString(summary->second),
-        SqlTimestamp(now_micros));
-    if (a.state == AlertState::kResolved) {
-      sql += fmt::format("DELETE FROM alerts WHERE id = {};\n", SqlString(s.id));
-      continue;
-    }
-    sql += fmt::format(
-        "INSERT OR REPLACE INTO alerts VALUES ({}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, "
-        "{}, {}, {}, {});\n",
-        SqlString(s.id), SqlString(a.rule), SqlString(a.device), SqlString(a.clock),
-        SqlString(AlertStateName(a.state)), SqlString(a.severity),
-        SqlString(CategoryName(a.category)), SqlTimestamp(a.pending_since_micros),
-        TimeOrNull(a.starts_at_micros), SqlDouble(a.value), OrNull(a.inhibited_by),
-        SqlString(racks), SqlString(labels), SqlString(StringMapJson(a.annotations)),
-        OrNull(s.acknowledged_by), TimeOrNull(s.acknowledged_at_micros));
+    fmt::format_to(std::back_inserter(events),
+                   "{}({}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {})",
+                   events.empty() ? "" : ",\n", ++seq, SqlString(s.id), SqlString(a.rule),
+                   SqlString(a.device), SqlString(AlertStateName(a.state)),
+                   SqlTimestamp(ChangedAt(a)), SqlString(a.severity),
+                   SqlString(CategoryName(a.category)), SqlDouble(a.value), OrNull(a.inhibited_by),
+                   SqlString(StringListJson(a.affected_racks)), SqlString(StringMapJson(a.labels)),
+                   summary == a.annotations.end() ? "NULL" : SqlString(summary->second),
+                   SqlTimestamp(now_micros));
+    last[s.id] = &s;
   }
+  for (const auto& [id, s] : last) {
+    const Alert& a = s->alert;
+    // Every change's current row goes (a resolved alert's for good, the others to be replaced).
+    fmt::format_to(std::back_inserter(resolved), "{}{}", resolved.empty() ? "" : ", ",
+                   SqlString(s->id));
+    if (a.state == AlertState::kResolved) continue;
+    fmt::format_to(std::back_inserter(current),
+                   "{}({}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {})",
+                   current.empty() ? "" : ",\n", SqlString(s->id), SqlString(a.rule),
+                   SqlString(a.device), SqlString(a.clock), SqlString(AlertStateName(a.state)),
+                   SqlString(a.severity), SqlString(CategoryName(a.category)),
+                   SqlTimestamp(a.pending_since_micros), TimeOrNull(a.starts_at_micros),
+                   SqlDouble(a.value), OrNull(a.inhibited_by),
+                   SqlString(StringListJson(a.affected_racks)), SqlString(StringMapJson(a.labels)),
+                   SqlString(StringMapJson(a.annotations)), OrNull(s->acknowledged_by),
+                   TimeOrNull(s->acknowledged_at_micros));
+  }
+  std::string sql = "BEGIN TRANSACTION;\nINSERT INTO alert_events VALUES " + events + ";\n" +
+                    "DELETE FROM alerts WHERE id IN (" + resolved + ");\n";
+  if (!current.empty()) sql += "INSERT INTO alerts VALUES " + current + ";\n";
   sql += "COMMIT;";
   if (Status st = conn_->Execute(sql); !st.ok()) {
     (void)conn_->Execute("ROLLBACK");
