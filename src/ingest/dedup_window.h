@@ -63,7 +63,10 @@ class DedupWindow {
   struct Device {
     int64_t newest = INT64_MIN;
     std::deque<Key> keys;  // sorted, oldest first; a device's records mostly arrive in order
-    bool Contains(Key k) const { return std::binary_search(keys.begin(), keys.end(), k); }
+    // A key past the newest held (a device's next record, mostly) is known absent without a search.
+    bool Contains(Key k) const {
+      return !keys.empty() && !(keys.back() < k) && std::binary_search(keys.begin(), keys.end(), k);
+    }
     // False when the key is there already.
     bool Insert(Key k);
   };
