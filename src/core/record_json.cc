@@ -112,6 +112,35 @@ Field Lookup(std::string_view key) {
   return kUnknown;
 }
 
+// Each field's name and closing quote as a key's bytes hold them, in 8-byte words with masks for
+// the bytes that count, so that a key can be recognised in place without finding its end first.
+struct QuotedName {
+  std::array<uint64_t, 3> word{};
+  std::array<uint64_t, 3> mask{};
+};
+constexpr auto kQuotedNames = [] {
+  std::array<QuotedName, kFieldCount> t{};
+  for (size_t f = 0; f < kFields.size(); ++f) {
+    const std::string_view name = kFields[f].name;
+    for (size_t i = 0; i <= name.size(); ++i) {
+      const uint64_t byte = i < name.size() ? static_cast<unsigned char>(name[i]) : '"';
+      t[f].word[i / 8] |= byte << (8 * (i % 8));
+      t[f].mask[i / 8] |= uint64_t{0xff} << (8 * (i % 8));
+    }
+  }
+  return t;
+}();
+static_assert(kMaxNameLength + 1 <= 3 * 8);
+
+// True if the key at p (just after its opening quote, in padded input) is field f's name.
+bool KeyIs(const char* p, Field f) {
+  const QuotedName& q = kQuotedNames[f];
+  const uint64_t differ = ((swar::Load(p) & q.mask[0]) ^ q.word[0]) |
+                          ((swar::Load(p + 8) & q.mask[1]) ^ q.word[1]) |
+                          ((swar::Load(p + 16) & q.mask[2]) ^ q.word[2]);
+  return differ == 0;
+}
+
 std::string_view TypeName(od::json_type t) {
   switch (t) {
     case od::json_type::array:
@@ -258,6 +287,52 @@ int64_t TimeOfDayMicros(std::string_view s) {
   return (hour * 3600 + minute * 60 + second) * int64_t{1000000} + fraction;
 }
 
+// The length of a string's text up to the first byte that is not plain printable ASCII: a quote, a
+// backslash, a control byte, DEL or a byte of a multi-byte character. `s` points into padded input.
+size_t PlainLength(const char* s) {
+  for (size_t n = 0;; n += 8) {
+    const uint64_t x = swar::Load(s + n);
+    // As in KeyLength, the lowest flagged byte is the first match of each test.
+    if (const uint64_t m = swar::BytesEqual(x, '"') | swar::BytesEqual(x, '\\') |
+                           swar::BytesBelow(x, 0x20) | swar::BytesEqual(x, 0x7f) |
+                           (x & swar::kHigh)) {
+      return n + static_cast<size_t>(std::countr_zero(m)) / 8;
+    }
+  }
+}
+
+bool IsDigit(char c) { return static_cast<unsigned>(static_cast<unsigned char>(c) - '0') <= 9u; }
+
+const char* SkipDigits(const char* p, const char* end) {
+  while (p < end && IsDigit(*p)) ++p;
+  return p;
+}
+
+const char* SkipSpace(const char* p, const char* end) {
+  while (p < end && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r')) ++p;
+  return p;
+}
+
+// The end of the JSON number at p (RFC 8259's grammar), or nullptr when p starts none.
+const char* NumberEnd(const char* p, const char* end) {
+  if (p < end && *p == '-') ++p;
+  if (p == end || !IsDigit(*p)) return nullptr;
+  p = *p == '0' ? p + 1 : SkipDigits(p, end);
+  if (p < end && *p == '.') {
+    const char* digits = p + 1;
+    p = SkipDigits(digits, end);
+    if (p == digits) return nullptr;
+  }
+  if (p < end && (*p == 'e' || *p == 'E')) {
+    ++p;
+    if (p < end && (*p == '+' || *p == '-')) ++p;
+    const char* digits = p;
+    p = SkipDigits(digits, end);
+    if (p == digits) return nullptr;
+  }
+  return p;
+}
+
 }  // namespace
 
 struct RecordDecoder::Impl {
@@ -275,6 +350,12 @@ struct RecordDecoder::Impl {
 
   // Decodes into `out`, reusing its strings' buffers; `out` is unspecified after an error.
   Status DecodePadded(const char* data, size_t len, size_t capacity, Record& out);
+  // The fast path, for records as producers write them: one flat object of known fields, each
+  // once, strings of plain printable ASCII within the length limit, numbers and integers in JSON's
+  // spelling, timestamps ParseTimestamp takes. Fills `f` and returns true for such a record, where
+  // the general path (simdjson) would read the same fields; false for anything else, which the
+  // general path then decodes or explains. Reads only [p, end) of padded input.
+  bool ScanFlat(const char* p, const char* end, Fields& f);
   // Per-field steps return false with the reason in `error`: no Status is built on the happy path.
   bool ReadField(Field id, od::value v, Fields& f);
   bool AddExtra(std::string_view key, od::value v);
@@ -288,6 +369,13 @@ struct RecordDecoder::Impl {
   Status Assemble(const Fields& f, Record& out);
 
   DecodeLimits limits;
+  DecodePath path = DecodePath::kFast;
+  // For ScanFlat: the key that followed each key (kFieldCount: the first) in the last record.
+  std::array<Field, kFieldCount + 1> next_field = [] {
+    std::array<Field, kFieldCount + 1> t{};
+    t.fill(kUnknown);
+    return t;
+  }();
   od::parser parser;
   simdjson::dom::parser validator;  // full validation of unknown fields' values (rare path)
   std::string padded;  // input copied here with SIMDJSON_PADDING readable bytes after it
@@ -377,6 +465,77 @@ bool RecordDecoder::Impl::ReadField(Field id, od::value v, Fields& f) {
   return true;
 }
 
+bool RecordDecoder::Impl::ScanFlat(const char* p, const char* end, Fields& f) {
+  p = SkipSpace(p, end);
+  if (p == end || *p != '{') return false;
+  Field previous = kFieldCount;
+  do {
+    p = SkipSpace(p + 1, end);
+    if (p == end || *p != '"') return false;
+    ++p;
+    // Records of a stream share a layout: the key that followed this one last time is tried first.
+    Field id = next_field[previous];
+    if (id == kUnknown || !KeyIs(p, id)) {
+      const size_t key_len = PlainLength(p);
+      if (p + key_len >= end || p[key_len] != '"') return false;
+      id = Lookup(std::string_view(p, key_len));
+      if (id == kUnknown) return false;
+      next_field[previous] = id;
+    }
+    if (f.present & Bit(id)) return false;
+    previous = id;
+    p += kFields[id].name.size();
+    if (p >= end) return false;
+    p = SkipSpace(p + 1, end);
+    if (p == end || *p != ':') return false;
+    p = SkipSpace(p + 1, end);
+    if (p == end) return false;
+    switch (kFields[id].kind) {
+      case Kind::kString:
+      case Kind::kTimestamp: {
+        if (*p != '"') return false;
+        const size_t n = PlainLength(++p);
+        if (p + n >= end || p[n] != '"' || n > limits.max_string_bytes) return false;
+        const std::string_view s(p, n);
+        if (kFields[id].kind == Kind::kString) {
+          f.str[id] = s;
+        } else {
+          Result<int64_t> t = ParseTimestamp(s);
+          if (!t.ok()) return false;
+          f.timestamp = *t;
+        }
+        p += n + 1;
+        break;
+      }
+      case Kind::kNumber: {
+        const char* number_end = NumberEnd(p, end);
+        double d;
+        if (number_end == nullptr) return false;
+        const auto [ptr, ec] = std::from_chars(p, number_end, d);
+        if (ec != std::errc() || ptr != number_end || !std::isfinite(d)) return false;
+        f.num[id] = d;
+        p = number_end;
+        break;
+      }
+      case Kind::kInteger: {
+        // Non-negative, without a leading zero, and short enough that it cannot overflow.
+        const char* digits_end = SkipDigits(p, end);
+        const auto digits = digits_end - p;
+        if (digits == 0 || digits > 18 || (*p == '0' && digits > 1)) return false;
+        int64_t seq = 0;
+        for (; p < digits_end; ++p) seq = seq * 10 + (*p - '0');
+        f.seq = seq;
+        break;
+      }
+    }
+    f.present |= Bit(id);
+    f.set |= Bit(id);
+    p = SkipSpace(p, end);
+  } while (p < end && *p == ',');
+  if (p == end || *p != '}') return false;
+  return SkipSpace(p + 1, end) == end;
+}
+
 bool RecordDecoder::Impl::AddExtra(std::string_view key, od::value v) {
   if (extra_keys.size() >= limits.max_extra_fields) {
     return Fail(
@@ -426,6 +585,13 @@ Status RecordDecoder::Impl::DecodePadded(const char* data, size_t len, size_t ca
   if (len > limits.max_record_bytes) {
     return FieldError(
         "record", fmt::format("{} bytes exceeds the {}-byte limit", len, limits.max_record_bytes));
+  }
+  if (path == DecodePath::kFast) {
+    Fields flat;
+    if (ScanFlat(data, data + len, flat)) {
+      extra.clear();
+      return Assemble(flat, out);
+    }
   }
   od::document doc;
   if (auto err = parser.iterate(data, len, capacity).get(doc)) return ParseError(err, json);
@@ -544,7 +710,10 @@ Status RecordDecoder::Impl::Assemble(const Fields& f, Record& out) {
   return Status::Ok();
 }
 
-RecordDecoder::RecordDecoder(DecodeLimits limits) : impl_(std::make_unique<Impl>(limits)) {}
+RecordDecoder::RecordDecoder(DecodeLimits limits, DecodePath path)
+    : impl_(std::make_unique<Impl>(limits)) {
+  impl_->path = path;
+}
 RecordDecoder::~RecordDecoder() = default;
 RecordDecoder::RecordDecoder(RecordDecoder&&) noexcept = default;
 RecordDecoder& RecordDecoder::operator=(RecordDecoder&&) noexcept = default;

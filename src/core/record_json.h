@@ -43,10 +43,16 @@ struct NdjsonBatch {
   int64_t lines = 0;  // non-blank lines seen
 };
 
+// kFast reads records as producers write them (flat, known fields, plain ASCII strings) with a
+// scanner of its own and hands everything else to simdjson; kGeneral always uses simdjson. Both
+// give the same record or the same error for every input: kGeneral is the reference that tests
+// and fuzzers hold kFast to.
+enum class DecodePath : uint8_t { kFast, kGeneral };
+
 // Decodes records. Reuse one per thread: it owns simdjson parser buffers. Not thread-safe.
 class RecordDecoder {
  public:
-  explicit RecordDecoder(DecodeLimits limits = {});
+  explicit RecordDecoder(DecodeLimits limits = {}, DecodePath path = DecodePath::kFast);
   ~RecordDecoder();
   RecordDecoder(RecordDecoder&&) noexcept;
   RecordDecoder& operator=(RecordDecoder&&) noexcept;

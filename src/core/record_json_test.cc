@@ -573,5 +573,168 @@ TEST(RecordJson, TimestampsAgreeWithParseRfc3339) {
   }
 }
 
+// The fast path (DecodePath::kFast) must give what the general one gives: the same record, or the
+// same error, byte for byte.
+void ExpectSameAsGeneral(RecordDecoder& fast, RecordDecoder& general, const std::string& json) {
+  Result<Record> a = fast.Decode(json);
+  Result<Record> b = general.Decode(json);
+  ASSERT_EQ(a.ok(), b.ok()) << json << ": " << (a.ok() ? b : a).status().message();
+  if (a.ok()) {
+    ASSERT_EQ(*a, *b) << json;
+  } else {
+    ASSERT_EQ(a.status().message(), b.status().message()) << json;
+  }
+}
+
+// Spellings at the edges of what the fast path takes: numbers, integers, string lengths, spacing,
+// literals, duplicates, unknown and misplaced fields, timestamps (leap days, fractions of 1 to 9
+// digits, offsets other than Z, fields out of range).
+TEST(RecordJson, FastPathAgreesWithTheGeneralPathAtTheEdges) {
+  RecordDecoder fast;
+  RecordDecoder general({}, DecodePath::kGeneral);
+  const std::string ts = R"(,"timestamp":"2025-08-21T16:48:00Z")";
+  for (const char* value :
+       {"0",        "-0",    "-0.0",   "1",        "23.5",
+        "1E2",      "1e+2",  "1e-2",   "0.1e1",    "123456789012345678901234567890",
+        "1e308",    "1e309", "-1e309", "4.9e-324", "2.4e-324",
+        "1e-400",   "01",    "1.",     ".5",       "-",
+        "+1",       "1e",    "1e+",    "0x10",     "NaN",
+        "Infinity", "1.5x",  "null",   "true",     "\"5\"",
+        "[1]",      "{}"}) {
+    SCOPED_TRACE(value);
+    ExpectSameAsGeneral(fast, general, Sensor(std::string(R"("value":)") + value + ts + "}"));
+    ExpectSameAsGeneral(fast, general,
+                        Sensor(R"("value":1)" + ts + R"(,"seq":)" + std::string(value) + "}"));
+  }
+  for (const char* seq : {"999999999999999999", "9223372036854775807", "9223372036854775808",
+                          "18446744073709551616", "-1", "00", "5.0", "5e0"}) {
+    SCOPED_TRACE(seq);
+    ExpectSameAsGeneral(fast, general,
+                        Sensor(R"("value":1)" + ts + R"(,"seq":)" + std::string(seq) + "}"));
+  }
+  for (size_t n : {0, 1, 255, 256, 257}) {
+    ExpectSameAsGeneral(fast, general,
+                        Sensor(R"("value":1)" + ts + R"(,"unit":")" + std::string(n, 'u') + "\"}"));
+  }
+  for (const char* text :
+       {"x\u0041", "\\\"", "caf\xc3\xa9", "tab\there", "del\x7f", "bad\xc3", "\x01", "  "}) {
+    SCOPED_TRACE(text);
+    ExpectSameAsGeneral(fast, general,
+                        Sensor(R"("value":1)" + ts + R"(,"unit":")" + std::string(text) + "\"}"));
+  }
+  for (const std::string& json : std::vector<std::string>{
+           Sensor(R"("value":1)" + ts + "}"),
+           " \t\r\n" + Sensor(R"( "value" : 1 )" + ts + " } \n"),
+           Sensor(R"("value":1)" + ts + "} x"),
+           Sensor(R"("value":1)" + ts + "}}"),
+           Sensor(R"("value":1)" + ts + ","),
+           Sensor(R"("value":1)" + ts + ",}"),
+           Sensor(R"("value":1)" + ts),
+           Sensor(R"("value":1,"value":2)" + ts + "}"),
+           Sensor(R"("value":1,"unit":null)" + ts + "}"),
+           Sensor(R"("value":1,"unit":null,"unit":"c")" + ts + "}"),
+           Sensor(R"("value":1,"fw":"1.2")" + ts + "}"),
+           Sensor(R"("value":1,"fan_speed_percent":5)" + ts + "}"),
+           Sensor(R"("value":1,"va\u006cue":2)" + ts + "}"),
+           Sensor(R"("value":1,"location":"")" + ts + "}"),
+           Cooling(R"("fan_speed_percent":100.5)" + ts + "}"),
+           Cooling(R"("power_consumption_watts":-1)" + ts + "}"),
+           Cooling(R"("supply_air_temp_celsius":18.25,"seq":0)" + ts + "}"),
+           R"({"source_type":"other","device_id":"d"})",
+           R"({"source_type":"sensor"})",
+           R"({})",
+           R"([])",
+           R"({"source_type":"sensor")",
+       }) {
+    ExpectSameAsGeneral(fast, general, json);
+  }
+  for (const char* when : {"2024-02-29T00:00:00Z",
+                           "2023-02-29T00:00:00Z",
+                           "2025-12-31T23:59:59.999999999Z",
+                           "2025-08-21T16:48:00.1Z",
+                           "2025-08-21T16:48:00.12Z",
+                           "2025-08-21T16:48:00.123Z",
+                           "2025-08-21T16:48:00.1234Z",
+                           "2025-08-21T16:48:00.12345Z",
+                           "2025-08-21T16:48:00.123456Z",
+                           "2025-08-21T16:48:00.1234567Z",
+                           "2025-08-21T16:48:00.12345678Z",
+                           "2025-08-21T16:48:00.123456789Z",
+                           "2025-08-21T16:48:00.1234567890Z",
+                           "2025-08-21T16:48:00.Z",
+                           "2025-08-21T18:48:00+02:00",
+                           "2025-08-21T16:48:00-00:30",
+                           "2025-08-21T16:48:00z",
+                           "2025-08-21t16:48:00Z",
+                           "2025-08-21T24:00:00Z",
+                           "2025-08-21T23:60:00Z",
+                           "2025-08-21T23:59:60Z",
+                           "2025-13-01T00:00:00Z",
+                           "2025-00-01T00:00:00Z",
+                           "2025-08-32T00:00:00Z",
+                           "2025-08-21T16:48:00",
+                           "1969-12-31T23:59:59Z",
+                           "9999-12-31T23:59:59Z",
+                           "2025-08-21 16:48:00Z"}) {
+    SCOPED_TRACE(when);
+    ExpectSameAsGeneral(fast, general,
+                        Sensor(std::string(R"("value":1,"timestamp":")") + when + "\"}"));
+  }
+}
+
+// Seeded: random records as producers write them, then one random edit (a byte replaced, deleted or
+// inserted, spacing added), through both paths.
+TEST(RecordJson, FastPathAgreesWithTheGeneralPathOnRandomEdits) {
+  const uint64_t seed = std::random_device{}();
+  std::printf("seed %llu\n", static_cast<unsigned long long>(seed));
+  SCOPED_TRACE(testing::Message() << "seed " << seed);
+  std::mt19937_64 rng(seed);
+  RecordGenerator gen(seed);
+  RecordDecoder fast;
+  RecordDecoder general({}, DecodePath::kGeneral);
+  static const char kBytes[] = {'"', '\\', ',',  ':',  '{',    '}',    '[',    '0',
+                                '1', '9',  '-',  '+',  'e',    'E',    '.',    'x',
+                                'n', ' ',  '\t', '\n', '\x01', '\x7f', '\xc3', 'Z'};
+  for (int i = 0; i < 20000; ++i) {
+    Record r = gen.Next();
+    // Mostly plain ASCII ids, as producers send them, so that most records take the fast path.
+    if (rng() % 4 != 0) {
+      if (auto* s = std::get_if<SensorReading>(&r)) {
+        s->device_id = "rack-" + std::to_string(rng() % 1000);
+        s->location = "Room 1";
+        s->measurement_type = "temperature";
+        s->unit = rng() % 2 ? "celsius" : "";
+        s->placement = {"dc1", "room-1", "", ""};
+        s->position = "";
+        if (rng() % 2) s->extra.clear();
+      } else {
+        auto& c = std::get<CoolingMetric>(r);
+        c.system_id = "crah-" + std::to_string(rng() % 10);
+        c.placement = {"dc1", "", "", ""};
+        c.extra.clear();
+      }
+    }
+    std::string json = RecordToJson(r);
+    const size_t at = rng() % json.size();
+    switch (rng() % 5) {
+      case 0:
+        json[at] = kBytes[rng() % std::size(kBytes)];
+        break;
+      case 1:
+        json.erase(at, 1);
+        break;
+      case 2:
+        json.insert(at, 1, kBytes[rng() % std::size(kBytes)]);
+        break;
+      case 3:
+        json.insert(at, 1, " \t\r\n"[rng() % 4]);
+        break;
+      default:
+        break;  // unchanged
+    }
+    ExpectSameAsGeneral(fast, general, json);
+  }
+}
+
 }  // namespace
 }  // namespace dcmon

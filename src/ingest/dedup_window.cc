@@ -17,26 +17,33 @@ bool DedupWindow::Device::Insert(Key k) {
   return true;
 }
 
-uint32_t DedupWindow::MeasurementId(std::string_view measurement) {
-  if (auto it = measurements_.find(measurement); it != measurements_.end()) return it->second;
-  const auto id = static_cast<uint32_t>(measurements_.size());
-  measurements_.emplace(std::string(measurement), id);
+uint32_t DedupWindow::IndexOf(Index& index, std::string_view name) {
+  if (auto it = index.find(name); it != index.end()) return it->second;
+  const auto id = static_cast<uint32_t>(index.size());
+  index.emplace(std::string(name), id);
   return id;
+}
+
+DedupWindow::Series DedupWindow::Intern(std::string_view device, std::string_view measurement) {
+  if (auto it = series_.find(Names(device, measurement)); it != series_.end()) return it->second;
+  const Series s{IndexOf(device_index_, device), IndexOf(measurements_, measurement)};
+  if (s.device == devices_.size()) devices_.emplace_back();
+  series_.emplace(std::pair(std::string(device), std::string(measurement)), s);
+  return s;
 }
 
 DedupWindow::Seen DedupWindow::Stage(std::string_view device, std::string_view measurement,
                                      int64_t event_micros) {
-  const Key key{event_micros, MeasurementId(measurement)};
-  int64_t newest = INT64_MIN;
-  for (const Devices* held : {&devices_, &sealed_}) {
-    if (auto it = held->find(device); it != held->end()) {
-      if (it->second.Contains(key)) return {.duplicate = true};
-      newest = std::max(newest, it->second.newest);
-    }
+  const Series series = Intern(device, measurement);
+  const Key key{event_micros, series.measurement};
+  const Device& stored = devices_[series.device];
+  if (stored.Contains(key)) return {.duplicate = true};
+  int64_t newest = stored.newest;
+  if (auto it = sealed_.find(series.device); it != sealed_.end()) {
+    if (it->second.Contains(key)) return {.duplicate = true};
+    newest = std::max(newest, it->second.newest);
   }
-  auto it = staged_.find(device);
-  if (it == staged_.end()) it = staged_.try_emplace(std::string(device)).first;
-  Device& staged = it->second;
+  Device& staged = staged_[series.device];
   // Off (a window of 0): no keys are kept, only each device's newest event, for lateness.
   if (window_ > 0 && !staged.Insert(key)) return {.duplicate = true};
   newest = std::max(newest, staged.newest);
@@ -50,17 +57,18 @@ void DedupWindow::Seal() {
 }
 
 void DedupWindow::Commit() {
-  for (const auto& [id, device] : sealed_) Merge(id, device);
+  for (const auto& [device, keys] : sealed_) Merge(device, keys);
   sealed_.clear();
 }
 
 void DedupWindow::Add(std::string_view device, std::string_view measurement, int64_t event_micros) {
-  Device one{.newest = event_micros, .keys = {{event_micros, MeasurementId(measurement)}}};
-  Merge(std::string(device), one);
+  const Series series = Intern(device, measurement);
+  Device one{.newest = event_micros, .keys = {{event_micros, series.measurement}}};
+  Merge(series.device, one);
 }
 
-void DedupWindow::Merge(const std::string& id, const Device& from) {
-  Device& d = devices_[id];
+void DedupWindow::Merge(uint32_t device, const Device& from) {
+  Device& d = devices_[device];
   size_ -= d.keys.size();
   d.newest = std::max(d.newest, from.newest);
   for (const Key& k : from.keys) d.Insert(k);

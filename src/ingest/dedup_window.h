@@ -1,8 +1,9 @@
 // The loader's memory of recent events, for dropping exact re-sends and measuring lateness. A key
 // is (device, measurement, event time): a sensor's measurement_type, "" for a cooling system. Per
 // device it keeps the keys whose event time is within `window` of the newest event time seen for
-// that device, so memory is bounded by the devices' rates times the window (device ids and
-// measurement names are kept once each for the window's life); a window of 0 turns
+// that device, so memory is bounded by the devices' rates times the window (device ids,
+// measurement names and their pairs are kept once each for the window's life, each pair found
+// with one hash per record); a window of 0 turns
 // the dropping off and keeps only each device's newest event time (for lateness). Keys of a batch
 // are staged and join the window only once the batch is stored: a batch that fails to commit is
 // read again and must not then look like a re-send of itself. The loader decodes the next batch
@@ -26,6 +27,7 @@
 #include <string_view>
 #include <unordered_map>
 #include <utility>
+#include <vector>
 
 namespace dcmon::ingest {
 
@@ -61,26 +63,52 @@ class DedupWindow {
   struct Device {
     int64_t newest = INT64_MIN;
     std::deque<Key> keys;  // sorted, oldest first; a device's records mostly arrive in order
-    bool Contains(Key k) const { return std::binary_search(keys.begin(), keys.end(), k); }
+    // A key past the newest held (a device's next record, mostly) is known absent without a search.
+    bool Contains(Key k) const {
+      return !keys.empty() && !(keys.back() < k) && std::binary_search(keys.begin(), keys.end(), k);
+    }
     // False when the key is there already.
     bool Insert(Key k);
   };
-  // Device ids and measurements looked up without building a std::string per record.
+  // A (device, measurement) pair as the index of its device in devices_ and of its measurement:
+  // one hash per record finds both.
+  struct Series {
+    uint32_t device;
+    uint32_t measurement;
+  };
+  // Strings looked up as string_views, without building a std::string per record.
+  using Names = std::pair<std::string_view, std::string_view>;
   struct Hash {
     using is_transparent = void;
     size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+    size_t operator()(const Names& n) const { return (*this)(n.first) * 31 + (*this)(n.second); }
+    size_t operator()(const std::pair<std::string, std::string>& n) const {
+      return (*this)(Names(n.first, n.second));
+    }
   };
-  using Devices = std::unordered_map<std::string, Device, Hash, std::equal_to<>>;
-  uint32_t MeasurementId(std::string_view measurement);
+  struct Equal {
+    using is_transparent = void;
+    template <typename A, typename B>
+    bool operator()(const A& a, const B& b) const {
+      return a.first == b.first && a.second == b.second;
+    }
+  };
+  using Index = std::unordered_map<std::string, uint32_t, Hash, std::equal_to<>>;
+  // The batches' keys, by device index.
+  using Staged = std::unordered_map<uint32_t, Device>;
+  Series Intern(std::string_view device, std::string_view measurement);
+  static uint32_t IndexOf(Index& index, std::string_view name);
   // Merges `keys` and `newest` into the device's window and evicts what fell out of it.
-  void Merge(const std::string& device, const Device& from);
+  void Merge(uint32_t device, const Device& from);
 
   int64_t window_;
-  Devices devices_;
-  Devices sealed_;  // the batch being committed
-  Devices staged_;  // the batch being decoded
+  std::vector<Device> devices_;  // the stored keys within the window, by device index
+  Staged sealed_;                // the batch being committed
+  Staged staged_;                // the batch being decoded
   size_t size_ = 0;
-  std::unordered_map<std::string, uint32_t, Hash, std::equal_to<>> measurements_;
+  std::unordered_map<std::pair<std::string, std::string>, Series, Hash, Equal> series_;
+  Index device_index_;
+  Index measurements_;
 };
 
 }  // namespace dcmon::ingest

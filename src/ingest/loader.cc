@@ -232,17 +232,26 @@ Status Loader::RunOnce() {
 size_t Loader::Decode(Slot& slot, size_t from, int64_t now_micros, bool bounded) {
   store::WriteBatch& batch = slot.batch;
   decltype(slot.spans)::iterator span = slot.spans.end();
+  // A topic's messages share its name's storage (librdkafka's topic handle), so a run of messages
+  // from one topic is recognised by the pointer, without comparing names per message.
+  const char* topic = nullptr;
+  bool http_topic = false;
   for (size_t i = from; i < slot.messages.size(); ++i) {
     if (bounded && slot.rows >= options_.batch_records) return i;
     const bus::Batch::View m = slot.messages.message(i);
+    const bool same_topic = m.topic.data() == topic;
+    if (!same_topic) {
+      topic = m.topic.data();
+      http_topic = IsHttpTopic(kafka_, m.topic);
+    }
     if (span == slot.spans.end() || span->first.second != m.partition ||
-        span->first.first != m.topic) {
+        (!same_topic && span->first.first != m.topic)) {
       span = slot.spans.try_emplace({std::string(m.topic), m.partition}, m.offset, m.offset).first;
     }
     span->second.second = m.offset + 1;
     // HTTP ingest's points and rejects; a malformed points message is a reject like a bad record.
     Status http;
-    if (IsHttpTopic(kafka_, m.topic)) {
+    if (http_topic) {
       const size_t points = batch.points.size();
       http = TakeHttpMessage(kafka_, slot.messages, i, batch);
       // HTTP's rejects are on the rejects topic already: no dead letter for them.
