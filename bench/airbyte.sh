@@ -16,7 +16,7 @@ to=${AIRBYTE_TO:-2025-08-02T07:00:00Z}
 work=$(mktemp -d)
 pids=()
 trap 'for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null; rm -rf "$work"' EXIT
-echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(date -u +%F)"
+bench/machine.sh
 
 start_broker "$work/broker.out" 64
 [ -n "$bootstrap" ] || { echo "dcmon broker did not start" >&2; exit 1; }

@@ -10,8 +10,7 @@ cd "$(dirname "$0")/.."
 dcmon=build/dcmon
 from=${ALERTS_FROM:-2025-08-01T00:00:00Z}
 to=${ALERTS_TO:-2025-08-01T12:00:00Z}
-echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)," \
-     "load average $(cut -d' ' -f1-3 /proc/loadavg), $(date -u '+%F %H:%M UTC')"
+bench/machine.sh
 work=$(mktemp -d)
 pids=()
 trap 'for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null; rm -rf "$work"' EXIT

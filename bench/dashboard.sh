@@ -11,7 +11,7 @@ runs=${RUNS:-3}
 rows=" ${ROWS:-small large week} "
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(date -u +%F)"
+bench/machine.sh
 echo "chromium: $(chromium --version 2>/dev/null)"
 # A week into the embedded broker: enough partitions that its per-partition retention holds the backfill.
 week_args="--partitions 64"

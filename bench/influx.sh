@@ -23,8 +23,7 @@ catchup=${CATCHUP:-600}
 work=$(mktemp -d)
 pids=()
 trap 'for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null; rm -rf "$work"' EXIT
-echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(date -u +%F)," \
-     "$(influxd version 2>/dev/null | head -1)"
+bench/machine.sh "$(influxd version 2>/dev/null | head -1)"
 
 source tests/lib.sh
 start_influxd "$work" "${INFLUX_SEED:-$$}"

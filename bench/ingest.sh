@@ -27,8 +27,7 @@ catchup=${CATCHUP:-600}
 work=$(mktemp -d)
 pids=()
 trap 'for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null; rm -rf "$work"' EXIT
-echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(date -u '+%F %H:%M UTC')," \
-     "load average $(cut -d' ' -f1-3 /proc/loadavg)"
+bench/machine.sh
 echo "wrk -t2 -c$conns -d${duration}s, 5,000-record NDJSON bodies, $partitions partitions, $rounds round(s)"
 
 export DCMON_ADMIN_TOKEN=bench-token

@@ -3,7 +3,7 @@
 # (2,000,000 simulator records), each run's lines, then the medians.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(date -u +%F)"
+bench/machine.sh
 runs=$(for _ in 1 2 3; do build/bench/kafka_benchmark 2>/dev/null; done)
 echo "$runs"
 median() { grep "$1" <<<"$runs" | sed -E "s/.*= ([0-9.]+) M records\/s.*/\1/; s/.*: ([0-9.]+)$/\1/" | sort -n | sed -n 2p; }

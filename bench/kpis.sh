@@ -11,7 +11,7 @@ hours=${HOURS:-24}
 work=$(mktemp -d)
 run_pid=
 trap '[ -n "$run_pid" ] && kill $run_pid 2>/dev/null; wait 2>/dev/null; rm -rf "$work"' EXIT
-echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(date -u +%F)"
+bench/machine.sh
 
 (cd "$work" && exec "$dcmon" run --listen 127.0.0.1:0 --store "$work/k.duckdb" --history $((hours * 60)) \
   >"$work/run.out" 2>"$work/run.err") &

@@ -23,8 +23,7 @@ dcmon=build/dcmon
 from=${LOAD_FROM:-2025-08-01T00:00:00Z}
 to=${LOAD_TO:-2025-08-05T00:00:00Z}
 idle=2
-echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)," \
-     "load average $(cut -d' ' -f1-3 /proc/loadavg), $(date -u '+%F %H:%M UTC')"
+bench/machine.sh
 
 work=$(mktemp -d)
 pids=()

@@ -7,7 +7,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 dcmon=build/dcmon
-echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(date -u +%F)"
+bench/machine.sh
 
 records=$($dcmon simulate --from 2025-08-01T00:00:00Z --to 2025-08-08T00:00:00Z | wc -l)
 times=()

@@ -6,8 +6,7 @@
 # built against an earlier store (docs/benchmarks.md says how the issue-11 baseline was built).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)," \
-     "load average $(cut -d' ' -f1-3 /proc/loadavg), $(date -u '+%F %H:%M UTC')"
+bench/machine.sh
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 sides=(direct staged)
