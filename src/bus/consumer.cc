@@ -117,7 +117,14 @@ Result<std::unique_ptr<Consumer>> Consumer::Create(const KafkaConfig& config,
   return c;
 }
 
-Consumer::~Consumer() { (void)Close(); }
+Consumer::~Consumer() {
+  (void)Close();
+  if (close_abandoned_) {
+    // librdkafka's own destroy would close the consumer again, and wait as long.
+    topics_.clear();
+    rd_kafka_destroy_flags(rk_.release(), RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE);
+  }
+}
 
 Status Consumer::Discover(std::chrono::milliseconds timeout) {
   std::vector<PartitionOffset> found;
@@ -312,6 +319,7 @@ Status Consumer::Commit(const std::vector<PartitionOffset>& next_offsets) {
   std::unique_ptr<rd_kafka_event_t, decltype(&rd_kafka_event_destroy)> answer(
       rd_kafka_queue_poll(reply.get(), static_cast<int>(commit_timeout.count())),
       &rd_kafka_event_destroy);
+  coordinator_silent_ = !answer;
   if (!answer)
     return DeadlineExceeded(
         fmt::format("kafka commit: no answer from the group coordinator within "
@@ -382,6 +390,17 @@ Status Consumer::Close() {
   if (closed_ || !rk_) return Status::Ok();
   closed_ = true;
   queue_.reset();
+  // Closing waits for every commit librdkafka still holds, each up to socket.timeout.ms while the
+  // group coordinator is unreachable, and so does destroying a handle still closing: with the
+  // broker killed first a stop took over 10 s. When the last commit got no answer the consumer is
+  // not closed but destroyed: those commits (Kafka's copy of the offsets, for lag monitoring; the
+  // store holds the truth) are dropped.
+  if (coordinator_silent_) {
+    close_abandoned_ = true;
+    return DeadlineExceeded(
+        "kafka close: skipped, the group coordinator did not answer the last commit; its pending "
+        "commits are dropped");
+  }
   const rd_kafka_resp_err_t e = rd_kafka_consumer_close(rk_.get());
   return e == RD_KAFKA_RESP_ERR_NO_ERROR ? Status::Ok() : KafkaError("close", e);
 }

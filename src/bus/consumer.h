@@ -136,6 +136,8 @@ class Consumer {
   // Lag of every assigned partition, from the watermarks of the last fetch (asks the broker, up to
   // 1 s, for partitions not fetched yet).
   std::vector<PartitionLag> Lag() const;
+  // The last Commit() got no answer within commit_timeout.
+  bool coordinator_silent() const { return coordinator_silent_; }
   // Stops fetching; Poll() must not be called afterwards.
   Status Close();
 
@@ -164,6 +166,9 @@ class Consumer {
   std::map<std::pair<std::string, int32_t>, int64_t> start_offsets_;  // of the current assignment
   ConsumerCounters counters_;
   bool closed_ = false;
+  bool coordinator_silent_ = false;  // the last Commit() got no answer in time
+  // Close() did not close: the destructor destroys the handle without closing it.
+  bool close_abandoned_ = false;
 };
 
 }  // namespace dcmon::bus

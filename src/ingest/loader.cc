@@ -530,6 +530,10 @@ void Loader::RefreshLags() {
 Loader::~Loader() { (void)Close(); }
 
 Status Loader::Close() {
+  // Once: the destructor closes too, and a second try at Kafka's copy of the offsets would wait
+  // for a coordinator that did not answer the first.
+  if (closed_) return Status::Ok();
+  closed_ = true;
   if (Status s = Settle(); !s.ok()) Logger("ingest")->warn("closing: {}", s.message());
   if (commit_thread_.joinable()) {
     {
@@ -545,7 +549,8 @@ Status Loader::Close() {
       Logger("ingest")->warn("dead letters: {}", s.message());
   }
   if (!consumer_) return Status::Ok();
-  if (!kafka_pending_.empty()) CommitToKafka();
+  // Kafka's copy is for lag monitoring: not worth another wait for a coordinator that is silent.
+  if (!kafka_pending_.empty() && !consumer_->coordinator_silent()) CommitToKafka();
   return consumer_->Close();
 }
 

@@ -250,6 +250,7 @@ class Loader : public bus::AssignmentListener {
   std::vector<bus::PartitionLag> lags_;
   std::chrono::steady_clock::time_point lags_at_;
   bool backlog_ = false;  // the last lag snapshot had more than batch_records records waiting
+  bool closed_ = false;   // Close() ran
 };
 
 }  // namespace dcmon::ingest
