@@ -128,8 +128,8 @@ Result<std::vector<Silence>> AlertStore::LoadSilences(int64_t now_micros) {
 Status AlertStore::Record(std::span<const AlertStatus> changes, int64_t now_micros) {
   if (changes.empty()) return Status::Ok();
   // Three statements whatever the number of changes (an alert storm is when this must keep up):
-  // the events, the current rows replaced, the resolved ones removed. A change's row replaces an
-  // earlier change's of the same alert in this call, so only each alert's last change is kept.
+  // the events appended, the changed alerts' current rows deleted, those not resolved inserted
+  // again. Only each alert's last change in this call is its current row.
   std::string events, current, resolved;
   std::map<std::string_view, const AlertStatus*> last;
   int64_t seq = last_event_seq_;

@@ -174,9 +174,6 @@ Status Loader::RunOnce() {
   const auto deadline = opened + options_.batch_time;
   const auto live_deadline = opened + std::min(options_.live_batch_time, options_.batch_time);
   bool caught_up = false;
-  // A short poll in a backlog is the fetcher behind, not the end of the topic: a batch is not
-  // closed early for it while the last lag snapshot says more than a batch is waiting.
-  const bool backlog = backlog_;
   while (next.rows < options_.batch_records) {
     if (in_flight_ != nullptr && CommitDone()) {
       // Its hooks run now rather than when this batch closes; a failure drops this batch too.
@@ -205,7 +202,9 @@ Status Loader::RunOnce() {
         consumer_->Poll(want, std::chrono::ceil<std::chrono::milliseconds>(wait), next.messages);
     if (polled.ok()) polled = std::move(s);
     if (!assign_error_.ok()) return assign_error_;
-    caught_up = next.messages.size() - from < want && !backlog;
+    // A short poll in a backlog is the fetcher behind, not the end of the topic: a batch is not
+    // closed early for it while the last lag snapshot says more than a batch is waiting.
+    caught_up = next.messages.size() - from < want && !backlog_;
     const size_t stopped = Decode(next, from, NowMicros(), /*bounded=*/true);
     if (stopped < next.messages.size()) {
       // Full within the poll (more rows per message than lately): the messages not decoded are
