@@ -347,6 +347,25 @@ TEST(Bus, BoundedQueueAppliesBackPressure) {
   EXPECT_EQ((*producer)->counters().acked, (*producer)->counters().produced);
 }
 
+// Poll()'s bound is on the messages it appends, not on all that `out` holds: the loader fills a
+// batch with several polls, each for the rows still missing (it stalled at the first poll's size).
+TEST(Bus, EachPollAppendsUpToItsBound) {
+  Cluster cluster(2);
+  auto producer = cluster.MakeProducer();
+  ProduceNumbered(*producer, cluster.kafka.sensors_topic, 300);
+  ASSERT_TRUE(producer->Flush(10s).ok());
+  Store store;
+  auto consumer = MakeConsumer(cluster.kafka, "bound", {cluster.kafka.sensors_topic}, &store);
+  Batch batch;
+  const auto deadline = std::chrono::steady_clock::now() + 30s;
+  while (batch.size() < 300 && std::chrono::steady_clock::now() < deadline) {
+    const size_t before = batch.size();
+    ASSERT_TRUE(consumer->Poll(50, 100ms, batch).ok());
+    EXPECT_LE(batch.size() - before, 50u);
+  }
+  EXPECT_EQ(batch.size(), 300u);
+}
+
 TEST(Bus, PausedPartitionsAreNotFetchedUntilResumed) {
   Cluster cluster(2);
   auto producer = cluster.MakeProducer();

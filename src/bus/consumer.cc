@@ -268,8 +268,9 @@ Status Consumer::Poll(size_t max, std::chrono::milliseconds timeout, Batch& out)
   // Whole batches off the consumer queue: much cheaper per record than one poll per message.
   int wait = static_cast<int>(timeout.count());
   std::vector<rd_kafka_message_t*> got(std::min<size_t>(max, 10000));
-  while (out.messages_.size() < max) {
-    const size_t room = std::min(got.size(), max - out.messages_.size());
+  const size_t end = out.messages_.size() + max;
+  while (out.messages_.size() < end) {
+    const size_t room = std::min(got.size(), end - out.messages_.size());
     const ssize_t n = rd_kafka_consume_batch_queue(queue_.get(), wait, got.data(), room);
     if (n < 0) {
       note(KafkaError("consume", rd_kafka_last_error()));

@@ -139,7 +139,7 @@ void Loader::Slot::Clear() {
   batch.rejects.clear();
   batch.offsets.clear();
   records = 0;
-  rows = 0;
+  table_rows = {};
   max_message_rows = 0;
   dead_letters.clear();
   spans.clear();
@@ -174,7 +174,7 @@ Status Loader::RunOnce() {
   const auto deadline = opened + options_.batch_time;
   const auto live_deadline = opened + std::min(options_.live_batch_time, options_.batch_time);
   bool caught_up = false;
-  while (next.rows < options_.batch_records) {
+  while (next.rows() < options_.batch_records) {
     if (in_flight_ != nullptr && CommitDone()) {
       // Its hooks run now rather than when this batch closes; a failure drops this batch too.
       if (Status s = Settle(); !s.ok()) return s;
@@ -189,14 +189,14 @@ Status Loader::RunOnce() {
     auto wait = deadline - now;
     if (in_flight_ != nullptr) {
       wait = std::clamp<std::chrono::steady_clock::duration>(wait, std::chrono::milliseconds(1),
-                                                              std::chrono::milliseconds(5));
+                                                             std::chrono::milliseconds(5));
     } else if (!next.messages.empty()) {
       wait = std::min(wait, std::max<std::chrono::steady_clock::duration>(live_deadline - now, {}));
     }
     // No more messages than the rows left at the most rows one message has held lately: a points
     // message holds thousands of rows, records one each.
     const size_t per_message = std::max(message_rows_, next.max_message_rows);
-    const size_t want = std::max<size_t>(1, (options_.batch_records - next.rows) / per_message);
+    const size_t want = std::max<size_t>(1, (options_.batch_records - next.rows()) / per_message);
     const size_t from = next.messages.size();
     Status s =
         consumer_->Poll(want, std::chrono::ceil<std::chrono::milliseconds>(wait), next.messages);
@@ -236,7 +236,7 @@ size_t Loader::Decode(Slot& slot, size_t from, int64_t now_micros, bool bounded)
   const char* topic = nullptr;
   bool http_topic = false;
   for (size_t i = from; i < slot.messages.size(); ++i) {
-    if (bounded && slot.rows >= options_.batch_records) return i;
+    if (bounded && slot.rows() >= options_.batch_records) return i;
     const bus::Batch::View m = slot.messages.message(i);
     const bool same_topic = m.topic.data() == topic;
     if (!same_topic) {
@@ -256,7 +256,7 @@ size_t Loader::Decode(Slot& slot, size_t from, int64_t now_micros, bool bounded)
       // HTTP's rejects are on the rejects topic already: no dead letter for them.
       size_t rows = 0;
       for (size_t p = points; p < batch.points.size(); ++p) rows += batch.points[p].fields.size();
-      slot.rows += rows;
+      slot.table_rows[2] += rows;
       slot.max_message_rows = std::max(slot.max_message_rows, rows);
       if (http.ok()) continue;
     }
@@ -289,7 +289,7 @@ size_t Loader::Decode(Slot& slot, size_t from, int64_t now_micros, bool bounded)
     pending.delay_last = now_micros - event;
     pending.delay_max = std::max(pending.delay_max, pending.delay_last);
     ++slot.records;
-    ++slot.rows;
+    ++slot.table_rows[sensor ? 0 : 1];
     batch.origins.push_back({std::string(m.topic), m.partition, m.offset});
   }
   return slot.messages.size();

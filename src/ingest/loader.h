@@ -23,6 +23,7 @@
 //   (*loader)->Close();   // settles the batch in flight
 #pragma once
 
+#include <algorithm>
 #include <array>
 #include <atomic>
 #include <chrono>
@@ -54,8 +55,9 @@ struct LoaderOptions {
   // Which partitions this loader reads (loader.member of loader.members): loaders with their own
   // stores split the partitions by running with the same `members` and each its own `member`.
   bus::Membership membership;
-  // A batch closes at this many rows (a record is one row, a line-protocol point one per field)
-  // ... (122,880: a DuckDB row group, so a backlog's appends go straight into row groups)
+  // A batch closes once one table has this many of its rows (a record is one row, a line-protocol
+  // point one per field) ... (122,880: a DuckDB row group, so a backlog's appends go straight into
+  // row groups; DuckDB copies a table's smaller append once more at commit)
   size_t batch_records = 122880;
   std::chrono::milliseconds batch_time{200};  // ... or after this long ...
   // ... or, once the consumer has caught up and no commit is in flight, after this long (live
@@ -165,7 +167,10 @@ class Loader : public bus::AssignmentListener {
     bus::Batch messages;
     store::WriteBatch batch;
     size_t records = 0;  // batch.records[0, records) are this batch's; the rest are spare buffers
-    size_t rows = 0;     // records and metric rows, for batch_records
+    // Rows for each table the batch appends to (sensor_facts, cooling_facts, metric_facts): it
+    // closes when one holds batch_records.
+    std::array<size_t, 3> table_rows{};
+    size_t rows() const { return *std::max_element(table_rows.begin(), table_rows.end()); }
     size_t max_message_rows = 0;           // the most metric rows one points message held
     std::vector<DeadLetter> dead_letters;  // of the Kafka rejects
     // First and next offset of each partition in the batch.

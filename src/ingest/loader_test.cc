@@ -618,6 +618,42 @@ TEST(Loader, BatchesOfPointsMessagesAreBoundedInRows) {
       << "batches fill up to the bound from the backlog";
 }
 
+// A batch closes when one table has batch_records rows, not when all tables together do: DuckDB
+// moves an append of a full row group straight into the table and copies a smaller one again at
+// commit, so a backlog's sensor rows alone must fill the row group. 1,000 readings with a cooling
+// record after every fourth, against a bound of 500 rows: the first batch holds 500 readings and
+// the 124 cooling records among them (it held 400 and 100).
+TEST(Loader, ABatchClosesWhenOneTableIsFull) {
+  Fixture f;
+  std::vector<std::pair<std::string, std::string>> lines;
+  for (int i = 0; i < 1000; ++i) {
+    lines.emplace_back("t1", Sensor("t1", i));
+    if (i % 4 == 3) {
+      lines.emplace_back(
+          "crah-1",
+          fmt::format(R"({{"source_type":"cooling","system_id":"crah-1","efficiency_percent":90,)"
+                      R"("power_consumption_watts":1000,"timestamp":"{}"}})",
+                      FormatRfc3339(*ParseRfc3339("2025-08-21T16:00:00Z") + i * 1000000LL)));
+    }
+  }
+  // One key, so one partition, in this order.
+  for (auto& [key, value] : lines) key = "k";
+  ProduceLines(f.kafka, f.kafka.sensors_topic, lines);
+  auto db = *store::Database::Open({.path = ":memory:", .memory_limit = "256MB", .threads = 1});
+  std::vector<store::CommitStats> batches;
+  // Batches close on their bound here, not after a pause in the consumer's fetches.
+  LoaderOptions options{
+      .group = "full", .batch_records = 500, .batch_time = 1s, .live_batch_time = 1s};
+  options.on_commit = [&](const store::WriteBatch&, const store::CommitStats& stats) {
+    batches.push_back(stats);
+  };
+  auto loader = *Loader::Create(f.kafka, *db, options);
+  LoadUntil(*loader, static_cast<int64_t>(lines.size()));
+  ASSERT_FALSE(batches.empty());
+  EXPECT_EQ(batches[0].sensor_rows, 500);
+  EXPECT_EQ(batches[0].cooling_rows, 124);
+}
+
 // The [loader] keys, and errors that name the key, the value and where it came from.
 TEST(Loader, OptionsFromTheConfig) {
   Result<Config> c = Config::Parse(
