@@ -347,20 +347,6 @@ TEST(Bus, BoundedQueueAppliesBackPressure) {
   EXPECT_EQ((*producer)->counters().acked, (*producer)->counters().produced);
 }
 
-// The producer's and the consumer's waits are settings of their KafkaConfig, checked when created.
-TEST(Bus, ATimeoutThatIsNotPositiveIsRefusedByName) {
-  KafkaConfig no_wait{.bootstrap = "127.0.0.1:9"};
-  no_wait.enqueue_timeout = 0ms;
-  auto producer = Producer::Create(no_wait);
-  ASSERT_FALSE(producer.ok());
-  EXPECT_EQ(producer.status().message(), "kafka enqueue_timeout: must be > 0 ms, got 0 ms");
-  KafkaConfig negative{.bootstrap = "127.0.0.1:9"};
-  negative.commit_timeout = -5ms;
-  auto consumer = Consumer::Create(negative, "g", {negative.sensors_topic}, nullptr);
-  ASSERT_FALSE(consumer.ok());
-  EXPECT_EQ(consumer.status().message(), "kafka commit_timeout: must be > 0 ms, got -5 ms");
-}
-
 TEST(Bus, PausedPartitionsAreNotFetchedUntilResumed) {
   Cluster cluster(2);
   auto producer = cluster.MakeProducer();
@@ -448,6 +434,20 @@ TEST(Bus, OffsetsOutOfRetentionAreCountedAsLoss) {
   EXPECT_GT(consumer->counters().lost, 30000);
   EXPECT_EQ(consumer->counters().lost + static_cast<int64_t>(store.unique()), 60000)
       << "every record is either read or counted as lost";
+}
+
+// The producer's and the consumer's waits are settings of their KafkaConfig, checked when created.
+TEST(Bus, ATimeoutThatIsNotPositiveIsRefusedByName) {
+  KafkaConfig no_wait{.bootstrap = "127.0.0.1:9"};
+  no_wait.enqueue_timeout = 0ms;
+  auto producer = Producer::Create(no_wait);
+  ASSERT_FALSE(producer.ok());
+  EXPECT_EQ(producer.status().message(), "kafka enqueue_timeout: must be > 0 ms, got 0 ms");
+  KafkaConfig negative{.bootstrap = "127.0.0.1:9"};
+  negative.commit_timeout = -5ms;
+  auto consumer = Consumer::Create(negative, "g", {negative.sensors_topic}, nullptr);
+  ASSERT_FALSE(consumer.ok());
+  EXPECT_EQ(consumer.status().message(), "kafka commit_timeout: must be > 0 ms, got -5 ms");
 }
 
 }  // namespace
