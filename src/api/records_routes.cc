@@ -11,6 +11,8 @@
 #include <chrono>
 #include <cstring>
 #include <span>
+#include <string>
+#include <vector>
 
 #include "api/routes.h"
 #include "core/json_writer.h"
@@ -410,6 +412,38 @@ void PagedRecords(Api::Context& ctx, HttpRequest& req, Respond& respond,
          });
 }
 
+// One /api/v1/series query as data: per bucket of `step` seconds over `time` in `relation`, the
+// `aggregates` (count, min, max, avg, last, and the fleet's total, in that order) of the rows
+// that pass every filter.
+struct SeriesQuery {
+  std::string relation;              // a table, or a parenthesised subquery
+  std::string_view time;             // the timestamp column bucketed
+  std::string aggregates;            // kOfRollups, OfValues(column), ...
+  std::vector<std::string> filters;  // ANDed; none: every row
+};
+
+// The aggregates over rows shaped as rollups (count, min, max, sum, last_value, last_time).
+constexpr std::string_view kOfRollups =
+    "sum(count), min(min), max(max), sum(sum) / sum(count), arg_max(last_value, last_time)";
+
+// The aggregates over raw rows, of their `column`.
+std::string OfValues(std::string_view column) {
+  return fmt::format("count({0}), min({0}), max({0}), avg({0}), arg_max({0}, event_time)", column);
+}
+
+std::string TimeRange(std::string_view column, int64_t begin, int64_t end) {
+  return fmt::format("{1} >= {0} AND {1} < {2}", TimeLiteral(begin), column, TimeLiteral(end));
+}
+
+std::string SeriesSql(const SeriesQuery& q, int64_t step) {
+  std::string where = "TRUE";
+  for (const std::string& f : q.filters) where += " AND " + f;
+  return fmt::format(
+      "SELECT epoch_us(time_bucket(to_seconds({}), {})) AS t, {} FROM {} r WHERE {} GROUP BY t "
+      "ORDER BY t",
+      step, q.time, q.aggregates, q.relation, where);
+}
+
 }  // namespace
 
 Result<int64_t> IntParam(const HttpRequest& req, std::string_view name, int64_t fallback,
@@ -553,54 +587,49 @@ void Series(Api::Context& ctx, HttpRequest& req, Respond& respond) {
          [source, devices, begin, end, cooling, step = *step, device = copy(device),
           room = copy(room), position = copy(position), fleet = kind.has_value(),
           measurement = std::string(*measurement)](store::Connection& conn) {
-           std::string relation = "rollups_1m";
-           std::string time_column = "minute";
+           const std::string sensors =
+               fmt::format("{} AND measurement_type = {}", devices, SqlString(measurement));
+           SeriesQuery q;
            if (source == "rollups_1h") {
              Result<int64_t> covered = store::HourlyRollupsCoveredUntil(conn);
              if (!covered.ok()) return StoreFailed(covered.status());
              // The hours that start in [begin, end).
              constexpr int64_t kHour = 3'600'000'000;
              auto ceil_hour = [](int64_t t) { return (t + kHour - 1) / kHour * kHour; };
-             relation =
-                 store::HourlyRollupsSql(*covered, devices, ceil_hour(begin), ceil_hour(end));
-             time_column = "hour";
-           } else if (source == "raw") {
-             time_column = "event_time";
-           }
-           const std::string range = fmt::format("{1} >= {0} AND {1} < {2}", TimeLiteral(begin),
-                                                 time_column, TimeLiteral(end));
-           std::string sql;
-           if (source != "raw") {
-             sql = fmt::format(
-                 "SELECT epoch_us(time_bucket(to_seconds({0}), {4})) AS t, sum(count), min(min), "
-                 "max(max), sum(sum) / sum(count), arg_max(last_value, last_time) FROM {1} r "
-                 "WHERE {2} AND measurement_type = {3} AND {5} GROUP BY t ORDER BY t",
-                 step, relation, devices, SqlString(measurement), time_column, range);
+             q = {.relation =
+                      store::HourlyRollupsSql(*covered, devices, ceil_hour(begin), ceil_hour(end)),
+                  .time = "hour",
+                  .aggregates = std::string(kOfRollups),
+                  .filters = {sensors, TimeRange("hour", begin, end)}};
+           } else if (source == "rollups_1m") {
+             q = {.relation = "rollups_1m",
+                  .time = "minute",
+                  .aggregates = std::string(kOfRollups),
+                  .filters = {sensors, TimeRange("minute", begin, end)}};
            } else if (fleet) {
-             // Per unit and bucket first: the fleet's total is the sum of each unit's mean.
-             sql = fmt::format(
-                 "SELECT t, sum(n), min(lo), max(hi), sum(s) / sum(n), arg_max(last, last_time), "
-                 "sum(s / n) FROM (SELECT epoch_us(time_bucket(to_seconds({0}), event_time)) AS "
-                 "t, count({1}) AS n, min({1}) AS lo, max({1}) AS hi, sum({1}) AS s, "
-                 "arg_max({1}, event_time) AS last, max(event_time) AS last_time FROM "
-                 "cooling_metrics WHERE {2} GROUP BY system_id, t HAVING n > 0) GROUP BY t ORDER "
-                 "BY t",
-                 step, measurement, range);
+             // Each unit's buckets first, as rollup rows: the fleet's total is the sum of each
+             // unit's mean. The range applies to the readings, before bucketing.
+             q = {.relation = fmt::format(
+                      "(SELECT time_bucket(to_seconds({0}), event_time) AS bucket, count({1}) AS "
+                      "count, min({1}) AS min, max({1}) AS max, sum({1}) AS sum, arg_max({1}, "
+                      "event_time) AS last_value, max(event_time) AS last_time FROM "
+                      "cooling_metrics WHERE {2} GROUP BY system_id, bucket HAVING count({1}) > 0)",
+                      step, measurement, TimeRange("event_time", begin, end)),
+                  .time = "bucket",
+                  .aggregates = fmt::format("{}, sum(sum / count)", kOfRollups)};
            } else if (cooling) {
-             sql = fmt::format(
-                 "SELECT epoch_us(time_bucket(to_seconds({0}), event_time)) AS t, count({1}), "
-                 "min({1}), max({1}), avg({1}), arg_max({1}, event_time) FROM cooling_metrics "
-                 "WHERE system_id = {2} AND {3} GROUP BY t ORDER BY t",
-                 step, measurement, SqlString(*device), range);
+             q = {.relation = "cooling_metrics",
+                  .time = "event_time",
+                  .aggregates = OfValues(measurement),
+                  .filters = {fmt::format("system_id = {}", SqlString(*device)),
+                              TimeRange("event_time", begin, end)}};
            } else {
-             sql = fmt::format(
-                 "SELECT epoch_us(time_bucket(to_seconds({0}), event_time)) AS t, count(*), "
-                 "min(value), max(value), avg(value), arg_max(value, event_time) FROM "
-                 "sensor_readings WHERE {1} AND measurement_type = {2} AND {3} GROUP BY t ORDER "
-                 "BY t",
-                 step, devices, SqlString(measurement), range);
+             q = {.relation = "sensor_readings",
+                  .time = "event_time",
+                  .aggregates = OfValues("value"),
+                  .filters = {sensors, TimeRange("event_time", begin, end)}};
            }
-           Result<store::QueryResult> r = conn.Query(sql);
+           Result<store::QueryResult> r = conn.Query(SeriesSql(q, step));
            if (!r.ok()) return StoreFailed(r.status());
            std::string body;
            {

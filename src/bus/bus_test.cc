@@ -328,9 +328,9 @@ TEST(Bus, BoundedQueueAppliesBackPressure) {
   Cluster cluster(1);
   KafkaConfig small_queue = cluster.kafka;
   small_queue.properties["queue.buffering.max.messages"] = "1000";
+  small_queue.enqueue_timeout = std::chrono::milliseconds(1500);
   auto producer = Producer::Create(small_queue);
   ASSERT_TRUE(producer.ok());
-  (*producer)->enqueue_timeout = std::chrono::milliseconds(1500);
   ASSERT_EQ(rd_kafka_mock_broker_set_down(cluster.broker->cluster(), 1),
             RD_KAFKA_RESP_ERR_NO_ERROR);
   Status status;
@@ -339,7 +339,7 @@ TEST(Bus, BoundedQueueAppliesBackPressure) {
     status = (*producer)->Produce(cluster.kafka.sensors_topic, "k", "v" + std::to_string(accepted));
   }
   ASSERT_FALSE(status.ok());
-  EXPECT_THAT(status.message(), HasSubstr("queue still full"));
+  EXPECT_THAT(status.message(), HasSubstr("queue still full after 1500 ms"));
   EXPECT_LE(accepted, 1001) << "the queue never held more than its bound";
   EXPECT_GT((*producer)->counters().waits, 0);
   ASSERT_EQ(rd_kafka_mock_broker_set_up(cluster.broker->cluster(), 1), RD_KAFKA_RESP_ERR_NO_ERROR);
@@ -453,6 +453,20 @@ TEST(Bus, OffsetsOutOfRetentionAreCountedAsLoss) {
   EXPECT_GT(consumer->counters().lost, 30000);
   EXPECT_EQ(consumer->counters().lost + static_cast<int64_t>(store.unique()), 60000)
       << "every record is either read or counted as lost";
+}
+
+// The producer's and the consumer's waits are settings of their KafkaConfig, checked when created.
+TEST(Bus, ATimeoutThatIsNotPositiveIsRefusedByName) {
+  KafkaConfig no_wait{.bootstrap = "127.0.0.1:9"};
+  no_wait.enqueue_timeout = 0ms;
+  auto producer = Producer::Create(no_wait);
+  ASSERT_FALSE(producer.ok());
+  EXPECT_EQ(producer.status().message(), "kafka enqueue_timeout: must be > 0 ms, got 0 ms");
+  KafkaConfig negative{.bootstrap = "127.0.0.1:9"};
+  negative.commit_timeout = -5ms;
+  auto consumer = Consumer::Create(negative, "g", {negative.sensors_topic}, nullptr);
+  ASSERT_FALSE(consumer.ok());
+  EXPECT_EQ(consumer.status().message(), "kafka commit_timeout: must be > 0 ms, got -5 ms");
 }
 
 }  // namespace

@@ -75,6 +75,7 @@ Result<std::unique_ptr<Consumer>> Consumer::Create(const KafkaConfig& config,
   std::unique_ptr<Consumer> c(new Consumer());
   c->listener_ = listener;
   c->membership_ = membership;
+  c->commit_timeout_ = config.commit_timeout;
   Result<KafkaConf> conf = MakeConf(
       config, {
                   // Only for Kafka's copy of the offsets (Commit(), and the start of a
@@ -318,14 +319,14 @@ Status Consumer::Commit(const std::vector<PartitionOffset>& next_offsets) {
       e != RD_KAFKA_RESP_ERR_NO_ERROR)
     return KafkaError("commit", e);
   std::unique_ptr<rd_kafka_event_t, decltype(&rd_kafka_event_destroy)> answer(
-      rd_kafka_queue_poll(reply.get(), static_cast<int>(commit_timeout.count())),
+      rd_kafka_queue_poll(reply.get(), static_cast<int>(commit_timeout_.count())),
       &rd_kafka_event_destroy);
   coordinator_silent_ = !answer;
   if (!answer)
     return DeadlineExceeded(
         fmt::format("kafka commit: no answer from the group coordinator within "
                     "{} ms",
-                    commit_timeout.count()));
+                    commit_timeout_.count()));
   const rd_kafka_resp_err_t e = rd_kafka_event_error(answer.get());
   return e == RD_KAFKA_RESP_ERR_NO_ERROR ? Status::Ok() : KafkaError("commit", e);
 }

@@ -122,8 +122,9 @@ class Consumer {
   // the messages appended to `out` are valid either way.
   Status Poll(size_t max, std::chrono::milliseconds timeout, Batch& out);
   // Commits next offsets to Kafka, waiting for the group coordinator's answer at most
-  // `commit_timeout`: for lag monitoring; dcmon's source of truth is its store. librdkafka's own
-  // synchronous commit waits for a coordinator that is down for as long as it stays down.
+  // KafkaConfig::commit_timeout: for lag monitoring; dcmon's source of truth is its store.
+  // librdkafka's own synchronous commit waits for a coordinator that is down for as long as it
+  // stays down.
   Status Commit(const std::vector<PartitionOffset>& next_offsets);
   // Back-pressure: stop or restart fetching for these partitions without giving them up.
   Status Pause(const std::vector<PartitionOffset>& partitions);
@@ -136,14 +137,12 @@ class Consumer {
   // Lag of every assigned partition, from the watermarks of the last fetch (asks the broker, up to
   // 1 s, for partitions not fetched yet).
   std::vector<PartitionLag> Lag() const;
-  // The last Commit() got no answer within commit_timeout.
+  // The last Commit() got no answer within KafkaConfig::commit_timeout.
   bool coordinator_silent() const { return coordinator_silent_; }
   // Stops fetching; Poll() must not be called afterwards.
   Status Close();
 
   const ConsumerCounters& counters() const { return counters_; }
-
-  std::chrono::milliseconds commit_timeout{2000};
 
  private:
   Consumer() = default;
@@ -161,6 +160,7 @@ class Consumer {
   std::vector<std::unique_ptr<rd_kafka_topic_t, RdKafkaDeleter>> topics_;
   AssignmentListener* listener_ = nullptr;
   Membership membership_;
+  std::chrono::milliseconds commit_timeout_{};  // KafkaConfig::commit_timeout
   // When to look for partitions next: soon while a topic has none, rarely once all have some.
   std::chrono::steady_clock::time_point discover_at_;
   std::map<std::pair<std::string, int32_t>, int64_t> start_offsets_;  // of the current assignment

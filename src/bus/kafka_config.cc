@@ -11,6 +11,13 @@ Status KafkaConfig::Validate() const {
   for (const auto* topic : {&sensors_topic, &cooling_topic, &rejects_topic, &metrics_topic}) {
     if (topic->empty()) return InvalidArgument("kafka topics: names must not be empty");
   }
+  for (const auto& [name, timeout] : {std::pair{"commit_timeout", commit_timeout},
+                                      std::pair{"enqueue_timeout", enqueue_timeout}}) {
+    if (timeout <= std::chrono::milliseconds::zero()) {
+      return InvalidArgument(
+          fmt::format("kafka {}: must be > 0 ms, got {} ms", name, timeout.count()));
+    }
+  }
   return Status::Ok();
 }
 

@@ -8,6 +8,7 @@
 
 #include <librdkafka/rdkafka.h>
 
+#include <chrono>
 #include <map>
 #include <memory>
 #include <string>
@@ -25,6 +26,10 @@ struct KafkaConfig {
   std::string cooling_topic = "dc.cooling";  // cooling-system metrics
   std::string rejects_topic = "dc.rejects";  // dead letters: undecodable input with its reason
   std::string metrics_topic = "dc.metrics";  // line-protocol points from HTTP (store/points.h)
+  // Consumer::Commit() waits this long for the group coordinator's answer (not a file setting).
+  std::chrono::milliseconds commit_timeout{2000};
+  // Producer::Produce() waits this long for room in a full queue, then fails (not a file setting).
+  std::chrono::milliseconds enqueue_timeout{30000};
 
   Status Validate() const;
 };

@@ -10,6 +10,7 @@ namespace dcmon::bus {
 Result<std::unique_ptr<Producer>> Producer::Create(const KafkaConfig& config) {
   if (Status s = config.Validate(); !s.ok()) return s;
   std::unique_ptr<Producer> p(new Producer());
+  p->enqueue_timeout_ = config.enqueue_timeout;
   // Tuned for telemetry: many small records, throughput over latency by a few milliseconds
   // (docs/kafka.md).
   Result<KafkaConf> conf = MakeConf(config, {
@@ -137,7 +138,7 @@ Status Producer::Produce(std::string_view topic, std::string_view key, std::stri
     rd_kafka_header_add(hdrs.get(), h.name.data(), static_cast<ssize_t>(h.name.size()),
                         h.value.data(), static_cast<ssize_t>(h.value.size()));
   }
-  const auto deadline = std::chrono::steady_clock::now() + enqueue_timeout;
+  const auto deadline = std::chrono::steady_clock::now() + enqueue_timeout_;
   // Counted in before it can be counted out (another thread may serve its delivery report first).
   auto untrack = [&tracker] {
     if (tracker) (void)tracker->Remove(nullptr);
@@ -171,7 +172,7 @@ Status Producer::Produce(std::string_view topic, std::string_view key, std::stri
       return Status(
           StatusCode::kUnavailable,
           fmt::format("kafka produce to {}: queue still full after {} ms (broker unreachable?{})",
-                      topic, enqueue_timeout.count(),
+                      topic, enqueue_timeout_.count(),
                       last_error().empty() ? "" : " last error: " + last_error()));
     }
     rd_kafka_poll(rk_.get(), 10);

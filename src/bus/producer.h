@@ -1,10 +1,10 @@
 // Kafka producer: idempotent, batched and lz4-compressed, keyed by device id so each device's
 // records stay ordered in one partition. The in-flight queue is bounded: when it is full Produce()
 // waits (serving delivery reports) instead of growing memory, and gives up with a clear error after
-// `enqueue_timeout`. Every delivery is counted as acked or failed, with librdkafka's reason for the
-// last failure. Produce() may be called from several threads at once (HTTP ingest does), each
-// waiting for its own records with a DeliveryTracker; counters() may be read from any thread.
-// Every Producer outlives the trackers of the records it has in flight only through them: a
+// KafkaConfig::enqueue_timeout. Every delivery is counted as acked or failed, with librdkafka's
+// reason for the last failure. Produce() may be called from several threads at once (HTTP ingest
+// does), each waiting for its own records with a DeliveryTracker; counters() may be read from any
+// thread. Every Producer outlives the trackers of the records it has in flight only through them: a
 // tracker keeps itself alive while a record refers to it, so a caller may stop waiting at any time.
 //
 //   auto p = Producer::Create({.bootstrap = "127.0.0.1:9092"});
@@ -94,8 +94,6 @@ class Producer {
   std::string last_error() const;
   rd_kafka_t* handle() const { return rk_.get(); }
 
-  std::chrono::milliseconds enqueue_timeout{30000};
-
  private:
   Producer() = default;
   static void OnDelivery(rd_kafka_t*, const rd_kafka_message_t* message, void* opaque);
@@ -103,7 +101,8 @@ class Producer {
   rd_kafka_topic_t* Topic(std::string_view name);
 
   KafkaHandle rk_;
-  std::mutex topics_mu_;  // guards topics_
+  std::chrono::milliseconds enqueue_timeout_{};  // KafkaConfig::enqueue_timeout
+  std::mutex topics_mu_;                         // guards topics_
   std::unordered_map<std::string, std::unique_ptr<rd_kafka_topic_t, RdKafkaDeleter>> topics_;
   ProducerCounters counters_;
   mutable std::mutex error_mu_;

@@ -72,12 +72,13 @@ Result<std::unique_ptr<Loader>> Loader::Create(const bus::KafkaConfig& kafka, st
   l->retention_ = std::make_unique<store::Retention>(l->options_.retention);
   l->hourly_rollups_ = std::make_unique<store::HourlyRollups>(l->options_.hourly_rollups);
   if (Status s = l->SeedDedupWindow(); !s.ok()) return s;
-  Result<std::unique_ptr<bus::Producer>> producer = bus::Producer::Create(kafka);
-  if (!producer.ok()) return producer.status();
-  l->dead_letters_ = std::move(*producer);
   // A dead letter that cannot be queued within this long is logged and left in `rejects` only: the
   // loader must not stall on the side channel.
-  l->dead_letters_->enqueue_timeout = std::chrono::milliseconds(1000);
+  bus::KafkaConfig dead_letters = kafka;
+  dead_letters.enqueue_timeout = std::chrono::milliseconds(1000);
+  Result<std::unique_ptr<bus::Producer>> producer = bus::Producer::Create(dead_letters);
+  if (!producer.ok()) return producer.status();
+  l->dead_letters_ = std::move(*producer);
   Result<std::unique_ptr<bus::Consumer>> consumer = bus::Consumer::Create(
       kafka, l->options_.group,
       {kafka.sensors_topic, kafka.cooling_topic, kafka.metrics_topic, kafka.rejects_topic}, l.get(),

@@ -24,7 +24,8 @@ export async function endpoints(url) {
   return new Set(Object.keys((await (await fetch(`${url}/openapi.json`)).json()).paths));
 }
 
-export async function openDashboard(url, path = "/") {
+// `setup(page)` runs before the page loads (to route requests, say).
+export async function openDashboard(url, path = "/", setup = async () => {}) {
   const browser = await chromium.launch({
     executablePath: "/usr/bin/chromium",
     // Running as root (the test machines are) needs chromium's sandbox off.
@@ -34,6 +35,7 @@ export async function openDashboard(url, path = "/") {
   const errors = [];
   page.on("console", (m) => m.type() === "error" && errors.push(m.text()));
   page.on("pageerror", (e) => errors.push(String(e)));
+  await setup(page);
   await page.goto(`${url}${path}`);
   return { browser, page, errors };
 }

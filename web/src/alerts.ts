@@ -4,7 +4,7 @@
 // acknowledge / silence for a token (the server decides the scope). A server without the endpoint
 // shows "not available".
 import { $, endpoints, get, post, token, type Alert } from "./api";
-import { rackOf, setMarks, type Mark } from "./plan";
+import { rackKey, rackOf, setMarks, type Mark } from "./plan";
 
 const alerts = new Map<string, Alert>();
 let available = false;
@@ -51,8 +51,9 @@ function since(t: string | null): string {
   return s < 120 ? `${s} s` : s < 7200 ? `${Math.round(s / 60)} min` : `${Math.round(s / 3600)} h`;
 }
 
+// The keys (rackKey) of the racks an alert outlines: a zone incident's, in its room; else its device's.
 function racksOf(a: Alert): string[] {
-  if (a.affected_racks.length) return a.affected_racks;
+  if (a.affected_racks.length) return a.affected_racks.map((r) => rackKey(a.room ?? "", r));
   const rack = rackOf.get(a.device);
   return rack ? [rack] : [];
 }

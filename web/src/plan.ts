@@ -5,11 +5,13 @@
 // a firing incident's zone (its affected racks) boxed in red.
 import { $, css, type Envelope, type Latest, type Unit, type Zone } from "./api";
 
-export type Rack = { id: string; room: string; row: string; sensors: Map<string, string> };  // position -> device id
+// A rack: its name (`id`), its identity across the site (`key`, rackKey: sites may name their racks alike in
+// every room), and its sensors' device ids by position.
+export type Rack = { id: string; key: string; room: string; row: string; sensors: Map<string, string> };
 type Plan = {
   canvas: HTMLCanvasElement; room: string; rows: Rack[][]; units: Unit[]; cell: number; cursor: [number, number];
 };
-// An outline on the plan: the racks of an alert, or of a firing zone incident (`zone` set).
+// An outline on the plan: the racks (their rackKey) of an alert, or of a firing zone incident (`zone` set).
 export type Mark = { racks: string[]; unit: string | null; zone: boolean; label: string };
 
 const kGapX = 2;
@@ -17,10 +19,10 @@ const kGapY = 8;
 
 export const values = new Map<string, number>();  // device id -> newest value
 export const measurements = new Map<string, string>();  // device id -> measurement type
-export const rackOf = new Map<string, string>();  // device id -> its rack's id
+export const rackOf = new Map<string, string>();  // device id -> its rack's key
 const roomOf = new Map<string, string>();  // device id -> its room
 const units = new Map<string, Unit>();
-const zoneOf = new Map<string, string>();  // rack id -> the unit whose zone holds it
+const zoneOf = new Map<string, string>();  // rack key -> the unit whose zone holds it
 const plans: Plan[] = [];
 let envelope: Envelope | null = null;
 let marks: Mark[] = [];
@@ -29,12 +31,17 @@ let roomFilter = "";
 let wall = false;
 let onSelect: (r: Rack) => void = () => {};
 
+// A rack's key across the site: its room and its name, as the server's RackKey (core/topology.h).
+export function rackKey(room: string, rack: string): string {
+  return `${room}\n${rack}`;
+}
+
 export function setEnvelope(e: Envelope | undefined) {
   if (e) envelope = e;
 }
 export function setZones(zones: Zone[]) {
   zoneOf.clear();
-  for (const z of zones) for (const r of z.racks) zoneOf.set(r, z.unit);
+  for (const z of zones) for (const r of z.racks) zoneOf.set(rackKey(z.room, r), z.unit);
   redraw();
 }
 export function setMarks(m: Mark[]) {
@@ -78,16 +85,17 @@ const roomUnits = new Map<string, Unit[]>();
 // The whole plan again from /api/v1/latest: new devices, and the units' fan speeds and air.
 export function build(latest: Latest) {
   rooms = new Map();
-  const byId = new Map<string, Rack>();
+  const byKey = new Map<string, Rack>();
   for (const d of latest.data) {
     values.set(d.device_id, d.value);
     measurements.set(d.device_id, d.measurement_type);
     if (d.room) roomOf.set(d.device_id, d.room);
     if (!d.rack) continue;
-    let r = byId.get(d.rack);
+    const key = rackKey(d.room, d.rack);
+    let r = byKey.get(key);
     if (!r) {
-      r = { id: d.rack, room: d.room, row: d.row ?? "", sensors: new Map() };
-      byId.set(d.rack, r);
+      r = { id: d.rack, key, room: d.room, row: d.row ?? "", sensors: new Map() };
+      byKey.set(key, r);
       if (!rooms.has(r.room)) rooms.set(r.room, new Map());
       const rows = rooms.get(r.room)!;
       if (!rows.has(r.row)) rows.set(r.row, []);
@@ -95,7 +103,7 @@ export function build(latest: Latest) {
     }
     const pos = d.measurement_type === "temperature" ? d.position ?? "" : d.measurement_type;
     r.sensors.set(pos, d.device_id);
-    rackOf.set(d.device_id, r.id);
+    rackOf.set(d.device_id, r.key);
   }
   units.clear();
   roomUnits.clear();
@@ -105,7 +113,7 @@ export function build(latest: Latest) {
     if (!roomUnits.has(u.room)) roomUnits.set(u.room, []);
     roomUnits.get(u.room)!.push(u);
   }
-  if (selected) selected = byId.get(selected.id) ?? null;
+  if (selected) selected = byKey.get(selected.key) ?? null;
   layout();
 }
 
@@ -203,7 +211,7 @@ export function draw() {
     zone: css("--zone"),
   };
   const fg = css("--fg");
-  const marked = new Map<string, Mark>();  // rack -> its mark, zone incidents first
+  const marked = new Map<string, Mark>();  // rack key -> its mark, zone incidents first
   for (const m of marks) for (const r of m.racks) if (!marked.get(r)?.zone) marked.set(r, m);
   const zoneUnits = new Set(marks.filter((m) => m.zone && m.unit).map((m) => m.unit!));
   for (const p of plans) {
@@ -227,7 +235,7 @@ export function draw() {
           g.lineWidth = 2;
           g.strokeRect(1 + x * step, top, p.cell, p.cell);
         }
-        const m = marked.get(r.id);
+        const m = marked.get(r.key);
         if (m?.zone) { zone[b]++; zoneRacks.push(r.id); }
       });
       // Every unit's zone, a thin line around each run of its racks in the row, outside the cells so
@@ -235,11 +243,11 @@ export function draw() {
       // incident's zone reads as one shape, not as scattered cells.
       g.strokeStyle = colors.zone;
       g.lineWidth = 1;
-      runs(row, (r) => zoneOf.get(r.id), (x, end, unit) => {
+      runs(row, (r) => zoneOf.get(r.key), (x, end, unit) => {
         drawnZones.add(unit);
         g.strokeRect(x * step - 0.5, top - 3.5, (end - x + 1) * step, p.cell + 7);  // in the gaps
       });
-      runs(row, (r) => marked.get(r.id), (x, end, m) => {
+      runs(row, (r) => marked.get(r.key), (x, end, m) => {
         g.strokeStyle = m.zone ? colors.hot : fg;
         g.lineWidth = m.zone ? 3 : 1.5;
         g.setLineDash(m.zone ? [] : [3, 2]);
@@ -331,11 +339,11 @@ function showTip(p: Plan, r: Rack | Unit | undefined) {
     const x = id === undefined ? undefined : values.get(id);
     return x === undefined ? "–" : `${(x * scale).toFixed(digits)} ${unit}`;
   };
-  const alerts = marks.filter((m) => m.racks.includes(r.id)).map((m) => `\n${m.label}`).join("");
+  const alerts = marks.filter((m) => m.racks.includes(r.key)).map((m) => `\n${m.label}`).join("");
   tip.textContent = `${r.room} row ${r.row} rack ${r.id}\ninlet bottom ${v("inlet_bottom", 1, "°C")}` +
     `\ninlet middle ${v("inlet_middle", 1, "°C")}\ninlet top ${v("inlet_top", 1, "°C")}` +
     `\nexhaust ${v("exhaust", 1, "°C")}\npower ${v("power", 2, "kW", 0.001)}\nhumidity ${v("humidity", 0, "%")}` +
-    (zoneOf.has(r.id) ? `\nzone of ${zoneOf.get(r.id)}` : "") + alerts;
+    (zoneOf.has(r.key) ? `\nzone of ${zoneOf.get(r.key)}` : "") + alerts;
   const y = p.rows.findIndex((row) => row.includes(r));
   const x = p.rows[y].indexOf(r);
   tip.style.left = `${window.scrollX + b.left + x * (p.cell + kGapX)}px`;
