@@ -5,7 +5,6 @@
 #include <algorithm>
 #include <array>
 #include <map>
-#include <tuple>
 #include <unordered_map>
 
 #include "store/points.h"
@@ -20,12 +19,10 @@ struct AppendedTable {
   const char* table;
   const char* stage;
 };
-constexpr AppendedTable kAppendedTables[] = {{"sensor_facts", "sensor_readings"},
-                                             {"cooling_facts", "cooling_metrics"},
-                                             {"device_keys", "device_keys"},
-                                             {"rejects", "rejects"},
-                                             {"rollup_series", "rollup_series"},
-                                             {"rollup_facts", "rollup_facts"}};
+constexpr AppendedTable kAppendedTables[] = {
+    {"sensor_facts", "sensor_readings"}, {"cooling_facts", "cooling_metrics"},
+    {"device_keys", "device_keys"},      {"rejects", "rejects"},
+    {"rollup_series", "rollup_series"},  {"rollup_facts", "rollup_facts"}};
 
 std::string Staged(const AppendedTable& t) {
   return fmt::format("temp.main.dcmon_stage_{}", t.stage);
@@ -45,8 +42,8 @@ using Series = std::pair<std::string, std::string>;
 // A series number (an index, dense from 0) as stored in rollup_series and rollup_facts.
 int32_t SeriesKey(int32_t series) { return series + 1; }
 
-// The newest minute each series has in rollup_facts, as far as this writer knows: a batch's rollup of
-// a later minute cannot be there yet and is appended, an earlier one is merged. A series this
+// The newest minute each series has in rollup_facts, as far as this writer knows: a batch's rollup
+// of a later minute cannot be there yet and is appended, an earlier one is merged. A series this
 // writer has not written yet counts as having the newest minute of the whole table at open, which
 // is the most it can have. With many partitions consumed at different paces one global newest
 // minute sent most of a backlog's rollups through the merge.
@@ -75,7 +72,7 @@ class StoredMinutes {
 class Derived {
  public:
   void AddSensor(const SensorReading& s, int32_t series) {
-    Rollup& r = rollups_[{series, MinuteOf(s.timestamp_micros)}];
+    Rollup& r = RollupOf(series, MinuteOf(s.timestamp_micros));
     if (r.count == 0) {
       r.min = r.max = s.value;
       r.last_time = s.timestamp_micros;
@@ -111,44 +108,35 @@ class Derived {
     std::vector<std::pair<int32_t, int64_t>> newest;
   };
 
-  // Appends the batch's rollups, by series and minute, to `fresh` (the columns of rollup_facts) when
-  // their minute is newer than the series' newest stored (`stored`: none of its rows can be that
-  // new) and to `merged` otherwise; its devices go to `devices` (the columns of `devices`).
+  // Appends the batch's rollups, by series and minute, to `fresh` (the columns of rollup_facts)
+  // when their minute is newer than the series' newest stored (`stored`: none of its rows can be
+  // that new) and to `merged` otherwise; its devices go to `devices` (the columns of `devices`).
   Result<Appended> Append(Appender& fresh, Appender& merged, Appender& devices,
                           const StoredMinutes& stored) const {
     Appended out;
-    std::vector<const RollupMap::value_type*> sorted;
-    sorted.reserve(rollups_.size());
-    for (const auto& entry : rollups_) sorted.push_back(&entry);
-    // A device's minutes together: its values are alike and its times evenly spaced, which
+    // By series, then minute: a device's values are alike and its times evenly spaced, which
     // DuckDB's compression turns into few bits (docs/benchmarks.md).
-    std::sort(sorted.begin(), sorted.end(), [](const auto* a, const auto* b) {
-      return std::tie(a->first.series, a->first.minute) <
-             std::tie(b->first.series, b->first.minute);
-    });
-    for (const auto* entry : sorted) {
-      const auto& [k, r] = *entry;
-      const bool stored_maybe = k.minute <= stored.Newest(k.series);
-      Appender& to = stored_maybe ? merged : fresh;
-      if (Status s = to.NextRow(); !s.ok()) return s;
-      to.Value(0, SeriesKey(k.series));
-      to.Value(1, duckdb_timestamp{k.minute});
-      to.Value(2, r.count);
-      to.Value(3, r.min);
-      to.Value(4, r.max);
-      to.Value(5, r.sum);
-      to.Value(6, r.last_value);
-      to.Value(7, duckdb_timestamp{r.last_time});
-      if (stored_maybe) {
-        out.merged_first = std::min(out.merged_first, k.minute);
-        out.merged_last = std::max(out.merged_last, k.minute);
+    for (int32_t series = 0; series < static_cast<int32_t>(rollups_.size()); ++series) {
+      const std::vector<Rollup>& minutes = rollups_[series];
+      if (minutes.empty()) continue;
+      for (const Rollup& r : minutes) {
+        const bool stored_maybe = r.minute <= stored.Newest(series);
+        Appender& to = stored_maybe ? merged : fresh;
+        if (Status s = to.NextRow(); !s.ok()) return s;
+        to.Value(0, SeriesKey(series));
+        to.Value(1, duckdb_timestamp{r.minute});
+        to.Value(2, r.count);
+        to.Value(3, r.min);
+        to.Value(4, r.max);
+        to.Value(5, r.sum);
+        to.Value(6, r.last_value);
+        to.Value(7, duckdb_timestamp{r.last_time});
+        if (stored_maybe) {
+          out.merged_first = std::min(out.merged_first, r.minute);
+          out.merged_last = std::max(out.merged_last, r.minute);
+        }
       }
-      // Sorted by series, then minute: a series' last entry is its newest.
-      if (!out.newest.empty() && out.newest.back().first == k.series) {
-        out.newest.back().second = k.minute;
-      } else {
-        out.newest.emplace_back(k.series, k.minute);
-      }
+      out.newest.emplace_back(series, minutes.back().minute);
     }
     for (const auto* kind : {&sensors_, &cooling_}) {
       for (const auto& [id, d] : *kind) {
@@ -168,17 +156,8 @@ class Derived {
   }
 
  private:
-  struct RollupKey {
-    int32_t series;
-    int64_t minute;
-    friend bool operator==(const RollupKey&, const RollupKey&) = default;
-  };
-  struct RollupKeyHash {
-    size_t operator()(const RollupKey& k) const {
-      return std::hash<int64_t>()(k.minute / kMinuteMicros * 1'000'003 + k.series);
-    }
-  };
   struct Rollup {
+    int64_t minute = 0;
     int64_t count = 0;
     double min = 0, max = 0, sum = 0, last_value = 0;
     int64_t last_time = 0;
@@ -212,8 +191,22 @@ class Derived {
     d.fields[6].Offer(p.rack, t);
   }
 
-  using RollupMap = std::unordered_map<RollupKey, Rollup, RollupKeyHash>;
-  RollupMap rollups_;
+  // The series' minute, added in minute order. A series' readings come in time order (one
+  // partition each), so its minute is nearly always its last one.
+  Rollup& RollupOf(int32_t series, int64_t minute) {
+    if (static_cast<size_t>(series) >= rollups_.size()) rollups_.resize(series + 1);
+    std::vector<Rollup>& minutes = rollups_[series];
+    if (minutes.empty() || minutes.back().minute < minute) {
+      return minutes.emplace_back(Rollup{.minute = minute});
+    }
+    auto at = std::lower_bound(minutes.begin(), minutes.end(), minute,
+                               [](const Rollup& r, int64_t m) { return r.minute < m; });
+    if (at == minutes.end() || at->minute != minute)
+      at = minutes.insert(at, Rollup{.minute = minute});
+    return *at;
+  }
+
+  std::vector<std::vector<Rollup>> rollups_;  // by series number, each in minute order
   Devices sensors_, cooling_;
 };
 
@@ -404,7 +397,8 @@ Result<std::unique_ptr<Writer>> Writer::Create(Database& db, const WriterOptions
   w->last_seq_ = r->Int64(0, 0);
   r = w->conn_->Query("SELECT epoch_us(max(minute)) FROM rollup_facts");
   if (!r.ok()) return r.status();
-  w->stored_minutes_ = std::make_unique<StoredMinutes>(r->IsNull(0, 0) ? INT64_MIN : r->Int64(0, 0));
+  w->stored_minutes_ =
+      std::make_unique<StoredMinutes>(r->IsNull(0, 0) ? INT64_MIN : r->Int64(0, 0));
   w->keys_ = std::make_unique<DeviceKeys>();
   if (Status s = w->keys_->Load(*w->conn_); !s.ok()) return s;
   r = w->conn_->Query("SELECT coalesce(max(ingest_seq), 0) FROM metrics");
