@@ -6,7 +6,9 @@
 #  2. three rounds, each of: `kcat -C -e -q` reading both topics (raw consume, nothing stored);
 #     DuckDB's own bulk load of the NDJSON file (`store_benchmark bulk`: INSERT … SELECT … FROM
 #     read_ndjson into a fresh store, same memory_limit and threads); `dcmon load --exit-when-idle`
-#     (fresh file store, new group, memory_limit 1GB, threads 2). Every side runs under
+#     (fresh file store, new group, memory_limit 1GB). DuckDB's threads: LOAD_THREADS (default 1,
+#     `dcmon load`'s default; DuckDB's bulk load is no faster at 2, docs/benchmarks.md) on every
+#     side. Every side runs under
 #     /usr/bin/time -v: records/s, CPU seconds (user + system) per million records, peak RSS;
 #     for dcmon also records/s between its first and last commit and bytes on disk per million;
 #  3. one table of the medians, dcmon's ratios to DuckDB's bulk load and to kcat in it (per round,
@@ -23,6 +25,7 @@ dcmon=build/dcmon
 from=${LOAD_FROM:-2025-08-01T00:00:00Z}
 to=${LOAD_TO:-2025-08-05T00:00:00Z}
 idle=2
+threads=${LOAD_THREADS:-1}
 bench/machine.sh
 
 work=$(mktemp -d)
@@ -60,7 +63,8 @@ timed() {
 load_round() {
   local bin=$1 name=$2 store="$work/$2-$run.duckdb"
   /usr/bin/time -v "$bin" load --kafka "$bootstrap" --store "$store" --group "$name-bench-$run" \
-    --memory-limit 1GB --threads 2 --exit-when-idle $idle "${load_config[@]}" 2>"$work/$name-$run.log"
+    --memory-limit 1GB --threads $threads --exit-when-idle $idle "${load_config[@]}" \
+    2>"$work/$name-$run.log"
   read -r lw lc lr < <(timed "$work/$name-$run.log")
   lost=$(sed -nE 's/.*stopped: .*lost ([0-9]+).*/\1/p' "$work/$name-$run.log")
   bytes=$(du -cb "$store"* | tail -1 | cut -f1)
@@ -94,7 +98,7 @@ for run in 1 2 3; do
 
   # DuckDB's bulk load of the same records.
   /usr/bin/time -v build/bench/store_benchmark bulk "$work/records.ndjson" "$work/bulk-$run.duckdb" \
-    1GB 2 >"$work/bulk-$run.out" 2>"$work/bulk-$run.log"
+    1GB $threads >"$work/bulk-$run.out" 2>"$work/bulk-$run.log"
   read -r bw bc br < <(timed "$work/bulk-$run.log")
   bulk_rows=$(sed -nE 's/^bulk: ([0-9]+) records.*/\1/p' "$work/bulk-$run.out")
   bulk_mb=$(sed -nE 's/.* ([0-9.]+) MB per million.*/\1/p' "$work/bulk-$run.out")
