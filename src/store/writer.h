@@ -31,8 +31,8 @@
 
 namespace dcmon::store {
 
-class Derived;     // a batch's rollups and device updates (writer.cc)
-class DeviceKeys;  // device_keys interned in memory (writer.cc)
+class Derived;        // a batch's rollups and device updates (writer.cc)
+class DeviceKeys;     // device_keys interned in memory (writer.cc)
 class StoredMinutes;  // each rollup series' newest stored minute (writer.cc)
 
 // Where a record came from in Kafka (partition -1: not from Kafka).
@@ -113,13 +113,14 @@ class Writer {
 
   std::unique_ptr<Connection> conn_;
   // Opened on first use and kept across batches; dropped after a failure, which leaves an appender
-  // unusable. The last two fill the TEMP tables a batch's rollups and devices are merged from.
+  // unusable. The last three fill the TEMP tables a batch's rollups, devices and offsets are
+  // merged from.
   std::unique_ptr<Appender> sensors_, cooling_, device_keys_, rejects_, series_, rollups_,
-      batch_rollups_, batch_devices_;
+      batch_rollups_, batch_devices_, batch_offsets_;
   std::unique_ptr<DeviceKeys> keys_;
   int64_t last_seq_ = 0;
-  // Each series' newest minute in rollup_facts: a batch's rollups of later minutes are appended, not
-  // merged.
+  // Each series' newest minute in rollup_facts: a batch's rollups of later minutes are appended,
+  // not merged.
   std::unique_ptr<StoredMinutes> stored_minutes_;
   std::vector<std::pair<int32_t, int64_t>> pending_newest_;  // of the batch being committed
   int64_t last_metric_seq_ = 0;  // metrics' own ingest_seq (store/points.h)
