@@ -55,9 +55,8 @@ struct LoaderOptions {
   // stores split the partitions by running with the same `members` and each its own `member`.
   bus::Membership membership;
   // A batch closes at this many rows (a record is one row, a line-protocol point one per field)
-  // ... (61,440: half a DuckDB row group, two batches fill one; two batches are in memory at
-  // once, and a row group's worth each cost ~60 MB more peak RSS for no less CPU per record)
-  size_t batch_records = 61440;
+  // ... (122,880: a DuckDB row group, so a backlog's appends go straight into row groups)
+  size_t batch_records = 122880;
   std::chrono::milliseconds batch_time{200};  // ... or after this long ...
   // ... or, once the consumer has caught up and no commit is in flight, after this long (live
   // data).

@@ -640,7 +640,7 @@ TEST(Loader, OptionsFromTheConfig) {
               ::testing::AllOf(::testing::HasSubstr("loader.dedup_window"),
                                ::testing::HasSubstr("\"10 minutes\"")));
   c->SetFlag("loader.dedup_window", "0");
-  EXPECT_EQ(defaults->batch_records, 61440u);
+  EXPECT_EQ(defaults->batch_records, 122880u);
   c->SetFlag("loader.batch_records", "50000");
   EXPECT_EQ(LoaderOptionsFrom(*c)->batch_records, 50000u);
   c->SetFlag("loader.batch_records", "0");
