@@ -1,6 +1,7 @@
 #include "ingest/loader.h"
 
 #include <fmt/format.h>
+#include <malloc.h>
 
 #include <algorithm>
 #include <thread>
@@ -11,6 +12,19 @@
 
 namespace dcmon::ingest {
 namespace {
+
+// The most messages one poll takes: the batch fills poll by poll, each poll's messages released
+// once decoded, so that a batch of batch_records pins no more than this many of librdkafka's.
+constexpr size_t kPollMessages = 10000;
+
+// Hands the free pages of every malloc arena back to the system. A backlog's batch frees tens of
+// MB across threads' arenas (librdkafka's fetched buffers, the commit's), which glibc keeps
+// mapped; trimmed once per full batch, a few ms, peak RSS is lower (docs/benchmarks.md).
+void ReleaseFreePages() {
+#ifdef __GLIBC__
+  malloc_trim(0);
+#endif
+}
 
 int64_t SteadyNanos() { return std::chrono::steady_clock::now().time_since_epoch().count(); }
 
@@ -134,6 +148,7 @@ void Loader::OnAssigned(std::vector<bus::PartitionOffset>& partitions) {
 
 void Loader::Slot::Clear() {
   messages.Clear();
+  polled = 0;
   // batch.records stays: the next batch decodes into its records, reusing their strings' buffers.
   batch.points.clear();
   batch.origins.clear();
@@ -184,29 +199,30 @@ Status Loader::RunOnce() {
     // While a commit is in flight this batch could not start anyway: it keeps filling (in a
     // backlog, up to batch_records, so that each commit's fixed costs are shared by more rows).
     if (in_flight_ == nullptr && now >= deadline) break;
-    if (in_flight_ == nullptr && caught_up && !next.messages.empty() && now >= live_deadline) break;
+    if (in_flight_ == nullptr && caught_up && next.polled > 0 && now >= live_deadline) break;
     // With a commit in flight, short waits, so that its end is seen soon; with records in hand,
     // no longer than to the live deadline.
     auto wait = deadline - now;
     if (in_flight_ != nullptr) {
       wait = std::clamp<std::chrono::steady_clock::duration>(wait, std::chrono::milliseconds(1),
                                                              std::chrono::milliseconds(5));
-    } else if (!next.messages.empty()) {
+    } else if (next.polled > 0) {
       wait = std::min(wait, std::max<std::chrono::steady_clock::duration>(live_deadline - now, {}));
     }
-    // No more messages than the rows left at the most rows one message has held lately: a points
-    // message holds thousands of rows, records one each.
+    // No more messages than the rows left at the most rows one message has held lately (a points
+    // message holds thousands of rows, records one each), and no more than kPollMessages at once.
     const size_t per_message = std::max(message_rows_, next.max_message_rows);
-    const size_t want = std::max<size_t>(1, (options_.batch_records - next.rows()) / per_message);
-    const size_t from = next.messages.size();
+    const size_t want =
+        std::clamp<size_t>((options_.batch_records - next.rows()) / per_message, 1, kPollMessages);
     Status s =
         consumer_->Poll(want, std::chrono::ceil<std::chrono::milliseconds>(wait), next.messages);
     if (polled.ok()) polled = std::move(s);
     if (!assign_error_.ok()) return assign_error_;
     // A short poll in a backlog is the fetcher behind, not the end of the topic: a batch is not
     // closed early for it while the last lag snapshot says more than a batch is waiting.
-    caught_up = next.messages.size() - from < want && !backlog_;
-    const size_t stopped = Decode(next, from, NowMicros(), /*bounded=*/true);
+    caught_up = next.messages.size() < want && !backlog_;
+    next.polled += next.messages.size();
+    const size_t stopped = Decode(next, 0, NowMicros(), /*bounded=*/true);
     if (stopped < next.messages.size()) {
       // Full within the poll (more rows per message than lately): the messages not decoded are
       // read again for the next batch. Were the seek refused, skipping them would lose them, so
@@ -217,8 +233,12 @@ Status Loader::RunOnce() {
         Decode(next, stopped, NowMicros(), /*bounded=*/false);
       }
     }
+    // Decoded, the messages are needed no more (the dead letters keep copies): each one pins
+    // librdkafka's buffer of its whole fetched message set, so they go now rather than when the
+    // batch closes (peak RSS, docs/benchmarks.md).
+    next.messages.Clear();
   }
-  if (next.messages.empty()) {
+  if (next.polled == 0) {
     if (Status s = Settle(); !s.ok()) return s;
     return polled;
   }
@@ -316,10 +336,6 @@ void Loader::StartCommit(Slot& slot, int64_t now_micros) {
   for (const auto& [tp, offsets] : slot.spans)
     slot.batch.offsets.push_back({tp.first, tp.second, offsets.second});
   dedup_.Seal();
-  // Decoded, the messages are needed no more (the dead letters keep copies): released now, their
-  // librdkafka buffers do not stay pinned while the batch commits and the next one fills (peak RSS,
-  // docs/benchmarks.md).
-  slot.messages.Clear();
   in_flight_ = &slot;
   std::lock_guard lock(commit_mu_);
   commit_job_ = &slot.batch;
@@ -416,6 +432,7 @@ void Loader::OnCommitted(Slot& slot, const store::CommitStats& stats) {
   Result<int64_t> hourly = hourly_rollups_->RunDue(writer_->connection(), NowMicros());
   if (!hourly.ok()) Logger("ingest")->warn("{}", hourly.status().message());
   ProduceDeadLetters(slot);
+  if (slot.rows() >= options_.batch_records) ReleaseFreePages();
   // Kafka's copy of the offsets: for lag tools, and where a loader with another store takes over a
   // partition. This store already holds the truth, so a failure here is logged, and the offsets
   // are sent again with the next commit or on Close().

@@ -164,7 +164,8 @@ class Loader : public bus::AssignmentListener {
   // thread while the other slot is decoded. Reused batch after batch, so memory is bounded by
   // batch_records (twice) whatever happens downstream, and decoded records reuse their strings.
   struct Slot {
-    bus::Batch messages;
+    bus::Batch messages;  // of the poll being decoded; released once decoded
+    size_t polled = 0;    // messages taken into this batch
     store::WriteBatch batch;
     size_t records = 0;  // batch.records[0, records) are this batch's; the rest are spare buffers
     // Rows for each table the batch appends to (sensor_facts, cooling_facts, metric_facts): it
