@@ -90,6 +90,12 @@ Result<std::unique_ptr<Consumer>> Consumer::Create(const KafkaConfig& config,
                   {"fetch.max.bytes", "52428800"},
                   {"max.partition.fetch.bytes", "4194304"},
                   {"queued.max.messages.kbytes", "65536"},
+                  // The prefetch is bounded by its size above, not by a count. librdkafka 2.0's
+                  // count (100,000) is of all partitions' messages in the one consumer queue:
+                  // reached while a commit holds the loader back, it stops every partition's
+                  // fetches until the broker thread's next wake-up, up to 1 s later, and a
+                  // backlog's drain spent two thirds of its time waiting (docs/benchmarks.md).
+                  {"queued.min.messages", "1000000"},
                   // librdkafka's 500 ms lets a broker hold a fetch that long when little
                   // is waiting: at 10,000 records/s that alone broke the 1 s p99 of
                   // event-to-queryable latency (docs/benchmarks.md: 1,582 ms; 767 ms at 10).
