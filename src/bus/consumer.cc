@@ -374,6 +374,19 @@ std::vector<PartitionOffset> Consumer::Assignment() const {
   return FromList(list);
 }
 
+void Consumer::WakeFetcher(std::chrono::milliseconds timeout) {
+  const auto now = std::chrono::steady_clock::now();
+  if (start_offsets_.empty() || now - woken_at_ < std::chrono::milliseconds(100)) return;
+  woken_at_ = now;
+  // One partition per leader would do; librdkafka groups the list by leader itself, so all go.
+  PartitionList ends(rd_kafka_topic_partition_list_new(static_cast<int>(start_offsets_.size())));
+  for (const auto& [tp, offset] : start_offsets_)
+    rd_kafka_topic_partition_list_add(ends.get(), tp.first.c_str(), tp.second)->offset =
+        RD_KAFKA_OFFSET_END;
+  (void)rd_kafka_offsets_for_times(rk_.get(), ends.get(), static_cast<int>(timeout.count()));
+  counters_.fetcher_wakes.fetch_add(1, std::memory_order_relaxed);
+}
+
 std::vector<PartitionLag> Consumer::Lag() const {
   rd_kafka_topic_partition_list_t* raw = nullptr;
   if (rd_kafka_assignment(rk_.get(), &raw) != RD_KAFKA_RESP_ERR_NO_ERROR) return {};
