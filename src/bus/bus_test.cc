@@ -366,6 +366,27 @@ TEST(Bus, EachPollAppendsUpToItsBound) {
   EXPECT_EQ(batch.size(), 300u);
 }
 
+// A poll waits for the first message only, then takes what the queue holds: librdkafka's batch
+// consume waits for all `max` messages until the timeout, which held a few messages undecoded
+// for the whole wait (here 5 s) while a fetcher was behind.
+TEST(Bus, APollReturnsOnceMessagesAreThere) {
+  Cluster cluster(2);
+  Store store;
+  auto consumer = MakeConsumer(cluster.kafka, "first", {cluster.kafka.sensors_topic}, &store);
+  PollUntilAssigned(*consumer, store);
+  ASSERT_FALSE(consumer->Assignment().empty());
+  auto producer = cluster.MakeProducer();
+  ProduceNumbered(*producer, cluster.kafka.sensors_topic, 5);
+  ASSERT_TRUE(producer->Flush(10s).ok());
+  Batch batch;
+  const auto start = std::chrono::steady_clock::now();
+  while (batch.size() < 5 && std::chrono::steady_clock::now() - start < 20s) {
+    ASSERT_TRUE(consumer->Poll(10000, 5s, batch).ok());
+  }
+  EXPECT_EQ(batch.size(), 5u);
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 2500ms);
+}
+
 // Waking the fetchers asks the brokers for the partitions' ends: it neither moves nor drops
 // anything, and it is sent at most once per 100 ms however often a short poll asks.
 TEST(Bus, WakingTheFetchersKeepsEveryMessageAndIsRateLimited) {

@@ -284,7 +284,9 @@ Status Consumer::Poll(size_t max, std::chrono::milliseconds timeout, Batch& out)
   std::vector<rd_kafka_message_t*> got(std::min<size_t>(max, 10000));
   const size_t end = out.messages_.size() + max;
   while (out.messages_.size() < end) {
-    const size_t room = std::min(got.size(), end - out.messages_.size());
+    // librdkafka waits until it has `room` messages or the timeout: the wait is for the first one
+    // only, then what the queue holds is taken (a fetcher behind leaves none waiting undecoded).
+    const size_t room = wait > 0 ? 1 : std::min(got.size(), end - out.messages_.size());
     const ssize_t n = rd_kafka_consume_batch_queue(queue_.get(), wait, got.data(), room);
     if (n < 0) {
       note(KafkaError("consume", rd_kafka_last_error()));
