@@ -366,6 +366,52 @@ TEST(Bus, EachPollAppendsUpToItsBound) {
   EXPECT_EQ(batch.size(), 300u);
 }
 
+// A poll waits for the first message only, then takes what the queue holds: librdkafka's batch
+// consume waits for all `max` messages until the timeout, which held a few messages undecoded
+// for the whole wait (here 5 s) while a fetcher was behind.
+TEST(Bus, APollReturnsOnceMessagesAreThere) {
+  Cluster cluster(2);
+  Store store;
+  auto consumer = MakeConsumer(cluster.kafka, "first", {cluster.kafka.sensors_topic}, &store);
+  PollUntilAssigned(*consumer, store);
+  ASSERT_FALSE(consumer->Assignment().empty());
+  auto producer = cluster.MakeProducer();
+  ProduceNumbered(*producer, cluster.kafka.sensors_topic, 5);
+  ASSERT_TRUE(producer->Flush(10s).ok());
+  Batch batch;
+  const auto start = std::chrono::steady_clock::now();
+  while (batch.size() < 5 && std::chrono::steady_clock::now() - start < 20s) {
+    ASSERT_TRUE(consumer->Poll(10000, 5s, batch).ok());
+  }
+  EXPECT_EQ(batch.size(), 5u);
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 2500ms);
+}
+
+// Waking the fetchers asks the brokers for the partitions' ends: it neither moves nor drops
+// anything, and it is sent at most once per 100 ms however often a short poll asks.
+TEST(Bus, WakingTheFetchersKeepsEveryMessageAndIsRateLimited) {
+  Cluster cluster(2);
+  auto producer = cluster.MakeProducer();
+  ProduceNumbered(*producer, cluster.kafka.sensors_topic, 500);
+  ASSERT_TRUE(producer->Flush(10s).ok());
+  Store store;
+  auto consumer = MakeConsumer(cluster.kafka, "wake", {cluster.kafka.sensors_topic}, &store);
+  consumer->WakeFetcher(1s);
+  EXPECT_EQ(consumer->counters().fetcher_wakes.load(), 0) << "nothing assigned yet: a no-op";
+  PollUntilAssigned(*consumer, store);
+  ASSERT_FALSE(consumer->Assignment().empty());
+  const auto first = std::chrono::steady_clock::now();
+  consumer->WakeFetcher(1s);
+  consumer->WakeFetcher(1s);
+  if (std::chrono::steady_clock::now() - first < 100ms) {
+    EXPECT_EQ(consumer->counters().fetcher_wakes.load(), 1);
+  }
+  EXPECT_GE(consumer->counters().fetcher_wakes.load(), 1);
+  ConsumeUntil(*consumer, store, 500);
+  EXPECT_EQ(store.unique(), 500u);
+  EXPECT_EQ(store.duplicates(), 0);
+}
+
 TEST(Bus, PausedPartitionsAreNotFetchedUntilResumed) {
   Cluster cluster(2);
   auto producer = cluster.MakeProducer();

@@ -284,7 +284,9 @@ Status Consumer::Poll(size_t max, std::chrono::milliseconds timeout, Batch& out)
   std::vector<rd_kafka_message_t*> got(std::min<size_t>(max, 10000));
   const size_t end = out.messages_.size() + max;
   while (out.messages_.size() < end) {
-    const size_t room = std::min(got.size(), end - out.messages_.size());
+    // librdkafka waits until it has `room` messages or the timeout: the wait is for the first one
+    // only, then what the queue holds is taken (a fetcher behind leaves none waiting undecoded).
+    const size_t room = wait > 0 ? 1 : std::min(got.size(), end - out.messages_.size());
     const ssize_t n = rd_kafka_consume_batch_queue(queue_.get(), wait, got.data(), room);
     if (n < 0) {
       note(KafkaError("consume", rd_kafka_last_error()));
@@ -372,6 +374,19 @@ std::vector<PartitionOffset> Consumer::Assignment() const {
   if (rd_kafka_assignment(rk_.get(), &list) != RD_KAFKA_RESP_ERR_NO_ERROR) return {};
   PartitionList owned(list);
   return FromList(list);
+}
+
+void Consumer::WakeFetcher(std::chrono::milliseconds timeout) {
+  const auto now = std::chrono::steady_clock::now();
+  if (start_offsets_.empty() || now - woken_at_ < std::chrono::milliseconds(100)) return;
+  woken_at_ = now;
+  // One partition per leader would do; librdkafka groups the list by leader itself, so all go.
+  PartitionList ends(rd_kafka_topic_partition_list_new(static_cast<int>(start_offsets_.size())));
+  for (const auto& [tp, offset] : start_offsets_)
+    rd_kafka_topic_partition_list_add(ends.get(), tp.first.c_str(), tp.second)->offset =
+        RD_KAFKA_OFFSET_END;
+  (void)rd_kafka_offsets_for_times(rk_.get(), ends.get(), static_cast<int>(timeout.count()));
+  counters_.fetcher_wakes.fetch_add(1, std::memory_order_relaxed);
 }
 
 std::vector<PartitionLag> Consumer::Lag() const {

@@ -92,6 +92,7 @@ struct ConsumerCounters {
   std::atomic<int64_t> lost{0};         // records that fell out of retention before they were read
   std::atomic<int64_t> errors{0};       // consumer errors other than end-of-partition
   std::atomic<int64_t> assignments{0};  // partitions assigned
+  std::atomic<int64_t> fetcher_wakes{0};  // WakeFetcher() requests sent
 };
 
 // How far a member is behind in one partition: the high watermark minus the next offset it will
@@ -137,6 +138,12 @@ class Consumer {
   // Lag of every assigned partition, from the watermarks of the last fetch (asks the broker, up to
   // 1 s, for partitions not fetched yet).
   std::vector<PartitionLag> Lag() const;
+  // Wakes librdkafka's fetchers (for a caller that found the queue empty with a backlog ahead):
+  // librdkafka 2.0 stops fetching once its queue holds queued.max.messages.kbytes and looks at the
+  // queue again only on a broker's I/O or after up to 1 s, however soon the queue is drained. Asks
+  // every broker leading an assigned partition for that partition's end (one request per broker,
+  // waiting up to `timeout`), which is such I/O. At most once per 100 ms; a no-op otherwise.
+  void WakeFetcher(std::chrono::milliseconds timeout);
   // The last Commit() got no answer within KafkaConfig::commit_timeout.
   bool coordinator_silent() const { return coordinator_silent_; }
   // Stops fetching; Poll() must not be called afterwards.
@@ -163,6 +170,7 @@ class Consumer {
   std::chrono::milliseconds commit_timeout_{};  // KafkaConfig::commit_timeout
   // When to look for partitions next: soon while a topic has none, rarely once all have some.
   std::chrono::steady_clock::time_point discover_at_;
+  std::chrono::steady_clock::time_point woken_at_;                    // WakeFetcher's last request
   std::map<std::pair<std::string, int32_t>, int64_t> start_offsets_;  // of the current assignment
   ConsumerCounters counters_;
   bool closed_ = false;

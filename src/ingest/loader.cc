@@ -16,6 +16,9 @@ namespace {
 // The most messages one poll takes: the batch fills poll by poll, each poll's messages released
 // once decoded, so that a batch of batch_records pins no more than this many of librdkafka's.
 constexpr size_t kPollMessages = 10000;
+// How long waking the fetchers may wait for the brokers' answers (a few round trips on a healthy
+// link; a broker that is down holds the loader no longer than this, at most every 100 ms).
+constexpr std::chrono::milliseconds kWakeTimeout{20};
 
 // Hands the free pages of every malloc arena back to the system. A backlog's batch frees tens of
 // MB across threads' arenas (librdkafka's fetched buffers, the commit's), which glibc keeps
@@ -162,6 +165,21 @@ void Loader::Slot::Clear() {
   pending = {};
 }
 
+std::chrono::steady_clock::duration PollWait(std::chrono::steady_clock::time_point now,
+                                             std::chrono::steady_clock::time_point deadline,
+                                             std::chrono::steady_clock::time_point live_deadline,
+                                             bool in_flight, bool polled, bool backlog) {
+  const auto wait = deadline - now;
+  if (in_flight) {
+    return std::clamp<std::chrono::steady_clock::duration>(wait, std::chrono::milliseconds(1),
+                                                           std::chrono::milliseconds(5));
+  }
+  if (polled && !backlog) {
+    return std::min(wait, std::max<std::chrono::steady_clock::duration>(live_deadline - now, {}));
+  }
+  return wait;
+}
+
 Status Loader::RunOnce() {
   if (!assign_error_.ok()) {
     // Fatal for this Loader (it must be created again), reported once per batch_time.
@@ -200,15 +218,8 @@ Status Loader::RunOnce() {
     // backlog, up to batch_records, so that each commit's fixed costs are shared by more rows).
     if (in_flight_ == nullptr && now >= deadline) break;
     if (in_flight_ == nullptr && caught_up && next.polled > 0 && now >= live_deadline) break;
-    // With a commit in flight, short waits, so that its end is seen soon; with records in hand,
-    // no longer than to the live deadline.
-    auto wait = deadline - now;
-    if (in_flight_ != nullptr) {
-      wait = std::clamp<std::chrono::steady_clock::duration>(wait, std::chrono::milliseconds(1),
-                                                             std::chrono::milliseconds(5));
-    } else if (next.polled > 0) {
-      wait = std::min(wait, std::max<std::chrono::steady_clock::duration>(live_deadline - now, {}));
-    }
+    const auto wait =
+        PollWait(now, deadline, live_deadline, in_flight_ != nullptr, next.polled > 0, backlog_);
     // No more messages than the rows left at the most rows one message has held lately (a points
     // message holds thousands of rows, records one each), and no more than kPollMessages at once.
     const size_t per_message = std::max(message_rows_, next.max_message_rows);
@@ -221,6 +232,12 @@ Status Loader::RunOnce() {
     // A short poll in a backlog is the fetcher behind, not the end of the topic: a batch is not
     // closed early for it while the last lag snapshot says more than a batch is waiting.
     caught_up = next.messages.size() < want && !backlog_;
+    // Short in a backlog: the fetchers may have stopped at the prefetch's bound while this thread
+    // waited for a commit, and librdkafka would look at the queue again only up to 1 s later.
+    if (next.messages.size() < want && backlog_) consumer_->WakeFetcher(kWakeTimeout);
+    // librdkafka may return an empty poll before its timeout: with a commit in flight, the rest of
+    // the wait is for the commit, so that this thread does not spin on the queue.
+    if (next.messages.empty() && in_flight_ != nullptr) CommitDone(wait);
     next.polled += next.messages.size();
     const size_t stopped = Decode(next, 0, NowMicros(), /*bounded=*/true);
     if (stopped < next.messages.size()) {
@@ -343,9 +360,9 @@ void Loader::StartCommit(Slot& slot, int64_t now_micros) {
   commit_cv_.notify_all();
 }
 
-bool Loader::CommitDone() {
-  std::lock_guard lock(commit_mu_);
-  return commit_result_.has_value();
+bool Loader::CommitDone(std::chrono::steady_clock::duration wait) {
+  std::unique_lock lock(commit_mu_);
+  return commit_cv_.wait_for(lock, wait, [this] { return commit_result_.has_value(); });
 }
 
 void Loader::WaitCommit() {
@@ -591,6 +608,9 @@ void Loader::WriteMetrics(Exposition& e) const {
   e.Counter("dcmon_kafka_lost_records_total",
             "Offsets that fell out of the broker's retention before they were loaded", {},
             static_cast<double>(consumer_counters().lost.load()));
+  e.Counter("dcmon_kafka_fetcher_wakes_total",
+            "Times the loader found the prefetch empty in a backlog and woke the fetchers", {},
+            static_cast<double>(consumer_counters().fetcher_wakes.load()));
   for (const bus::PartitionLag& p : partition_lags()) {
     if (p.lag < 0) continue;  // not known yet
     e.Gauge("dcmon_kafka_consumer_lag", "Records in a partition not yet loaded",

@@ -108,6 +108,15 @@ struct LoaderCounters {
 // Errors name the key, the value and its origin.
 Result<LoaderOptions> LoaderOptionsFrom(const Config& config);
 
+// How long the loader's next poll for a batch waits for messages: with a commit in flight, 1–5 ms,
+// so that its end is seen soon; with records in hand and no backlog, no longer than to the live
+// deadline; otherwise to the batch's deadline (in a backlog, a wait of 0 past the live deadline
+// would spin on an empty queue while the fetcher catches up, taking a core from it and the commit).
+std::chrono::steady_clock::duration PollWait(std::chrono::steady_clock::time_point now,
+                                             std::chrono::steady_clock::time_point deadline,
+                                             std::chrono::steady_clock::time_point live_deadline,
+                                             bool in_flight, bool polled, bool backlog);
+
 class Loader : public bus::AssignmentListener {
  public:
   static Result<std::unique_ptr<Loader>> Create(const bus::KafkaConfig& kafka, store::Database& db,
@@ -193,7 +202,8 @@ class Loader : public bus::AssignmentListener {
   Status ReturnMessages(const Slot& slot, size_t from);
   // Seals the slot (offsets, dedup keys) and hands it to the commit thread.
   void StartCommit(Slot& slot, int64_t now_micros);
-  bool CommitDone();
+  // True once the commit in flight has ended, waiting up to `wait` for it.
+  bool CommitDone(std::chrono::steady_clock::duration wait = {});
   // Blocks until the commit thread is idle (the writer's connection is free).
   void WaitCommit();
   // Waits for the batch in flight, if any, and finishes it: OnCommitted or BackOff.

@@ -623,6 +623,22 @@ TEST(Loader, BatchesOfPointsMessagesAreBoundedInRows) {
 // commit, so a backlog's sensor rows alone must fill the row group. 1,000 readings with a cooling
 // record after every fourth, against a bound of 500 rows: the first batch holds 500 readings and
 // the 124 cooling records among them (it held 400 and 100).
+// In a backlog, a batch with records in hand that is past its live deadline waits for the
+// fetcher until the batch's deadline: a wait of 0 there spun on the empty queue (450,000 empty
+// polls in a 4-day drain, a core taken from the fetcher and the commit).
+TEST(Loader, PollsInABacklogWaitForTheFetcher) {
+  const auto now = std::chrono::steady_clock::now();
+  const auto deadline = now + 150ms, live_deadline = now - 1ms;
+  EXPECT_EQ(PollWait(now, deadline, live_deadline, false, true, /*backlog=*/true), 150ms);
+  // Live: what is in hand lands at the live deadline.
+  EXPECT_EQ(PollWait(now, deadline, live_deadline, false, true, /*backlog=*/false), 0ms);
+  EXPECT_EQ(PollWait(now, deadline, now + 20ms, false, true, false), 20ms);
+  EXPECT_EQ(PollWait(now, deadline, live_deadline, false, /*polled=*/false, false), 150ms);
+  // A commit in flight: short waits, so that its end is seen soon.
+  EXPECT_EQ(PollWait(now, deadline, live_deadline, /*in_flight=*/true, true, true), 5ms);
+  EXPECT_EQ(PollWait(now, now - 1ms, live_deadline, true, true, false), 1ms);
+}
+
 TEST(Loader, ABatchClosesWhenOneTableIsFull) {
   Fixture f;
   std::vector<std::pair<std::string, std::string>> lines;
