@@ -3,9 +3,36 @@
 #include <fmt/format.h>
 #include <simdjson.h>
 
+#include <algorithm>
+#include <optional>
 #include <thread>
 
 namespace dcmon::bus {
+namespace {
+
+// librdkafka's partitioners by their `partitioner` property value; null for `random`. The
+// `*_random` ones are random only for a message without a key.
+struct NamedPartitioner {
+  std::string_view name;
+  int32_t (*function)(const rd_kafka_topic_t*, const void*, size_t, int32_t, void*, void*);
+  bool random_without_key;
+};
+constexpr NamedPartitioner kPartitioners[] = {
+    {"random", nullptr, true},
+    {"consistent", &rd_kafka_msg_partitioner_consistent, false},
+    {"consistent_random", &rd_kafka_msg_partitioner_consistent_random, true},
+    {"murmur2", &rd_kafka_msg_partitioner_murmur2, false},
+    {"murmur2_random", &rd_kafka_msg_partitioner_murmur2_random, true},
+    {"fnv1a", &rd_kafka_msg_partitioner_fnv1a, false},
+    {"fnv1a_random", &rd_kafka_msg_partitioner_fnv1a_random, true},
+};
+
+}  // namespace
+
+int32_t TopicPartitions::Of(std::string_view key) const {
+  if (function_ == nullptr || (key.empty() && random_without_key_)) return RD_KAFKA_PARTITION_UA;
+  return function_(topic_, key.data(), key.size(), count_, nullptr, nullptr);
+}
 
 Result<std::unique_ptr<Producer>> Producer::Create(const KafkaConfig& config) {
   if (Status s = config.Validate(); !s.ok()) return s;
@@ -25,6 +52,20 @@ Result<std::unique_ptr<Producer>> Producer::Create(const KafkaConfig& config) {
                                                 {"statistics.interval.ms", "1000"},
                                             });
   if (!conf.ok()) return conf.status();
+  char name[64];
+  size_t name_size = sizeof name;
+  if (rd_kafka_conf_get(conf->get(), "partitioner", name, &name_size) != RD_KAFKA_CONF_OK)
+    return InvalidArgument("kafka property partitioner: cannot be read");
+  const auto known = std::find_if(std::begin(kPartitioners), std::end(kPartitioners),
+                                  [&](const NamedPartitioner& n) { return n.name == name; });
+  if (known == std::end(kPartitioners)) {
+    return InvalidArgument(
+        fmt::format("kafka property partitioner: {}: not one of librdkafka's (random, consistent, "
+                    "consistent_random, murmur2, murmur2_random, fnv1a, fnv1a_random)",
+                    name));
+  }
+  p->partitioner_.function_ = known->function;
+  p->partitioner_.random_without_key_ = known->random_without_key;
   rd_kafka_conf_set_opaque(conf->get(), p.get());
   rd_kafka_conf_set_dr_msg_cb(conf->get(), &Producer::OnDelivery);
   rd_kafka_conf_set_stats_cb(conf->get(), &Producer::OnStats);
@@ -85,6 +126,46 @@ rd_kafka_topic_t* Producer::Topic(std::string_view name) {
   return topics_.emplace(std::string(name), t).first->second.get();
 }
 
+Result<TopicPartitions> Producer::Partitions(std::string_view topic,
+                                             std::chrono::milliseconds timeout) {
+  rd_kafka_topic_t* t = Topic(topic);
+  if (!t)
+    return InvalidArgument(
+        fmt::format("kafka topic {}: {}", topic, rd_kafka_err2str(rd_kafka_last_error())));
+  const auto now = std::chrono::steady_clock::now();
+  std::optional<TopicPartitions> last;
+  {
+    std::lock_guard lock(topics_mu_);
+    if (auto it = partitions_.find(std::string(topic)); it != partitions_.end()) {
+      if (now - it->second.at < kPartitionsRefresh) return it->second.partitions;
+      last = it->second.partitions;
+      it->second.at = now;  // one caller asks; the others go on with the last answer meanwhile
+    }
+  }
+  if (last) timeout = std::chrono::milliseconds(1000);
+  // Asked outside the lock: other topics' callers do not wait for this answer.
+  const rd_kafka_metadata_t* raw = nullptr;
+  const rd_kafka_resp_err_t err =
+      rd_kafka_metadata(rk_.get(), 0, t, &raw, static_cast<int>(timeout.count()));
+  std::unique_ptr<const rd_kafka_metadata_t, decltype(&rd_kafka_metadata_destroy)> md(
+      raw, &rd_kafka_metadata_destroy);
+  const rd_kafka_resp_err_t topic_error = err != RD_KAFKA_RESP_ERR_NO_ERROR ? err
+                                          : md->topic_cnt == 1              ? md->topics[0].err
+                                                               : RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC;
+  if (topic_error != RD_KAFKA_RESP_ERR_NO_ERROR || md->topics[0].partition_cnt <= 0) {
+    if (last) return *last;
+    return Unavailable(fmt::format(
+        "kafka topic {}: partitions unknown: {}", topic,
+        topic_error != RD_KAFKA_RESP_ERR_NO_ERROR ? rd_kafka_err2str(topic_error) : "none"));
+  }
+  TopicPartitions p = partitioner_;
+  p.topic_ = t;
+  p.count_ = md->topics[0].partition_cnt;
+  std::lock_guard lock(topics_mu_);
+  partitions_[std::string(topic)] = {p, now};
+  return p;
+}
+
 void DeliveryTracker::Add() {
   std::lock_guard lock(mu_);
   if (pending_++ == 0) self_ = shared_from_this();
@@ -126,7 +207,7 @@ Status DeliveryTracker::Wait(rd_kafka_t* rk, std::chrono::milliseconds deadline)
 
 Status Producer::Produce(std::string_view topic, std::string_view key, std::string_view value,
                          std::span<const Header> headers,
-                         const std::shared_ptr<DeliveryTracker>& tracker) {
+                         const std::shared_ptr<DeliveryTracker>& tracker, int32_t partition) {
   rd_kafka_topic_t* t = Topic(topic);
   if (!t)
     return InvalidArgument(
@@ -146,7 +227,7 @@ Status Producer::Produce(std::string_view topic, std::string_view key, std::stri
   if (tracker) tracker->Add();
   for (;;) {
     const rd_kafka_resp_err_t err =
-        rd_kafka_producev(rk_.get(), RD_KAFKA_V_RKT(t), RD_KAFKA_V_PARTITION(RD_KAFKA_PARTITION_UA),
+        rd_kafka_producev(rk_.get(), RD_KAFKA_V_RKT(t), RD_KAFKA_V_PARTITION(partition),
                           RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
                           RD_KAFKA_V_VALUE(const_cast<char*>(value.data()), value.size()),
                           RD_KAFKA_V_KEY(key.data(), key.size()), RD_KAFKA_V_HEADERS(hdrs.get()),
