@@ -27,6 +27,19 @@ constexpr NamedPartitioner kPartitioners[] = {
     {"fnv1a_random", &rd_kafka_msg_partitioner_fnv1a_random, true},
 };
 
+// The `partitioner` a topic gets: a topic-level property, librdkafka's default unless set.
+std::string PartitionerName(const rd_kafka_conf_t* conf) {
+  char name[64];
+  size_t size = sizeof name;
+  if (rd_kafka_conf_get(conf, "partitioner", name, &size) == RD_KAFKA_CONF_OK) return name;
+  std::unique_ptr<rd_kafka_topic_conf_t, decltype(&rd_kafka_topic_conf_destroy)> defaults(
+      rd_kafka_topic_conf_new(), &rd_kafka_topic_conf_destroy);
+  size = sizeof name;
+  if (rd_kafka_topic_conf_get(defaults.get(), "partitioner", name, &size) != RD_KAFKA_CONF_OK)
+    return "";
+  return name;
+}
+
 }  // namespace
 
 int32_t TopicPartitions::Of(std::string_view key) const {
@@ -52,10 +65,7 @@ Result<std::unique_ptr<Producer>> Producer::Create(const KafkaConfig& config) {
                                                 {"statistics.interval.ms", "1000"},
                                             });
   if (!conf.ok()) return conf.status();
-  char name[64];
-  size_t name_size = sizeof name;
-  if (rd_kafka_conf_get(conf->get(), "partitioner", name, &name_size) != RD_KAFKA_CONF_OK)
-    return InvalidArgument("kafka property partitioner: cannot be read");
+  const std::string name = PartitionerName(conf->get());
   const auto known = std::find_if(std::begin(kPartitioners), std::end(kPartitioners),
                                   [&](const NamedPartitioner& n) { return n.name == name; });
   if (known == std::end(kPartitioners)) {
@@ -142,7 +152,8 @@ Result<TopicPartitions> Producer::Partitions(std::string_view topic,
       it->second.at = now;  // one caller asks; the others go on with the last answer meanwhile
     }
   }
-  if (last) timeout = std::chrono::milliseconds(1000);
+  // A refresh holds its caller up briefly: the last answer serves when no broker answers.
+  if (last) timeout = std::min<std::chrono::milliseconds>(timeout, std::chrono::seconds(1));
   // Asked outside the lock: other topics' callers do not wait for this answer.
   const rd_kafka_metadata_t* raw = nullptr;
   const rd_kafka_resp_err_t err =
@@ -154,9 +165,10 @@ Result<TopicPartitions> Producer::Partitions(std::string_view topic,
                                                                : RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC;
   if (topic_error != RD_KAFKA_RESP_ERR_NO_ERROR || md->topics[0].partition_cnt <= 0) {
     if (last) return *last;
-    return Unavailable(fmt::format(
-        "kafka topic {}: partitions unknown: {}", topic,
-        topic_error != RD_KAFKA_RESP_ERR_NO_ERROR ? rd_kafka_err2str(topic_error) : "none"));
+    return Unavailable(fmt::format("kafka topic {}: partitions unknown: {}", topic,
+                                   topic_error != RD_KAFKA_RESP_ERR_NO_ERROR
+                                       ? rd_kafka_err2str(topic_error)
+                                       : "the topic has no partitions"));
   }
   TopicPartitions p = partitioner_;
   p.topic_ = t;

@@ -189,5 +189,21 @@ TEST_F(HttpIngestTest, MessagesAreBoundedInBytes) {
   EXPECT_GE(messages, kRecords * line_bytes / (2048 + line_bytes));
 }
 
+// With no broker to say how many partitions a topic has, a body is refused within ack_timeout
+// (the route answers 503) and nothing is produced.
+TEST(HttpIngest, NoBrokerIsUnavailableWithinTheDeadline) {
+  bus::KafkaConfig kafka{.bootstrap = "127.0.0.1:1"};
+  auto producer = *bus::Producer::Create(kafka);
+  HttpIngest ingest(*producer, kafka, {.ack_timeout = 1s});
+  const auto start = std::chrono::steady_clock::now();
+  Result<IngestOutcome> r = ingest.Records(Sensor(1, 0) + "\n", "10.0.0.1");
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), StatusCode::kUnavailable);
+  EXPECT_THAT(r.status().message(),
+              ::testing::HasSubstr("kafka topic dc.sensors: partitions unknown"));
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 5s);
+  EXPECT_EQ(producer->counters().produced.load(), 0);
+}
+
 }  // namespace
 }  // namespace dcmon::ingest
