@@ -96,11 +96,7 @@ TEST_F(IngestRoutesTest, BrokerSlowerThanTheDeadlineGets503AndLateDeliveriesAreC
   for (int i = 0; i < kRecords; ++i) body += Sensor(fmt::format("dev-{}", i), i % 60) + "\n";
   // Every response of the broker now takes longer than a request waits.
   ASSERT_EQ(rd_kafka_mock_broker_set_rtt(broker_->cluster(), 1, 13000), RD_KAFKA_RESP_ERR_NO_ERROR);
-  // The body's records go in one Kafka message per partition.
-  const int64_t produced = producer_->counters().produced.load();
   const HttpResponse slow = Post("/api/v1/ingest", body);
-  const int64_t messages = producer_->counters().produced.load() - produced;
-  EXPECT_EQ(messages, 2) << "200 devices over 2 partitions";
   EXPECT_EQ(slow.status, 503);
   EXPECT_THAT(slow.headers, Contains(Pair("Retry-After", ::testing::_)));
   EXPECT_THAT(slow.body, HasSubstr("not acknowledged within"));
@@ -112,11 +108,11 @@ TEST_F(IngestRoutesTest, BrokerSlowerThanTheDeadlineGets503AndLateDeliveriesAreC
   const auto deadline = std::chrono::steady_clock::now() + 60s;
   int status = 0;
   while (std::chrono::steady_clock::now() < deadline &&
-         (status != 200 || producer_->counters().late.load() < messages)) {
+         (status != 200 || producer_->counters().late.load() < kRecords)) {
     status = Post("/api/v1/ingest", Sensor("after", 1)).status;
   }
   EXPECT_EQ(status, 200);
-  EXPECT_EQ(producer_->counters().late.load(), messages);
+  EXPECT_EQ(producer_->counters().late.load(), kRecords);
   EXPECT_EQ(producer_->counters().failed.load(), 0);
 }
 

@@ -94,16 +94,19 @@ Producer::~Producer() {
 
 void Producer::OnDelivery(rd_kafka_t*, const rd_kafka_message_t* message, void* opaque) {
   auto* self = static_cast<Producer*>(opaque);
-  if (auto* tracker = static_cast<DeliveryTracker*>(message->_private)) {
-    const bool late = tracker->Remove(
-        message->err == RD_KAFKA_RESP_ERR_NO_ERROR ? nullptr : rd_kafka_err2str(message->err));
-    if (late) self->counters_.late.fetch_add(1, std::memory_order_relaxed);
+  const std::unique_ptr<InFlight> in_flight(static_cast<InFlight*>(message->_private));
+  const int64_t records = in_flight ? in_flight->records : 1;
+  if (in_flight && in_flight->tracker) {
+    const bool late = in_flight->tracker->Remove(
+        message->err == RD_KAFKA_RESP_ERR_NO_ERROR ? nullptr : rd_kafka_err2str(message->err),
+        records);
+    if (late) self->counters_.late.fetch_add(records, std::memory_order_relaxed);
   }
   if (message->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
-    self->counters_.acked.fetch_add(1, std::memory_order_relaxed);
+    self->counters_.acked.fetch_add(records, std::memory_order_relaxed);
     return;
   }
-  self->counters_.failed.fetch_add(1, std::memory_order_relaxed);
+  self->counters_.failed.fetch_add(records, std::memory_order_relaxed);
   std::lock_guard lock(self->error_mu_);
   self->last_error_ = rd_kafka_err2str(message->err);
 }
@@ -178,20 +181,22 @@ Result<TopicPartitions> Producer::Partitions(std::string_view topic,
   return p;
 }
 
-void DeliveryTracker::Add() {
+void DeliveryTracker::Add(int64_t records) {
   std::lock_guard lock(mu_);
-  if (pending_++ == 0) self_ = shared_from_this();
+  if (pending_ == 0) self_ = shared_from_this();
+  pending_ += records;
 }
 
-bool DeliveryTracker::Remove(const char* error) {
+bool DeliveryTracker::Remove(const char* error, int64_t records) {
   // Released after the lock: the last record's report may drop the last reference.
   std::shared_ptr<DeliveryTracker> last;
   std::lock_guard lock(mu_);
   if (error) {
-    ++failed_;
+    failed_ += records;
     error_ = error;
   }
-  if (--pending_ == 0) last = std::move(self_);
+  pending_ -= records;
+  if (pending_ == 0) last = std::move(self_);
   return abandoned_;
 }
 
@@ -219,7 +224,8 @@ Status DeliveryTracker::Wait(rd_kafka_t* rk, std::chrono::milliseconds deadline)
 
 Status Producer::Produce(std::string_view topic, std::string_view key, std::string_view value,
                          std::span<const Header> headers,
-                         const std::shared_ptr<DeliveryTracker>& tracker, int32_t partition) {
+                         const std::shared_ptr<DeliveryTracker>& tracker, int32_t partition,
+                         int64_t records) {
   rd_kafka_topic_t* t = Topic(topic);
   if (!t)
     return InvalidArgument(
@@ -232,24 +238,28 @@ Status Producer::Produce(std::string_view topic, std::string_view key, std::stri
                         h.value.data(), static_cast<ssize_t>(h.value.size()));
   }
   const auto deadline = std::chrono::steady_clock::now() + enqueue_timeout_;
+  // The message's opaque until its delivery report; none for one record nobody waits for.
+  std::unique_ptr<InFlight> in_flight(tracker || records != 1 ? new InFlight{tracker.get(), records}
+                                                              : nullptr);
   // Counted in before it can be counted out (another thread may serve its delivery report first).
-  auto untrack = [&tracker] {
-    if (tracker) (void)tracker->Remove(nullptr);
+  auto untrack = [&] {
+    if (tracker) (void)tracker->Remove(nullptr, records);
   };
-  if (tracker) tracker->Add();
+  if (tracker) tracker->Add(records);
   for (;;) {
     const rd_kafka_resp_err_t err =
         rd_kafka_producev(rk_.get(), RD_KAFKA_V_RKT(t), RD_KAFKA_V_PARTITION(partition),
                           RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
                           RD_KAFKA_V_VALUE(const_cast<char*>(value.data()), value.size()),
                           RD_KAFKA_V_KEY(key.data(), key.size()), RD_KAFKA_V_HEADERS(hdrs.get()),
-                          RD_KAFKA_V_OPAQUE(tracker.get()), RD_KAFKA_V_END);
+                          RD_KAFKA_V_OPAQUE(in_flight.get()), RD_KAFKA_V_END);
     if (err == RD_KAFKA_RESP_ERR_NO_ERROR) {
       (void)hdrs.release();
+      (void)in_flight.release();  // the delivery report's now
       // Delivery reports are served every 1,024 records: polling per record costs more than
       // producing.
-      if ((counters_.produced.fetch_add(1, std::memory_order_relaxed) & 1023) == 0)
-        rd_kafka_poll(rk_.get(), 0);
+      const int64_t before = counters_.produced.fetch_add(records, std::memory_order_relaxed);
+      if (before >> 10 != (before + records) >> 10) rd_kafka_poll(rk_.get(), 0);
       return Status::Ok();
     }
     if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL) {

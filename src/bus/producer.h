@@ -49,9 +49,9 @@ struct Header {
 // Wait() returns once the broker has acknowledged or refused each. Lets several threads share a
 // producer without waiting for one another's records (as Flush() would). Thread-safe.
 //
-// Lifecycle: create it with std::make_shared. Each record in flight holds the tracker's address as
+// Lifecycle: create it with std::make_shared. Each message in flight holds the tracker's address in
 // librdkafka's message opaque, so while any is pending the tracker holds a reference to itself,
-// released by the delivery report of its last record: the caller may drop its own reference (for
+// released by the delivery report of its last message: the caller may drop its own reference (for
 // example after Wait() gave up at its deadline) and the late reports still find the tracker alive.
 class DeliveryTracker : public std::enable_shared_from_this<DeliveryTracker> {
  public:
@@ -62,10 +62,11 @@ class DeliveryTracker : public std::enable_shared_from_this<DeliveryTracker> {
 
  private:
   friend class Producer;
-  // Counts one record in (Produce) or out (its delivery report, or a Produce that failed).
-  void Add();
-  // Returns whether the caller had stopped waiting; `error` is null for an acknowledged record.
-  bool Remove(const char* error);
+  // Counts a message's records in (Produce) or out (its delivery report, or a Produce that
+  // failed).
+  void Add(int64_t records);
+  // Returns whether the caller had stopped waiting; `error` is null for an acknowledged message.
+  bool Remove(const char* error, int64_t records);
 
   std::mutex mu_;  // guards the members below
   int64_t pending_ = 0;
@@ -100,11 +101,13 @@ class Producer {
   static Result<std::unique_ptr<Producer>> Create(const KafkaConfig& config);
   ~Producer();
 
-  // To `partition`, or where the partitioner puts `key` (RD_KAFKA_PARTITION_UA).
+  // To `partition`, or where the partitioner puts `key` (RD_KAFKA_PARTITION_UA). `records`: how
+  // many records the message holds (HTTP ingest's NDJSON messages hold many); the counters and the
+  // tracker count records.
   Status Produce(std::string_view topic, std::string_view key, std::string_view value,
                  std::span<const Header> headers = {},
                  const std::shared_ptr<DeliveryTracker>& tracker = nullptr,
-                 int32_t partition = RD_KAFKA_PARTITION_UA);
+                 int32_t partition = RD_KAFKA_PARTITION_UA, int64_t records = 1);
   // How keys map to `topic`'s partitions, from the brokers' metadata: asked for at most `timeout`
   // the first time, then again every kPartitionsRefresh (partitions may be added to a topic; until
   // the next answer the last one holds). Unavailable when no metadata came or the topic has none.
@@ -124,6 +127,12 @@ class Producer {
   rd_kafka_t* handle() const { return rk_.get(); }
 
  private:
+  // librdkafka's opaque of a message in flight: who waits for it, and how many records it holds.
+  struct InFlight {
+    DeliveryTracker* tracker;  // kept alive by its own reference while it has records in flight
+    int64_t records;
+  };
+
   Producer() = default;
   static void OnDelivery(rd_kafka_t*, const rd_kafka_message_t* message, void* opaque);
   static int OnStats(rd_kafka_t*, char* json, size_t len, void* opaque);

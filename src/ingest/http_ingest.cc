@@ -128,11 +128,12 @@ Result<IngestOutcome> HttpIngest::Records(std::string_view body, std::string_vie
       d.message.append(line);
       d.message.push_back('\n');
     }
-    l.lines.clear();
-    l.bytes = 0;
     const int32_t partition = index == frames.by_partition.size() - 1 ? RD_KAFKA_PARTITION_UA
                                                                       : static_cast<int32_t>(index);
-    produced = producer_.Produce(topic, {}, d.message, kNdjsonFramingHeaders, tracker, partition);
+    produced = producer_.Produce(topic, {}, d.message, kNdjsonFramingHeaders, tracker, partition,
+                                 static_cast<int64_t>(l.lines.size()));
+    l.lines.clear();
+    l.bytes = 0;
   };
   // Validates one record and frames it, as the bytes it was decoded from, for its device's
   // partition.

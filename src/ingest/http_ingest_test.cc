@@ -118,6 +118,9 @@ TEST_P(HttpIngestPartitionerTest,
   for (int s = 0; s < 4; ++s) systems.push_back(fmt::format("crah-{}", s));
   Probe(kafka_.sensors_topic, devices);
   Probe(kafka_.cooling_topic, systems);
+  // The producer counts records, not messages (dcmon_ingest_records_total): the body's, its reject
+  // and the probes.
+  EXPECT_EQ(producer_->counters().acked.load(), kSensors + kCooling + 1 + 34);
 
   const std::vector<Message> all = ReadUntilProbes(devices.size() + systems.size());
   std::map<std::string, int32_t> partition_of;  // the probes'
