@@ -515,5 +515,14 @@ TEST(Bus, ATimeoutThatIsNotPositiveIsRefusedByName) {
   EXPECT_EQ(consumer.status().message(), "kafka commit_timeout: must be > 0 ms, got -5 ms");
 }
 
+// A partitioner librdkafka does not know is refused by name (Partitions() maps each one it knows).
+TEST(Bus, AnUnknownPartitionerIsRefusedByName) {
+  KafkaConfig kafka{.bootstrap = "127.0.0.1:9"};
+  kafka.properties["partitioner"] = "round_robin";
+  auto producer = Producer::Create(kafka);
+  ASSERT_FALSE(producer.ok());
+  EXPECT_THAT(producer.status().message(), ::testing::StartsWith("kafka property partitioner: "));
+}
+
 }  // namespace
 }  // namespace dcmon::bus

@@ -2,10 +2,12 @@
 // records stay ordered in one partition. The in-flight queue is bounded: when it is full Produce()
 // waits (serving delivery reports) instead of growing memory, and gives up with a clear error after
 // KafkaConfig::enqueue_timeout. Every delivery is counted as acked or failed, with librdkafka's
-// reason for the last failure. Produce() may be called from several threads at once (HTTP ingest
-// does), each waiting for its own records with a DeliveryTracker; counters() may be read from any
-// thread. Every Producer outlives the trackers of the records it has in flight only through them: a
-// tracker keeps itself alive while a record refers to it, so a caller may stop waiting at any time.
+// reason for the last failure. Partitions() tells where the configured partitioner puts a key, for
+// callers that frame several keys' records in one message produced to that partition. Produce() may
+// be called from several threads at once (HTTP ingest does), each waiting for its own records with
+// a DeliveryTracker; counters() may be read from any thread. Every Producer outlives the trackers
+// of the records it has in flight only through them: a tracker keeps itself alive while a record
+// refers to it, so a caller may stop waiting at any time.
 //
 //   auto p = Producer::Create({.bootstrap = "127.0.0.1:9092"});
 //   (*p)->Produce("dc.sensors", "room-1-a01-pdu", json);
@@ -47,9 +49,9 @@ struct Header {
 // Wait() returns once the broker has acknowledged or refused each. Lets several threads share a
 // producer without waiting for one another's records (as Flush() would). Thread-safe.
 //
-// Lifecycle: create it with std::make_shared. Each record in flight holds the tracker's address as
+// Lifecycle: create it with std::make_shared. Each message in flight holds the tracker's address in
 // librdkafka's message opaque, so while any is pending the tracker holds a reference to itself,
-// released by the delivery report of its last record: the caller may drop its own reference (for
+// released by the delivery report of its last message: the caller may drop its own reference (for
 // example after Wait() gave up at its deadline) and the late reports still find the tracker alive.
 class DeliveryTracker : public std::enable_shared_from_this<DeliveryTracker> {
  public:
@@ -60,10 +62,11 @@ class DeliveryTracker : public std::enable_shared_from_this<DeliveryTracker> {
 
  private:
   friend class Producer;
-  // Counts one record in (Produce) or out (its delivery report, or a Produce that failed).
-  void Add();
-  // Returns whether the caller had stopped waiting; `error` is null for an acknowledged record.
-  bool Remove(const char* error);
+  // Counts a message's records in (Produce) or out (its delivery report, or a Produce that
+  // failed).
+  void Add(int64_t records);
+  // Returns whether the caller had stopped waiting; `error` is null for an acknowledged message.
+  bool Remove(const char* error, int64_t records);
 
   std::mutex mu_;  // guards the members below
   int64_t pending_ = 0;
@@ -73,14 +76,43 @@ class DeliveryTracker : public std::enable_shared_from_this<DeliveryTracker> {
   std::shared_ptr<DeliveryTracker> self_;  // set while pending_ > 0
 };
 
+// Where the producer's partitioner (librdkafka's `partitioner` property, consistent_random by
+// default) puts each key on one topic, for the topic's partition count when Partitions() made it.
+// Copyable; valid while its producer lives; Of() may be called from any thread.
+class TopicPartitions {
+ public:
+  int32_t count() const { return count_; }
+  // The partition librdkafka would pick for a message with this key, or RD_KAFKA_PARTITION_UA
+  // where it would pick one at random (the `random` partitioner; an empty key with a `*_random`
+  // one): such a message is produced unassigned, for librdkafka to pick.
+  int32_t Of(std::string_view key) const;
+
+ private:
+  friend class Producer;
+  using Function = int32_t (*)(const rd_kafka_topic_t*, const void*, size_t, int32_t, void*, void*);
+  rd_kafka_topic_t* topic_ = nullptr;
+  Function function_ = nullptr;  // null: random
+  bool random_without_key_ = false;
+  int32_t count_ = 0;
+};
+
 class Producer {
  public:
   static Result<std::unique_ptr<Producer>> Create(const KafkaConfig& config);
   ~Producer();
 
+  // To `partition`, or where the partitioner puts `key` (RD_KAFKA_PARTITION_UA). `records`: how
+  // many records the message holds (HTTP ingest's NDJSON messages hold many); the counters and the
+  // tracker count records.
   Status Produce(std::string_view topic, std::string_view key, std::string_view value,
                  std::span<const Header> headers = {},
-                 const std::shared_ptr<DeliveryTracker>& tracker = nullptr);
+                 const std::shared_ptr<DeliveryTracker>& tracker = nullptr,
+                 int32_t partition = RD_KAFKA_PARTITION_UA, int64_t records = 1);
+  // How keys map to `topic`'s partitions, from the brokers' metadata: asked for at most `timeout`
+  // the first time, then again every kPartitionsRefresh (partitions may be added to a topic; until
+  // the next answer the last one holds). Unavailable when no metadata came or the topic has none.
+  Result<TopicPartitions> Partitions(std::string_view topic, std::chrono::milliseconds timeout);
+  static constexpr std::chrono::seconds kPartitionsRefresh{10};
   // Serves delivery reports without blocking.
   void Poll() { rd_kafka_poll(rk_.get(), 0); }
   // Waits until every queued record is acknowledged or failed, at most `deadline`. Records still
@@ -95,15 +127,28 @@ class Producer {
   rd_kafka_t* handle() const { return rk_.get(); }
 
  private:
+  // librdkafka's opaque of a message in flight: who waits for it, and how many records it holds.
+  struct InFlight {
+    DeliveryTracker* tracker;  // kept alive by its own reference while it has records in flight
+    int64_t records;
+  };
+
   Producer() = default;
   static void OnDelivery(rd_kafka_t*, const rd_kafka_message_t* message, void* opaque);
   static int OnStats(rd_kafka_t*, char* json, size_t len, void* opaque);
   rd_kafka_topic_t* Topic(std::string_view name);
 
+  struct KnownPartitions {
+    TopicPartitions partitions;
+    std::chrono::steady_clock::time_point at;
+  };
+
   KafkaHandle rk_;
   std::chrono::milliseconds enqueue_timeout_{};  // KafkaConfig::enqueue_timeout
-  std::mutex topics_mu_;                         // guards topics_
+  TopicPartitions partitioner_;                  // the configured partitioner, without topic
+  std::mutex topics_mu_;                         // guards topics_, partitions_
   std::unordered_map<std::string, std::unique_ptr<rd_kafka_topic_t, RdKafkaDeleter>> topics_;
+  std::unordered_map<std::string, KnownPartitions> partitions_;
   ProducerCounters counters_;
   mutable std::mutex error_mu_;
   std::string last_error_;

@@ -4,8 +4,10 @@
 #include <simdjson.h>
 
 #include <cstring>
+#include <optional>
 
 #include "ingest/points_sink.h"
+#include "ingest/record_messages.h"
 #include "store/points.h"
 
 namespace dcmon::ingest {
@@ -66,12 +68,32 @@ Status SplitJsonArray(std::string_view text, std::vector<std::string_view>& out)
   return Status::Ok();
 }
 
+// A body's valid records of one topic on their way to Kafka: their lines by the partition their
+// device's key maps to, each partition's sent as one NDJSON message once it holds message_bytes
+// and at the body's end.
+struct Frames {
+  struct Lines {
+    std::vector<std::string_view> lines;  // into the body, or into Decoders::minified
+    size_t bytes = 0;
+  };
+  std::optional<bus::TopicPartitions> partitions;  // looked up at the body's first such record
+  std::vector<Lines> by_partition;  // [partitions->count()]: unassigned (a random partitioner)
+  void Clear() {
+    partitions.reset();
+    for (Lines& l : by_partition) {
+      l.lines.clear();
+      l.bytes = 0;
+    }
+  }
+};
+
 struct Decoders {
   RecordDecoder records;
-  Record record;  // decoded into again and again: its strings keep their buffers
-  std::string minified;
+  Record record;         // decoded into again and again: its strings keep their buffers
+  std::string minified;  // a JSON array's elements, minified one after another
   std::vector<std::string_view> elements;
-  std::string points;
+  Frames sensors, cooling;
+  std::string message;  // an NDJSON or points message being built
 };
 
 // One per ingest worker thread: the decoder keeps its parser buffers.
@@ -84,8 +106,7 @@ Decoders& ThreadDecoders() {
 
 Status HttpIngestOptions::Validate() const {
   if (ack_timeout.count() <= 0) return InvalidArgument("ingest.ack_timeout: must be > 0");
-  if (points_message_bytes < 1024)
-    return InvalidArgument("ingest.points_message_bytes: must be >= 1024");
+  if (message_bytes < 1024) return InvalidArgument("ingest.message_bytes: must be >= 1024");
   return Status::Ok();
 }
 
@@ -94,50 +115,86 @@ HttpIngest::HttpIngest(bus::Producer& producer, bus::KafkaConfig topics, HttpIng
 
 Result<IngestOutcome> HttpIngest::Records(std::string_view body, std::string_view remote) {
   Decoders& d = ThreadDecoders();
+  d.sensors.Clear();
+  d.cooling.Clear();
   IngestOutcome out;
   auto tracker = std::make_shared<bus::DeliveryTracker>();
   Status produced;
-  // Produces one validated record as the bytes it was decoded from.
+  // Sends the lines framed for one partition of `topic` as one message.
+  auto send = [&](const std::string& topic, Frames& frames, size_t index) {
+    Frames::Lines& l = frames.by_partition[index];
+    d.message.clear();
+    for (std::string_view line : l.lines) {
+      d.message.append(line);
+      d.message.push_back('\n');
+    }
+    const int32_t partition = index == frames.by_partition.size() - 1 ? RD_KAFKA_PARTITION_UA
+                                                                      : static_cast<int32_t>(index);
+    produced = producer_.Produce(topic, {}, d.message, kNdjsonFramingHeaders, tracker, partition,
+                                 static_cast<int64_t>(l.lines.size()));
+    l.lines.clear();
+    l.bytes = 0;
+  };
+  // Validates one record and frames it, as the bytes it was decoded from, for its device's
+  // partition.
   auto take = [&](std::string_view raw, int64_t line) {
     if (Status s = d.records.DecodeInto(raw, d.record); !s.ok()) {
       out.rejects.push_back({line, fmt::format("line {}: {}", line, s.message()),
                              std::string(raw.substr(0, DecodeLimits{}.max_record_bytes))});
-      return;
+      return produced.ok();
     }
-    const std::string& topic = std::holds_alternative<SensorReading>(d.record)
-                                   ? topics_.sensors_topic
-                                   : topics_.cooling_topic;
-    produced = producer_.Produce(topic, DeviceIdOf(d.record), raw, {}, tracker);
-    if (produced.ok()) ++out.accepted;
+    const bool sensor = std::holds_alternative<SensorReading>(d.record);
+    const std::string& topic = sensor ? topics_.sensors_topic : topics_.cooling_topic;
+    Frames& frames = sensor ? d.sensors : d.cooling;
+    if (!frames.partitions) {
+      Result<bus::TopicPartitions> p = producer_.Partitions(topic, options_.ack_timeout);
+      if (!p.ok()) {
+        produced = p.status();
+        return false;
+      }
+      frames.partitions = *p;
+      frames.by_partition.resize(static_cast<size_t>(p->count()) + 1);
+    }
+    const int32_t partition = frames.partitions->Of(DeviceIdOf(d.record));
+    const size_t index = partition == RD_KAFKA_PARTITION_UA ? frames.by_partition.size() - 1
+                                                            : static_cast<size_t>(partition);
+    Frames::Lines& l = frames.by_partition[index];
+    l.lines.push_back(raw);
+    l.bytes += raw.size() + 1;
+    ++out.accepted;
+    if (l.bytes >= options_.message_bytes) send(topic, frames, index);
+    return produced.ok();
   };
   const std::string_view text = Trim(body);
   if (!text.empty() && text.front() == '[') {
     // Positions are 1-based element numbers, reported as "line" like NDJSON's.
     d.elements.clear();
     if (Status s = SplitJsonArray(text, d.elements); !s.ok()) return s;
-    for (size_t i = 0; i < d.elements.size() && produced.ok(); ++i) {
+    // Minified elements are never longer than the array: they fit side by side, so the framed
+    // lines' views into the buffer stay valid.
+    d.minified.resize(text.size());
+    size_t used = 0;
+    for (size_t i = 0; i < d.elements.size(); ++i) {
       const std::string_view element = d.elements[i];
       ++out.lines;
-      d.minified.resize(element.size());
       size_t len = 0;
-      if (simdjson::minify(element.data(), element.size(), d.minified.data(), len)) len = 0;
-      take(len ? std::string_view(d.minified.data(), len) : element, static_cast<int64_t>(i) + 1);
+      if (simdjson::minify(element.data(), element.size(), d.minified.data() + used, len)) len = 0;
+      const std::string_view raw = len ? std::string_view(d.minified.data() + used, len) : element;
+      used += len;
+      if (!take(raw, static_cast<int64_t>(i) + 1)) break;
     }
   } else {
-    // NDJSON as RecordDecoder::DecodeNdjson reads it: a trailing '\r' is dropped, blank lines are
-    // skipped but counted.
-    int64_t line_no = 0;
-    for (size_t pos = 0; pos < body.size() && produced.ok();) {
-      ++line_no;
-      const char* nl =
-          static_cast<const char*>(std::memchr(body.data() + pos, '\n', body.size() - pos));
-      const size_t end = nl ? static_cast<size_t>(nl - body.data()) : body.size();
-      std::string_view line = body.substr(pos, end - pos);
-      pos = end + 1;
-      if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
-      if (line.find_first_not_of(" \t\r") == std::string_view::npos) continue;
+    // NDJSON: blank lines are skipped but counted.
+    ForEachNdjsonLine(body, [&](std::string_view line, int64_t number) {
       ++out.lines;
-      take(line, line_no);
+      return take(line, number);
+    });
+  }
+  for (Frames* frames : {&d.sensors, &d.cooling}) {
+    const std::string& topic = frames == &d.sensors ? topics_.sensors_topic : topics_.cooling_topic;
+    for (size_t i = 0; i < frames->by_partition.size() && produced.ok() && frames->partitions;
+         ++i) {
+      if (!frames->by_partition[i].lines.empty()) send(topic, *frames, i);
     }
   }
   if (!produced.ok()) {
@@ -155,11 +212,11 @@ Result<IngestOutcome> HttpIngest::LineProtocol(std::string_view body, Precision 
   IngestOutcome out;
   out.lines = static_cast<int64_t>(batch.points.size() + batch.errors.size());
   auto tracker = std::make_shared<bus::DeliveryTracker>();
-  std::string& message = ThreadDecoders().points;
-  // Points go in messages of about points_message_bytes, each one unit of the loader's commit.
+  std::string& message = ThreadDecoders().message;
+  // Points go in messages of about message_bytes, each one unit of the loader's commit.
   for (size_t i = 0; i < batch.points.size();) {
     store::StartPointsMessage(message);
-    for (; i < batch.points.size() && message.size() < options_.points_message_bytes; ++i)
+    for (; i < batch.points.size() && message.size() < options_.message_bytes; ++i)
       store::AppendPoint(batch.points[i], message);
     if (Status s = producer_.Produce(topics_.metrics_topic, {}, message, {}, tracker); !s.ok()) {
       (void)tracker->Wait(producer_.handle(), options_.ack_timeout);

@@ -2,9 +2,12 @@
 // POST /write, /api/v2/write (InfluxDB line protocol) hand over, validated and produced to Kafka,
 // answered only once Kafka has acknowledged every message. Nothing here writes the store: records
 // go to the sensors and cooling topics as the bytes that were validated (an NDJSON line as sent, a
-// JSON-array element as its minified text), line-protocol points to the metrics topic in their
-// compact encoding (store/points.h), and rejected lines to the rejects topic with their reason, all
-// for the loader to store exactly once (docs/architecture.md, "One writer").
+// JSON-array element as its minified text), framed as NDJSON per partition: one message holds a
+// body's records whose device ids the producer's partitioner maps to its partition, in body order
+// (ingest/record_messages.h), so a device's records share a partition with its records from any
+// other producer. Line-protocol points go to the metrics topic in their compact encoding
+// (store/points.h), and rejected lines to the rejects topic with their reason, all for the loader
+// to store exactly once (docs/architecture.md, "One writer").
 //
 // Thread-safe: the API's ingest workers call it concurrently; each call waits only for its own
 // messages. A call that gives up at ack_timeout leaves its messages to librdkafka, which still
@@ -31,9 +34,10 @@ namespace dcmon::ingest {
 struct HttpIngestOptions {
   // How long a request waits for Kafka's acknowledgements before it is answered 503.
   std::chrono::milliseconds ack_timeout{10000};
-  // Size a message of line-protocol points grows to before the next one starts (well under the
-  // broker's 1 MB message.max.bytes).
-  size_t points_message_bytes = 256 * 1024;
+  // Size a message of records (NDJSON) or of line-protocol points grows to before the next one
+  // starts: it may pass this by one record or point (a record is at most 64 KB), well under the
+  // broker's 1 MB message.max.bytes.
+  size_t message_bytes = 256 * 1024;
 
   Status Validate() const;
 };

@@ -4,11 +4,13 @@
 #include <malloc.h>
 
 #include <algorithm>
+#include <iterator>
 #include <thread>
 
 #include "core/log.h"
 #include "core/time.h"
 #include "ingest/points_sink.h"
+#include "ingest/record_messages.h"
 
 namespace dcmon::ingest {
 namespace {
@@ -286,49 +288,67 @@ size_t Loader::Decode(Slot& slot, size_t from, int64_t now_micros, bool bounded)
       span = slot.spans.try_emplace({std::string(m.topic), m.partition}, m.offset, m.offset).first;
     }
     span->second.second = m.offset + 1;
+    // A reject (with a dead letter: `value` and the message's key) at the message's position, and
+    // the line's within a framed message.
+    auto reject = [&](std::string_view value, int64_t line, const Status& why) {
+      std::string position = fmt::format("{}/{}@{}", m.topic, m.partition, m.offset);
+      if (line > 0) fmt::format_to(std::back_inserter(position), " line {}", line);
+      batch.rejects.push_back(
+          {"kafka", std::move(position), why.message(), std::string(value.substr(0, 64 * 1024))});
+      slot.dead_letters.push_back(
+          {batch.rejects.size() - 1, std::string(m.key), std::string(value)});
+    };
     // HTTP ingest's points and rejects; a malformed points message is a reject like a bad record.
-    Status http;
     if (http_topic) {
       const size_t points = batch.points.size();
-      http = TakeHttpMessage(kafka_, slot.messages, i, batch);
+      const Status http = TakeHttpMessage(kafka_, slot.messages, i, batch);
       // HTTP's rejects are on the rejects topic already: no dead letter for them.
       size_t rows = 0;
       for (size_t p = points; p < batch.points.size(); ++p) rows += batch.points[p].fields.size();
       slot.table_rows[2] += rows;
       slot.max_message_rows = std::max(slot.max_message_rows, rows);
-      if (http.ok()) continue;
-    }
-    // Decoded into the next spare record, whose strings keep their buffers from earlier batches.
-    if (slot.records == batch.records.size()) batch.records.emplace_back();
-    Record& record = batch.records[slot.records];
-    const Status decoded = http.ok() ? decoder_.DecodeInto(m.value, record) : http;
-    if (!decoded.ok()) {
-      batch.rejects.push_back({"kafka", fmt::format("{}/{}@{}", m.topic, m.partition, m.offset),
-                               decoded.message(), std::string(m.value.substr(0, 64 * 1024))});
-      slot.dead_letters.push_back(
-          {batch.rejects.size() - 1, std::string(m.key), std::string(m.value)});
+      if (!http.ok()) reject(m.value, 0, http);
       continue;
     }
-    const auto* sensor = std::get_if<SensorReading>(&record);
-    const int64_t event =
-        sensor ? sensor->timestamp_micros : std::get<CoolingMetric>(record).timestamp_micros;
-    const DedupWindow::Seen seen =
-        dedup_.Stage(DeviceIdOf(record), sensor ? sensor->measurement_type : "", event);
-    Pending& pending = slot.pending;
-    if (seen.duplicate) {
-      ++pending.duplicates;
+    // Decodes one record of the message, `line` 0 for a message of one record.
+    auto take = [&](std::string_view value, int64_t line) {
+      // Decoded into the next spare record, whose strings keep their buffers from earlier batches.
+      if (slot.records == batch.records.size()) batch.records.emplace_back();
+      Record& record = batch.records[slot.records];
+      if (Status decoded = decoder_.DecodeInto(value, record); !decoded.ok()) {
+        reject(value, line, decoded);
+        return true;
+      }
+      const auto* sensor = std::get_if<SensorReading>(&record);
+      const int64_t event =
+          sensor ? sensor->timestamp_micros : std::get<CoolingMetric>(record).timestamp_micros;
+      const DedupWindow::Seen seen =
+          dedup_.Stage(DeviceIdOf(record), sensor ? sensor->measurement_type : "", event);
+      Pending& pending = slot.pending;
+      if (seen.duplicate) {
+        ++pending.duplicates;
+        return true;
+      }
+      if (seen.behind_micros > 0) {
+        ++pending.late;
+        pending.late_last = seen.behind_micros;
+        pending.late_max = std::max(pending.late_max, seen.behind_micros);
+      }
+      pending.delay_last = now_micros - event;
+      pending.delay_max = std::max(pending.delay_max, pending.delay_last);
+      ++slot.records;
+      ++slot.table_rows[sensor ? 0 : 1];
+      batch.origins.push_back({std::string(m.topic), m.partition, m.offset});
+      return true;
+    };
+    if (!IsNdjsonFramed(slot.messages, i)) {
+      take(m.value, 0);
       continue;
     }
-    if (seen.behind_micros > 0) {
-      ++pending.late;
-      pending.late_last = seen.behind_micros;
-      pending.late_max = std::max(pending.late_max, seen.behind_micros);
-    }
-    pending.delay_last = now_micros - event;
-    pending.delay_max = std::max(pending.delay_max, pending.delay_last);
-    ++slot.records;
-    ++slot.table_rows[sensor ? 0 : 1];
-    batch.origins.push_back({std::string(m.topic), m.partition, m.offset});
+    // Several records: the batch's bound counts them all (the message is taken whole).
+    const size_t before = slot.records;
+    ForEachNdjsonLine(m.value, take);
+    slot.max_message_rows = std::max(slot.max_message_rows, slot.records - before);
   }
   return slot.messages.size();
 }

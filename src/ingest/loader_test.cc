@@ -16,6 +16,7 @@
 #include "bus/kafka_sink.h"
 #include "bus/producer.h"
 #include "core/time.h"
+#include "ingest/record_messages.h"
 #include "sim/facility.h"
 #include "sim/simulator.h"
 #include "store/points.h"
@@ -236,6 +237,107 @@ TEST(Loader, DeadLettersGoToTheRejectsTopicWithTheirReasons) {
   EXPECT_THAT(reason_of[R"({"source_type":"sensor","device_id":"d"})"],
               ::testing::HasSubstr("missing"));
   EXPECT_EQ(loader->dead_letter_counters().failed, 0);
+}
+
+// HTTP ingest's messages hold several records as NDJSON lines (ingest/record_messages.h): each is
+// stored once, a re-send among them is dropped, a bad line is a reject and a dead letter of its own
+// naming the message and the line, and a one-record message among them is read as before.
+TEST(Loader, StoresEachRecordOfAnNdjsonMessageOnceAndRejectsOnlyItsBadLines) {
+  Fixture f;
+  const std::string bad = R"({"source_type":"sensor","device_id":"m"})";
+  const std::string framed = Sensor("m", 0) + "\n" + Sensor("n", 0) + "\r\n\n" + bad + "\n" +
+                             Sensor("m", 60) + "\n" + Sensor("m", 0, 99) + "\n";
+  {
+    auto producer = *bus::Producer::Create(f.kafka);
+    for (const std::string& value : {framed, Sensor("single", 0)}) {
+      ASSERT_TRUE(producer
+                      ->Produce(f.kafka.sensors_topic, {}, value, kNdjsonFramingHeaders, nullptr,
+                                /*partition=*/1)
+                      .ok());
+    }
+    // Unframed, a message is one record even when it spans lines.
+    std::string pretty = Sensor("pretty", 0);
+    pretty.insert(pretty.find(R"(,"location")") + 1, "\n  ");
+    ASSERT_TRUE(producer->Produce(f.kafka.sensors_topic, "k", pretty + "\n").ok());
+    ASSERT_TRUE(producer->Flush(10s).ok());
+  }
+  auto db = *store::Database::Open({.path = ":memory:", .memory_limit = "256MB", .threads = 1});
+  auto loader = *Loader::Create(f.kafka, *db, {.group = "framed"});
+  const auto deadline = std::chrono::steady_clock::now() + 30s;
+  while (loader->counters().stored + loader->counters().rejected + loader->counters().duplicates <
+             7 &&
+         std::chrono::steady_clock::now() < deadline) {
+    ASSERT_TRUE(loader->RunOnce().ok());
+  }
+  EXPECT_EQ(loader->counters().stored, 5);
+  EXPECT_EQ(loader->counters().duplicates, 1);
+  EXPECT_EQ(Keys(*db), (std::set<std::string>{
+                           "m/temperature/1755792000000000", "m/temperature/1755792060000000",
+                           "n/temperature/1755792000000000", "pretty/temperature/1755792000000000",
+                           "single/temperature/1755792000000000"}));
+  EXPECT_EQ(Count(*db, "SELECT count(*) FROM sensor_readings WHERE value = 99"), 0);
+  EXPECT_EQ(Count(*db,
+                  "SELECT count(*) FROM sensor_readings WHERE kafka_partition = 1 AND "
+                  "kafka_offset = 0"),
+            3);
+  auto conn = *db->Connect();
+  auto rejects = *conn->Query("SELECT position, decode(payload) FROM rejects");
+  ASSERT_EQ(rejects.rows(), 1u);
+  EXPECT_EQ(*rejects.Text(0, 0), "dc.sensors/1@0 line 4");
+  EXPECT_EQ(*rejects.Text(1, 0), bad);
+  const auto letters = ReadDeadLetters(f.kafka, 1);
+  ASSERT_EQ(letters.size(), 1u);
+  EXPECT_EQ(letters[0][0], bad);
+  EXPECT_THAT(letters[0][1], ::testing::HasSubstr("missing"));
+  EXPECT_EQ(letters[0][2], "dc.sensors/1@0 line 4");
+}
+
+// A batch takes NDJSON messages whole and its bound counts their records: 30 messages of 40 records
+// against a bound of 100 rows make batches of at most 100 + 40 rows. With the re-send window off, a
+// loader stopped after its first batch and a new one on the same store land all 1,200 exactly once:
+// a message's offset is committed with all of its records.
+TEST(Loader, BatchesOfNdjsonMessagesAreBoundedInRowsAndStoredOnceAcrossARestart) {
+  Fixture f;
+  constexpr int kMessages = 30, kRecords = 40;
+  {
+    auto producer = *bus::Producer::Create(f.kafka);
+    for (int m = 0; m < kMessages; ++m) {
+      std::string value;
+      for (int r = 0; r < kRecords; ++r) value += Sensor("b", m * kRecords + r) + "\n";
+      ASSERT_TRUE(producer
+                      ->Produce(f.kafka.sensors_topic, {}, value, kNdjsonFramingHeaders, nullptr,
+                                /*partition=*/m % 4)
+                      .ok());
+    }
+    ASSERT_TRUE(producer->Flush(10s).ok());
+  }
+  const std::string path = ::testing::TempDir() + "/framed-restart.duckdb";
+  std::filesystem::remove(path);
+  std::vector<int64_t> batch_rows;
+  LoaderOptions options{.group = "framed-bound",
+                        .batch_records = 100,
+                        .batch_time = 2s,
+                        .dedup_window = std::chrono::microseconds(0)};
+  options.on_commit = [&](const store::WriteBatch& batch, const store::CommitStats& stats) {
+    EXPECT_EQ(batch.origins.size(), batch.records.size());
+    batch_rows.push_back(stats.sensor_rows);
+  };
+  int64_t first = 0;
+  {
+    auto db = *store::Database::Open({.path = path, .memory_limit = "256MB", .threads = 1});
+    auto loader = *Loader::Create(f.kafka, *db, options);
+    LoadUntil(*loader, 1);
+    ASSERT_TRUE(loader->Close().ok());
+    first = Count(*db, "SELECT count(*) FROM sensor_readings");
+    ASSERT_LT(first, kMessages * kRecords);
+  }
+  auto db = *store::Database::Open({.path = path, .memory_limit = "256MB", .threads = 1});
+  auto loader = *Loader::Create(f.kafka, *db, options);
+  LoadUntil(*loader, kMessages * kRecords - first);
+  EXPECT_EQ(loader->counters().stored, kMessages * kRecords - first);
+  EXPECT_EQ(Count(*db, "SELECT count(*) FROM sensor_readings"), kMessages * kRecords);
+  EXPECT_EQ(Keys(*db).size(), static_cast<size_t>(kMessages * kRecords));
+  for (int64_t rows : batch_rows) EXPECT_LE(rows, 100 + kRecords);
 }
 
 // Exact re-sends (same device, measurement and event time) within the window are dropped and
