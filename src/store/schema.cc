@@ -478,7 +478,7 @@ CREATE TABLE rollup_facts_v12 (
 INSERT INTO rollup_facts_v12
 SELECT series_key, epoch_us(minute) // 60000000, count, min, max, sum, last_value,
        epoch_us(last_time) - epoch_us(minute)
-FROM rollup_facts ORDER BY series_key, minute;
+FROM rollup_facts;  -- in storage order, which readers' ties (arg_max of equal times) follow
 DROP VIEW rollups_1m;
 DROP TABLE rollup_facts;
 ALTER TABLE rollup_facts_v12 RENAME TO rollup_facts;
