@@ -460,11 +460,10 @@ FROM rollup_facts f, dcmon_rollup_lists k;
     // rollup_facts' times become small integers: the minute as minutes since the epoch, last_time
     // as microseconds into that minute. As TIMESTAMPTZ, a series' minutes followed by the next
     // series' jumped back hours in microseconds, and DuckDB's bitpacking stored ~34 bits a row for
-    // each (docs/benchmarks.md). `sum` is NULL where min and max give it bit for bit (a count of 1
-    // or 2: most rows at a 30 s cadence), as the writer stores new rows; migrated rows keep theirs.
-    // The views return the same TIMESTAMPTZ values; each view a reader filters by time has a dcmon_
-    // twin with `epoch_minute` added, the integer column itself, so that a range on it reaches
-    // rollup_facts' zone maps (one on the view's `minute`, an expression, does not).
+    // each (docs/benchmarks.md). The views return the same TIMESTAMPTZ values; each view a reader
+    // filters by time has a dcmon_ twin with `epoch_minute` added, the integer column itself, so
+    // that a range on it reaches rollup_facts' zone maps (one on the view's `minute`, an
+    // expression, does not).
     {12, R"sql(
 CREATE TABLE rollup_facts_v12 (
   series_key  INTEGER NOT NULL,
@@ -472,7 +471,7 @@ CREATE TABLE rollup_facts_v12 (
   count       BIGINT  NOT NULL,
   min         DOUBLE  NOT NULL,
   max         DOUBLE  NOT NULL,
-  sum         DOUBLE,            -- NULL: min (count 1) or min + max (count 2), bit for bit
+  sum         DOUBLE  NOT NULL,
   last_value  DOUBLE  NOT NULL,
   last_offset INTEGER NOT NULL   -- last_time − minute, in microseconds: 0 to 59,999,999
 );
@@ -485,9 +484,7 @@ DROP TABLE rollup_facts;
 ALTER TABLE rollup_facts_v12 RENAME TO rollup_facts;
 CREATE VIEW dcmon_rollups_1m AS
 SELECT k.device_id[f.series_key] AS device_id, k.measurement_type[f.series_key] AS measurement_type,
-       make_timestamptz(f.minute * 60000000::BIGINT) AS minute, f.count, f.min, f.max,
-       CASE WHEN f.sum IS NOT NULL THEN f.sum WHEN f.count = 1 THEN f.min ELSE f.min + f.max END
-         AS sum,
+       make_timestamptz(f.minute * 60000000::BIGINT) AS minute, f.count, f.min, f.max, f.sum,
        f.last_value, make_timestamptz(f.minute * 60000000::BIGINT + f.last_offset) AS last_time,
        f.minute AS epoch_minute
 FROM rollup_facts f, dcmon_rollup_lists k;

@@ -387,41 +387,6 @@ TEST(Writer, RollupsEqualTheRawRowsAfterBatchesInAnyOrder) {
   ExpectRollupsEqualTheRawRows(writer->connection());
 }
 
-// rollup_facts stores no sum where rollups_1m derives it bit for bit from min and max (a count of
-// 1 or 2); the view, and merges into such a row, give the sum as added in C++ all the same.
-TEST(Writer, RollupSumsDerivedFromMinAndMaxAreExact) {
-  auto db = Open();
-  auto writer = *Writer::Create(*db);
-  const int64_t m = 60'000'000;
-  WriteBatch b;
-  b.records = {Reading("d", 0.1, kT),
-               Reading("d", 0.1, kT + m),
-               Reading("d", 0.2, kT + m + 1),
-               Reading("d", 0.1, kT + 2 * m),
-               Reading("d", 0.2, kT + 2 * m + 1),
-               Reading("d", 0.3, kT + 2 * m + 2),
-               Reading("d", -0.0, kT + 3 * m)};
-  ASSERT_TRUE(writer->Commit(b, kT).ok());
-  Connection& c = writer->connection();
-  auto text = [&](const std::string& sql) {
-    Result<QueryResult> r = c.Query(sql);
-    EXPECT_TRUE(r.ok()) << r.status().message();
-    return r.ok() ? r->Text(0, 0).value_or("NULL") : "?";
-  };
-  const std::string sums =
-      "SELECT string_agg(sum::VARCHAR, ' ' ORDER BY minute) FROM rollups_1m WHERE device_id = 'd'";
-  // 0.1 + 0.2 is 0.30000000000000004; 0 + -0.0 is +0.0, not min's -0.0, so it is stored.
-  EXPECT_EQ(text(sums), "0.1 0.30000000000000004 0.6000000000000001 0.0");
-  EXPECT_EQ(text("SELECT string_agg(coalesce(sum::VARCHAR, 'NULL'), ' ' ORDER BY minute) FROM "
-                 "rollup_facts"),
-            "NULL NULL 0.6000000000000001 0.0");
-  WriteBatch late;  // merged into minutes 0 and 1, whose sums are not stored
-  late.records = {Reading("d", 0.7, kT + 5), Reading("d", 0.4, kT + m + 2)};
-  ASSERT_TRUE(writer->Commit(late, kT).ok());
-  EXPECT_EQ(text(sums), "0.7999999999999999 0.7000000000000001 0.6000000000000001 0.0");
-  ExpectRollupsEqualTheRawRows(c);
-}
-
 // A series' minute is merged only when that series may have it already: devices consumed at
 // different paces (Kafka partitions) each straddle their own minute between batches, and after a
 // restart the writer knows only the table's newest minute.

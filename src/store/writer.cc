@@ -4,7 +4,6 @@
 
 #include <algorithm>
 #include <array>
-#include <bit>
 #include <map>
 #include <unordered_map>
 
@@ -130,13 +129,7 @@ class Derived {
         to.Value(2, r.count);
         to.Value(3, r.min);
         to.Value(4, r.max);
-        // NULL where rollups_1m derives it bit for bit (schema 12, RollupSumSql).
-        const double derived = r.count == 1 ? r.min : r.min + r.max;
-        if (r.count <= 2 && std::bit_cast<uint64_t>(derived) == std::bit_cast<uint64_t>(r.sum)) {
-          to.Null(5);
-        } else {
-          to.Value(5, r.sum);
-        }
+        to.Value(5, r.sum);
         to.Value(6, r.last_value);
         to.Value(7, static_cast<int32_t>(r.last_time - r.minute * kMinuteMicros));
         if (stored_maybe) {
@@ -558,15 +551,6 @@ Status Writer::MoveStaged() {
   return Status::Ok();
 }
 
-// The sum of the rollup_facts row (or dcmon_batch_rollups row) `r`, as rollups_1m derives it:
-// its `sum` column is NULL where min (count 1) or min + max (count 2) is it (schema 12).
-std::string RollupSumSql(std::string_view r) {
-  return fmt::format(
-      "CASE WHEN {0}.sum IS NOT NULL THEN {0}.sum WHEN {0}.count = 1 THEN {0}.min ELSE {0}.min + "
-      "{0}.max END",
-      r);
-}
-
 // Merges the batch's rollups that may already be in rollup_facts (those of minutes from `first` to
 // `last`) and its devices, computed in C++ and appended to TEMP tables, into what is there. By
 // hand rather than through a primary key: an upsert through the key index cost most of a batch's
@@ -580,7 +564,7 @@ Status Writer::Merge(int32_t first, int32_t last) {
         last);
     sql = fmt::format(R"sql(
 UPDATE rollup_facts r SET
-  count = r.count + b.count, min = least(r.min, b.min), max = greatest(r.max, b.max), sum = {1} + {2},
+  count = r.count + b.count, min = least(r.min, b.min), max = greatest(r.max, b.max), sum = r.sum + b.sum,
   last_value = CASE WHEN b.last_offset >= r.last_offset THEN b.last_value ELSE r.last_value END,
   last_offset = greatest(r.last_offset, b.last_offset)
 FROM temp.main.dcmon_batch_rollups b WHERE {0};
@@ -588,7 +572,7 @@ INSERT INTO rollup_facts
 SELECT * FROM temp.main.dcmon_batch_rollups b WHERE NOT EXISTS (SELECT 1 FROM rollup_facts r WHERE {0});
 DELETE FROM temp.main.dcmon_batch_rollups;
 )sql",
-                      same_key, RollupSumSql("r"), RollupSumSql("b"));
+                      same_key);
   }
   sql += R"sql(
 INSERT INTO devices SELECT * FROM temp.main.dcmon_batch_devices WHERE kind = 'sensor'
