@@ -59,6 +59,7 @@ bench: build
 	@bench/simulate.sh
 	@bench/kafka.sh
 	@bench/load.sh
+	@bench/rollups.sh
 	@bench/alerts.sh
 	@bench/store.sh
 	@bench/api.sh

@@ -9,6 +9,7 @@
 #include <map>
 
 #include "core/json_writer.h"
+#include "store/schema.h"
 
 namespace dcmon::analytics {
 namespace {
@@ -140,13 +141,16 @@ Result<Kpis> ComputeKpis(store::Connection& conn, const KpiOptions& o, int64_t f
   const std::string from_ts = store::SqlTimestamp(from), to_ts = store::SqlTimestamp(to);
   const std::string minutes = fmt::format("minute >= {} AND minute < {}",
                                           store::SqlTimestamp(FloorTo(from, kMinute)), to_ts);
+  // The same minutes of the views on rollups_1m, through their dcmon_ twins' epoch_minute, which
+  // reaches rollup_facts' zone maps (store/schema.h).
+  const std::string rollup_minutes = store::RollupMinutes(FloorTo(from, kMinute), to);
 
   // Energy: each minute's mean power over the part of the minute inside the interval.
   Result<store::QueryResult> meters = conn.Query(fmt::format(
-      "SELECT device_id = {}, epoch_us(minute), watts FROM kpi_power_1m WHERE device_id IN ({}, "
-      "{}) AND {} ORDER BY minute",
+      "SELECT device_id = {}, epoch_us(minute), watts FROM dcmon_kpi_power_1m WHERE device_id IN "
+      "({}, {}) AND {} ORDER BY minute",
       store::SqlString(o.facility.facility_meter), store::SqlString(o.facility.facility_meter),
-      store::SqlString(o.facility.it_meter), minutes));
+      store::SqlString(o.facility.it_meter), rollup_minutes));
   if (!meters.ok()) return meters.status();
   double facility_ws = 0, facility_s = 0, it_ws = 0, it_s = 0, cost = 0;
   // The energy of each meter per minute: PUE compares only minutes both meters cover, so a gap in
@@ -244,9 +248,10 @@ Result<Kpis> ComputeKpis(store::Connection& conn, const KpiOptions& o, int64_t f
   // RTI per air handler against the rack ΔT of its zone's racks (Topology), or of its room's when
   // the unit has no zone: the mean over rack-minutes of (mean exhaust − mean inlet).
   Result<store::QueryResult> delta_t = conn.Query(fmt::format(
-      "SELECT coalesce(room, ''), rack, sum(exhaust_c - inlet_c), count(*) FROM kpi_rack_temps_1m "
-      "WHERE {} AND inlet_c IS NOT NULL AND exhaust_c IS NOT NULL GROUP BY ALL",
-      minutes));
+      "SELECT coalesce(room, ''), rack, sum(exhaust_c - inlet_c), count(*) FROM "
+      "dcmon_kpi_rack_temps_1m WHERE {} AND inlet_c IS NOT NULL AND exhaust_c IS NOT NULL GROUP BY "
+      "ALL",
+      rollup_minutes));
   if (!delta_t.ok()) return delta_t.status();
   struct DeltaT {
     double sum = 0;

@@ -20,6 +20,7 @@
 #include "store/duckdb.h"
 #include "store/query.h"
 #include "store/rollups_hourly.h"
+#include "store/schema.h"
 
 namespace dcmon::api {
 
@@ -602,10 +603,10 @@ void Series(Api::Context& ctx, HttpRequest& req, Respond& respond) {
                   .aggregates = std::string(kOfRollups),
                   .filters = {sensors, TimeRange("hour", begin, end)}};
            } else if (source == "rollups_1m") {
-             q = {.relation = "rollups_1m",
+             q = {.relation = "dcmon_rollups_1m",
                   .time = "minute",
                   .aggregates = std::string(kOfRollups),
-                  .filters = {sensors, TimeRange("minute", begin, end)}};
+                  .filters = {sensors, store::RollupMinutes(begin, end)}};
            } else if (fleet) {
              // Each unit's buckets first, as rollup rows: the fleet's total is the sum of each
              // unit's mean. The range applies to the readings, before bucketing.

@@ -6,19 +6,22 @@
 #include <limits>
 #include <vector>
 
+#include "store/schema.h"
+
 namespace dcmon::store {
 namespace {
 
 constexpr int64_t kHourMicros = 3'600'000'000LL;
 constexpr int64_t kNone = std::numeric_limits<int64_t>::min();
 
-// rollups_1m's rows matching `where` as rows of rollups_1h.
+// rollups_1m's rows matching `where` as rows of rollups_1h (`where` may bound dcmon_rollups_1m's
+// epoch_minute: RollupMinutes()).
 std::string AggregateMinutes(const std::string& where) {
   return fmt::format(
       "SELECT device_id, measurement_type, time_bucket(INTERVAL 1 HOUR, minute) AS hour, "
       "sum(count) AS count, min(min) AS min, max(max) AS max, sum(sum) AS sum, "
-      "arg_max(last_value, last_time) AS last_value, max(last_time) AS last_time FROM rollups_1m "
-      "WHERE {} GROUP BY ALL",
+      "arg_max(last_value, last_time) AS last_value, max(last_time) AS last_time FROM "
+      "dcmon_rollups_1m WHERE {} GROUP BY ALL",
       where);
 }
 
@@ -34,7 +37,7 @@ Result<int64_t> Reroll(Connection& conn, int64_t from, int64_t until) {
       !s.ok())
     return s;
   Result<QueryResult> r =
-      conn.Query("INSERT INTO rollups_1h " + AggregateMinutes(Range("minute", from, until)));
+      conn.Query("INSERT INTO rollups_1h " + AggregateMinutes(RollupMinutes(from, until)));
   if (!r.ok()) return r.status();
   return r->Int64(0, 0);
 }
@@ -54,7 +57,7 @@ Result<int64_t> HourlyRollups::RunDue(Connection& conn, int64_t now_micros) {
 
 Result<int64_t> HourlyRollups::Run(Connection& conn) {
   Result<QueryResult> state = conn.Query(
-      "SELECT (SELECT epoch_us(time_bucket(INTERVAL 1 HOUR, max(minute))) FROM rollups_1m), "
+      "SELECT (SELECT max(minute) // 60 * 3600000000 FROM rollup_facts), "
       "(SELECT max(rolled_seq) FROM rollups_1h_state)");
   if (!state.ok()) return state.status().WithPrefix("hourly rollups: ");
   if (state->IsNull(0, 0)) return 0;
@@ -121,7 +124,7 @@ std::string HourlyRollupsSql(int64_t covered_until, const std::string& where, in
   return fmt::format(
       "(SELECT * FROM rollups_1h WHERE ({}) AND {} UNION ALL {})", where,
       Range("hour", from, split),
-      AggregateMinutes(fmt::format("({}) AND {}", where, Range("minute", split, until))));
+      AggregateMinutes(fmt::format("({}) AND {}", where, RollupMinutes(split, until))));
 }
 
 }  // namespace dcmon::store

@@ -2,6 +2,9 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <limits>
+
 namespace dcmon::store {
 namespace {
 
@@ -400,7 +403,8 @@ SELECT f.time, k.measurement[f.series_key] AS measurement, k.tags[f.series_key] 
        k.field[f.field_key] AS field, f.value, f.text, f.ingest_time, f.ingest_seq
 FROM metric_facts f, dcmon_metric_lists k;
 )sql"},
-    // Filled by store::HourlyRollups from rollups_1m for closed hours, the first run from all of it.
+    // Filled by store::HourlyRollups from rollups_1m for closed hours, the first run from all of
+    // it.
     {10, R"sql(
 CREATE TABLE rollups_1h (  -- rollups_1m added up per UTC hour (store/rollups_hourly.h)
   device_id        VARCHAR     NOT NULL,
@@ -453,9 +457,72 @@ SELECT k.device_id[f.series_key] AS device_id, k.measurement_type[f.series_key] 
        f.minute, f.count, f.min, f.max, f.sum, f.last_value, f.last_time
 FROM rollup_facts f, dcmon_rollup_lists k;
 )sql"},
+    // rollup_facts' times become small integers: the minute as minutes since the epoch, last_time
+    // as microseconds into that minute. As TIMESTAMPTZ, a series' minutes followed by the next
+    // series' jumped back hours in microseconds, and DuckDB's bitpacking stored ~34 bits a row for
+    // each (docs/benchmarks.md). The views return the same TIMESTAMPTZ values; each view a reader
+    // filters by time has a dcmon_ twin with `epoch_minute` added, the integer column itself, so
+    // that a range on it reaches rollup_facts' zone maps (one on the view's `minute`, an
+    // expression, does not).
+    {12, R"sql(
+CREATE TABLE rollup_facts_v12 (
+  series_key  INTEGER NOT NULL,
+  minute      INTEGER NOT NULL,  -- minutes since 1970-01-01 UTC
+  count       BIGINT  NOT NULL,
+  min         DOUBLE  NOT NULL,
+  max         DOUBLE  NOT NULL,
+  sum         DOUBLE  NOT NULL,
+  last_value  DOUBLE  NOT NULL,
+  last_offset INTEGER NOT NULL   -- last_time − minute, in microseconds: 0 to 59,999,999
+);
+INSERT INTO rollup_facts_v12
+SELECT series_key, epoch_us(minute) // 60000000, count, min, max, sum, last_value,
+       epoch_us(last_time) - epoch_us(minute)
+FROM rollup_facts;  -- in storage order, which readers' ties (arg_max of equal times) follow
+DROP VIEW rollups_1m;
+DROP TABLE rollup_facts;
+ALTER TABLE rollup_facts_v12 RENAME TO rollup_facts;
+CREATE VIEW dcmon_rollups_1m AS
+SELECT k.device_id[f.series_key] AS device_id, k.measurement_type[f.series_key] AS measurement_type,
+       make_timestamptz(f.minute * 60000000::BIGINT) AS minute, f.count, f.min, f.max, f.sum,
+       f.last_value, make_timestamptz(f.minute * 60000000::BIGINT + f.last_offset) AS last_time,
+       f.minute AS epoch_minute
+FROM rollup_facts f, dcmon_rollup_lists k;
+CREATE VIEW rollups_1m AS
+SELECT device_id, measurement_type, minute, count, min, max, sum, last_value, last_time
+FROM dcmon_rollups_1m;
+CREATE VIEW dcmon_kpi_power_1m AS
+SELECT device_id, minute, sum / count AS watts, count AS samples, epoch_minute
+FROM dcmon_rollups_1m WHERE measurement_type = 'power';
+CREATE OR REPLACE VIEW kpi_power_1m AS
+SELECT device_id, minute, watts, samples FROM dcmon_kpi_power_1m;
+CREATE VIEW dcmon_kpi_rack_temps_1m AS
+SELECT d.room, d.rack, r.minute,
+       avg(CASE WHEN d.position LIKE 'inlet%' THEN r.sum / r.count END) AS inlet_c,
+       avg(CASE WHEN d.position = 'exhaust' THEN r.sum / r.count END) AS exhaust_c,
+       r.epoch_minute
+FROM dcmon_rollups_1m r JOIN devices d USING (device_id)
+WHERE r.measurement_type = 'temperature' AND d.rack IS NOT NULL
+GROUP BY d.room, d.rack, r.minute, r.epoch_minute;
+CREATE OR REPLACE VIEW kpi_rack_temps_1m AS
+SELECT room, rack, minute, inlet_c, exhaust_c FROM dcmon_kpi_rack_temps_1m;
+)sql"},
 };
 
 }  // namespace
+
+std::string RollupMinutes(int64_t from, int64_t until) {
+  constexpr int64_t kMinuteMicros = 60'000'000;
+  // The number of the first minute that starts at or after `micros`, within INTEGER's range (the
+  // column's, so that the bound stays a constant of its type; stored minutes are far inside it).
+  auto first_at_or_after = [](int64_t micros) {
+    const int64_t minute = micros / kMinuteMicros + (micros % kMinuteMicros > 0 ? 1 : 0);
+    return std::clamp<int64_t>(minute, std::numeric_limits<int32_t>::min(),
+                               std::numeric_limits<int32_t>::max());
+  };
+  return fmt::format("epoch_minute >= {} AND epoch_minute < {}", first_at_or_after(from),
+                     first_at_or_after(until));
+}
 
 Result<int> Migrate(Connection& conn, int up_to) {
   if (Status s = conn.Execute("CREATE TABLE IF NOT EXISTS dcmon_schema (version INTEGER NOT NULL, "

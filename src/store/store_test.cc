@@ -2,6 +2,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <array>
 #include <filesystem>
 #include <fstream>
 
@@ -148,8 +149,8 @@ TEST(Writer, RowsRejectsAndOffsetsCommitTogetherOrNotAtAll) {
   ASSERT_TRUE(writer->Commit(batch, kT).ok());
   EXPECT_EQ(*writer->Offsets(), (std::vector<StoredOffset>{{"dc.sensors", 0, 5018}}));
 
-  // A batch that fails after its rows were appended (here: the rollup facts table is missing) leaves
-  // nothing behind.
+  // A batch that fails after its rows were appended (here: the rollup facts table is missing)
+  // leaves nothing behind.
   auto& c = writer->connection();
   auto count = [&c] { return (*c.Query("SELECT count(*) FROM sensor_readings")).Int64(0, 0); };
   ASSERT_TRUE(c.Execute("ALTER TABLE rollup_facts RENAME TO rollups_away").ok());
@@ -457,7 +458,8 @@ TEST(Store, MigrationElevenKeepsTheRollupsBehindTheirView) {
   const std::string minute = "2025-08-21 16:48:00+00";  // kT's
   ASSERT_TRUE(conn->Execute(R"sql(
 INSERT INTO rollups_1m VALUES
-  ('d0', 'temperature', TIMESTAMPTZ ')sql" + minute + R"sql(', 2, 1, 3, 4, 3, '2025-08-21 16:48:30+00'),
+  ('d0', 'temperature', TIMESTAMPTZ ')sql" +
+                            minute + R"sql(', 2, 1, 3, 4, 3, '2025-08-21 16:48:30+00'),
   ('d0', 'humidity', '2025-08-21 16:47:00+00', 1, 40, 40, 40, 40, '2025-08-21 16:47:10+00'),
   ('b', 'temperature', '2025-08-21 16:40:00+00', 1, 7, 7, 7, 7, '2025-08-21 16:40:10+00');
 CREATE TABLE rollups_before AS SELECT * FROM rollups_1m;
@@ -487,6 +489,105 @@ CREATE TABLE rollups_before AS SELECT * FROM rollups_1m;
   EXPECT_EQ(r->Double(1, 0), 5);
   EXPECT_EQ(r->Double(2, 0), 5);
   EXPECT_EQ(count("SELECT series_key FROM rollup_series WHERE device_id = 'new'"), 4);
+}
+
+// Schema version 12 stores rollup_facts' minute as minutes since the epoch and last_time as
+// microseconds into the minute: rollups_1m and the KPI views on it have the same columns, types
+// and rows as before, and the writer merges into a migrated minute.
+TEST(Store, MigrationTwelveKeepsTheRollupsTimesExact) {
+  auto db = Open();
+  auto conn = *db->Connect();
+  ASSERT_TRUE(Migrate(*conn, 11).ok());
+  ASSERT_TRUE(conn->Execute(R"sql(
+INSERT INTO rollup_series VALUES (1, 'd0', 'temperature'), (2, 'meter', 'power'), (3, 'r1-inlet', 'temperature');
+INSERT INTO devices VALUES
+  ('r1-inlet', 'sensor', 'temperature', 'C', 'x', 's', 'room-1', 'a', 'a01', 'inlet-top', '2025-08-21 16:00:00+00', '2025-08-21 17:00:00+00');
+INSERT INTO rollup_facts VALUES
+  (1, '2025-08-21 16:48:00+00', 2, 1, 3, 4, 3, '2025-08-21 16:48:59.999999+00'),
+  (1, '1970-01-01 00:00:00+00', 1, 5, 5, 5, 5, '1970-01-01 00:00:00+00'),
+  (2, '2025-08-21 16:47:00+00', 1, 400, 400, 400, 400, '2025-08-21 16:47:10.000001+00'),
+  (2, '2199-12-31 23:59:00+00', 3, 1, 2, 4.5, 1.5, '2199-12-31 23:59:30.5+00'),
+  (3, '2025-08-21 16:40:00+00', 1, 22.5, 22.5, 22.5, 22.5, '2025-08-21 16:40:00+00');
+CREATE TABLE rollups_before AS SELECT * FROM rollups_1m;
+CREATE TABLE power_before AS SELECT * FROM kpi_power_1m;
+CREATE TABLE racks_before AS SELECT * FROM kpi_rack_temps_1m;
+)sql")
+                  .ok());
+  const std::vector<std::string> views = {"rollups_1m", "kpi_power_1m", "kpi_rack_temps_1m"};
+  std::vector<std::string> columns;
+  for (const std::string& v : views) columns.push_back(Columns(*conn, v));
+  Result<int> v = Migrate(*conn);
+  ASSERT_TRUE(v.ok()) << v.status().message();
+  EXPECT_EQ(*v, 11);
+  auto count = [&](const std::string& sql) {
+    Result<QueryResult> r = conn->Query(sql);
+    EXPECT_TRUE(r.ok()) << r.status().message();
+    return r.ok() ? r->Int64(0, 0) : -1;
+  };
+  for (size_t i = 0; i < views.size(); ++i) {
+    EXPECT_EQ(Columns(*conn, views[i]), columns[i]);
+    const std::string before = std::array{"rollups_before", "power_before", "racks_before"}[i];
+    EXPECT_EQ(count(fmt::format("SELECT count(*) FROM (SELECT * FROM {0} EXCEPT ALL SELECT * FROM "
+                                "{1} UNION ALL SELECT * FROM {1} EXCEPT ALL SELECT * FROM {0})",
+                                views[i], before)),
+              0)
+        << views[i];
+  }
+  EXPECT_EQ(count("SELECT count(*) FROM rollups_1m"), 5);
+  EXPECT_EQ(Columns(*conn, "rollup_facts"),
+            "series_key INTEGER, minute INTEGER, count BIGINT, min DOUBLE, max DOUBLE, sum DOUBLE, "
+            "last_value DOUBLE, last_offset INTEGER");
+  EXPECT_EQ(count("SELECT last_offset FROM rollup_facts WHERE series_key = 1 AND minute > 0"),
+            59'999'999);
+
+  auto writer = Writer::Create(*db);
+  ASSERT_TRUE(writer.ok()) << writer.status().message();
+  WriteBatch b;
+  b.records = {Reading("d0", 5, kT + 50'000'000)};
+  ASSERT_TRUE((*writer)->Commit(b, kT).ok());
+  Result<QueryResult> r = conn->Query(
+      "SELECT count, max, last_value, epoch_us(last_time) FROM rollups_1m WHERE device_id = 'd0' "
+      "AND minute = TIMESTAMPTZ '2025-08-21 16:48:00+00'");
+  ASSERT_EQ(r->rows(), 1u);
+  EXPECT_EQ(r->Int64(0, 0), 3);
+  EXPECT_EQ(r->Double(1, 0), 5);
+  EXPECT_EQ(r->Double(2, 0), 3);  // 16:48:50 is before the stored last, 16:48:59.999999
+  EXPECT_EQ(r->Int64(3, 0), kT + 59'999'999);
+}
+
+// RollupMinutes() keeps the minutes that start in [from, until), with bounds that reach the scan
+// of rollup_facts as filters on its own column (DuckDB's zone maps skip the row groups out of
+// range), not as an expression evaluated on every row.
+TEST(Store, RollupMinutesBoundRollupFactsOwnColumn) {
+  auto db = Open();
+  auto conn = *db->Connect();
+  ASSERT_TRUE(Migrate(*conn).ok());
+  ASSERT_TRUE(conn->Execute("INSERT INTO rollup_series VALUES (1, 'd0', 'temperature'); INSERT "
+                            "INTO rollup_facts SELECT 1, m, 1, 0, 0, 0, 0, 0 FROM "
+                            "range(29262580, 29262584) t(m)")
+                  .ok());
+  constexpr int64_t kMinute = 60'000'000;
+  const int64_t m0 = 29262580 * kMinute;  // kT's minute
+  auto minutes = [&](int64_t from, int64_t until) {
+    Result<QueryResult> r = conn->Query(
+        fmt::format("SELECT string_agg(epoch_us(minute) // {} - 29262580, ',' ORDER BY minute) "
+                    "FROM dcmon_rollups_1m WHERE {}",
+                    kMinute, RollupMinutes(from, until)));
+    EXPECT_TRUE(r.ok()) << r.status().message();
+    return r.ok() ? r->Text(0, 0).value_or("") : "?";
+  };
+  EXPECT_EQ(minutes(m0, m0 + 4 * kMinute), "0,1,2,3");
+  EXPECT_EQ(minutes(m0 + 1, m0 + 3 * kMinute), "1,2");
+  EXPECT_EQ(minutes(m0 + kMinute, m0 + 3 * kMinute + 1), "1,2,3");
+  EXPECT_EQ(minutes(INT64_MIN, m0 + 1), "0");
+  EXPECT_EQ(minutes(m0 + 3 * kMinute, INT64_MAX), "3");
+  EXPECT_EQ(minutes(m0 + 1, m0 + kMinute), "");
+  for (const char* view : {"dcmon_rollups_1m", "dcmon_kpi_power_1m", "dcmon_kpi_rack_temps_1m"}) {
+    Result<QueryResult> plan = conn->Query(fmt::format("EXPLAIN SELECT count(*) FROM {} WHERE {}",
+                                                       view, RollupMinutes(m0, m0 + kMinute)));
+    ASSERT_TRUE(plan.ok()) << plan.status().message();
+    EXPECT_THAT(*plan->Text(1, 0), HasSubstr("minute>=29262580 AND")) << view;
+  }
 }
 
 // Every row of a table or view, every column as text (NULL included), in ingest order.

@@ -7,6 +7,7 @@
 #include <map>
 #include <unordered_map>
 
+#include "core/time.h"
 #include "store/points.h"
 #include "store/schema.h"
 
@@ -29,11 +30,11 @@ std::string Staged(const AppendedTable& t) {
 }
 
 constexpr int64_t kMinuteMicros = 60'000'000;
+static_assert(kMaxTimestampMicros / kMinuteMicros <= INT32_MAX, "rollup_facts.minute is INTEGER");
 
-int64_t MinuteOf(int64_t micros) {
-  const int64_t r = micros % kMinuteMicros;
-  return micros - (r < 0 ? r + kMinuteMicros : r);
-}
+// The number of the minute (since the epoch) a record's time falls in, as rollup_facts stores it;
+// records' times are from the epoch on (core/time.h).
+int32_t MinuteOf(int64_t micros) { return static_cast<int32_t>(micros / kMinuteMicros); }
 
 }  // namespace
 
@@ -42,19 +43,19 @@ using Series = std::pair<std::string, std::string>;
 // A series number (an index, dense from 0) as stored in rollup_series and rollup_facts.
 int32_t SeriesKey(int32_t series) { return series + 1; }
 
-// The newest minute each series has in rollup_facts, as far as this writer knows: a batch's rollup
-// of a later minute cannot be there yet and is appended, an earlier one is merged. A series this
-// writer has not written yet counts as having the newest minute of the whole table at open, which
-// is the most it can have. With many partitions consumed at different paces one global newest
-// minute sent most of a backlog's rollups through the merge.
+// The newest minute (a minute number) each series has in rollup_facts, as far as this writer knows:
+// a batch's rollup of a later minute cannot be there yet and is appended, an earlier one is merged.
+// A series this writer has not written yet counts as having the newest minute of the whole table at
+// open, which is the most it can have. With many partitions consumed at different paces one global
+// newest minute sent most of a backlog's rollups through the merge.
 class StoredMinutes {
  public:
-  explicit StoredMinutes(int64_t newest_at_open) : at_open_(newest_at_open) {}
-  int64_t Newest(int32_t series) const {
+  explicit StoredMinutes(int32_t newest_at_open) : at_open_(newest_at_open) {}
+  int32_t Newest(int32_t series) const {
     return static_cast<size_t>(series) < newest_.size() ? newest_[series] : at_open_;
   }
   // After a commit: `newest` (series, newest minute of the batch) are stored.
-  void Stored(const std::vector<std::pair<int32_t, int64_t>>& newest) {
+  void Stored(const std::vector<std::pair<int32_t, int32_t>>& newest) {
     for (const auto& [series, minute] : newest) {
       if (static_cast<size_t>(series) >= newest_.size()) newest_.resize(series + 1, at_open_);
       newest_[series] = std::max(newest_[series], minute);
@@ -62,8 +63,8 @@ class StoredMinutes {
   }
 
  private:
-  int64_t at_open_;
-  std::vector<int64_t> newest_;  // by series number
+  int32_t at_open_;
+  std::vector<int32_t> newest_;  // by series number
 };
 
 // The rollups and device updates of one batch, computed from its records as they are appended
@@ -103,9 +104,9 @@ class Derived {
   // What Append() did with the batch's rollups.
   struct Appended {
     // The first and last minute of those that may already be in rollup_facts (first > last: none).
-    int64_t merged_first = INT64_MAX, merged_last = INT64_MIN;
+    int32_t merged_first = INT32_MAX, merged_last = INT32_MIN;
     // Each series' newest minute in the batch, by series number.
-    std::vector<std::pair<int32_t, int64_t>> newest;
+    std::vector<std::pair<int32_t, int32_t>> newest;
   };
 
   // Appends the batch's rollups, by series and minute, to `fresh` (the columns of rollup_facts)
@@ -124,13 +125,13 @@ class Derived {
         Appender& to = stored_maybe ? merged : fresh;
         if (Status s = to.NextRow(); !s.ok()) return s;
         to.Value(0, SeriesKey(series));
-        to.Value(1, duckdb_timestamp{r.minute});
+        to.Value(1, r.minute);
         to.Value(2, r.count);
         to.Value(3, r.min);
         to.Value(4, r.max);
         to.Value(5, r.sum);
         to.Value(6, r.last_value);
-        to.Value(7, duckdb_timestamp{r.last_time});
+        to.Value(7, static_cast<int32_t>(r.last_time - r.minute * kMinuteMicros));
         if (stored_maybe) {
           out.merged_first = std::min(out.merged_first, r.minute);
           out.merged_last = std::max(out.merged_last, r.minute);
@@ -157,7 +158,7 @@ class Derived {
 
  private:
   struct Rollup {
-    int64_t minute = 0;
+    int32_t minute = 0;  // MinuteOf()
     int64_t count = 0;
     double min = 0, max = 0, sum = 0, last_value = 0;
     int64_t last_time = 0;
@@ -193,14 +194,14 @@ class Derived {
 
   // The series' minute, added in minute order. A series' readings come in time order (one
   // partition each), so its minute is nearly always its last one.
-  Rollup& RollupOf(int32_t series, int64_t minute) {
+  Rollup& RollupOf(int32_t series, int32_t minute) {
     if (static_cast<size_t>(series) >= rollups_.size()) rollups_.resize(series + 1);
     std::vector<Rollup>& minutes = rollups_[series];
     if (minutes.empty() || minutes.back().minute < minute) {
       return minutes.emplace_back(Rollup{.minute = minute});
     }
     auto at = std::lower_bound(minutes.begin(), minutes.end(), minute,
-                               [](const Rollup& r, int64_t m) { return r.minute < m; });
+                               [](const Rollup& r, int32_t m) { return r.minute < m; });
     if (at == minutes.end() || at->minute != minute)
       at = minutes.insert(at, Rollup{.minute = minute});
     return *at;
@@ -397,10 +398,10 @@ Result<std::unique_ptr<Writer>> Writer::Create(Database& db, const WriterOptions
       "(SELECT coalesce(max(ingest_seq), 0) FROM cooling_facts))");
   if (!r.ok()) return r.status();
   w->last_seq_ = r->Int64(0, 0);
-  r = w->conn_->Query("SELECT epoch_us(max(minute)) FROM rollup_facts");
+  r = w->conn_->Query("SELECT max(minute) FROM rollup_facts");
   if (!r.ok()) return r.status();
-  w->stored_minutes_ =
-      std::make_unique<StoredMinutes>(r->IsNull(0, 0) ? INT64_MIN : r->Int64(0, 0));
+  w->stored_minutes_ = std::make_unique<StoredMinutes>(
+      r->IsNull(0, 0) ? INT32_MIN : static_cast<int32_t>(r->Int64(0, 0)));
   w->keys_ = std::make_unique<DeviceKeys>();
   if (Status s = w->keys_->Load(*w->conn_); !s.ok()) return s;
   r = w->conn_->Query("SELECT coalesce(max(ingest_seq), 0) FROM metrics");
@@ -555,17 +556,17 @@ Status Writer::MoveStaged() {
 // hand rather than through a primary key: an upsert through the key index cost most of a batch's
 // time and file (docs/benchmarks.md). The range lets DuckDB skip older row groups; the batch's
 // newer minutes were appended straight to rollup_facts.
-Status Writer::Merge(int64_t first, int64_t last) {
+Status Writer::Merge(int32_t first, int32_t last) {
   std::string sql;
   if (first <= last) {
     const std::string same_key = fmt::format(
-        "r.minute BETWEEN {} AND {} AND r.series_key = b.series_key AND r.minute = b.minute",
-        SqlTimestamp(first), SqlTimestamp(last));
+        "r.minute BETWEEN {} AND {} AND r.series_key = b.series_key AND r.minute = b.minute", first,
+        last);
     sql = fmt::format(R"sql(
 UPDATE rollup_facts r SET
   count = r.count + b.count, min = least(r.min, b.min), max = greatest(r.max, b.max), sum = r.sum + b.sum,
-  last_value = CASE WHEN b.last_time >= r.last_time THEN b.last_value ELSE r.last_value END,
-  last_time = greatest(r.last_time, b.last_time)
+  last_value = CASE WHEN b.last_offset >= r.last_offset THEN b.last_value ELSE r.last_value END,
+  last_offset = greatest(r.last_offset, b.last_offset)
 FROM temp.main.dcmon_batch_rollups b WHERE {0};
 INSERT INTO rollup_facts
 SELECT * FROM temp.main.dcmon_batch_rollups b WHERE NOT EXISTS (SELECT 1 FROM rollup_facts r WHERE {0});

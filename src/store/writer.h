@@ -107,7 +107,7 @@ class Writer {
   Status OpenAppenders();
   Status AppendRows(const WriteBatch& batch, int64_t ingest_time, CommitStats& stats);
   Status MoveStaged();
-  Status Merge(int64_t first, int64_t last);
+  Status Merge(int32_t first, int32_t last);
   Status StoreOffsets(const std::vector<StoredOffset>& offsets, int64_t ingest_time_micros);
   void ResetAppenders();
 
@@ -122,7 +122,7 @@ class Writer {
   // Each series' newest minute in rollup_facts: a batch's rollups of later minutes are appended,
   // not merged.
   std::unique_ptr<StoredMinutes> stored_minutes_;
-  std::vector<std::pair<int32_t, int64_t>> pending_newest_;  // of the batch being committed
+  std::vector<std::pair<int32_t, int32_t>> pending_newest_;  // of the batch being committed
   int64_t last_metric_seq_ = 0;  // metrics' own ingest_seq (store/points.h)
   bool staging_ = false;
 };
