@@ -22,8 +22,12 @@ inline constexpr std::string_view kFramingHeader = "dcmon-framing";
 inline constexpr std::string_view kNdjsonFraming = "ndjson";
 inline constexpr bus::Header kNdjsonFramingHeaders[] = {{kFramingHeader, kNdjsonFraming}};
 
-// Whether message `i` holds NDJSON lines rather than one record.
+// Whether message `i` holds NDJSON lines rather than one record. A value without a newline is one
+// line either way, and is not looked into further: librdkafka parses a consumed message's headers
+// into a new list on first access, an allocation per message (about 5 % of a backlog's drain).
 inline bool IsNdjsonFramed(const bus::Batch& messages, size_t i) {
+  const std::string_view value = messages.message(i).value;
+  if (std::memchr(value.data(), '\n', value.size()) == nullptr) return false;
   return messages.header(i, kFramingHeader) == kNdjsonFraming;
 }
 
