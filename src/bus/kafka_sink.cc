@@ -1,13 +1,32 @@
 #include "bus/kafka_sink.h"
 
 namespace dcmon::bus {
+namespace {
+
+constexpr std::chrono::seconds kPartitionsTimeout{10};
+
+}  // namespace
 
 Status KafkaSink::Write(std::string_view key, std::string_view line) {
   // AppendRecordJson writes source_type first, so the kind is in the first bytes.
   constexpr std::string_view kCooling = R"({"source_type":"cooling")";
-  const std::string& topic =
-      line.starts_with(kCooling) ? config_.cooling_topic : config_.sensors_topic;
-  return producer_->Produce(topic, key, line);
+  const bool cooling = line.starts_with(kCooling);
+  const std::string& topic = cooling ? config_.cooling_topic : config_.sensors_topic;
+  RecordFrames& frames = cooling ? cooling_ : sensors_;
+  if (!frames.started()) {
+    Result<TopicPartitions> p = producer_->Partitions(topic, kPartitionsTimeout);
+    if (!p.ok()) return p.status();
+    frames.Start(*p);
+  }
+  return frames.Add(key, line, SendTo(topic));
+}
+
+Status KafkaSink::Flush() {
+  for (RecordFrames* frames : {&sensors_, &cooling_}) {
+    const std::string& topic = frames == &cooling_ ? config_.cooling_topic : config_.sensors_topic;
+    if (Status s = frames->SendAll(SendTo(topic)); !s.ok()) return s;
+  }
+  return producer_->Flush(std::chrono::seconds(30));
 }
 
 }  // namespace dcmon::bus

@@ -1,13 +1,16 @@
 // A record Sink that produces to Kafka: sensor readings to the sensors topic and cooling metrics to
-// the cooling topic, keyed by device id. Lines that are not records from our encoder (a simulated
-// transport fault's broken lines) go to the sensors topic, where the loader rejects them like any
-// other bad input.
+// the cooling topic, framed as NDJSON by the partition their device id maps to
+// (bus/record_messages.h): a partition's message goes out once it holds about 256 KB, and every
+// message at Flush(), which the simulator calls every 100 ms when it keeps pace with the clock.
+// Lines that are not records from our encoder (a simulated transport fault's broken lines) go to
+// the sensors topic, where the loader rejects them, each on its own, like any other bad input.
 #pragma once
 
 #include <chrono>
 #include <memory>
 
 #include "bus/producer.h"
+#include "bus/record_messages.h"
 #include "core/sink.h"
 
 namespace dcmon::bus {
@@ -17,15 +20,25 @@ class KafkaSink final : public Sink {
   KafkaSink(std::unique_ptr<Producer> producer, KafkaConfig config)
       : producer_(std::move(producer)), config_(std::move(config)) {}
 
+  // Fails when no broker tells the topic's partitions within 10 s, or when Produce() does.
   Status Write(std::string_view key, std::string_view line) override;
-  // Waits for every record to be acknowledged (up to 30 s).
-  Status Flush() override { return producer_->Flush(std::chrono::seconds(30)); }
+  // Sends the framed records, then waits for every record to be acknowledged (up to 30 s).
+  Status Flush() override;
 
   const Producer& producer() const { return *producer_; }
 
  private:
+  // RecordFrames' send: one partition's framed records as one message to `topic`.
+  auto SendTo(const std::string& topic) {
+    return [this, &topic](int32_t partition, std::string_view message, int64_t records) {
+      return producer_->Produce(topic, {}, message, kNdjsonFramingHeaders, nullptr, partition,
+                                records);
+    };
+  }
+
   std::unique_ptr<Producer> producer_;
   KafkaConfig config_;
+  RecordFrames sensors_, cooling_;
 };
 
 }  // namespace dcmon::bus

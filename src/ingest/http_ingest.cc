@@ -6,8 +6,8 @@
 #include <cstring>
 #include <optional>
 
+#include "bus/record_messages.h"
 #include "ingest/points_sink.h"
-#include "ingest/record_messages.h"
 #include "store/points.h"
 
 namespace dcmon::ingest {
@@ -68,32 +68,13 @@ Status SplitJsonArray(std::string_view text, std::vector<std::string_view>& out)
   return Status::Ok();
 }
 
-// A body's valid records of one topic on their way to Kafka: their lines by the partition their
-// device's key maps to, each partition's sent as one NDJSON message once it holds message_bytes
-// and at the body's end.
-struct Frames {
-  struct Lines {
-    std::vector<std::string_view> lines;  // into the body, or into Decoders::minified
-    size_t bytes = 0;
-  };
-  std::optional<bus::TopicPartitions> partitions;  // looked up at the body's first such record
-  std::vector<Lines> by_partition;  // [partitions->count()]: unassigned (a random partitioner)
-  void Clear() {
-    partitions.reset();
-    for (Lines& l : by_partition) {
-      l.lines.clear();
-      l.bytes = 0;
-    }
-  }
-};
-
 struct Decoders {
   RecordDecoder records;
   Record record;         // decoded into again and again: its strings keep their buffers
   std::string minified;  // a JSON array's elements, minified one after another
   std::vector<std::string_view> elements;
-  Frames sensors, cooling;
-  std::string message;  // an NDJSON or points message being built
+  bus::RecordFrames sensors, cooling;
+  std::string message;  // a points message being built
 };
 
 // One per ingest worker thread: the decoder keeps its parser buffers.
@@ -120,20 +101,12 @@ Result<IngestOutcome> HttpIngest::Records(std::string_view body, std::string_vie
   IngestOutcome out;
   auto tracker = std::make_shared<bus::DeliveryTracker>();
   Status produced;
-  // Sends the lines framed for one partition of `topic` as one message.
-  auto send = [&](const std::string& topic, Frames& frames, size_t index) {
-    Frames::Lines& l = frames.by_partition[index];
-    d.message.clear();
-    for (std::string_view line : l.lines) {
-      d.message.append(line);
-      d.message.push_back('\n');
-    }
-    const int32_t partition = index == frames.by_partition.size() - 1 ? RD_KAFKA_PARTITION_UA
-                                                                      : static_cast<int32_t>(index);
-    produced = producer_.Produce(topic, {}, d.message, kNdjsonFramingHeaders, tracker, partition,
-                                 static_cast<int64_t>(l.lines.size()));
-    l.lines.clear();
-    l.bytes = 0;
+  // Sends one partition's framed records of `topic` as one message.
+  auto sender = [&](const std::string& topic) {
+    return [&](int32_t partition, std::string_view message, int64_t records) {
+      return producer_.Produce(topic, {}, message, bus::kNdjsonFramingHeaders, tracker, partition,
+                               records);
+    };
   };
   // Validates one record and frames it, as the bytes it was decoded from, for its device's
   // partition.
@@ -141,28 +114,21 @@ Result<IngestOutcome> HttpIngest::Records(std::string_view body, std::string_vie
     if (Status s = d.records.DecodeInto(raw, d.record); !s.ok()) {
       out.rejects.push_back({line, fmt::format("line {}: {}", line, s.message()),
                              std::string(raw.substr(0, DecodeLimits{}.max_record_bytes))});
-      return produced.ok();
+      return true;
     }
     const bool sensor = std::holds_alternative<SensorReading>(d.record);
     const std::string& topic = sensor ? topics_.sensors_topic : topics_.cooling_topic;
-    Frames& frames = sensor ? d.sensors : d.cooling;
-    if (!frames.partitions) {
+    bus::RecordFrames& frames = sensor ? d.sensors : d.cooling;
+    if (!frames.started()) {
       Result<bus::TopicPartitions> p = producer_.Partitions(topic, options_.ack_timeout);
       if (!p.ok()) {
         produced = p.status();
         return false;
       }
-      frames.partitions = *p;
-      frames.by_partition.resize(static_cast<size_t>(p->count()) + 1);
+      frames.Start(*p, options_.message_bytes);
     }
-    const int32_t partition = frames.partitions->Of(DeviceIdOf(d.record));
-    const size_t index = partition == RD_KAFKA_PARTITION_UA ? frames.by_partition.size() - 1
-                                                            : static_cast<size_t>(partition);
-    Frames::Lines& l = frames.by_partition[index];
-    l.lines.push_back(raw);
-    l.bytes += raw.size() + 1;
     ++out.accepted;
-    if (l.bytes >= options_.message_bytes) send(topic, frames, index);
+    produced = frames.Add(DeviceIdOf(d.record), raw, sender(topic));
     return produced.ok();
   };
   const std::string_view text = Trim(body);
@@ -170,8 +136,7 @@ Result<IngestOutcome> HttpIngest::Records(std::string_view body, std::string_vie
     // Positions are 1-based element numbers, reported as "line" like NDJSON's.
     d.elements.clear();
     if (Status s = SplitJsonArray(text, d.elements); !s.ok()) return s;
-    // Minified elements are never longer than the array: they fit side by side, so the framed
-    // lines' views into the buffer stay valid.
+    // Minified elements are never longer than the array: they fit side by side.
     d.minified.resize(text.size());
     size_t used = 0;
     for (size_t i = 0; i < d.elements.size(); ++i) {
@@ -185,18 +150,13 @@ Result<IngestOutcome> HttpIngest::Records(std::string_view body, std::string_vie
     }
   } else {
     // NDJSON: blank lines are skipped but counted.
-    ForEachNdjsonLine(body, [&](std::string_view line, int64_t number) {
+    bus::ForEachNdjsonLine(body, [&](std::string_view line, int64_t number) {
       ++out.lines;
       return take(line, number);
     });
   }
-  for (Frames* frames : {&d.sensors, &d.cooling}) {
-    const std::string& topic = frames == &d.sensors ? topics_.sensors_topic : topics_.cooling_topic;
-    for (size_t i = 0; i < frames->by_partition.size() && produced.ok() && frames->partitions;
-         ++i) {
-      if (!frames->by_partition[i].lines.empty()) send(topic, *frames, i);
-    }
-  }
+  if (produced.ok()) produced = d.sensors.SendAll(sender(topics_.sensors_topic));
+  if (produced.ok()) produced = d.cooling.SendAll(sender(topics_.cooling_topic));
   if (!produced.ok()) {
     // Some may be in Kafka already: a retry re-sends them, and the loader drops re-sends.
     (void)tracker->Wait(producer_.handle(), options_.ack_timeout);

@@ -4,7 +4,7 @@
 // go to the sensors and cooling topics as the bytes that were validated (an NDJSON line as sent, a
 // JSON-array element as its minified text), framed as NDJSON per partition: one message holds a
 // body's records whose device ids the producer's partitioner maps to its partition, in body order
-// (ingest/record_messages.h), so a device's records share a partition with its records from any
+// (bus/record_messages.h), so a device's records share a partition with its records from any
 // other producer. Line-protocol points go to the metrics topic in their compact encoding
 // (store/points.h), and rejected lines to the rejects topic with their reason, all for the loader
 // to store exactly once (docs/architecture.md, "One writer").
@@ -25,6 +25,7 @@
 
 #include "bus/kafka_config.h"
 #include "bus/producer.h"
+#include "bus/record_messages.h"
 #include "core/line_protocol.h"
 #include "core/record_json.h"
 #include "core/status.h"
@@ -37,7 +38,7 @@ struct HttpIngestOptions {
   // Size a message of records (NDJSON) or of line-protocol points grows to before the next one
   // starts: it may pass this by one record or point (a record is at most 64 KB), well under the
   // broker's 1 MB message.max.bytes.
-  size_t message_bytes = 256 * 1024;
+  size_t message_bytes = bus::kFramedMessageBytes;
 
   Status Validate() const;
 };

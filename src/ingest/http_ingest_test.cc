@@ -11,7 +11,7 @@
 
 #include "bus/consumer.h"
 #include "bus/embedded_broker.h"
-#include "ingest/record_messages.h"
+#include "bus/record_messages.h"
 
 namespace dcmon::ingest {
 namespace {
@@ -76,7 +76,7 @@ class HttpIngestTest : public ::testing::Test {
       for (size_t i = 0; i < batch.size(); ++i) {
         const bus::Batch::View m = batch.message(i);
         out.push_back({std::string(m.topic), m.partition, std::string(m.key), std::string(m.value),
-                       IsNdjsonFramed(batch, i)});
+                       bus::IsNdjsonFramed(batch, i)});
         seen += !out.back().framed;
       }
     }
@@ -136,7 +136,7 @@ TEST_P(HttpIngestPartitionerTest,
     EXPECT_TRUE(partitions.emplace(m.topic, m.partition).second)
         << "a second message for " << m.topic << "/" << m.partition;
     EXPECT_TRUE(m.key.empty());
-    ForEachNdjsonLine(m.value, [&](std::string_view line, int64_t) {
+    bus::ForEachNdjsonLine(m.value, [&](std::string_view line, int64_t) {
       Result<Record> record = decoder.Decode(line);
       EXPECT_TRUE(record.ok()) << line;
       if (!record.ok()) return false;
@@ -178,7 +178,7 @@ TEST_F(HttpIngestTest, MessagesAreBoundedInBytes) {
     ++messages;
     // Sent once it holds 2048 bytes: at most one line more.
     EXPECT_LT(m.value.size(), 2048 + line_bytes);
-    ForEachNdjsonLine(m.value, [&](std::string_view line, int64_t) {
+    bus::ForEachNdjsonLine(m.value, [&](std::string_view line, int64_t) {
       Result<Record> record = decoder.Decode(line);
       EXPECT_TRUE(record.ok()) << line;
       if (!record.ok()) return false;

@@ -7,10 +7,10 @@
 #include <iterator>
 #include <thread>
 
+#include "bus/record_messages.h"
 #include "core/log.h"
 #include "core/time.h"
 #include "ingest/points_sink.h"
-#include "ingest/record_messages.h"
 
 namespace dcmon::ingest {
 namespace {
@@ -165,6 +165,11 @@ void Loader::Slot::Clear() {
   dead_letters.clear();
   spans.clear();
   pending = {};
+}
+
+bool IsBacklog(int64_t behind_messages, double rows_per_message, size_t batch_records) {
+  return static_cast<double>(behind_messages) * rows_per_message >
+         static_cast<double>(batch_records);
 }
 
 std::chrono::steady_clock::duration PollWait(std::chrono::steady_clock::time_point now,
@@ -341,13 +346,13 @@ size_t Loader::Decode(Slot& slot, size_t from, int64_t now_micros, bool bounded)
       batch.origins.push_back({std::string(m.topic), m.partition, m.offset});
       return true;
     };
-    if (!IsNdjsonFramed(slot.messages, i)) {
+    if (!bus::IsNdjsonFramed(slot.messages, i)) {
       take(m.value, 0);
       continue;
     }
     // Several records: the batch's bound counts them all (the message is taken whole).
     const size_t before = slot.records;
-    ForEachNdjsonLine(m.value, take);
+    bus::ForEachNdjsonLine(m.value, take);
     slot.max_message_rows = std::max(slot.max_message_rows, slot.records - before);
   }
   return slot.messages.size();
@@ -368,6 +373,10 @@ Status Loader::ReturnMessages(const Slot& slot, size_t from) {
 
 void Loader::StartCommit(Slot& slot, int64_t now_micros) {
   message_rows_ = std::max<size_t>(1, slot.max_message_rows);
+  if (slot.polled > 0) {
+    const size_t rows = slot.table_rows[0] + slot.table_rows[1] + slot.table_rows[2];
+    rows_per_message_ = std::max(1.0, static_cast<double>(rows) / static_cast<double>(slot.polled));
+  }
   // The spare records beyond this batch's go: the store takes the vector as it is.
   slot.batch.records.resize(slot.records);
   for (const auto& [tp, offsets] : slot.spans)
@@ -575,7 +584,7 @@ void Loader::RefreshLags() {
   std::vector<bus::PartitionLag> lags = consumer_->Lag();
   int64_t behind = 0;
   for (const bus::PartitionLag& p : lags) behind += std::max<int64_t>(0, p.lag);
-  backlog_ = behind > static_cast<int64_t>(options_.batch_records);
+  backlog_ = IsBacklog(behind, rows_per_message_, options_.batch_records);
   std::lock_guard lock(mu_);
   lags_ = std::move(lags);
   lags_at_ = now;

@@ -117,6 +117,11 @@ std::chrono::steady_clock::duration PollWait(std::chrono::steady_clock::time_poi
                                              std::chrono::steady_clock::time_point live_deadline,
                                              bool in_flight, bool polled, bool backlog);
 
+// Whether a lag of `behind_messages` is a backlog: more than a batch's rows waiting, at
+// `rows_per_message` (a framed message holds hundreds of records, a points message thousands of
+// rows; counted as one row each, the simulator's four-day backlog looked live).
+bool IsBacklog(int64_t behind_messages, double rows_per_message, size_t batch_records);
+
 class Loader : public bus::AssignmentListener {
  public:
   static Result<std::unique_ptr<Loader>> Create(const bus::KafkaConfig& kafka, store::Database& db,
@@ -232,6 +237,9 @@ class Loader : public bus::AssignmentListener {
   size_t decoding_ = 0;        // slots_[decoding_] is decoded next
   Slot* in_flight_ = nullptr;  // handed to the commit thread and not yet settled
   size_t message_rows_ = 1;    // the most rows one message held in the last batch closed
+  // Rows per message in the last batch closed: a lag counts messages, and a framed message or a
+  // points message holds many rows.
+  double rows_per_message_ = 1;
   // The writer's is the commit thread's while a batch is in flight.
   std::atomic<int64_t> last_ingest_seq_{0};
 
@@ -265,8 +273,9 @@ class Loader : public bus::AssignmentListener {
   std::string last_error_;
   std::vector<bus::PartitionLag> lags_;
   std::chrono::steady_clock::time_point lags_at_;
-  bool backlog_ = false;  // the last lag snapshot had more than batch_records records waiting
-  bool closed_ = false;   // Close() ran
+  // The last lag snapshot, in messages, at rows_per_message_, was more than batch_records rows.
+  bool backlog_ = false;
+  bool closed_ = false;  // Close() ran
 };
 
 }  // namespace dcmon::ingest

@@ -15,8 +15,8 @@
 #include "bus/embedded_broker.h"
 #include "bus/kafka_sink.h"
 #include "bus/producer.h"
+#include "bus/record_messages.h"
 #include "core/time.h"
-#include "ingest/record_messages.h"
 #include "sim/facility.h"
 #include "sim/simulator.h"
 #include "store/points.h"
@@ -28,7 +28,7 @@ using namespace std::chrono_literals;
 
 struct Fixture {
   Fixture() {
-    auto b = bus::EmbeddedBroker::Start({.partitions = 4,
+    auto b = bus::EmbeddedBroker::Start({.partitions = kPartitions,
                                          .topics = {kafka.sensors_topic, kafka.cooling_topic,
                                                     kafka.rejects_topic, kafka.metrics_topic}});
     broker = std::move(*b);
@@ -47,6 +47,21 @@ struct Fixture {
     malformed = sim->counters().malformed;
     return sim->counters().records;
   }
+  // The sum of `topic`'s partitions' end offsets: how many messages it holds (the simulator's hold
+  // many records each).
+  int64_t EndOffsets(const std::string& topic) {
+    auto producer = *bus::Producer::Create(kafka);
+    int64_t sum = 0;
+    for (int32_t p = 0; p < kPartitions; ++p) {
+      int64_t low = 0, high = 0;
+      EXPECT_EQ(rd_kafka_query_watermark_offsets(producer->handle(), topic.c_str(), p, &low, &high,
+                                                 10000),
+                RD_KAFKA_RESP_ERR_NO_ERROR);
+      sum += high;
+    }
+    return sum;
+  }
+  static constexpr int32_t kPartitions = 4;
   bus::KafkaConfig kafka;
   std::unique_ptr<bus::EmbeddedBroker> broker;
   int64_t malformed = 0;
@@ -141,7 +156,7 @@ TEST(Loader, LandsEverythingAndKeepsMalformedLinesAsRejects) {
                              store::SqlString(f.kafka.sensors_topic),
                              store::SqlString(f.kafka.cooling_topic))
                      .c_str()),
-      produced)
+      f.EndOffsets(f.kafka.sensors_topic) + f.EndOffsets(f.kafka.cooling_topic))
       << "every offset of the record topics accounted for";
 }
 
@@ -251,7 +266,8 @@ TEST(Loader, StoresEachRecordOfAnNdjsonMessageOnceAndRejectsOnlyItsBadLines) {
     auto producer = *bus::Producer::Create(f.kafka);
     for (const std::string& value : {framed, Sensor("single", 0)}) {
       ASSERT_TRUE(producer
-                      ->Produce(f.kafka.sensors_topic, {}, value, kNdjsonFramingHeaders, nullptr,
+                      ->Produce(f.kafka.sensors_topic, {}, value, bus::kNdjsonFramingHeaders,
+                                nullptr,
                                 /*partition=*/1)
                       .ok());
     }
@@ -305,7 +321,8 @@ TEST(Loader, BatchesOfNdjsonMessagesAreBoundedInRowsAndStoredOnceAcrossARestart)
       std::string value;
       for (int r = 0; r < kRecords; ++r) value += Sensor("b", m * kRecords + r) + "\n";
       ASSERT_TRUE(producer
-                      ->Produce(f.kafka.sensors_topic, {}, value, kNdjsonFramingHeaders, nullptr,
+                      ->Produce(f.kafka.sensors_topic, {}, value, bus::kNdjsonFramingHeaders,
+                                nullptr,
                                 /*partition=*/m % 4)
                       .ok());
     }
@@ -739,6 +756,15 @@ TEST(Loader, PollsInABacklogWaitForTheFetcher) {
   // A commit in flight: short waits, so that its end is seen soon.
   EXPECT_EQ(PollWait(now, deadline, live_deadline, /*in_flight=*/true, true, true), 5ms);
   EXPECT_EQ(PollWait(now, now - 1ms, live_deadline, true, true, false), 1ms);
+}
+
+// A lag counts messages: 200 framed messages of 700 records are a backlog for batches of 122,880
+// rows, 200 one-record messages are not.
+TEST(Loader, ABacklogIsCountedInRowsNotMessages) {
+  EXPECT_TRUE(IsBacklog(200, 700.0, 122880));
+  EXPECT_FALSE(IsBacklog(200, 1.0, 122880));
+  EXPECT_FALSE(IsBacklog(175, 700.0, 122880));
+  EXPECT_TRUE(IsBacklog(122881, 1.0, 122880));
 }
 
 TEST(Loader, ABatchClosesWhenOneTableIsFull) {
