@@ -2,7 +2,8 @@
 # Loader throughput against its peers, size, memory and latency (issue #11), in one run on
 # `dcmon broker` (128 partitions, so the prefill stays within the broker's in-memory retention):
 #  1. prefill: `dcmon simulate` backfills the small preset from LOAD_FROM to LOAD_TO (default four
-#     simulated days, 3,124,224 records) into Kafka, and the same records into an NDJSON file;
+#     simulated days, 3,124,224 records) into Kafka (framed as NDJSON per partition, docs/kafka.md),
+#     and the same records into an NDJSON file;
 #  2. three rounds, each of: `kcat -C -e -q` reading both topics (raw consume, nothing stored);
 #     DuckDB's own bulk load of the NDJSON file (`store_benchmark bulk`: INSERT … SELECT … FROM
 #     read_ndjson into a fresh store, same memory_limit and threads); `dcmon load --exit-when-idle`
@@ -46,8 +47,10 @@ fi
 $dcmon simulate --from "$from" --to "$to" --quiet >"$work/records.ndjson"
 records=$(wc -l <"$work/records.ndjson")
 $dcmon simulate --from "$from" --to "$to" --kafka "$bootstrap" --quiet
+messages=$(for topic in dc.sensors dc.cooling; do
+  kcat -C -b "$bootstrap" -t $topic -o beginning -e -q -f '%o\n'; done | wc -l)
 echo "prefilled $records records ($from .. $to, small preset, $(du -m "$work/records.ndjson" |
-  cut -f1) MB of NDJSON) into $bootstrap"
+  cut -f1) MB of NDJSON) into $bootstrap as $messages Kafka messages (NDJSON per partition)"
 
 # From a /usr/bin/time -v log: wall seconds, CPU seconds, peak RSS in MB.
 timed() {
@@ -83,10 +86,12 @@ load_round() {
 }
 
 for run in 1 2 3; do
-  # kcat: both topics, one after the other, from the beginning to the end.
+  # kcat: both topics, one after the other, from the beginning to the end. The simulator's messages
+  # are NDJSON (docs/kafka.md), and kcat ends each with a newline of its own: records are the
+  # lines that are not empty.
   : >"$work/kcat-$run.count"
   for topic in dc.sensors dc.cooling; do
-    /usr/bin/time -v sh -c "kcat -C -b $bootstrap -t $topic -o beginning -e -q | wc -l" \
+    /usr/bin/time -v sh -c "kcat -C -b $bootstrap -t $topic -o beginning -e -q | LC_ALL=C grep -ac ." \
       >>"$work/kcat-$run.count" 2>"$work/kcat-$run-$topic.log"
   done
   read -r w1 c1 r1 < <(timed "$work/kcat-$run-dc.sensors.log")
