@@ -70,7 +70,7 @@ class RecordFrames {
     f.message.push_back('\n');
     ++f.records;
     if (f.message.size() < message_bytes_) return Status::Ok();
-    return Send_(index, send);
+    return SendFrame(index, send);
   }
 
   // Sends every partition's message that holds records, in partition order, and stops framing by
@@ -81,7 +81,7 @@ class RecordFrames {
     for (size_t i = 0; i < frames_.size(); ++i) {
       if (frames_[i].records == 0) continue;
       if (status.ok()) {
-        status = Send_(i, send);
+        status = SendFrame(i, send);
       } else {
         frames_[i].Clear();
       }
@@ -101,7 +101,7 @@ class RecordFrames {
   };
 
   template <typename Send>
-  Status Send_(size_t index, Send& send) {
+  Status SendFrame(size_t index, Send& send) {
     Frame& f = frames_[index];
     const int32_t partition =
         index == frames_.size() - 1 ? RD_KAFKA_PARTITION_UA : static_cast<int32_t>(index);

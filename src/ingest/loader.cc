@@ -642,7 +642,9 @@ void Loader::WriteMetrics(Exposition& e) const {
             static_cast<double>(consumer_counters().fetcher_wakes.load()));
   for (const bus::PartitionLag& p : partition_lags()) {
     if (p.lag < 0) continue;  // not known yet
-    e.Gauge("dcmon_kafka_consumer_lag", "Records in a partition not yet loaded",
+    e.Gauge("dcmon_kafka_consumer_lag",
+            "Kafka messages (offsets) in a partition not yet loaded; an NDJSON message holds many "
+            "records",
             {{"topic", p.topic}, {"partition", std::to_string(p.partition)}},
             static_cast<double>(p.lag));
   }
