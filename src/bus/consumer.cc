@@ -89,9 +89,7 @@ Result<std::unique_ptr<Consumer>> Consumer::Create(const KafkaConfig& config,
                   {"enable.partition.eof", "false"},
                   {"fetch.max.bytes", "52428800"},
                   {"max.partition.fetch.bytes", "4194304"},
-                  // Two batches of framed records and more: at 64 MB a backlog's drain waited
-                  // on fetches for a fifth of its time (docs/benchmarks.md).
-                  {"queued.max.messages.kbytes", "131072"},
+                  {"queued.max.messages.kbytes", "65536"},
                   // The prefetch is bounded by its size above, not by a count. librdkafka 2.0's
                   // count (100,000) is of all partitions' messages in the one consumer queue:
                   // reached while a commit holds the loader back, it stops every partition's

@@ -152,6 +152,7 @@ void Loader::OnAssigned(std::vector<bus::PartitionOffset>& partitions) {
 }
 
 void Loader::Slot::Clear() {
+  full = false;
   messages.Clear();
   polled = 0;
   // batch.records stays: the next batch decodes into its records, reusing their strings' buffers.
@@ -215,7 +216,7 @@ Status Loader::RunOnce() {
   const auto deadline = opened + options_.batch_time;
   const auto live_deadline = opened + std::min(options_.live_batch_time, options_.batch_time);
   bool caught_up = false;
-  while (next.rows() < options_.batch_records) {
+  while (next.rows() < options_.batch_records && !next.full) {
     if (in_flight_ != nullptr && CommitDone()) {
       // Its hooks run now rather than when this batch closes; a failure drops this batch too.
       if (Status s = Settle(); !s.ok()) return s;
@@ -283,6 +284,16 @@ size_t Loader::Decode(Slot& slot, size_t from, int64_t now_micros, bool bounded)
   for (size_t i = from; i < slot.messages.size(); ++i) {
     if (bounded && slot.rows() >= options_.batch_records) return i;
     const bus::Batch::View m = slot.messages.message(i);
+    // An NDJSON message that would take its table past the bound starts the next batch (it is read
+    // again): the batch's rows stay within one row group.
+    if (bounded && bus::IsNdjsonFramed(slot.messages, i)) {
+      const size_t rows = slot.table_rows[m.topic == kafka_.cooling_topic ? 1 : 0];
+      if (rows > 0 && rows + static_cast<size_t>(std::count(m.value.begin(), m.value.end(), '\n')) >
+                          options_.batch_records) {
+        slot.full = true;
+        return i;
+      }
+    }
     const bool same_topic = m.topic.data() == topic;
     if (!same_topic) {
       topic = m.topic.data();
@@ -350,7 +361,8 @@ size_t Loader::Decode(Slot& slot, size_t from, int64_t now_micros, bool bounded)
       take(m.value, 0);
       continue;
     }
-    // Several records: the batch's bound counts them all (the message is taken whole).
+    // Several records: the batch's bound counts them all (the message is taken whole, and a bounded
+    // batch only when they fit, above).
     const size_t before = slot.records;
     bus::ForEachNdjsonLine(m.value, take);
     slot.max_message_rows = std::max(slot.max_message_rows, slot.records - before);

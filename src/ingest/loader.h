@@ -56,8 +56,10 @@ struct LoaderOptions {
   // stores split the partitions by running with the same `members` and each its own `member`.
   bus::Membership membership;
   // A batch closes once one table has this many of its rows (a record is one row, a line-protocol
-  // point one per field) ... (122,880: a DuckDB row group, so a backlog's appends go straight into
-  // row groups; DuckDB copies a table's smaller append once more at commit)
+  // point one per field), or before an NDJSON message that would take a table past it ... (122,880:
+  // a DuckDB row group, so a backlog's appends go straight into row groups; DuckDB copies a table's
+  // smaller append once more at commit, and a batch's rows past a row group were a small row group
+  // of their own that checkpoints rewrote: docs/benchmarks.md)
   size_t batch_records = 122880;
   std::chrono::milliseconds batch_time{200};  // ... or after this long ...
   // ... or, once the consumer has caught up and no commit is in flight, after this long (live
@@ -180,6 +182,7 @@ class Loader : public bus::AssignmentListener {
   struct Slot {
     bus::Batch messages;  // of the poll being decoded; released once decoded
     size_t polled = 0;    // messages taken into this batch
+    bool full = false;    // stopped before a message that would take it past batch_records
     store::WriteBatch batch;
     size_t records = 0;  // batch.records[0, records) are this batch's; the rest are spare buffers
     // Rows for each table the batch appends to (sensor_facts, cooling_facts, metric_facts): it
