@@ -170,6 +170,36 @@ TEST(Bus, SimulatorRoundTripKeepsEveryRecordInDeviceOrder) {
   }
 }
 
+// A record the sink frames is sent within about 100 ms of the last time all went out, without a
+// Flush(): one cooling record among a stream of sensor readings reaches the topic while the stream
+// goes on (it waited for the stream's end before).
+TEST(Bus, KafkaSinkSendsAFramedRecordWithoutWaitingForItsMessageToFill) {
+  Cluster cluster;
+  KafkaSink sink(cluster.MakeProducer(), cluster.kafka);
+  const std::string cooling =
+      R"({"source_type":"cooling","system_id":"crah-1","efficiency_percent":90,)"
+      R"("power_consumption_watts":1000,"timestamp":"2025-08-21T16:00:00Z"})";
+  ASSERT_TRUE(sink.Write("crah-1", cooling).ok());
+  Store store;
+  auto consumer = MakeConsumer(cluster.kafka, "frame-wait", {cluster.kafka.cooling_topic}, &store);
+  const auto deadline = std::chrono::steady_clock::now() + 10s;
+  Batch batch;
+  for (int i = 0; store.unique() < 1 && std::chrono::steady_clock::now() < deadline; ++i) {
+    const std::string reading =
+        R"({"source_type":"sensor","device_id":"t)" + std::to_string(i % 40) +
+        R"(","location":"Room 1","measurement_type":"temperature","value":21.5,)"
+        R"("timestamp":"2025-08-21T16:00:00Z"})";
+    ASSERT_TRUE(sink.Write("t" + std::to_string(i % 40), reading).ok());
+    if (i % 1000 == 0) {
+      batch.Clear();
+      ASSERT_TRUE(consumer->Poll(10, 1ms, batch).ok());
+      store.Save(batch);
+    }
+  }
+  EXPECT_EQ(store.unique(), 1u) << "the cooling record, before any Flush()";
+  ASSERT_TRUE(sink.Flush().ok());
+}
+
 // Produces `n` records keyed over 40 devices.
 void ProduceNumbered(Producer& p, const std::string& topic, int n, int from = 0) {
   for (int i = from; i < from + n; ++i) {

@@ -1,7 +1,9 @@
 // A record Sink that produces to Kafka: sensor readings to the sensors topic and cooling metrics to
 // the cooling topic, framed as NDJSON by the partition their device id maps to
 // (bus/record_messages.h): a partition's message goes out once it holds about 256 KB, and every
-// message at Flush(), which the simulator calls every 100 ms when it keeps pace with the clock.
+// message at Flush() and once 100 ms have passed since the last time all went out, so no record
+// waits longer for its message's fill (a backfill's few cooling records would otherwise wait for
+// its end).
 // Lines that are not records from our encoder (a simulated transport fault's broken lines) go to
 // the sensors topic, where the loader rejects them, each on its own, like any other bad input.
 #pragma once
@@ -36,9 +38,15 @@ class KafkaSink final : public Sink {
     };
   }
 
+  // Sends every framed record without waiting for the acknowledgements.
+  Status SendFrames();
+
+  static constexpr std::chrono::milliseconds kMaxFrameWait{100};
   std::unique_ptr<Producer> producer_;
   KafkaConfig config_;
   RecordFrames sensors_, cooling_;
+  std::chrono::steady_clock::time_point sent_at_ = std::chrono::steady_clock::now();
+  int writes_ = 0;  // since the clock was last read
 };
 
 }  // namespace dcmon::bus
