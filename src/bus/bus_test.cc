@@ -424,6 +424,15 @@ TEST(Bus, EachPollAppendsUpToItsBound) {
   EXPECT_EQ(batch.size(), 300u);
 }
 
+// A framed message's lines, blank ones and a last one without its newline included: never fewer than
+// its records (the loader's batch bound counts on it).
+TEST(Bus, NdjsonLinesAreCountedWithAndWithoutTheLastNewline) {
+  EXPECT_EQ(CountNdjsonLines(""), 0u);
+  EXPECT_EQ(CountNdjsonLines("{}\n{}\n"), 2u);
+  EXPECT_EQ(CountNdjsonLines("{}\n{}"), 2u);
+  EXPECT_EQ(CountNdjsonLines("{}\n\n{}\r\n"), 3u);
+}
+
 // A poll waits for the first message only, then takes what the queue holds: librdkafka's batch
 // consume waits for all `max` messages until the timeout, which held a few messages undecoded
 // for the whole wait (here 5 s) while a fetcher was behind.

@@ -14,11 +14,9 @@ Status KafkaSink::Write(std::string_view key, std::string_view line) {
   const std::string& topic = cooling ? config_.cooling_topic : config_.sensors_topic;
   RecordFrames& frames = cooling ? cooling_ : sensors_;
   if (!frames.started()) {
-    Result<TopicPartitions> p = producer_->Partitions(topic, kPartitionsTimeout);
-    if (!p.ok()) return p.status();
-    frames.Start(*p);
+    if (Status s = frames.Start(*producer_, topic, kPartitionsTimeout); !s.ok()) return s;
   }
-  if (Status s = frames.Add(key, line, SendTo(topic)); !s.ok()) return s;
+  if (Status s = frames.Add(key, line); !s.ok()) return s;
   // The clock is read once per kClockEvery records: a backfill writes about a million a second.
   constexpr int kClockEvery = 1024;
   if (++writes_ < kClockEvery) return Status::Ok();
@@ -29,11 +27,8 @@ Status KafkaSink::Write(std::string_view key, std::string_view line) {
 
 Status KafkaSink::SendFrames() {
   sent_at_ = std::chrono::steady_clock::now();
-  for (RecordFrames* frames : {&sensors_, &cooling_}) {
-    const std::string& topic = frames == &cooling_ ? config_.cooling_topic : config_.sensors_topic;
-    if (Status s = frames->SendAll(SendTo(topic)); !s.ok()) return s;
-  }
-  return Status::Ok();
+  if (Status s = sensors_.SendAll(); !s.ok()) return s;
+  return cooling_.SendAll();
 }
 
 Status KafkaSink::Flush() {

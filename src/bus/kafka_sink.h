@@ -30,14 +30,6 @@ class KafkaSink final : public Sink {
   const Producer& producer() const { return *producer_; }
 
  private:
-  // RecordFrames' send: one partition's framed records as one message to `topic`.
-  auto SendTo(const std::string& topic) {
-    return [this, &topic](int32_t partition, std::string_view message, int64_t records) {
-      return producer_->Produce(topic, {}, message, kNdjsonFramingHeaders, nullptr, partition,
-                                records);
-    };
-  }
-
   // Sends every framed record without waiting for the acknowledgements.
   Status SendFrames();
 

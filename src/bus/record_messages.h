@@ -6,19 +6,17 @@
 // about 256 KB instead of one per record. The loader reads both.
 //
 //   RecordFrames frames;
-//   frames.Start(*producer.Partitions(topic, 10s));
-//   auto send = [&](int32_t partition, std::string_view message, int64_t records) {
-//     return producer.Produce(topic, {}, message, kNdjsonFramingHeaders, tracker, partition,
-//     records);
-//   };
-//   Status s = frames.Add(device_id, json, send);  // sends a partition's message once it is full
-//   s = frames.SendAll(send);                       // and the rest
+//   Status s = frames.Start(producer, "dc.sensors", 10s, tracker);  // the topic's partitions
+//   s = frames.Add(device_id, json);  // sends a partition's message once it is full
+//   s = frames.SendAll();             // and the rest
 //   if (IsNdjsonFramed(batch, i)) ForEachNdjsonLine(m.value, [&](std::string_view line,
 //                                                               int64_t n) { ...; return true; });
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <cstring>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -41,54 +39,25 @@ inline constexpr size_t kFramedMessageBytes = 256 * 1024;
 // key maps to. Not thread-safe: one per producing thread.
 class RecordFrames {
  public:
-  // Drops every framed record and the partitions (a caller that gave up half-way).
-  void Clear() {
-    for (Frame& f : frames_) f.Clear();
-    partitions_.reset();
-  }
+  // Frames for `topic` through `producer` (each message counted in `tracker`, if any), in messages
+  // of about `message_bytes`, by the topic's partitions as the producer knows them (waiting up to
+  // `timeout` for the brokers the first time), until the next SendAll() or Clear(): a caller
+  // starts again then, so a partition count that grew is picked up. Unavailable when no broker
+  // tells the partitions.
+  Status Start(Producer& producer, const std::string& topic, std::chrono::milliseconds timeout,
+               std::shared_ptr<DeliveryTracker> tracker = nullptr,
+               size_t message_bytes = kFramedMessageBytes);
   // Whether Start() was called since the last SendAll() or Clear().
-  bool started() const { return partitions_.has_value(); }
-  // Frames by `partitions`, in messages of about `message_bytes`, until the next SendAll() (a
-  // caller asks the producer again then, so a partition count that grew is picked up).
-  void Start(const TopicPartitions& partitions, size_t message_bytes = kFramedMessageBytes) {
-    partitions_ = partitions;
-    message_bytes_ = message_bytes;
-    frames_.resize(static_cast<size_t>(partitions.count()) + 1);
-  }
-
-  // Frames `line` (one JSON record, without its newline) for the partition `key` maps to, and sends
-  // that partition's message with `send(partition, message, records)` once it holds message_bytes.
-  // Returns send's error. Requires started().
-  template <typename Send>
-  Status Add(std::string_view key, std::string_view line, Send&& send) {
-    const int32_t partition = partitions_->Of(key);
-    // The last frame is for records the partitioner leaves to librdkafka (a random partitioner).
-    const size_t index =
-        partition == RD_KAFKA_PARTITION_UA ? frames_.size() - 1 : static_cast<size_t>(partition);
-    Frame& f = frames_[index];
-    f.message.append(line);
-    f.message.push_back('\n');
-    ++f.records;
-    if (f.message.size() < message_bytes_) return Status::Ok();
-    return SendFrame(index, send);
-  }
-
-  // Sends every partition's message that holds records, in partition order, and stops framing by
-  // the partitions Start() gave; returns the first error (the messages after it are dropped).
-  template <typename Send>
-  Status SendAll(Send&& send) {
-    Status status;
-    for (size_t i = 0; i < frames_.size(); ++i) {
-      if (frames_[i].records == 0) continue;
-      if (status.ok()) {
-        status = SendFrame(i, send);
-      } else {
-        frames_[i].Clear();
-      }
-    }
-    partitions_.reset();
-    return status;
-  }
+  bool started() const { return producer_ != nullptr; }
+  // Frames `line` (one JSON record, without its newline) for the partition `key` maps to, and
+  // produces that partition's message once it holds message_bytes; returns Produce()'s error.
+  // Requires started().
+  Status Add(std::string_view key, std::string_view line);
+  // Produces every partition's message that holds records, in partition order, and stops
+  // framing; returns the first error (the messages after it are dropped). A no-op if not started.
+  Status SendAll();
+  // Drops every framed record and stops framing (a caller that gave up half-way).
+  void Clear();
 
  private:
   struct Frame {
@@ -99,21 +68,28 @@ class RecordFrames {
       records = 0;
     }
   };
+  Status SendFrame(size_t index);
+  void Stop();
 
-  template <typename Send>
-  Status SendFrame(size_t index, Send& send) {
-    Frame& f = frames_[index];
-    const int32_t partition =
-        index == frames_.size() - 1 ? RD_KAFKA_PARTITION_UA : static_cast<int32_t>(index);
-    Status s = send(partition, std::string_view(f.message), f.records);
-    f.Clear();
-    return s;
-  }
-
+  Producer* producer_ = nullptr;  // null: not started
+  std::string topic_;
+  std::shared_ptr<DeliveryTracker> tracker_;
   size_t message_bytes_ = kFramedMessageBytes;
   std::optional<TopicPartitions> partitions_;
-  std::vector<Frame> frames_;  // [partition count + 1], emptied as they are sent
+  // [partition count + 1], emptied as they are sent; the last is for records the partitioner
+  // leaves to librdkafka (a random partitioner).
+  std::vector<Frame> frames_;
 };
+
+// How many lines an NDJSON `text` holds, blank ones included: at least its records.
+inline size_t CountNdjsonLines(std::string_view text) {
+  size_t lines = 0;
+  for (const char *p = text.data(), *end = text.data() + text.size(); p < end; ++p, ++lines) {
+    p = static_cast<const char*>(std::memchr(p, '\n', static_cast<size_t>(end - p)));
+    if (p == nullptr) return lines + 1;  // a last line without its newline
+  }
+  return lines;
+}
 
 // Whether message `i` holds NDJSON lines rather than one record. A value without a newline is one
 // line either way, and is not looked into further: librdkafka parses a consumed message's headers

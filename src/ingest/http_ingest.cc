@@ -4,7 +4,6 @@
 #include <simdjson.h>
 
 #include <cstring>
-#include <optional>
 
 #include "bus/record_messages.h"
 #include "ingest/points_sink.h"
@@ -71,7 +70,7 @@ Status SplitJsonArray(std::string_view text, std::vector<std::string_view>& out)
 struct Decoders {
   RecordDecoder records;
   Record record;         // decoded into again and again: its strings keep their buffers
-  std::string minified;  // a JSON array's elements, minified one after another
+  std::string minified;  // a JSON array's element, minified
   std::vector<std::string_view> elements;
   bus::RecordFrames sensors, cooling;
   std::string message;  // a points message being built
@@ -101,13 +100,6 @@ Result<IngestOutcome> HttpIngest::Records(std::string_view body, std::string_vie
   IngestOutcome out;
   auto tracker = std::make_shared<bus::DeliveryTracker>();
   Status produced;
-  // Sends one partition's framed records of `topic` as one message.
-  auto sender = [&](const std::string& topic) {
-    return [&](int32_t partition, std::string_view message, int64_t records) {
-      return producer_.Produce(topic, {}, message, bus::kNdjsonFramingHeaders, tracker, partition,
-                               records);
-    };
-  };
   // Validates one record and frames it, as the bytes it was decoded from, for its device's
   // partition.
   auto take = [&](std::string_view raw, int64_t line) {
@@ -120,15 +112,12 @@ Result<IngestOutcome> HttpIngest::Records(std::string_view body, std::string_vie
     const std::string& topic = sensor ? topics_.sensors_topic : topics_.cooling_topic;
     bus::RecordFrames& frames = sensor ? d.sensors : d.cooling;
     if (!frames.started()) {
-      Result<bus::TopicPartitions> p = producer_.Partitions(topic, options_.ack_timeout);
-      if (!p.ok()) {
-        produced = p.status();
-        return false;
-      }
-      frames.Start(*p, options_.message_bytes);
+      produced =
+          frames.Start(producer_, topic, options_.ack_timeout, tracker, options_.message_bytes);
+      if (!produced.ok()) return false;
     }
     ++out.accepted;
-    produced = frames.Add(DeviceIdOf(d.record), raw, sender(topic));
+    produced = frames.Add(DeviceIdOf(d.record), raw);
     return produced.ok();
   };
   const std::string_view text = Trim(body);
@@ -136,17 +125,15 @@ Result<IngestOutcome> HttpIngest::Records(std::string_view body, std::string_vie
     // Positions are 1-based element numbers, reported as "line" like NDJSON's.
     d.elements.clear();
     if (Status s = SplitJsonArray(text, d.elements); !s.ok()) return s;
-    // Minified elements are never longer than the array: they fit side by side.
-    d.minified.resize(text.size());
-    size_t used = 0;
     for (size_t i = 0; i < d.elements.size(); ++i) {
       const std::string_view element = d.elements[i];
       ++out.lines;
+      d.minified.resize(element.size());
       size_t len = 0;
-      if (simdjson::minify(element.data(), element.size(), d.minified.data() + used, len)) len = 0;
-      const std::string_view raw = len ? std::string_view(d.minified.data() + used, len) : element;
-      used += len;
-      if (!take(raw, static_cast<int64_t>(i) + 1)) break;
+      if (simdjson::minify(element.data(), element.size(), d.minified.data(), len)) len = 0;
+      if (!take(len ? std::string_view(d.minified.data(), len) : element,
+                static_cast<int64_t>(i) + 1))
+        break;
     }
   } else {
     // NDJSON: blank lines are skipped but counted.
@@ -155,8 +142,8 @@ Result<IngestOutcome> HttpIngest::Records(std::string_view body, std::string_vie
       return take(line, number);
     });
   }
-  if (produced.ok()) produced = d.sensors.SendAll(sender(topics_.sensors_topic));
-  if (produced.ok()) produced = d.cooling.SendAll(sender(topics_.cooling_topic));
+  if (produced.ok()) produced = d.sensors.SendAll();
+  if (produced.ok()) produced = d.cooling.SendAll();
   if (!produced.ok()) {
     // Some may be in Kafka already: a retry re-sends them, and the loader drops re-sends.
     (void)tracker->Wait(producer_.handle(), options_.ack_timeout);
