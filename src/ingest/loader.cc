@@ -284,12 +284,15 @@ size_t Loader::Decode(Slot& slot, size_t from, int64_t now_micros, bool bounded)
   for (size_t i = from; i < slot.messages.size(); ++i) {
     if (bounded && slot.rows() >= options_.batch_records) return i;
     const bus::Batch::View m = slot.messages.message(i);
+    const bool framed = bus::IsNdjsonFramed(slot.messages, i);
     // An NDJSON message that would take its table past the bound starts the next batch (it is read
-    // again): the batch's rows stay within one row group.
-    if (bounded && bus::IsNdjsonFramed(slot.messages, i)) {
+    // again): the batch's rows stay within one row group. Its lines are counted only near the
+    // bound, within the most rows a message has held lately.
+    if (bounded && framed) {
       const size_t rows = slot.table_rows[m.topic == kafka_.cooling_topic ? 1 : 0];
-      if (rows > 0 && rows + static_cast<size_t>(std::count(m.value.begin(), m.value.end(), '\n')) >
-                          options_.batch_records) {
+      const size_t most = std::max(message_rows_, slot.max_message_rows);
+      if (rows > 0 && rows + most > options_.batch_records &&
+          rows + bus::CountNdjsonLines(m.value) > options_.batch_records) {
         slot.full = true;
         return i;
       }
@@ -357,7 +360,7 @@ size_t Loader::Decode(Slot& slot, size_t from, int64_t now_micros, bool bounded)
       batch.origins.push_back({std::string(m.topic), m.partition, m.offset});
       return true;
     };
-    if (!bus::IsNdjsonFramed(slot.messages, i)) {
+    if (!framed) {
       take(m.value, 0);
       continue;
     }

@@ -189,7 +189,7 @@ class Loader : public bus::AssignmentListener {
     // closes when one holds batch_records.
     std::array<size_t, 3> table_rows{};
     size_t rows() const { return *std::max_element(table_rows.begin(), table_rows.end()); }
-    size_t max_message_rows = 0;           // the most metric rows one points message held
+    size_t max_message_rows = 0;  // the most rows one message held (points, or framed records)
     std::vector<DeadLetter> dead_letters;  // of the Kafka rejects
     // First and next offset of each partition in the batch.
     std::map<std::pair<std::string, int32_t>, std::pair<int64_t, int64_t>> spans;

@@ -254,7 +254,7 @@ TEST(Loader, DeadLettersGoToTheRejectsTopicWithTheirReasons) {
   EXPECT_EQ(loader->dead_letter_counters().failed, 0);
 }
 
-// HTTP ingest's messages hold several records as NDJSON lines (ingest/record_messages.h): each is
+// HTTP ingest's messages hold several records as NDJSON lines (bus/record_messages.h): each is
 // stored once, a re-send among them is dropped, a bad line is a reject and a dead letter of its own
 // naming the message and the line, and a one-record message among them is read as before.
 TEST(Loader, StoresEachRecordOfAnNdjsonMessageOnceAndRejectsOnlyItsBadLines) {
@@ -310,9 +310,9 @@ TEST(Loader, StoresEachRecordOfAnNdjsonMessageOnceAndRejectsOnlyItsBadLines) {
 
 // A batch takes NDJSON messages whole and its bound counts their records: 30 messages of 40 records
 // against a bound of 100 rows make batches of at most 100 rows (a message that would pass it starts
-// the next batch; batches of 120 before). With the re-send window off, a
-// loader stopped after its first batch and a new one on the same store land all 1,200 exactly once:
-// a message's offset is committed with all of its records.
+// the next batch; batches of 120 before). With the re-send window off, a loader stopped after its
+// first batch and a new one on the same store land all 1,200 exactly once: a message's offset is
+// committed with all of its records.
 TEST(Loader, BatchesOfNdjsonMessagesAreBoundedInRowsAndStoredOnceAcrossARestart) {
   Fixture f;
   constexpr int kMessages = 30, kRecords = 40;
