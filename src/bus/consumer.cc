@@ -89,7 +89,10 @@ Result<std::unique_ptr<Consumer>> Consumer::Create(const KafkaConfig& config,
                   {"enable.partition.eof", "false"},
                   {"fetch.max.bytes", "52428800"},
                   {"max.partition.fetch.bytes", "4194304"},
-                  {"queued.max.messages.kbytes", "65536"},
+                  // About one and a half backlog batches of framed records: peak RSS −20 MB
+                  // against 64 MB at the same speed; at 32 MB the decoder waited on the
+                  // fetchers (docs/benchmarks.md).
+                  {"queued.max.messages.kbytes", "49152"},
                   // The prefetch is bounded by its size above, not by a count. librdkafka 2.0's
                   // count (100,000) is of all partitions' messages in the one consumer queue:
                   // reached while a commit holds the loader back, it stops every partition's
