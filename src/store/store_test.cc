@@ -389,7 +389,7 @@ TEST(Writer, RollupsEqualTheRawRowsAfterBatchesInAnyOrder) {
 
 // A series' minute is merged only when that series may have it already: devices consumed at
 // different paces (Kafka partitions) each straddle their own minute between batches, and after a
-// restart the writer reads each series' newest minute from the table.
+// restart the writer knows only the table's newest minute.
 TEST(Writer, RollupsOfDevicesAtDifferentPacesAcrossBatchesAndARestart) {
   auto db = Open();
   const int64_t m = 60'000'000;

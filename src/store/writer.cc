@@ -43,39 +43,27 @@ using Series = std::pair<std::string, std::string>;
 // A series number (an index, dense from 0) as stored in rollup_series and rollup_facts.
 int32_t SeriesKey(int32_t series) { return series + 1; }
 
-// The newest minute (a minute number) each series has in rollup_facts: read at open, then kept by
-// this writer, the only one of the table (nothing deletes its rows). A batch's rollup of a later
-// minute cannot be there yet and is appended; one of the newest minute is there and is merged; one
-// of an earlier minute may be there (a late record) and is merged or inserted. With many partitions
-// consumed at different paces one global newest minute sent most of a backlog's rollups through
-// the merge.
+// The newest minute (a minute number) each series has in rollup_facts, as far as this writer knows:
+// a batch's rollup of a later minute cannot be there yet and is appended, an earlier one is merged.
+// A series this writer has not written yet counts as having the newest minute of the whole table at
+// open, which is the most it can have. With many partitions consumed at different paces one global
+// newest minute sent most of a backlog's rollups through the merge.
 class StoredMinutes {
  public:
-  Status Load(Connection& conn) {
-    Result<QueryResult> r =
-        conn.Query("SELECT series_key, max(minute) FROM rollup_facts GROUP BY series_key");
-    if (!r.ok()) return r.status();
-    for (size_t i = 0; i < r->rows(); ++i) {
-      const int64_t series = r->Int64(0, i) - 1;
-      if (series < 0) continue;  // not a key the writer gives (dense from 1): no series has it
-      Raise(static_cast<int32_t>(series), static_cast<int32_t>(r->Int64(1, i)));
-    }
-    return Status::Ok();
-  }
+  explicit StoredMinutes(int32_t newest_at_open) : at_open_(newest_at_open) {}
   int32_t Newest(int32_t series) const {
-    return static_cast<size_t>(series) < newest_.size() ? newest_[series] : kNone;
+    return static_cast<size_t>(series) < newest_.size() ? newest_[series] : at_open_;
   }
   // After a commit: `newest` (series, newest minute of the batch) are stored.
   void Stored(const std::vector<std::pair<int32_t, int32_t>>& newest) {
-    for (const auto& [series, minute] : newest) Raise(series, minute);
+    for (const auto& [series, minute] : newest) {
+      if (static_cast<size_t>(series) >= newest_.size()) newest_.resize(series + 1, at_open_);
+      newest_[series] = std::max(newest_[series], minute);
+    }
   }
 
  private:
-  static constexpr int32_t kNone = INT32_MIN;  // no row of the series is stored
-  void Raise(int32_t series, int32_t minute) {
-    if (static_cast<size_t>(series) >= newest_.size()) newest_.resize(series + 1, kNone);
-    newest_[series] = std::max(newest_[series], minute);
-  }
+  int32_t at_open_;
   std::vector<int32_t> newest_;  // by series number
 };
 
@@ -117,9 +105,7 @@ class Derived {
   struct Appended {
     // The first and last minute of those that may already be in rollup_facts (first > last: none).
     int32_t merged_first = INT32_MAX, merged_last = INT32_MIN;
-    // Whether one of those is older than its series' newest stored minute, so that it may be
-    // missing (the others are each their series' newest minute, which is stored).
-    bool maybe_missing = false;
+    int64_t merged_rows = 0;  // how many of them
     // Each series' newest minute in the batch, by series number.
     std::vector<std::pair<int32_t, int32_t>> newest;
   };
@@ -150,7 +136,7 @@ class Derived {
         if (stored_maybe) {
           out.merged_first = std::min(out.merged_first, r.minute);
           out.merged_last = std::max(out.merged_last, r.minute);
-          out.maybe_missing = out.maybe_missing || r.minute < stored.Newest(series);
+          ++out.merged_rows;
         }
       }
       out.newest.emplace_back(series, minutes.back().minute);
@@ -414,8 +400,10 @@ Result<std::unique_ptr<Writer>> Writer::Create(Database& db, const WriterOptions
       "(SELECT coalesce(max(ingest_seq), 0) FROM cooling_facts))");
   if (!r.ok()) return r.status();
   w->last_seq_ = r->Int64(0, 0);
-  w->stored_minutes_ = std::make_unique<StoredMinutes>();
-  if (Status s = w->stored_minutes_->Load(*w->conn_); !s.ok()) return s;
+  r = w->conn_->Query("SELECT max(minute) FROM rollup_facts");
+  if (!r.ok()) return r.status();
+  w->stored_minutes_ = std::make_unique<StoredMinutes>(
+      r->IsNull(0, 0) ? INT32_MIN : static_cast<int32_t>(r->Int64(0, 0)));
   w->keys_ = std::make_unique<DeviceKeys>();
   if (Status s = w->keys_->Load(*w->conn_); !s.ok()) return s;
   r = w->conn_->Query("SELECT coalesce(max(ingest_seq), 0) FROM metrics");
@@ -551,7 +539,7 @@ Status Writer::AppendRows(const WriteBatch& batch, int64_t ingest_time, CommitSt
   if (staging_) {
     if (Status s = MoveStaged(); !s.ok()) return s;
   }
-  return Merge(appended->merged_first, appended->merged_last, appended->maybe_missing);
+  return Merge(appended->merged_first, appended->merged_last, appended->merged_rows);
 }
 
 // Moves the staged batch into the real tables, in the batch's transaction.
@@ -565,35 +553,39 @@ Status Writer::MoveStaged() {
   return Status::Ok();
 }
 
-// Merges the batch's rollups that may already be in rollup_facts (those of minutes from `first` to
-// `last`) and its devices, computed in C++ and appended to TEMP tables, into what is there. By
-// hand rather than through a primary key: an upsert through the key index cost most of a batch's
-// time and file (docs/benchmarks.md). The range lets DuckDB skip older row groups; the batch's
-// newer minutes were appended straight to rollup_facts. Those not there are inserted only when
-// one may be missing (a late record): the search for them scanned the range again, and a backlog
-// has none (docs/benchmarks.md).
-Status Writer::Merge(int32_t first, int32_t last, bool maybe_missing) {
-  std::string sql;
+// Merges the batch's rollups that may already be in rollup_facts (`rows` of them, of minutes from
+// `first` to `last`) and its devices, computed in C++ and appended to TEMP tables, into what is
+// there. By hand rather than through a primary key: an upsert through the key index cost most of a
+// batch's time and file (docs/benchmarks.md). The range lets DuckDB skip older row groups; the
+// batch's newer minutes were appended straight to rollup_facts. A rollup the update found no row
+// for (a series' first minute here, a late record's) is inserted; the search for those scans the
+// range again, so it runs only when the update counted fewer rows than it was given, which in a
+// backlog is almost never (docs/benchmarks.md).
+Status Writer::Merge(int32_t first, int32_t last, int64_t rows) {
   if (first <= last) {
     const std::string same_key = fmt::format(
         "r.minute BETWEEN {} AND {} AND r.series_key = b.series_key AND r.minute = b.minute", first,
         last);
-    sql = fmt::format(R"sql(
+    Result<QueryResult> updated = conn_->Query(fmt::format(R"sql(
 UPDATE rollup_facts r SET
   count = r.count + b.count, min = least(r.min, b.min), max = greatest(r.max, b.max), sum = r.sum + b.sum,
   last_value = CASE WHEN b.last_offset >= r.last_offset THEN b.last_value ELSE r.last_value END,
   last_offset = greatest(r.last_offset, b.last_offset)
-FROM temp.main.dcmon_batch_rollups b WHERE {0};
-{1}DELETE FROM temp.main.dcmon_batch_rollups;
-)sql",
-                      same_key,
-                      maybe_missing ? fmt::format(R"sql(INSERT INTO rollup_facts
-SELECT * FROM temp.main.dcmon_batch_rollups b WHERE NOT EXISTS (SELECT 1 FROM rollup_facts r WHERE {});
-)sql",
-                                                  same_key)
-                                    : "");
+FROM temp.main.dcmon_batch_rollups b WHERE {})sql",
+                                                           same_key));
+    if (!updated.ok()) return updated.status();
+    // Each (series, minute) has one row, so each rollup updated one or none.
+    if (updated->Int64(0, 0) < rows) {
+      if (Status s = conn_->Execute(fmt::format(R"sql(
+INSERT INTO rollup_facts
+SELECT * FROM temp.main.dcmon_batch_rollups b WHERE NOT EXISTS (SELECT 1 FROM rollup_facts r WHERE {}))sql",
+                                                same_key));
+          !s.ok())
+        return s;
+    }
   }
-  sql += R"sql(
+  return conn_->Execute(R"sql(
+DELETE FROM temp.main.dcmon_batch_rollups;
 INSERT INTO devices SELECT * FROM temp.main.dcmon_batch_devices WHERE kind = 'sensor'
 ON CONFLICT (device_id) DO UPDATE SET
   measurement_type = excluded.measurement_type, unit = excluded.unit, location = excluded.location,
@@ -605,8 +597,7 @@ ON CONFLICT (device_id) DO UPDATE SET
   site = excluded.site, room = excluded.room, "row" = excluded."row", rack = excluded.rack,
   first_seen = least(first_seen, excluded.first_seen), last_seen = greatest(last_seen, excluded.last_seen);
 DELETE FROM temp.main.dcmon_batch_devices;
-)sql";
-  return conn_->Execute(sql);
+)sql");
 }
 
 // One statement for every partition of the batch, from a TEMP table the offsets are appended to:

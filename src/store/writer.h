@@ -107,7 +107,7 @@ class Writer {
   Status OpenAppenders();
   Status AppendRows(const WriteBatch& batch, int64_t ingest_time, CommitStats& stats);
   Status MoveStaged();
-  Status Merge(int32_t first, int32_t last, bool maybe_missing);
+  Status Merge(int32_t first, int32_t last, int64_t rows);
   Status StoreOffsets(const std::vector<StoredOffset>& offsets, int64_t ingest_time_micros);
   void ResetAppenders();
 
