@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <iterator>
+#include <new>
 #include <thread>
 
 #include "bus/record_messages.h"
@@ -91,14 +92,19 @@ Result<std::unique_ptr<Loader>> Loader::Create(const bus::KafkaConfig& kafka, st
   l->retention_ = std::make_unique<store::Retention>(l->options_.retention);
   l->hourly_rollups_ = std::make_unique<store::HourlyRollups>(l->options_.hourly_rollups);
   if (Status s = l->SeedDedupWindow(); !s.ok()) return s;
-  // Room for a bounded batch and its overshoot (cooling records, the last message), reserved once:
-  // growing by doubling copied a slot's records while both copies were resident (peak RSS −70 MB
-  // on a backlog, docs/benchmarks.md). Pages are touched only as records are decoded into them; a
-  // larger batch_records than this grows as before.
-  const size_t room = std::min<size_t>(l->options_.batch_records * 5 / 4, size_t{1} << 20);
+  // Room for a bounded batch, reserved once: each record table may hold batch_records (rows() is
+  // the larger), and growing by doubling copied a slot's records while both copies were resident
+  // (a backlog's heap peak 348 -> 258 MB, docs/benchmarks.md). The pages are touched only as
+  // records are decoded into them. It is only a head start: a larger batch grows as before, and
+  // so does one whose room could not be had.
+  const size_t room = std::min<size_t>(l->options_.batch_records * 2, size_t{1} << 18);
   for (Slot& slot : l->slots_) {
-    slot.batch.records.reserve(room);
-    slot.batch.origins.reserve(room);
+    try {
+      slot.batch.records.reserve(room);
+      slot.batch.origins.reserve(room);
+    } catch (const std::bad_alloc&) {
+      break;
+    }
   }
   // A dead letter that cannot be queued within this long is logged and left in `rejects` only: the
   // loader must not stall on the side channel.

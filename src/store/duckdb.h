@@ -29,8 +29,8 @@ struct DatabaseOptions {
   // The write-ahead log size that triggers a checkpoint. DuckDB's 16MB checkpointed every other
   // loader batch and re-compressed the open row groups each time (docs/benchmarks.md); the rows
   // of a larger log stay in memory uncompressed until the checkpoint (64MB: a backlog's peak RSS
-  // +55 MB against 32MB, for 5 % less CPU), and it costs replay time at the next open after a
-  // crash.
+  // 422 MB against 382, for x1.12 the records/s, medians of 3 in docs/benchmarks.md), and it
+  // costs replay time at the next open after a crash.
   std::string checkpoint_threshold = "32MB";
   bool read_only = false;
   Status Validate() const;
