@@ -93,11 +93,15 @@ class Database {
   ~Database();
   Result<std::unique_ptr<Connection>> Connect();
   const DatabaseOptions& options() const { return options_; }
+  // The rows of a row group in a file's tables (DuckDB's default is 122,880).
+  static constexpr int kRowGroupRows = 61440;
 
  private:
   Database() = default;
+  Result<std::unique_ptr<Connection>> Connect(bool use_catalog);
   duckdb_database db_ = nullptr;
   DatabaseOptions options_;
+  std::string catalog_;  // the attached file's catalog, which every connection uses; "" for none
 };
 
 // DuckDB's error class as the code callers branch on: a query interrupted at its timeout, a

@@ -71,6 +71,30 @@ TEST(Store, MigratesANewDatabaseAndReopensIdempotently) {
   EXPECT_EQ((*conn->Query("SELECT count(*) FROM dcmon_schema")).Int64(0, 0), kSchemaVersion);
 }
 
+// A file's tables are stored in row groups of half a loader batch, under the catalog DuckDB would
+// name the file by, in every connection and again after a reopen, read-only too.
+TEST(Store, AFileIsAttachedWithHalfBatchRowGroups) {
+  const std::string path = ::testing::TempDir() + "/row_groups.duckdb";
+  std::filesystem::remove(path);
+  {
+    auto db = Open(path);
+    auto conn = *db->Connect();
+    ASSERT_TRUE(conn->Execute("CREATE TABLE t AS SELECT range AS i FROM range(150000)").ok());
+  }
+  auto db = Database::Open({.path = path, .memory_limit = "256MB", .threads = 1, .read_only = true});
+  ASSERT_TRUE(db.ok()) << db.status().message();
+  for (int i = 0; i < 2; ++i) {
+    auto conn = *(*db)->Connect();
+    EXPECT_EQ(*(*conn->Query("SELECT current_database()")).Text(0, 0), "row_groups");
+    Result<QueryResult> r = conn->Query(
+        "SELECT count(DISTINCT row_group_id) FROM pragma_storage_info('t') "
+        "WHERE segment_type <> 'VALIDITY'");
+    ASSERT_TRUE(r.ok()) << r.status().message();
+    EXPECT_EQ(r->Int64(0, 0), 3);  // 61,440 + 61,440 + 27,120
+    EXPECT_FALSE(conn->Execute("INSERT INTO t VALUES (1)").ok());  // read-only
+  }
+}
+
 TEST(Store, RefusesAFileFromANewerDcmon) {
   auto db = Open();
   auto conn = *db->Connect();
