@@ -26,12 +26,12 @@ struct DatabaseOptions {
   std::string path = "data/dcmon.duckdb";  // a file, ":memory:", or "md:<database>" (MotherDuck)
   std::string memory_limit = "1GB";        // DuckDB's own default is 80 % of RAM: never leave it
   int threads = 2;
-  // The write-ahead log size that triggers a checkpoint. DuckDB's 16MB checkpointed every other
-  // loader batch and re-compressed the open row groups each time (docs/benchmarks.md); the rows
-  // of a larger log stay in memory uncompressed until the checkpoint (64MB: a backlog's peak RSS
-  // 422 MB against 382, for x1.12 the records/s, medians of 3 in docs/benchmarks.md), and it
-  // costs replay time at the next open after a crash.
-  std::string checkpoint_threshold = "32MB";
+  // The write-ahead log size that triggers a checkpoint. The rows of the log stay in memory
+  // uncompressed until the checkpoint. A backlog's sensor rows no longer go through it (a file's
+  // row groups are half a batch, Database::Open); what does (rollups, cooling rows, offsets) cost
+  // a backlog's peak RSS 404 MB at 32MB against 358 at 16MB, for records/s x1.05 (scratch runs,
+  // docs/benchmarks.md). A larger log also costs replay time at the next open after a crash.
+  std::string checkpoint_threshold = "16MB";
   bool read_only = false;
   Status Validate() const;
 };

@@ -34,7 +34,7 @@ TEST(Store, OpensWithExplicitLimits) {
   EXPECT_THAT(*r->Text(1, 0), HasSubstr("MiB"));  // 256MB as DuckDB prints it
   r = (*conn)->Query("SELECT current_setting('checkpoint_threshold')");
   ASSERT_TRUE(r.ok()) << r.status().message();
-  EXPECT_EQ(r->Text(0, 0), "30.5 MiB");  // 32MB
+  EXPECT_EQ(r->Text(0, 0), "15.2 MiB");  // 16MB
 }
 
 TEST(Store, ErrorsCarryDuckDbsMessage) {
