@@ -44,6 +44,7 @@
 #include "core/record_json.h"
 #include "core/status.h"
 #include "ingest/dedup_window.h"
+#include "store/duckdb.h"
 #include "store/retention.h"
 #include "store/rollups_hourly.h"
 #include "store/writer.h"
@@ -56,11 +57,12 @@ struct LoaderOptions {
   // stores split the partitions by running with the same `members` and each its own `member`.
   bus::Membership membership;
   // A batch closes once one table has this many of its rows (a record is one row, a line-protocol
-  // point one per field), or before an NDJSON message that would take a table past it ... (122,880:
-  // a DuckDB row group, so a backlog's appends go straight into row groups; DuckDB copies a table's
-  // smaller append once more at commit, and a batch's rows past a row group were a small row group
-  // of their own that checkpoints rewrote: docs/benchmarks.md)
-  size_t batch_records = 122880;
+  // point one per field), or before an NDJSON message that would take a table past it ... (two of
+  // the store's row groups, 122,880: a backlog batch fills one and nearly a second, which DuckDB
+  // writes as row groups at commit; below one row group it copied the rows once more at commit and
+  // logged them, and rows past a bound were a small row group that checkpoints rewrote:
+  // docs/benchmarks.md)
+  size_t batch_records = 2 * store::Database::kRowGroupRows;
   std::chrono::milliseconds batch_time{200};  // ... or after this long ...
   // ... or, once the consumer has caught up and no commit is in flight, after this long (live
   // data).

@@ -131,11 +131,11 @@ Result<std::unique_ptr<Database>> Database::Open(const DatabaseOptions& options)
     return DuckError("open", fmt::format("{}: {}", options.path, message));
   }
   if (file) {
-    // Row groups of half a loader batch (122,880 rows, DuckDB's own row group): a backlog batch
-    // then fills one and nearly a second, which DuckDB writes compressed as they fill and merges
-    // at commit. At 122,880 a batch stayed below one row group, and DuckDB appended its rows a
-    // second time at commit, logged them and kept them uncompressed until the next checkpoint
-    // (records/s x1.2, CPU per record x0.86, docs/benchmarks.md). The catalog keeps the name
+    // Row groups of half a loader batch (kRowGroupRows): a backlog batch fills one and nearly a
+    // second, which DuckDB writes compressed as they fill and merges at commit. With DuckDB's own
+    // row group (122,880 rows, a whole batch) a batch stayed below one, and DuckDB appended its
+    // rows a second time at commit, logged them and kept them uncompressed until the next
+    // checkpoint (scratch runs: records/s x1.2, CPU per record x0.87, docs/benchmarks.md). The catalog keeps the name
     // DuckDB gives a file it opens (its stem), unless that is one of its own.
     std::string name = std::filesystem::path(options.path).stem().string();
     if (name.empty() || name == "memory" || name == "system" || name == "temp") name = "store";

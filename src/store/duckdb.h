@@ -93,7 +93,8 @@ class Database {
   ~Database();
   Result<std::unique_ptr<Connection>> Connect();
   const DatabaseOptions& options() const { return options_; }
-  // The rows of a row group in a file's tables (DuckDB's default is 122,880).
+  // The rows of a row group in a file's tables (DuckDB's default is 122,880): half the loader's
+  // default batch (ingest/loader.h).
   static constexpr int kRowGroupRows = 61440;
 
  private:
