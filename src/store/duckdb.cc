@@ -142,11 +142,16 @@ Result<std::unique_ptr<Database>> Database::Open(const DatabaseOptions& options)
     db->catalog_ = name;
     Result<std::unique_ptr<Connection>> conn = db->Connect(/*use_catalog=*/false);
     if (!conn.ok()) return conn.status();
-    if (Status s = (*conn)->Execute(fmt::format(
-            "ATTACH {} AS {} (ROW_GROUP_SIZE {}{})", SqlString(options.path),
-            SqlIdentifier(name), kRowGroupRows, options.read_only ? ", READ_ONLY" : ""));
-        !s.ok())
-      return DuckError("open", fmt::format("{}: {}", options.path, s.message()));
+    const std::string attach =
+        fmt::format("ATTACH {} AS {} (ROW_GROUP_SIZE {}{})", SqlString(options.path),
+                    SqlIdentifier(name), kRowGroupRows, options.read_only ? ", READ_ONLY" : "");
+    // DuckDB's own words, as when it opened the file itself: "duckdb open: PATH: IO Error: ...".
+    duckdb_result result;
+    const bool attached = duckdb_query((*conn)->raw(), attach.c_str(), &result) == DuckDBSuccess;
+    const std::string message =
+        attached ? "" : (duckdb_result_error(&result) ? duckdb_result_error(&result) : "unknown");
+    duckdb_destroy_result(&result);
+    if (!attached) return DuckError("open", fmt::format("{}: {}", options.path, message));
   }
   return db;
 }

@@ -47,6 +47,11 @@ TEST(Store, ErrorsCarryDuckDbsMessage) {
               HasSubstr("/proc/no/such"));
   EXPECT_THAT(Database::Open({.path = ":memory:", .memory_limit = "lots"}).status().message(),
               HasSubstr("memory_limit"));
+  // A file DuckDB cannot open: its path and DuckDB's own words, once each.
+  const std::string dir = ::testing::TempDir() + "/a_directory.duckdb";
+  std::filesystem::create_directories(dir);
+  EXPECT_THAT(Database::Open({.path = dir}).status().message(),
+              ::testing::StartsWith("duckdb open: " + dir + ": IO Error: "));
 }
 
 TEST(Store, MigratesANewDatabaseAndReopensIdempotently) {
