@@ -12,6 +12,18 @@ Status DuckError(std::string_view what, std::string_view message,
   return Status(code, fmt::format("duckdb {}: {}", what, message));
 }
 
+// A failed result as a Status of its error's class (CodeOf), "duckdb WHAT: CONTEXT<DuckDB's
+// words>"; destroys the result.
+Status FailedResult(std::string_view what, std::string_view context, duckdb_result& result) {
+  const StatusCode code = CodeOf(duckdb_result_error_type(&result));
+  const std::string message = code == StatusCode::kDeadlineExceeded
+                                  ? "the query ran past its time limit and was interrupted"
+                              : duckdb_result_error(&result) ? duckdb_result_error(&result)
+                                                             : "unknown error";
+  duckdb_destroy_result(&result);
+  return DuckError(what, fmt::format("{}{}", context, message), code);
+}
+
 }  // namespace
 
 // DuckDB's error class as the code callers branch on: a query interrupted at its timeout, a
@@ -58,15 +70,8 @@ Status Connection::Execute(std::string_view sql) {
 Result<QueryResult> Connection::Query(std::string_view sql) {
   duckdb_result result;
   const std::string text(sql);
-  if (duckdb_query(conn_, text.c_str(), &result) == DuckDBError) {
-    const StatusCode code = CodeOf(duckdb_result_error_type(&result));
-    const std::string message = code == StatusCode::kDeadlineExceeded
-                                    ? "the query ran past its time limit and was interrupted"
-                                : duckdb_result_error(&result) ? duckdb_result_error(&result)
-                                                               : "unknown error";
-    duckdb_destroy_result(&result);
-    return DuckError("query", message, code);
-  }
+  if (duckdb_query(conn_, text.c_str(), &result) == DuckDBError)
+    return FailedResult("query", "", result);
   return QueryResult(result);
 }
 
@@ -135,8 +140,9 @@ Result<std::unique_ptr<Database>> Database::Open(const DatabaseOptions& options)
     // second, which DuckDB writes compressed as they fill and merges at commit. With DuckDB's own
     // row group (122,880 rows, a whole batch) a batch stayed below one, and DuckDB appended its
     // rows a second time at commit, logged them and kept them uncompressed until the next
-    // checkpoint (scratch runs: records/s x1.2, CPU per record x0.87, docs/benchmarks.md). The catalog keeps the name
-    // DuckDB gives a file it opens (its stem), unless that is one of its own.
+    // checkpoint (scratch runs: records/s x1.2, CPU per record x0.87, docs/benchmarks.md). The
+    // catalog keeps the name DuckDB gives a file it opens (its stem), unless that is one of its
+    // own.
     std::string name = std::filesystem::path(options.path).stem().string();
     if (name.empty() || name == "memory" || name == "system" || name == "temp") name = "store";
     db->catalog_ = name;
@@ -147,11 +153,9 @@ Result<std::unique_ptr<Database>> Database::Open(const DatabaseOptions& options)
                     SqlIdentifier(name), kRowGroupRows, options.read_only ? ", READ_ONLY" : "");
     // DuckDB's own words, as when it opened the file itself: "duckdb open: PATH: IO Error: ...".
     duckdb_result result;
-    const bool attached = duckdb_query((*conn)->raw(), attach.c_str(), &result) == DuckDBSuccess;
-    const std::string message =
-        attached ? "" : (duckdb_result_error(&result) ? duckdb_result_error(&result) : "unknown");
+    if (duckdb_query((*conn)->raw(), attach.c_str(), &result) == DuckDBError)
+      return FailedResult("open", options.path + ": ", result);
     duckdb_destroy_result(&result);
-    if (!attached) return DuckError("open", fmt::format("{}: {}", options.path, message));
   }
   return db;
 }

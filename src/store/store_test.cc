@@ -86,7 +86,8 @@ TEST(Store, AFileIsAttachedWithHalfBatchRowGroups) {
     auto conn = *db->Connect();
     ASSERT_TRUE(conn->Execute("CREATE TABLE t AS SELECT range AS i FROM range(150000)").ok());
   }
-  auto db = Database::Open({.path = path, .memory_limit = "256MB", .threads = 1, .read_only = true});
+  auto db =
+      Database::Open({.path = path, .memory_limit = "256MB", .threads = 1, .read_only = true});
   ASSERT_TRUE(db.ok()) << db.status().message();
   for (int i = 0; i < 2; ++i) {
     auto conn = *(*db)->Connect();
@@ -95,7 +96,7 @@ TEST(Store, AFileIsAttachedWithHalfBatchRowGroups) {
         "SELECT count(DISTINCT row_group_id) FROM pragma_storage_info('t') "
         "WHERE segment_type <> 'VALIDITY'");
     ASSERT_TRUE(r.ok()) << r.status().message();
-    EXPECT_EQ(r->Int64(0, 0), 3);  // 61,440 + 61,440 + 27,120
+    EXPECT_EQ(r->Int64(0, 0), 3);                                  // 61,440 + 61,440 + 27,120
     EXPECT_FALSE(conn->Execute("INSERT INTO t VALUES (1)").ok());  // read-only
   }
 }
